@@ -1,0 +1,48 @@
+"""Start Kopf with daytwo's settings: finalizer, annotation prefix, liveness, JSON logs, workers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from ..settings import OperatorSettings
+from .lifecycle import register_pending_kinds
+
+__all__ = ["FINALIZER", "run"]
+
+FINALIZER = "daytwo.io/finalizer"
+_PREFIX = "daytwo.io"
+
+
+def run(settings: OperatorSettings) -> None:
+    """Configure logging, register every kind's handlers and run the operator until stopped."""
+    log_format = {"json": kopf.LogFormat.JSON, "full": kopf.LogFormat.FULL, "plain": kopf.LogFormat.PLAIN}
+    kopf.configure(verbose=settings.log_level == "DEBUG", log_format=log_format[settings.log_format])
+    logging.getLogger().setLevel(settings.log_level)
+    for noisy in ("kubernetes", "urllib3", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    register_pending_kinds(settings)
+
+    @kopf.on.startup()
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.persistence.finalizer = FINALIZER
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=_PREFIX)
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+            prefix=_PREFIX, key="last-handled-configuration"
+        )
+        settings.posting.level = logging.WARNING
+        settings.execution.max_workers = daytwo_settings.workers
+        settings.watching.server_timeout = 300
+        settings.networking.request_timeout = 60
+        settings.batching.error_delays = [1, 2, 5, 10, 30, 60]
+
+    daytwo_settings = settings
+    kopf.run(
+        clusterwide=not settings.namespaces,
+        namespaces=settings.namespaces,
+        standalone=settings.peering_name is None,
+        peering_name=settings.peering_name,
+        liveness_endpoint=settings.liveness_endpoint,
+    )

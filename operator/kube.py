@@ -1,0 +1,67 @@
+"""Kubernetes API access for the operator beyond Kopf's own: reading referenced objects and Secrets."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, cast
+
+from daytwo.crds.base import GROUP, VERSION
+from daytwo.crds.kinds import by_kind
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+__all__ = ["KubeReader", "kube_reader"]
+
+_lock = threading.Lock()
+_reader: KubeReader | None = None
+
+
+class KubeReader:
+    """Reads daytwo objects and Secrets with the operator's own identity."""
+
+    def __init__(self, api_client: client.ApiClient) -> None:
+        self._custom = client.CustomObjectsApi(api_client)
+        self._core = client.CoreV1Api(api_client)
+
+    def get_object(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """The daytwo object, or None when it does not exist."""
+        plural = by_kind(kind).info.plural
+        try:
+            result = cast(
+                dict[str, Any], self._custom.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return result
+
+    def list_objects(self, kind: str, namespace: str) -> list[dict[str, Any]]:
+        """All objects of a daytwo kind in a namespace."""
+        plural = by_kind(kind).info.plural
+        result = cast(dict[str, Any], self._custom.list_namespaced_custom_object(GROUP, VERSION, namespace, plural))
+        return cast(list[dict[str, Any]], result.get("items", []))
+
+    def get_secret_keys(self, namespace: str, name: str) -> tuple[str, set[str]] | None:
+        """(resourceVersion, key names) of a Secret, or None; never returns the values."""
+        try:
+            secret = self._core.read_namespaced_secret(name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        version = secret.metadata.resource_version if secret.metadata else None
+        return str(version), set((secret.data or {}).keys())
+
+
+def kube_reader() -> KubeReader:
+    """The process-wide reader, configured from in-cluster config or $KUBECONFIG on first use."""
+    global _reader
+    with _lock:
+        if _reader is None:
+            try:
+                config.load_incluster_config()  # type: ignore[no-untyped-call]
+            except config.ConfigException:
+                config.load_kube_config()  # type: ignore[no-untyped-call]
+            _reader = KubeReader(client.ApiClient())
+        return _reader

@@ -1,0 +1,23 @@
+"""Operator settings from the environment (``DAYTWO_*``), one object per process."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["OperatorSettings"]
+
+
+class OperatorSettings(BaseSettings):
+    """What the operator process needs to know; every field has an env var ``DAYTWO_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="DAYTWO_", extra="ignore")
+
+    namespaces: list[str] = Field(default_factory=list, description="Namespaces to watch; empty = cluster-wide.")
+    liveness_endpoint: str = Field("http://127.0.0.1:8080/healthz", description="Kopf liveness probe URL.")
+    log_format: str = Field("json", pattern="^(json|full|plain)$", description="json for machines, full for people.")
+    log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    workers: int = Field(6, ge=1, le=64, description="Threads for synchronous handlers and backend calls.")
+    resync_seconds: float = Field(60.0, ge=1, description="Level-triggered re-reconcile of every object.")
+    retry_delay_seconds: float = Field(30.0, ge=1, description="Delay before retrying a transient failure.")
+    peering_name: str | None = Field(None, description="Kopf peering object for standby replicas; None = standalone.")

@@ -1,0 +1,15 @@
+"""Shared pytest wiring: markers by folder, so `pytest tests` runs unit, integration and e2e alike."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by their folder: tests/e2e -> e2e, tests/integration -> integration."""
+    for item in items:
+        path = str(item.path)
+        if "/tests/e2e/" in path:
+            item.add_marker(pytest.mark.e2e)
+        elif "/tests/integration/" in path:
+            item.add_marker(pytest.mark.integration)

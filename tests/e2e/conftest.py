@@ -1,0 +1,107 @@
+"""The e2e world: one real control plane per session, daytwo's CRDs, the operator and the facade."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.harness.controlplane import REPO, LocalControlPlane
+from tests.harness.kubectl import Kubectl
+from tests.harness.operator import DaytwoProcess
+from tests.harness.processes import wait_until
+
+EXAMPLES = REPO / "examples"
+NAMESPACE = "daytwo-examples"
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalControlPlane]:
+    """A real kube-apiserver + etcd + kube-controller-manager from hack/, started once per session."""
+    with LocalControlPlane(state_dir=tmp_path_factory.mktemp("cluster")) as plane:
+        yield plane
+
+
+@pytest.fixture(scope="session")
+def kubectl(cluster: LocalControlPlane) -> Kubectl:
+    """kubectl as the cluster admin, with daytwo's CRDs installed and established."""
+    admin = Kubectl(cluster.kubeconfig)
+    admin.apply(REPO / "crds" / "generated")
+    admin.run("wait", "--for=condition=Established", "--timeout=60s", "crd", "-l", "app.kubernetes.io/part-of=daytwo")
+    return admin
+
+
+@pytest.fixture(scope="session")
+def operator(
+    cluster: LocalControlPlane, kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DaytwoProcess]:
+    """`daytwo-operator` as a real process against the cluster."""
+    process = DaytwoProcess(
+        "daytwo-operator",
+        cluster.kubeconfig,
+        tmp_path_factory.mktemp("logs") / "operator.log",
+        env={"DAYTWO_RESYNC_SECONDS": "5", "DAYTWO_RETRY_DELAY_SECONDS": "2"},
+    ).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def facade(
+    cluster: LocalControlPlane, kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DaytwoProcess]:
+    """`daytwo-api` as a real process, served over HTTP."""
+    process = DaytwoProcess("daytwo-api", cluster.kubeconfig, tmp_path_factory.mktemp("logs") / "api.log").start()
+    yield process
+    process.stop()
+
+
+def environment_secrets(namespace: str, ca_pem: bytes) -> str:
+    """Secrets the environment (demo or e2e) provides next to examples/: the Proxmox stand-in's CA."""
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "proxmox-ca", "namespace": namespace},
+        "data": {"ca.crt": base64.b64encode(ca_pem).decode()},
+    }
+    return json.dumps(secret)
+
+
+@pytest.fixture(scope="session")
+def examples(kubectl: Kubectl, operator: DaytwoProcess, cluster: LocalControlPlane) -> dict[str, dict[str, Any]]:
+    """Apply examples/ exactly as a person would; returns the daytwo objects by kind."""
+    kubectl.apply(EXAMPLES / "00-namespace.yaml")
+    kubectl.apply(environment_secrets(NAMESPACE, cluster.ca_file.read_bytes()))
+    kubectl.apply(EXAMPLES)
+    listed = json.loads(kubectl.run("get", "daytwo", "-n", NAMESPACE, "-o", "json").stdout)["items"]
+    return {item["kind"]: item for item in listed}
+
+
+def condition(obj: dict[str, Any], type_: str) -> dict[str, Any] | None:
+    """The condition of ``type_`` in an object's status, if present."""
+    return next((c for c in obj.get("status", {}).get("conditions", []) if c["type"] == type_), None)
+
+
+def wait_for_condition(
+    kubectl: Kubectl,
+    kind: str,
+    name: str,
+    type_: str,
+    status: str,
+    reason: str | None = None,
+    namespace: str = NAMESPACE,
+    timeout: float = 60,
+) -> dict[str, Any]:
+    """Poll through the apiserver until the condition has the status (and reason); returns the object."""
+    seen: dict[str, Any] = {}
+
+    def check() -> bool:
+        seen["obj"] = kubectl.get(kind, name, namespace)
+        found = condition(seen["obj"], type_)
+        return bool(found and found["status"] == status and (reason is None or found["reason"] == reason))
+
+    wait_until(check, timeout, f"{kind}/{name} condition {type_}={status} {reason or ''}")
+    return seen["obj"]

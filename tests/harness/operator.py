@@ -1,0 +1,75 @@
+"""The operator and the facade as real processes, as a person runs them (`daytwo-operator`, `daytwo-api`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .controlplane import free_port
+from .processes import kill, spawn, stop, wait_until
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def _get(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=2) as response:
+        return int(response.status)
+
+
+@dataclass
+class DaytwoProcess:
+    """One daytwo process with its log file; restartable for crash tests."""
+
+    command: str
+    kubeconfig: Path
+    log_path: Path
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        self.port = self.port or free_port()
+
+    @property
+    def url(self) -> str:
+        """Base URL of the process's HTTP endpoint (liveness for the operator, the API for the facade)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> DaytwoProcess:
+        """Start the process and wait until its HTTP endpoint answers."""
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), **self.env}
+        if self.command == "daytwo-operator":
+            env["DAYTWO_LIVENESS_ENDPOINT"] = f"{self.url}/healthz"
+            probe = f"{self.url}/healthz"
+        else:
+            env["DAYTWO_API_PORT"] = str(self.port)
+            probe = f"{self.url}/health"
+        self.process = spawn([str(VENV_BIN / self.command)], self.log_path, env=env)
+        wait_until(
+            lambda: self._alive() and _get(probe) == 200, timeout, f"{self.command} on {probe} ({self.log_path})"
+        )
+        return self
+
+    def _alive(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"{self.command} exited with {self.process.returncode}; see {self.log_path}")
+        return True
+
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM)."""
+        if self.process is not None:
+            stop(self.process)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.process is not None:
+            kill(self.process)
+
+    def log(self) -> str:
+        """Everything the process wrote so far."""
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -1,0 +1,109 @@
+"""The local stand-ins `make demo` serves on fixed loopback ports, matching what examples/ point at."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from .controlplane import DEFAULT_STATE, REPO
+
+EXAMPLES = REPO / "examples"
+
+
+def example_secret(file: str, name: str) -> dict[str, str]:
+    """The stringData of Secret ``name`` in examples/<file>: the demo values the stand-ins accept."""
+    for doc in yaml.safe_load_all((EXAMPLES / file).read_text()):
+        if doc and doc["kind"] == "Secret" and doc["metadata"]["name"] == name:
+            return dict(doc["stringData"])
+    raise KeyError(f"no Secret {name} in examples/{file}")
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _no_secrets(namespace: str) -> list[dict[str, Any]]:
+    return []
+
+
+@dataclass
+class Standin:
+    """One stand-in process: how to start it, when it is ready, and the Secrets the environment adds."""
+
+    name: str
+    port: int
+    argv: list[str]
+    url: str
+    secrets: Callable[[str], list[dict[str, Any]]] = _no_secrets
+    probe: Callable[[], bool] | None = None
+
+    def ready(self) -> bool:
+        """Whether it answers (its probe, or just an open port)."""
+        return self.probe() if self.probe else _port_open(self.port)
+
+
+PROXMOX_PORT = 38006
+PROXMOX_CA = DEFAULT_STATE / "standins" / "proxmox-ca.pem"
+
+
+def _proxmox_ca_secret(namespace: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "proxmox-ca", "namespace": namespace},
+            "stringData": {"ca.crt": PROXMOX_CA.read_text()},
+        }
+    ]
+
+
+def _proxmox_ready() -> bool:
+    if not PROXMOX_CA.exists():
+        return False
+    context = ssl.create_default_context(cafile=str(PROXMOX_CA))
+    try:
+        urllib.request.urlopen(f"https://127.0.0.1:{PROXMOX_PORT}/api2/json/version", context=context, timeout=2)
+    except urllib.error.HTTPError as error:
+        return error.code == 401  # TLS verified and the API answers; it wants a token
+    return True
+
+
+def proxmox() -> Standin:
+    """fakepve over TLS with the token from examples/proxmoxnode.yaml."""
+    PROXMOX_CA.parent.mkdir(parents=True, exist_ok=True)
+    PROXMOX_CA.unlink(missing_ok=True)
+    token = example_secret("proxmoxnode.yaml", "pve-lab-token")
+    return Standin(
+        "proxmox",
+        PROXMOX_PORT,
+        [
+            "tests.standins.proxmox",
+            "--port",
+            str(PROXMOX_PORT),
+            "--nodes",
+            "2",
+            "--guests",
+            "10",
+            "--token-secret",
+            token["tokenSecret"],
+            "--write-ca",
+            str(PROXMOX_CA),
+        ],
+        f"https://127.0.0.1:{PROXMOX_PORT}",
+        secrets=_proxmox_ca_secret,
+        probe=_proxmox_ready,
+    )
+
+
+def all_standins() -> list[Standin]:
+    """Every stand-in the demo starts."""
+    return [proxmox()]
