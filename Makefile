@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.daytwo-installed
 PYTEST_ARGS ?=
 
-.PHONY: help deps controlplane crds crds-check lint unit integration e2e test bench cluster demo clean
+.PHONY: help deps controlplane tools chart-check crds crds-check lint unit integration e2e test bench cluster demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -19,6 +19,12 @@ deps: $(STAMP) ## system packages (apt-get), Python venv with pinned dependencie
 
 controlplane: ## build kube-apiserver, kube-controller-manager, kubectl, etcd from Go modules (cached)
 	@bash hack/build-controlplane.sh >/dev/null
+
+tools: ## build helm and kubeconform from Go modules (cached), for chart-check
+	@bash hack/build-tools.sh >/dev/null
+
+chart-check: deps controlplane tools ## helm lint, render every ci/ values file, kubeconform against Kubernetes 1.33 schemas
+	@bash hack/chart-check.sh
 
 crds: deps ## regenerate CRD YAML from the pydantic models
 	@$(PY) -m daytwo.crds.generate
@@ -43,7 +49,7 @@ integration: deps
 e2e: deps controlplane
 	@$(PY) -m pytest tests/e2e -q -m e2e $(PYTEST_ARGS)
 
-test: deps controlplane lint crds-check ## everything: lint, unit, integration, e2e on the real control plane
+test: deps controlplane lint crds-check chart-check ## everything: lint, unit, integration, e2e on the real control plane
 	@$(PY) -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: deps controlplane ## benchmarks; JSON results in .daytwo/bench/

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from kubernetes import client
 
 from .kube import api_client
+from .metrics import instrument
 
 __all__ = ["create_app"]
 
@@ -31,6 +32,7 @@ def create_app() -> FastAPI:
         description="REST APIs of existing day-2 dashboards, served from daytwo custom resources.",
         lifespan=_lifespan,
     )
+    instrument(app)
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, Any]:

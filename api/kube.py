@@ -11,7 +11,7 @@ def api_client() -> client.ApiClient:
     """A Kubernetes API client from in-cluster config, else $KUBECONFIG / ~/.kube/config."""
     configuration = client.Configuration()
     try:
-        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        config.load_incluster_config(client_configuration=configuration)
     except config.ConfigException:
-        config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        config.load_kube_config(client_configuration=configuration)
     return client.ApiClient(configuration)

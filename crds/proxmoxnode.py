@@ -19,7 +19,7 @@ from .base import (
     with_validations,
 )
 
-__all__ = ["DEFINITION", "PowerAction", "ProxmoxNodeSpec", "ProxmoxNodeStatus"]
+__all__ = ["DEFINITION", "InFlightOperation", "PowerAction", "ProxmoxNodeSpec", "ProxmoxNodeStatus"]
 
 
 class TokenSecretRef(CamelModel):
@@ -122,13 +122,19 @@ class NodeInfo(CamelModel):
 
     name: str = Field(description="Node name.")
     online: bool = Field(description="Whether the node is up.")
-    cpu: float | None = Field(None, description="CPU usage 0..1.")
+    cpu: float | None = Field(
+        None, description="CPU usage 0..1; refreshed when it moves by more than 5% (keeps status quiet for GitOps)."
+    )
     maxcpu: int | None = Field(None, description="CPUs.")
-    mem: int | None = Field(None, description="Memory used, bytes.")
+    mem: int | None = Field(None, description="Memory used, bytes; refreshed when it moves by more than 5% of maxmem.")
     maxmem: int | None = Field(None, description="Memory total, bytes.")
-    disk: int | None = Field(None, description="Root disk used, bytes.")
+    disk: int | None = Field(
+        None, description="Root disk used, bytes; refreshed when it moves by more than 5% of maxdisk."
+    )
     maxdisk: int | None = Field(None, description="Root disk total, bytes.")
-    uptime: int | None = Field(None, description="Seconds.")
+    booted_at: datetime | None = Field(
+        None, description="When the node booted (now minus its uptime); stable, unlike the uptime."
+    )
 
 
 class GuestSummary(CamelModel):
@@ -165,6 +171,21 @@ class OperationRecord(CamelModel):
     user: str | None = Field(None, description="Who asked.")
 
 
+class InFlightOperation(CamelModel):
+    """A power operation recorded before it is submitted, so a restarted operator finishes it exactly once."""
+
+    id: str = Field(description="Action id, or power-<vmid>-<state> for spec.guestPower.")
+    vmid: int = Field(description="Guest id.")
+    node: str = Field(description="Node of the guest.")
+    kind: GuestKind = Field(description="vm or lxc.")
+    operation: PowerOperation = Field(description="start, shutdown, stop or reboot.")
+    force: bool = Field(False, description="As requested.")
+    origin: str = Field(description="action (spec.actions) or desired (spec.guestPower).")
+    submitted_at: datetime = Field(description="When the operator decided to submit it.")
+    upid: str | None = Field(None, description="Proxmox task id, once submitted.")
+    user: str | None = Field(None, description="Who asked.")
+
+
 class ProxmoxNodeStatus(StatusBase):
     """Observed state of a ProxmoxNode."""
 
@@ -175,7 +196,12 @@ class ProxmoxNodeStatus(StatusBase):
     guests: list[GuestSummary] | None = Field(
         None, description=f"Guests (at most {MAX_STATUS_LIST}; see guestCounts).", max_length=MAX_STATUS_LIST
     )
-    last_inventory_time: datetime | None = Field(None, description="Last successful refresh.")
+    last_inventory_time: datetime | None = Field(
+        None, description="Last inventory pass that saw a change (unchanged passes write nothing: no status churn)."
+    )
+    in_flight: list[InFlightOperation] | None = Field(
+        None, description="Power operations submitted and not finished yet.", max_length=MAX_STATUS_LIST
+    )
     handled_actions: list[str] | None = Field(
         None, description="Ids of spec.actions already handled.", max_length=MAX_STATUS_LIST
     )

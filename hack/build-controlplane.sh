@@ -9,6 +9,10 @@ etcd_version="$(sed -n 's/^require go.etcd.io\/etcd\/server\/v3 \(v[0-9.]*\)$/\1
 cache="${DAYTWO_CACHE:-$HOME/.cache/daytwo}/kube-$kube_version-etcd-$etcd_version"
 bin="$cache/bin"
 mkdir -p "$bin"
+# One build at a time per cache: a second caller (make in another shell, a test) waits, then finds
+# the binaries built.
+exec 9>"$cache/.build.lock"
+flock 9
 export GOFLAGS="${GOFLAGS:-} -mod=mod"
 export CGO_ENABLED=0
 # Two cores and 24 GiB: one package graph at a time keeps peak memory near 3 GiB.
@@ -22,10 +26,10 @@ build() { # build <module dir> <package> <output name> <ldflags>
   fi
   echo "hack: building $out from $pkg (cold builds take minutes; go build -v lists packages as they compile)"
   local start=$SECONDS
-  (cd "$dir" && go build -v -trimpath -ldflags "$ldflags" -o "$bin/$out.tmp" "$pkg") 2>&1 \
+  (cd "$dir" && go build -v -trimpath -ldflags "$ldflags" -o "$bin/$out.tmp.$$" "$pkg") 2>&1 \
     | awk -v name="$out" '{n++; if (n % 100 == 0) {printf "hack: %s: %d packages compiled...\n", name, n; fflush()}}'
   [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "hack: building $out failed" >&2; exit 1; }
-  mv "$bin/$out.tmp" "$bin/$out"
+  mv "$bin/$out.tmp.$$" "$bin/$out"
   echo "hack: built $out in $((SECONDS - start)) s ($(du -h "$bin/$out" | cut -f1))"
 }
 

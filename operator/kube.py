@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import threading
 from typing import Any, cast
 
@@ -10,14 +11,14 @@ from daytwo.crds.kinds import by_kind
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-__all__ = ["KubeReader", "kube_reader"]
+__all__ = ["KubeClient", "kube_client"]
 
 _lock = threading.Lock()
-_reader: KubeReader | None = None
+_reader: KubeClient | None = None
 
 
-class KubeReader:
-    """Reads daytwo objects and Secrets with the operator's own identity."""
+class KubeClient:
+    """Reads daytwo objects and Secrets, and patches daytwo status, with the operator's own identity."""
 
     def __init__(self, api_client: client.ApiClient) -> None:
         self._custom = client.CustomObjectsApi(api_client)
@@ -42,6 +43,23 @@ class KubeReader:
         result = cast(dict[str, Any], self._custom.list_namespaced_custom_object(GROUP, VERSION, namespace, plural))
         return cast(list[dict[str, Any]], result.get("items", []))
 
+    def get_secret_data(self, namespace: str, name: str) -> tuple[str, dict[str, str]] | None:
+        """(resourceVersion, decoded values) of a Secret, or None. Callers must never log the values."""
+        try:
+            secret = self._core.read_namespaced_secret(name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        version = secret.metadata.resource_version if secret.metadata else None
+        data = {key: base64.b64decode(value).decode() for key, value in (secret.data or {}).items()}
+        return str(version), data
+
+    def patch_status(self, kind: str, namespace: str, name: str, status: dict[str, Any]) -> None:
+        """JSON-merge-patch the status subresource (only the fields given; lists are replaced)."""
+        plural = by_kind(kind).info.plural
+        self._custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, plural, name, {"status": status})
+
     def get_secret_keys(self, namespace: str, name: str) -> tuple[str, set[str]] | None:
         """(resourceVersion, key names) of a Secret, or None; never returns the values."""
         try:
@@ -54,14 +72,14 @@ class KubeReader:
         return str(version), set((secret.data or {}).keys())
 
 
-def kube_reader() -> KubeReader:
+def kube_client() -> KubeClient:
     """The process-wide reader, configured from in-cluster config or $KUBECONFIG on first use."""
     global _reader
     with _lock:
         if _reader is None:
             try:
-                config.load_incluster_config()  # type: ignore[no-untyped-call]
+                config.load_incluster_config()
             except config.ConfigException:
-                config.load_kube_config()  # type: ignore[no-untyped-call]
-            _reader = KubeReader(client.ApiClient())
+                config.load_kube_config()
+            _reader = KubeClient(client.ApiClient())
         return _reader

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -21,3 +23,15 @@ class OperatorSettings(BaseSettings):
     resync_seconds: float = Field(60.0, ge=1, description="Level-triggered re-reconcile of every object.")
     retry_delay_seconds: float = Field(30.0, ge=1, description="Delay before retrying a transient failure.")
     peering_name: str | None = Field(None, description="Kopf peering object for standby replicas; None = standalone.")
+    peering_priority: int | None = Field(
+        None,
+        ge=0,
+        description="Kopf peering priority; the highest live replica works, the others stand by. Unset with peering "
+        "on = a random one per process, because replicas of equal priority all freeze (Kopf's rule).",
+    )
+
+    def effective_peering_priority(self) -> int:
+        """The priority to run with: the configured one, else a random one so that no two replicas tie."""
+        if self.peering_priority is not None:
+            return self.peering_priority
+        return secrets.randbelow(1_000_000) + 1 if self.peering_name else 0

@@ -14,7 +14,7 @@ import kopf
 from daytwo.crds.base import GROUP, VERSION
 from daytwo.crds.kinds import by_kind
 
-from ..kube import kube_reader
+from ..kube import kube_client
 from ..reconcile.conditions import ConditionUpdate, ready_changed
 from ..reconcile.lifecycle import not_implemented, status_patch
 from ..reconcile.references import missing_reference_condition, object_refs, secret_refs
@@ -29,14 +29,15 @@ PENDING_ISSUES: dict[str, int] = {
     "DriftRule": 6,
     "DriftEvent": 6,
     "AggregateMigration": 7,
-    "ProxmoxNode": 8,
     "CloudCredential": 9,
 }
+#: Kinds that name credentials, for the in-use finalizer.
+CREDENTIAL_USERS = ("SnapshotPolicy", "RestoreJob", "DriftRule", "AggregateMigration")
 
 
 def reference_condition(kind: str, namespace: str, spec: dict[str, Any]) -> ConditionUpdate | None:
     """Ready=False naming the first missing object, Secret or key that ``spec`` references."""
-    reader = kube_reader()
+    reader = kube_client()
     objects = {ref: reader.get_object(ref.kind, namespace, ref.name) is not None for ref in object_refs(kind, spec)}
     secrets: dict[Any, set[str] | None] = {}
     for ref in secret_refs(kind, spec):
@@ -76,11 +77,9 @@ def reconcile_object(kind: str, body: kopf.Body, patch: kopf.Patch, logger: logg
 
 def _users_of(kind: str, namespace: str, name: str) -> list[str]:
     """daytwo objects in ``namespace`` whose credentialsRef names this credential."""
-    reader = kube_reader()
+    reader = kube_client()
     users = []
-    for definition_kind in PENDING_ISSUES:
-        if definition_kind in ("CloudCredential", "ProxmoxNode", "DriftEvent"):
-            continue
+    for definition_kind in CREDENTIAL_USERS:
         for item in reader.list_objects(definition_kind, namespace):
             refs = object_refs(definition_kind, item.get("spec", {}))
             if any(ref.kind == kind and ref.name == name for ref in refs):

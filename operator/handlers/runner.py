@@ -8,12 +8,16 @@ from typing import Any
 import kopf
 
 from ..settings import OperatorSettings
+from . import proxmoxnode
 from .lifecycle import register_pending_kinds
 
 __all__ = ["FINALIZER", "run"]
 
 FINALIZER = "daytwo.io/finalizer"
-_PREFIX = "daytwo.io"
+#: Kopf's own bookkeeping annotations live under their own prefix: Kopf ignores every annotation under
+#: its storage prefix when it compares objects, so user-facing ones (daytwo.io/reconcile-requested-at)
+#: must not share it, or setting them would never trigger a handler.
+_PREFIX = "kopf.daytwo.io"
 
 
 def run(settings: OperatorSettings) -> None:
@@ -24,6 +28,7 @@ def run(settings: OperatorSettings) -> None:
     for noisy in ("kubernetes", "urllib3", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     register_pending_kinds(settings)
+    proxmoxnode.register(settings)
 
     @kopf.on.startup()
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
@@ -44,5 +49,6 @@ def run(settings: OperatorSettings) -> None:
         namespaces=settings.namespaces,
         standalone=settings.peering_name is None,
         peering_name=settings.peering_name,
+        priority=settings.effective_peering_priority(),
         liveness_endpoint=settings.liveness_endpoint,
     )

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ["bench_foundation", "bench_openstack", "bench_proxmox"]
+BENCHMARKS = ["bench_foundation", "bench_openstack", "bench_proxmox", "bench_proxmoxnode", "bench_cloud_inventory"]
 
 
 def main() -> int:

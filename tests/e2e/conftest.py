@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import base64
 import json
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +12,8 @@ import pytest
 from tests.harness.controlplane import REPO, LocalControlPlane
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess
-from tests.harness.processes import wait_until
+from tests.harness.processes import spawn, stop, wait_until
+from tests.harness.standins import Standin, all_standins
 
 EXAMPLES = REPO / "examples"
 NAMESPACE = "daytwo-examples"
@@ -59,22 +60,29 @@ def facade(
     process.stop()
 
 
-def environment_secrets(namespace: str, ca_pem: bytes) -> str:
-    """Secrets the environment (demo or e2e) provides next to examples/: the Proxmox stand-in's CA."""
-    secret = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "proxmox-ca", "namespace": namespace},
-        "data": {"ca.crt": base64.b64encode(ca_pem).decode()},
-    }
-    return json.dumps(secret)
+@pytest.fixture(scope="session")
+def standins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Standin]]:
+    """The stand-ins examples/ point at, on the same fixed ports `make demo` uses."""
+    logs = tmp_path_factory.mktemp("standin-logs")
+    started = all_standins()
+    processes = []
+    try:
+        for standin in started:
+            processes.append(spawn([sys.executable, "-m", *standin.argv], logs / f"{standin.name}.log", cwd=REPO))
+            wait_until(standin.ready, 60, f"the {standin.name} stand-in")
+        yield started
+    finally:
+        for process in processes:
+            stop(process)
 
 
 @pytest.fixture(scope="session")
-def examples(kubectl: Kubectl, operator: DaytwoProcess, cluster: LocalControlPlane) -> dict[str, dict[str, Any]]:
-    """Apply examples/ exactly as a person would; returns the daytwo objects by kind."""
+def examples(kubectl: Kubectl, operator: DaytwoProcess, standins: list[Standin]) -> dict[str, dict[str, Any]]:
+    """Apply examples/ exactly as a person would (plus the run-time Secrets the stand-ins provide)."""
     kubectl.apply(EXAMPLES / "00-namespace.yaml")
-    kubectl.apply(environment_secrets(NAMESPACE, cluster.ca_file.read_bytes()))
+    for standin in standins:
+        for secret in standin.secrets(NAMESPACE):
+            kubectl.apply(json.dumps(secret))
     kubectl.apply(EXAMPLES)
     listed = json.loads(kubectl.run("get", "daytwo", "-n", NAMESPACE, "-o", "json").stdout)["items"]
     return {item["kind"]: item for item in listed}

@@ -104,6 +104,27 @@ def proxmox() -> Standin:
     )
 
 
+OPENSTACK_PORT = 35000
+
+
+def _openstack_ready() -> bool:
+    with urllib.request.urlopen(f"http://127.0.0.1:{OPENSTACK_PORT}/identity/v3", timeout=2) as response:
+        return bool(response.status == 200)
+
+
+def openstack() -> Standin:
+    """The OpenStack stand-in (Keystone, Nova, Cinder, Neutron, Glance) with the demo estate, in real time;
+    its admin password is the one in examples/cloudcredential-openstack.yaml."""
+    assert example_secret("cloudcredential-openstack.yaml", "openstack-admin")["password"] == "standin-admin-secret"
+    return Standin(
+        "openstack",
+        OPENSTACK_PORT,
+        ["tests.standins.openstack", "--port", str(OPENSTACK_PORT), "--seed", "demo"],
+        f"http://127.0.0.1:{OPENSTACK_PORT}/identity/v3",
+        probe=_openstack_ready,
+    )
+
+
 def all_standins() -> list[Standin]:
     """Every stand-in the demo starts."""
-    return [proxmox()]
+    return [openstack(), proxmox()]

@@ -1,0 +1,81 @@
+"""Cost Explorer GetCostAndUsage results as plain values (the multicloud /billing views read these)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["CostPeriod", "CostReport"]
+
+
+def _amount(metrics: Mapping[str, Any], metric: str) -> tuple[float, str]:
+    value = metrics.get(metric) or {}
+    try:
+        return float(value.get("Amount", 0) or 0), str(value.get("Unit", "USD") or "USD")
+    except (TypeError, ValueError):
+        return 0.0, "USD"
+
+
+@dataclass(frozen=True, slots=True)
+class CostPeriod:
+    """One time bucket: total and, when grouped, the cost per group key (e.g. per service)."""
+
+    start: str
+    end: str
+    total: float
+    groups: Mapping[str, float]
+    estimated: bool
+
+    @classmethod
+    def from_api(cls, item: Mapping[str, Any], metric: str) -> tuple[CostPeriod, str]:
+        """Build from one ResultsByTime entry; returns it with the currency unit."""
+        period = item.get("TimePeriod") or {}
+        total, unit = _amount(item.get("Total") or {}, metric)
+        groups: dict[str, float] = {}
+        for group in item.get("Groups") or ():
+            key = "/".join(str(k) for k in group.get("Keys") or ()) or "other"
+            amount, unit = _amount(group.get("Metrics") or {}, metric)
+            groups[key] = groups.get(key, 0.0) + amount
+        if groups and not total:
+            total = sum(groups.values())
+        start, end = str(period.get("Start", "")), str(period.get("End", ""))
+        return cls(start, end, round(total, 6), groups, bool(item.get("Estimated"))), unit
+
+
+@dataclass(frozen=True, slots=True)
+class CostReport:
+    """GetCostAndUsage over [start, end): one period per granularity step, in one currency."""
+
+    start: str
+    end: str
+    granularity: str
+    metric: str
+    currency: str
+    periods: tuple[CostPeriod, ...]
+
+    @property
+    def total(self) -> float:
+        """Sum over every period."""
+        return round(sum(p.total for p in self.periods), 6)
+
+    def by_group(self) -> dict[str, float]:
+        """Cost per group key (e.g. service) summed over the periods."""
+        totals: dict[str, float] = {}
+        for period in self.periods:
+            for key, amount in period.groups.items():
+                totals[key] = round(totals.get(key, 0.0) + amount, 6)
+        return totals
+
+    @classmethod
+    def from_pages(
+        cls, pages: Iterable[Mapping[str, Any]], *, start: str, end: str, granularity: str, metric: str
+    ) -> CostReport:
+        """Build from the GetCostAndUsage answers of every page."""
+        periods: list[CostPeriod] = []
+        currency = "USD"
+        for page in pages:
+            for item in page.get("ResultsByTime") or ():
+                period, currency = CostPeriod.from_api(item, metric)
+                periods.append(period)
+        return cls(start, end, granularity, metric, currency, tuple(periods))

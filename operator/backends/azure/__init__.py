@@ -1,0 +1,29 @@
+"""Azure I/O for the CloudCredential kind: validation (Entra token + subscriptions) and ARM inventory.
+
+    factory = AzureClientFactory(max_concurrency=4)
+    az = factory.get(AzureConnectionParams(tenant_id, client_id, client_secret=..., subscription_id=...,
+                                           authority_host=..., management_endpoint=...))
+    az.validate()             # CloudIdentity(tenant, principal=client id, account=subscription)
+    az.inventory(["vms"])     # Inventory of InventoryRecord
+
+Only this package imports azure-*. Calls are synchronous: run them in worker threads.
+"""
+
+from ._client import API_VERSIONS, AzureRestBackend
+from ._errors import AADSTS_CODES, ARM_CODES, arm_error, map_token_error, missing_action
+from ._factory import AzureClientFactory
+from ._params import AzureConnectionParams
+from ._protocol import AzureBackend
+
+__all__ = [
+    "AADSTS_CODES",
+    "API_VERSIONS",
+    "ARM_CODES",
+    "AzureBackend",
+    "AzureClientFactory",
+    "AzureConnectionParams",
+    "AzureRestBackend",
+    "arm_error",
+    "map_token_error",
+    "missing_action",
+]

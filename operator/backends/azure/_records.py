@@ -1,0 +1,132 @@
+"""ARM virtual machines, managed disks and virtual networks as normalised InventoryRecords."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from ..inventory import InventoryRecord
+
+__all__ = ["disk_record", "resource_group", "vm_record", "vnet_record"]
+
+PROVIDER = "azure"
+
+
+def resource_group(resource_id: str) -> str:
+    """The resource group named in an ARM id (/subscriptions/s/resourceGroups/<rg>/providers/...)."""
+    parts = resource_id.split("/")
+    for i, part in enumerate(parts[:-1]):
+        if part.lower() == "resourcegroups":
+            return parts[i + 1]
+    return ""
+
+
+def _meta(item: Mapping[str, Any], **fields: Any) -> dict[str, str]:
+    meta = {k: str(v) for k, v in fields.items() if v not in (None, "", [], ())}
+    meta["resource_group"] = resource_group(str(item.get("id", "")))
+    meta.update({f"tag:{k}": str(v) for k, v in (item.get("tags") or {}).items()})
+    return meta
+
+
+def _when(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:  # ARM writes 7 fractional digits; Python takes at most 6
+        head, _, rest = value.partition(".")
+        if rest:
+            digits = "".join(c for c in rest if c.isdigit())
+            value = f"{head}.{digits[:6]}{rest[len(digits) :]}"
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _power_state(props: Mapping[str, Any]) -> str:
+    """running / deallocated / stopped / ... from instanceView (statusOnly=true), else the provisioning state."""
+    for status in (props.get("instanceView") or {}).get("statuses") or ():
+        code = str(status.get("code", ""))
+        if code.startswith("PowerState/"):
+            return code.partition("/")[2]
+    return str(props.get("provisioningState", "unknown")).lower()
+
+
+def vm_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecord:
+    """One virtualMachines entry; status is the power state (running, deallocated, stopped, ...)."""
+    props = item.get("properties") or {}
+    storage = props.get("storageProfile") or {}
+    os_disk = storage.get("osDisk") or {}
+    nics = [
+        str(n.get("id", "")).rsplit("/", 1)[-1]
+        for n in (props.get("networkProfile") or {}).get("networkInterfaces") or ()
+    ]
+    meta = _meta(
+        item,
+        vm_size=(props.get("hardwareProfile") or {}).get("vmSize"),
+        os_type=os_disk.get("osType"),
+        os_disk=os_disk.get("name"),
+        network_interfaces=",".join(n for n in nics if n),
+        zones=",".join(str(z) for z in item.get("zones") or ()),
+        vm_id=props.get("vmId"),
+        provisioning_state=props.get("provisioningState"),
+        time_created=props.get("timeCreated"),
+    )
+    return InventoryRecord(
+        resource_id=str(item["id"]),
+        name=str(item.get("name", "")),
+        type="vm",
+        provider=PROVIDER,
+        region=str(item.get("location", "")),
+        status=_power_state(props),
+        metadata=meta,
+        last_synced=synced,
+        created_at=_when(props.get("timeCreated")),
+    )
+
+
+def disk_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecord:
+    """One managed disk; status is diskState (Attached, Unattached, Reserved, ...) in lower case."""
+    props = item.get("properties") or {}
+    meta = _meta(
+        item,
+        sku=(item.get("sku") or {}).get("name"),
+        size_gb=props.get("diskSizeGB"),
+        managed_by=item.get("managedBy"),
+        os_type=props.get("osType"),
+        provisioning_state=props.get("provisioningState"),
+        time_created=props.get("timeCreated"),
+    )
+    return InventoryRecord(
+        resource_id=str(item["id"]),
+        name=str(item.get("name", "")),
+        type="storage",
+        provider=PROVIDER,
+        region=str(item.get("location", "")),
+        status=str(props.get("diskState", props.get("provisioningState", "unknown"))).lower(),
+        metadata=meta,
+        last_synced=synced,
+        created_at=_when(props.get("timeCreated")),
+    )
+
+
+def vnet_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecord:
+    """One virtual network; status is its provisioning state (succeeded, updating, ...) in lower case."""
+    props = item.get("properties") or {}
+    prefixes = (props.get("addressSpace") or {}).get("addressPrefixes") or ()
+    subnets = [str(s.get("name", "")) for s in props.get("subnets") or ()]
+    meta = _meta(
+        item,
+        address_prefixes=",".join(str(p) for p in prefixes),
+        subnets=",".join(s for s in subnets if s),
+        resource_guid=props.get("resourceGuid"),
+    )
+    return InventoryRecord(
+        resource_id=str(item["id"]),
+        name=str(item.get("name", "")),
+        type="network",
+        provider=PROVIDER,
+        region=str(item.get("location", "")),
+        status=str(props.get("provisioningState", "unknown")).lower(),
+        metadata=meta,
+        last_synced=synced,
+    )

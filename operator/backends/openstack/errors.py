@@ -1,0 +1,115 @@
+"""The one table turning keystoneauth1/openstacksdk exceptions into daytwo.operator.errors types.
+
+Rows are checked in order (most specific first); the first ``isinstance`` match wins.
+Messages are scrubbed of secret values before they leave this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Final
+
+from keystoneauth1 import exceptions as ksa_exc
+from openstack import exceptions as sdk_exc
+
+from ...errors import (
+    AuthFailed,
+    BackendError,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    Timeout,
+    TLSVerificationFailed,
+    Unavailable,
+    error_for_status,
+)
+
+__all__ = ["ERROR_TABLE", "scrub", "translate"]
+
+_Factory = Callable[[BaseException, str], BackendError]
+
+
+def _by_status(exc: BaseException, message: str) -> BackendError:
+    status = getattr(exc, "status_code", None) or getattr(exc, "http_status", None)
+    if not isinstance(status, int):
+        return Unavailable(message)
+    return error_for_status(status, message)
+
+
+def _fixed(kind: type[BackendError], hint: str = "") -> _Factory:
+    def make(exc: BaseException, message: str) -> BackendError:
+        status = getattr(exc, "status_code", None) or getattr(exc, "http_status", None)
+        return kind(f"{message}{hint}", status_code=status if isinstance(status, int) else None)
+
+    return make
+
+
+ERROR_TABLE: Final[tuple[tuple[type[BaseException], _Factory], ...]] = (
+    # Authentication, raised by keystoneauth while fetching a token.
+    (ksa_exc.Unauthorized, _fixed(AuthFailed, " (check the username/password or application credential)")),
+    (ksa_exc.AuthorizationFailure, _fixed(AuthFailed)),
+    (ksa_exc.MissingAuthPlugin, _fixed(AuthFailed)),
+    (ksa_exc.MissingAuthMethods, _fixed(AuthFailed)),
+    (ksa_exc.Forbidden, _fixed(PermissionDenied)),
+    # Catalog and discovery: the service or version is not offered.
+    (ksa_exc.EndpointNotFound, _fixed(NotFound, " (the service is missing from the Keystone catalog)")),
+    (sdk_exc.EndpointNotFound, _fixed(NotFound, " (the service is missing from the Keystone catalog)")),
+    (sdk_exc.ServiceDiscoveryException, _fixed(NotFound)),
+    (sdk_exc.ServiceDisabledException, _fixed(NotFound)),
+    (ksa_exc.VersionNotAvailable, _fixed(NotFound)),
+    (ksa_exc.DiscoveryFailure, _fixed(Unavailable)),
+    # Transport.
+    (ksa_exc.SSLError, _fixed(TLSVerificationFailed, " (check the CA bundle)")),
+    (ksa_exc.ConnectTimeout, _fixed(Timeout)),
+    (ksa_exc.ConnectFailure, _fixed(Unavailable)),
+    (ksa_exc.UnknownConnectionError, _fixed(Unavailable)),
+    (ksa_exc.ConnectionError, _fixed(Unavailable)),
+    # HTTP answers (SDK first: it carries the service's own message).
+    (sdk_exc.HttpException, _by_status),
+    (ksa_exc.HttpError, _by_status),
+    (sdk_exc.ResourceTimeout, _fixed(Timeout)),
+    (sdk_exc.ResourceFailure, _fixed(InvalidRequest)),
+    (
+        sdk_exc.DuplicateResource,
+        _fixed(InvalidRequest, " (the name matches more than one object; use the id)"),
+    ),
+    (sdk_exc.InvalidRequest, _fixed(InvalidRequest)),
+    (sdk_exc.InvalidResourceQuery, _fixed(InvalidRequest)),
+    (sdk_exc.ConfigException, _fixed(InvalidRequest)),
+    (ksa_exc.ClientException, _fixed(InvalidRequest)),
+    (sdk_exc.SDKException, _fixed(InvalidRequest)),
+    (TimeoutError, _fixed(Timeout)),
+    (ConnectionError, _fixed(Unavailable)),
+)
+
+
+def scrub(message: str, secrets: Iterable[str]) -> str:
+    """Replace every secret value in ``message`` with ``***``."""
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "***")
+    return message
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, sdk_exc.HttpException):
+        details = exc.details or ""
+        base = str(exc.message or "").strip() or type(exc).__name__
+        return f"{base}: {details}" if details and details not in base else base
+    text = str(exc).strip()
+    return text or type(exc).__name__
+
+
+def translate(exc: BaseException, *, operation: str, secrets: Iterable[str] = ()) -> BackendError:
+    """Map an SDK/transport exception to the typed error a handler understands.
+
+    Already-typed errors pass through unchanged. Unknown exceptions become ``Unavailable``
+    (retryable) rather than crashing the caller.
+    """
+    if isinstance(exc, BackendError):
+        return exc
+    message = scrub(f"{operation}: {_describe(exc)}", secrets)
+    for exc_type, factory in ERROR_TABLE:
+        if isinstance(exc, exc_type):
+            return factory(exc, message)
+    return Unavailable(f"{message} (unexpected {type(exc).__name__})")

@@ -1,0 +1,299 @@
+"""ProxmoxNode: one Kopf daemon per object polls Proxmox, keeps status, and runs power operations.
+
+Each cycle re-reads the object, observes the endpoint through the backend (in a worker thread),
+asks ``reconcile.proxmoxnode`` what to do, and writes status. Operations are written to
+``status.inFlight`` before they are submitted and finished from their task UPID, so a restart
+finishes each exactly once. Spec changes and the reconcile annotation wake the daemon at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+from daytwo.crds.base import GROUP, VERSION
+
+from ..backends.proxmox import Guest, GuestRef, ProxmoxBackend, ProxmoxClientFactory, ProxmoxConnectionParams
+from ..errors import BackendError, CredentialsNotFound, TLSVerificationFailed
+from ..kube import kube_client
+from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
+from ..reconcile.lifecycle import RECONCILE_ANNOTATION
+from ..reconcile.proxmoxnode import (
+    GuestView,
+    Observation,
+    Outcome,
+    after_finish,
+    connection_conditions,
+    finished_record,
+    observation_status,
+    operations_to_submit,
+    recover,
+    summary_conditions,
+)
+from ..settings import OperatorSettings
+
+__all__ = ["register"]
+
+KIND = "ProxmoxNode"
+_FACTORY = ProxmoxClientFactory(max_concurrency=4)
+#: Poll this often while power operations run.
+_BUSY_POLL_SECONDS = 1.0
+
+
+def _params(namespace: str, spec: dict[str, Any]) -> ProxmoxConnectionParams:
+    """Connection parameters from the spec and its Secrets; CredentialsNotFound names what is missing."""
+    client = kube_client()
+    token_ref = spec["tokenSecretRef"]
+    found = client.get_secret_data(namespace, token_ref["name"])
+    if found is None:
+        raise CredentialsNotFound(f"Secret {token_ref['name']!r} does not exist in this namespace; create it")
+    data = found[1]
+    keys = (token_ref.get("tokenIdKey", "tokenId"), token_ref.get("tokenSecretKey", "tokenSecret"))
+    missing = [key for key in keys if not data.get(key)]
+    if missing:
+        raise CredentialsNotFound(f"Secret {token_ref['name']!r} has no key(s) {', '.join(missing)}; add them")
+    tls = spec.get("tls") or {}
+    ca_pem = None
+    if tls.get("caSecretRef"):
+        ca_ref = tls["caSecretRef"]
+        ca = client.get_secret_data(namespace, ca_ref["name"])
+        if ca is None or not ca[1].get(ca_ref["key"]):
+            raise CredentialsNotFound(f"CA Secret {ca_ref['name']!r} or its key {ca_ref['key']!r} is missing")
+        ca_pem = ca[1][ca_ref["key"]]
+    return ProxmoxConnectionParams(
+        host=spec["host"],
+        port=spec.get("port", 8006),
+        token_id=data[keys[0]],
+        token_secret=data[keys[1]],
+        verify_tls=not tls.get("insecureSkipVerify", False),
+        ca_bundle_pem=ca_pem,
+        timeout_seconds=float(spec.get("timeoutSeconds", 10)),
+    )
+
+
+def _view(guest: Guest) -> GuestView:
+    return GuestView(guest.vmid, guest.name, guest.node, guest.type, guest.status, guest.uptime)
+
+
+def _observe(backend: ProxmoxBackend) -> Observation:
+    version = backend.version()
+    cluster = backend.cluster_status()
+    nodes = [
+        {
+            "name": node.node,
+            "online": node.online,
+            "cpu": round(node.cpu, 4),
+            "maxcpu": node.maxcpu,
+            "mem": node.mem,
+            "maxmem": node.maxmem,
+            "disk": node.disk,
+            "maxdisk": node.maxdisk,
+            "uptime": node.uptime,
+        }
+        for node in backend.nodes()
+    ]
+    guests = [_view(guest) for guest in backend.guests()]
+    return Observation(
+        f"{version.version}-{version.release}" if version.release else version.version, cluster.name, nodes, guests
+    )
+
+
+def _submit(backend: ProxmoxBackend, entry: dict[str, Any]) -> str:
+    guest = GuestRef(entry["node"], entry["vmid"], entry["kind"])
+    operation = entry["operation"]
+    if operation == "start":
+        return backend.start(guest)
+    if operation == "stop":
+        return backend.stop(guest)
+    if operation == "reboot":
+        return backend.reboot(guest)
+    return backend.shutdown(guest, timeout=60, force_stop=bool(entry.get("force")))
+
+
+class Cycle:
+    """One pass over one ProxmoxNode: observe, run operations, write status."""
+
+    def __init__(self, body: kopf.Body, namespace: str, name: str, logger: logging.Logger | kopf.Logger) -> None:
+        self.body, self.namespace, self.name, self.logger = body, namespace, name, logger
+        self.client = kube_client()
+        self.now = datetime.now(UTC)
+
+    def write(self, status: dict[str, Any], changes: dict[str, Any]) -> None:
+        """Patch the fields that changed and keep ``status`` current."""
+        diff = {key: value for key, value in changes.items() if status.get(key) != value}
+        if diff:
+            self.client.patch_status(KIND, self.namespace, self.name, diff)
+            status.update(diff)
+
+    def run(self, settings: OperatorSettings) -> float:
+        """Do one pass; returns seconds until the next one."""
+        obj = self.client.get_object(KIND, self.namespace, self.name)
+        if obj is None or obj["metadata"].get("deletionTimestamp"):
+            return settings.resync_seconds
+        spec, status = obj["spec"], dict(obj.get("status") or {})
+        interval = float(spec.get("inventoryIntervalSeconds", 60))
+        insecure = bool((spec.get("tls") or {}).get("insecureSkipVerify"))
+        updates: list[ConditionUpdate]
+        fields: dict[str, Any] = {}
+        if spec.get("suspend"):
+            updates = [ConditionUpdate("Ready", False, "Suspended", "spec.suspend is true: nothing is polled or run")]
+        else:
+            try:
+                backend = _FACTORY.get(_params(self.namespace, spec))
+                observation = _observe(backend)
+            except BackendError as error:
+                message = (
+                    error.message
+                    if not isinstance(error, TLSVerificationFailed)
+                    else (f"{error.message}; check spec.tls.caSecretRef")
+                )
+                connected = connection_conditions(error.reason, message, insecure)
+                inventory = ConditionUpdate("InventorySynced", False, connected[0].reason, "not connected")
+                updates = [
+                    *connected,
+                    inventory,
+                    *summary_conditions(connected[0], inventory, len(status.get("inFlight") or [])),
+                ]
+            else:
+                fields.update(observation_status(observation, self.now, status.get("nodes") or []))
+                self.operate(backend, spec, status, observation)
+                connected = connection_conditions(
+                    None, f"Proxmox VE {observation.version} at {spec['host']}:{spec.get('port', 8006)}", insecure
+                )
+                inventory = ConditionUpdate(
+                    "InventorySynced",
+                    True,
+                    "Synced",
+                    f"{len(observation.guests)} guests on {len(observation.nodes)} nodes",
+                )
+                updates = [
+                    *connected,
+                    inventory,
+                    *summary_conditions(connected[0], inventory, len(status.get("inFlight") or [])),
+                ]
+        self.finish_status(obj, status, fields, updates)
+        return _BUSY_POLL_SECONDS if status.get("inFlight") else interval
+
+    def finish_status(
+        self, obj: dict[str, Any], status: dict[str, Any], fields: dict[str, Any], updates: list[ConditionUpdate]
+    ) -> None:
+        """Write conditions, generation, reconcile token and observation; post an Event when Ready changes."""
+        generation = obj["metadata"].get("generation")
+        before = list(status.get("conditions") or [])
+        fields["conditions"] = apply_conditions(before, updates, generation, self.now)
+        fields["observedGeneration"] = generation
+        token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
+        if token is not None:
+            fields["lastHandledReconcileAt"] = token
+        fields["phase"] = (
+            "Connected"
+            if any(c["type"] == "Connected" and c["status"] == "True" for c in fields["conditions"])
+            else "Disconnected"
+        )
+        if (
+            fields.get("lastInventoryTime")
+            and status.get("guests") == fields.get("guests")
+            and status.get("nodes") == fields.get("nodes")
+            and status.get("guestCounts") == fields.get("guestCounts")
+        ):
+            fields.pop("lastInventoryTime")  # nothing changed: no status churn
+        self.write(status, fields)
+        ready = ready_changed(before, fields["conditions"])
+        if ready is not None:
+            kopf.event(
+                self.body,
+                type="Normal" if ready["status"] == "True" else "Warning",
+                reason=ready["reason"],
+                message=ready["message"],
+            )
+
+    def operate(
+        self, backend: ProxmoxBackend, spec: dict[str, Any], status: dict[str, Any], observation: Observation
+    ) -> None:
+        """Finish running operations, recover interrupted ones, submit new ones."""
+        guests = {guest.vmid: guest for guest in observation.guests}
+        action_ids = {action["id"] for action in spec.get("actions") or []}
+        for entry in list(status.get("inFlight") or []):
+            if entry.get("upid"):
+                task = backend.task_status(entry["node"], entry["upid"])
+                if task.done:
+                    outcome = Outcome("success") if task.succeeded else Outcome("error", task.exitstatus)
+                    self.finish(status, entry, outcome, action_ids)
+            elif recover(entry, guests.get(entry["vmid"]), self.now):
+                self.finish(status, entry, Outcome("success", "completed before an operator restart"), action_ids)
+            else:
+                self.submit(backend, status, entry, action_ids)
+        new = operations_to_submit(spec, status, observation.guests, self.now)
+        if new:
+            self.write(status, {"inFlight": [*(status.get("inFlight") or []), *new]})
+            for entry in new:
+                self.submit(backend, status, entry, action_ids)
+
+    def submit(
+        self, backend: ProxmoxBackend, status: dict[str, Any], entry: dict[str, Any], action_ids: set[str]
+    ) -> None:
+        """Submit a recorded operation and store its UPID; a refused one is finished as an error."""
+        if not entry["node"]:
+            self.finish(status, entry, Outcome("error", f"guest {entry['vmid']} does not exist"), action_ids)
+            return
+        try:
+            upid = _submit(backend, entry)
+        except BackendError as error:
+            self.finish(status, entry, Outcome("error", f"{error.reason}: {error.message}"), action_ids)
+            return
+        in_flight = [
+            dict(other, upid=upid) if other["id"] == entry["id"] else other for other in status.get("inFlight") or []
+        ]
+        self.write(status, {"inFlight": in_flight})
+        self.logger.info("submitted %s of guest %s (%s)", entry["operation"], entry["vmid"], upid)
+
+    def finish(self, status: dict[str, Any], entry: dict[str, Any], outcome: Outcome, action_ids: set[str]) -> None:
+        """Move an operation from inFlight to history (and handledActions); Warning Event on failure."""
+        current = next((other for other in status.get("inFlight") or [] if other["id"] == entry["id"]), entry)
+        record = finished_record(current, outcome, self.now)
+        self.write(status, after_finish(status, current, record, action_ids))
+        if outcome.status == "error":
+            kopf.event(
+                self.body,
+                type="Warning",
+                reason="PowerOperationFailed",
+                message=f"{entry['operation']} of guest {entry['vmid']}: {outcome.error}",
+            )
+        else:
+            self.logger.info("%s of guest %s finished", entry["operation"], entry["vmid"])
+
+
+def register(settings: OperatorSettings) -> None:
+    """Register the ProxmoxNode daemon and the handler that wakes it on changes."""
+
+    async def sync(
+        *,
+        body: kopf.Body,
+        name: str,
+        namespace: str | None,
+        memo: Any,
+        stopped: kopf.DaemonStopped,
+        logger: kopf.Logger,
+        **_: Any,
+    ) -> None:
+        wake = memo.setdefault("wake", asyncio.Event())
+        while not stopped:
+            try:
+                delay = await asyncio.to_thread(Cycle(body, str(namespace), name, logger).run, settings)
+            except Exception as error:
+                logger.exception("ProxmoxNode pass failed: %s", error)
+                delay = settings.retry_delay_seconds
+            wake.clear()
+            waited = 0.0
+            while waited < delay and not stopped and not wake.is_set():
+                await asyncio.sleep(0.25)
+                waited += 0.25
+
+    async def poke(*, memo: Any, **_: Any) -> None:
+        memo.setdefault("wake", asyncio.Event()).set()
+
+    kopf.daemon(GROUP, VERSION, "proxmoxnodes", id="sync", cancellation_timeout=10)(sync)
+    kopf.on.update(GROUP, VERSION, "proxmoxnodes", id="wake")(poke)

@@ -1,0 +1,342 @@
+"""ProxmoxNode end to end: the real operator against fakepve over TLS, through the real apiserver."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.harness.kubectl import Kubectl
+from tests.harness.operator import DaytwoProcess
+from tests.harness.processes import wait_until
+from tests.standins.proxmox import PveStandin, run_fakepve
+from tests.standins.proxmox.fixtures import closed_port
+
+from .conftest import condition, wait_for_condition
+
+NS = "pve-e2e"
+
+
+@pytest.fixture(scope="module")
+def pve() -> Iterator[PveStandin]:
+    """fakepve with 2 nodes x 4 guests (3 VMs + 1 container each) over TLS (its own CA)."""
+    with run_fakepve(nodes=2, guests_per_node=4) as standin:
+        yield standin
+
+
+@pytest.fixture(scope="module")
+def namespace(kubectl: Kubectl, operator: DaytwoProcess, pve: PveStandin) -> str:
+    """A namespace with the stand-in's token and CA as Secrets."""
+    kubectl.run("create", "namespace", NS)
+    secrets = [
+        ("pve-token", {"tokenId": pve.token_id, "tokenSecret": pve.token_secret}),
+        ("pve-nopower", {"tokenId": pve.nopower_token_id, "tokenSecret": pve.nopower_token_secret}),
+        ("pve-wrong", {"tokenId": pve.token_id, "tokenSecret": str(uuid.uuid4())}),
+        ("pve-ca", {"ca.crt": pve.ca_pem}),
+    ]
+    for name, data in secrets:
+        kubectl.apply(
+            json.dumps(
+                {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NS}, "stringData": data}
+            )
+        )
+    return NS
+
+
+def node(name: str, port: int, token: str = "pve-token", **spec: Any) -> str:
+    """A ProxmoxNode manifest trusting the stand-in's CA."""
+    body = {
+        "host": "127.0.0.1",
+        "port": port,
+        "tokenSecretRef": {"name": token},
+        "tls": {"caSecretRef": {"name": "pve-ca", "key": "ca.crt"}},
+        "timeoutSeconds": 3,
+        "inventoryIntervalSeconds": 10,
+        **spec,
+    }
+    return json.dumps(
+        {
+            "apiVersion": "daytwo.io/v1alpha1",
+            "kind": "ProxmoxNode",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": body,
+        }
+    )
+
+
+def live_guests(kubectl: Kubectl, name: str) -> dict[int, dict[str, Any]]:
+    """Guests as the ProxmoxNode's status shows them now (fakepve's state changes as tests run)."""
+    return {guest["vmid"]: guest for guest in kubectl.get("d2pn", name, NS)["status"]["guests"]}
+
+
+def pick(kubectl: Kubectl, name: str, kind: str, status: str, skip: int = 0) -> dict[str, Any]:
+    """A guest of this kind in this power state, per the live status."""
+    return [g for g in live_guests(kubectl, name).values() if g["kind"] == kind and g["status"] == status][skip]
+
+
+def history(kubectl: Kubectl, name: str) -> list[dict[str, Any]]:
+    """status.history of a ProxmoxNode (newest first)."""
+    return list(kubectl.get("d2pn", name, NS).get("status", {}).get("history") or [])
+
+
+def test_connected_with_inventory(kubectl: Kubectl, namespace: str, pve: PveStandin) -> None:
+    kubectl.apply(node("lab", pve.port))
+    ready = wait_for_condition(kubectl, "d2pn", "lab", "Ready", "True", namespace=NS)
+    status = ready["status"]
+    assert condition(ready, "Connected")["reason"] == "Connected"
+    assert condition(ready, "InventorySynced")["status"] == "True"
+    assert condition(ready, "TLSVerified")["status"] == "True"
+    vms = sum(1 for guest in pve.guests if guest.type == "vm")
+    containers = sum(1 for guest in pve.guests if guest.type == "lxc")
+    running = sum(1 for guest in pve.guests if guest.status == "running")
+    assert status["guestCounts"] == {"vms": vms, "containers": containers, "running": running}
+    assert sorted(g["vmid"] for g in status["guests"]) == sorted(g.vmid for g in pve.guests)
+    assert {n["name"] for n in status["nodes"]} == set(pve.nodes)
+    assert status["version"] and status["observedGeneration"] == ready["metadata"]["generation"]
+    printed = kubectl.run("get", "d2pn", "lab", "-n", NS).stdout
+    assert "True" in printed and str(vms) in printed
+
+
+def test_reconcile_request_refreshes_at_once(kubectl: Kubectl, namespace: str, pve: PveStandin) -> None:
+    """With an hour between inventory passes, the reconcile annotation (as `flux reconcile` sets one)
+    still wakes the node: its token is echoed in status.lastHandledReconcileAt within seconds."""
+    kubectl.apply(node("hourly", pve.port, inventoryIntervalSeconds=3600))
+    wait_for_condition(kubectl, "d2pn", "hourly", "Ready", "True", namespace=NS)
+    kubectl.run("annotate", "--overwrite", "d2pn", "hourly", "-n", NS, "daytwo.io/reconcile-requested-at=now-1")
+    wait_until(
+        lambda: kubectl.get("d2pn", "hourly", NS)["status"].get("lastHandledReconcileAt") == "now-1",
+        20,
+        "the reconcile request to be handled before the next hourly pass",
+    )
+    annotations = kubectl.get("d2pn", "hourly", NS)["metadata"]["annotations"]
+    assert not [key for key in annotations if key.startswith("daytwo.io/") and "reconcile" not in key], annotations
+
+
+def _act(kubectl: Kubectl, name: str, actions: list[dict[str, Any]]) -> None:
+    kubectl.run("patch", "d2pn", name, "-n", NS, "--type=merge", "-p", json.dumps({"spec": {"actions": actions}}))
+
+
+def test_one_off_actions_run_once_and_are_recorded(kubectl: Kubectl, namespace: str, pve: PveStandin) -> None:
+    kubectl.apply(node("ops", pve.port))
+    wait_for_condition(kubectl, "d2pn", "ops", "Ready", "True", namespace=NS)
+    running_vm = pick(kubectl, "ops", "vm", "running")
+    stopped_vm = pick(kubectl, "ops", "vm", "stopped")
+    actions = [
+        {"id": "start-1", "vmid": stopped_vm["vmid"], "operation": "start", "requestedBy": "alice"},
+        {"id": "reboot-1", "vmid": running_vm["vmid"], "operation": "reboot"},
+    ]
+    _act(kubectl, "ops", actions)
+    wait_until(
+        lambda: {"start-1", "reboot-1"} <= set(kubectl.get("d2pn", "ops", NS)["status"].get("handledActions") or []),
+        60,
+        "both actions handled",
+    )
+    records = {record["id"]: record for record in history(kubectl, "ops")}
+    assert records["start-1"]["status"] == "success" and records["start-1"]["operation"] == "start"
+    assert records["start-1"]["user"] == "alice" and records["start-1"]["upid"].startswith("UPID:")
+    assert records["reboot-1"]["status"] == "success"
+    wait_until(
+        lambda: (
+            next(g for g in kubectl.get("d2pn", "ops", NS)["status"]["guests"] if g["vmid"] == stopped_vm["vmid"])[
+                "status"
+            ]
+            == "running"
+        ),
+        30,
+        "the started guest running",
+    )
+    actions += [
+        {"id": "shutdown-1", "vmid": stopped_vm["vmid"], "operation": "shutdown", "force": True},
+        {"id": "stop-1", "vmid": running_vm["vmid"], "operation": "stop"},
+    ]
+    _act(kubectl, "ops", actions)
+    wait_until(lambda: len(history(kubectl, "ops")) == 4, 60, "four operations in history")
+    assert {r["id"]: r["status"] for r in history(kubectl, "ops")} == {
+        "start-1": "success",
+        "reboot-1": "success",
+        "shutdown-1": "success",
+        "stop-1": "success",
+    }
+    # Re-applying the same actions (GitOps re-sync) runs nothing again.
+    kubectl.run("annotate", "--overwrite", "d2pn", "ops", "-n", NS, "daytwo.io/reconcile-requested-at=again")
+    wait_until(
+        lambda: kubectl.get("d2pn", "ops", NS)["status"].get("lastHandledReconcileAt") == "again",
+        30,
+        "the reconcile request handled",
+    )
+    assert len(history(kubectl, "ops")) == 4
+
+
+def test_desired_power_state_is_kept(kubectl: Kubectl, namespace: str, pve: PveStandin) -> None:
+    kubectl.apply(node("desired", pve.port))
+    wait_for_condition(kubectl, "d2pn", "desired", "Ready", "True", namespace=NS)
+    vmid = pick(kubectl, "desired", "vm", "stopped")["vmid"]
+    kubectl.run(
+        "patch",
+        "d2pn",
+        "desired",
+        "-n",
+        NS,
+        "--type=merge",
+        "-p",
+        json.dumps({"spec": {"guestPower": [{"vmid": vmid, "state": "running"}]}}),
+    )
+    wait_until(
+        lambda: any(
+            r["id"] == f"power-{vmid}-running" and r["status"] == "success" for r in history(kubectl, "desired")
+        ),
+        60,
+        "the desired start recorded",
+    )
+    wait_until(
+        lambda: (
+            next(g for g in kubectl.get("d2pn", "desired", NS)["status"]["guests"] if g["vmid"] == vmid)["status"]
+            == "running"
+        ),
+        30,
+        "the guest running",
+    )
+
+
+def test_task_ending_in_error_is_reported(kubectl: Kubectl, namespace: str, pve: PveStandin) -> None:
+    kubectl.apply(node("failing", pve.port))
+    wait_for_condition(kubectl, "d2pn", "failing", "Ready", "True", namespace=NS)
+    vmid = pick(kubectl, "failing", "vm", "stopped")["vmid"]
+    pve.fail_start(vmid, "start failed: storage 'local-lvm' is not online")
+    _act(kubectl, "failing", [{"id": "doomed", "vmid": vmid, "operation": "start"}])
+    wait_until(lambda: any(r["id"] == "doomed" for r in history(kubectl, "failing")), 60, "the failed start recorded")
+    record = next(r for r in history(kubectl, "failing") if r["id"] == "doomed")
+    assert record["status"] == "error" and "storage 'local-lvm' is not online" in record["error"]
+    events = kubectl.run(
+        "get", "events", "-n", NS, "--field-selector", "involvedObject.name=failing", "-o", "json"
+    ).stdout
+    assert "PowerOperationFailed" in events
+    pve.call(lambda p: setattr(p.guest(vmid), "start_error", None))  # later tests start this guest
+
+
+def test_token_without_power_privilege(kubectl: Kubectl, namespace: str, pve: PveStandin) -> None:
+    kubectl.apply(node("audit", pve.port, token="pve-nopower"))
+    wait_for_condition(kubectl, "d2pn", "audit", "Ready", "True", namespace=NS)
+    vmid = pick(kubectl, "audit", "vm", "running")["vmid"]
+    _act(kubectl, "audit", [{"id": "no-rights", "vmid": vmid, "operation": "stop"}])
+    wait_until(lambda: any(r["id"] == "no-rights" for r in history(kubectl, "audit")), 60, "the refusal recorded")
+    record = next(r for r in history(kubectl, "audit") if r["id"] == "no-rights")
+    assert record["status"] == "error" and "PermissionDenied" in record["error"] and "VM.PowerMgmt" in record["error"]
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("wrong-token", "AuthenticationFailed"),
+        ("dead-host", "Unreachable"),
+        ("bad-cert", "TLSVerificationFailed"),
+        ("missing-secret", "CredentialsNotFound"),
+    ],
+)
+def test_connection_failures_have_reasons(
+    kubectl: Kubectl, namespace: str, pve: PveStandin, case: str, reason: str
+) -> None:
+    if case == "wrong-token":
+        manifest = node(case, pve.port, token="pve-wrong")
+    elif case == "dead-host":
+        manifest = node(case, closed_port())
+    elif case == "missing-secret":
+        manifest = node(case, pve.port, token="no-such-secret")
+    else:
+        with run_fakepve(nodes=1, guests_per_node=1, cert="foreign-ca") as other:
+            kubectl.apply(node(case, other.port))
+            failed = wait_for_condition(kubectl, "d2pn", case, "Connected", "False", reason=reason, namespace=NS)
+            assert condition(failed, "Ready")["reason"] == reason
+            assert condition(failed, "Stalled")["status"] == "True"
+            return
+    kubectl.apply(manifest)
+    failed = wait_for_condition(kubectl, "d2pn", case, "Connected", "False", reason=reason, namespace=NS)
+    assert condition(failed, "Ready")["status"] == "False" and condition(failed, "Ready")["reason"] == reason
+
+
+def test_insecure_skip_verify_is_a_warning(kubectl: Kubectl, namespace: str, pve: PveStandin) -> None:
+    manifest = json.loads(node("insecure", pve.port))
+    manifest["spec"]["tls"] = {"insecureSkipVerify": True}
+    kubectl.apply(json.dumps(manifest))
+    ready = wait_for_condition(kubectl, "d2pn", "insecure", "Ready", "True", namespace=NS)
+    assert condition(ready, "TLSVerified")["reason"] == "InsecureSkipVerify"
+
+
+def test_interrupted_operation_finishes_exactly_once(
+    kubectl: Kubectl, namespace: str, operator: DaytwoProcess, pve: PveStandin
+) -> None:
+    """An operation recorded in inFlight without a UPID (operator killed around the submit) is not re-run
+    when the guest already shows its effect, and is submitted once when it does not."""
+    kubectl.apply(node("crash", pve.port))
+    wait_for_condition(kubectl, "d2pn", "crash", "Ready", "True", namespace=NS)
+    running = pick(kubectl, "crash", "vm", "running")
+    stopped = pick(kubectl, "crash", "vm", "stopped")
+    operator.kill()
+    in_flight = [
+        {
+            "id": "done-before-crash",
+            "vmid": running["vmid"],
+            "node": running["node"],
+            "kind": "vm",
+            "operation": "start",
+            "force": False,
+            "origin": "action",
+            "submittedAt": "2026-01-01T00:00:00Z",
+        },
+        {
+            "id": "never-sent",
+            "vmid": stopped["vmid"],
+            "node": stopped["node"],
+            "kind": "vm",
+            "operation": "start",
+            "force": False,
+            "origin": "action",
+            "submittedAt": "2026-01-01T00:00:00Z",
+        },
+    ]
+    actions = [{"id": entry["id"], "vmid": entry["vmid"], "operation": "start"} for entry in in_flight]
+    _act(kubectl, "crash", actions)
+    kubectl.run(
+        "patch",
+        "d2pn",
+        "crash",
+        "-n",
+        NS,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps({"status": {"inFlight": in_flight}}),
+    )
+    before = pve.request_count()
+    operator.start()
+    wait_until(
+        lambda: (
+            {"done-before-crash", "never-sent"}
+            <= set(kubectl.get("d2pn", "crash", NS)["status"].get("handledActions") or [])
+        ),
+        60,
+        "both recovered",
+    )
+    records = {r["id"]: r for r in history(kubectl, "crash")}
+    assert records["done-before-crash"]["status"] == "success" and "upid" not in records["done-before-crash"]
+    assert records["never-sent"]["status"] == "success", records["never-sent"]
+    assert records["never-sent"]["upid"].startswith("UPID:")
+    assert len(records) == 2 and pve.request_count() > before
+
+
+def test_token_never_leaves_the_secret(
+    kubectl: Kubectl, namespace: str, operator: DaytwoProcess, pve: PveStandin
+) -> None:
+    everything = [
+        kubectl.run("get", "d2pn", "-n", NS, "-o", "json").stdout,
+        kubectl.run("get", "events", "-n", NS, "-o", "json").stdout,
+        operator.log(),
+        subprocess.run(["cat", str(operator.log_path)], capture_output=True, text=True, check=False).stdout,
+    ]
+    for text in everything:
+        assert pve.token_secret not in text
+        assert pve.nopower_token_secret not in text
