@@ -72,7 +72,7 @@ class AggregateMigrationSpec(CamelModel):
 class ValidationCheck(CamelModel):
     """One preflight check."""
 
-    name: str = Field(description="SourceExists, TargetExists, HostInSource, RunningVMs, AvailabilityZone.")
+    name: str = Field(description="SourceExists, TargetExists, HostInSource, RunningVMs or AvailabilityZone.")
     ok: bool = Field(description="Whether the check passed.")
     message: str = Field("", description="Details.", max_length=2048)
 
@@ -80,6 +80,9 @@ class ValidationCheck(CamelModel):
 class MigrationPlan(CamelModel):
     """The preview."""
 
+    compute_host: str | None = Field(
+        None, description="The compute service host the commands use (spec.host resolved through the hypervisors)."
+    )
     checks: list[ValidationCheck] | None = Field(None, description="Preflight checks.", max_length=16)
     running_vms: int | None = Field(None, description="VMs running on the host.", ge=0)
     vm_names: list[str] | None = Field(None, description="Some of them (bounded).", max_length=MAX_STATUS_LIST)

@@ -86,6 +86,7 @@ class AwsProvider(CamelModel):
     endpoint_url: str | None = Field(
         None, description="Endpoint override (e.g. a local stand-in).", pattern=r"^https?://", max_length=2048
     )
+    ca_secret_ref: SecretKeyRef | None = Field(None, description="CA bundle (PEM) for the endpoint override.")
 
 
 class AzureProvider(CamelModel):
@@ -99,6 +100,7 @@ class AzureProvider(CamelModel):
     management_endpoint: str | None = Field(
         None, description="ARM endpoint override.", pattern=r"^https://", max_length=2048
     )
+    ca_secret_ref: SecretKeyRef | None = Field(None, description="CA bundle (PEM) for the endpoint overrides.")
 
 
 class GcpProvider(CamelModel):
@@ -111,6 +113,7 @@ class GcpProvider(CamelModel):
     token_uri_override: str | None = Field(
         None, description="OAuth token endpoint override.", pattern=r"^https://", max_length=2048
     )
+    ca_secret_ref: SecretKeyRef | None = Field(None, description="CA bundle (PEM) for the endpoint overrides.")
 
 
 class InventoryKind(StrEnum):

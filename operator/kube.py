@@ -37,11 +37,30 @@ class KubeClient:
             raise
         return result
 
-    def list_objects(self, kind: str, namespace: str) -> list[dict[str, Any]]:
-        """All objects of a daytwo kind in a namespace."""
+    def list_objects(self, kind: str, namespace: str, label_selector: str | None = None) -> list[dict[str, Any]]:
+        """All objects of a daytwo kind in a namespace (optionally only those matching a label selector)."""
         plural = by_kind(kind).info.plural
-        result = cast(dict[str, Any], self._custom.list_namespaced_custom_object(GROUP, VERSION, namespace, plural))
+        extra = {"label_selector": label_selector} if label_selector else {}
+        result = cast(
+            dict[str, Any], self._custom.list_namespaced_custom_object(GROUP, VERSION, namespace, plural, **extra)
+        )
         return cast(list[dict[str, Any]], result.get("items", []))
+
+    def create_object(self, kind: str, namespace: str, body: dict[str, Any]) -> bool:
+        """Create a daytwo object; False when one of that name already exists (idempotent creates)."""
+        plural = by_kind(kind).info.plural
+        try:
+            self._custom.create_namespaced_custom_object(GROUP, VERSION, namespace, plural, body)
+        except ApiException as error:
+            if error.status == 409:
+                return False
+            raise
+        return True
+
+    @property
+    def core(self) -> client.CoreV1Api:
+        """The core/v1 API (ConfigMaps, Secrets) with the operator's identity."""
+        return self._core
 
     def get_secret_data(self, namespace: str, name: str) -> tuple[str, dict[str, str]] | None:
         """(resourceVersion, decoded values) of a Secret, or None. Callers must never log the values."""

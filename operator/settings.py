@@ -4,10 +4,28 @@ from __future__ import annotations
 
 import secrets
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["OperatorSettings"]
+__all__ = ["DEFAULT_AGGREGATE_NAMING", "AggregateNamingRule", "OperatorSettings"]
+
+
+class AggregateNamingRule(BaseModel):
+    """How an aggregate name tells its GPU type and pool: a regex with a named group ``gpu``."""
+
+    pattern: str = Field(description="Python regex matched against the whole name; group 'gpu' is the GPU type.")
+    pool: str = Field(pattern="^(ondemand|spot|runpod|contract)$", description="The pool such names belong to.")
+
+
+#: The spot manager's naming (``L40-n3``, ``L40-n3-NVLink``, ``L40-n3-spot``, ``L40-n3-runpod``,
+#: ``Contract-L40-Customer1``, ``L40-n3-contract-acme``); first match wins.
+DEFAULT_AGGREGATE_NAMING = [
+    AggregateNamingRule(pattern=r"Contract-(?P<gpu>.+)-[^-]+", pool="contract"),
+    AggregateNamingRule(pattern=r"(?P<gpu>.+?)-n\d+(?:-.+)?-contract-.+", pool="contract"),
+    AggregateNamingRule(pattern=r"(?P<gpu>.+?)-n\d+(?:-.+)?-spot", pool="spot"),
+    AggregateNamingRule(pattern=r"(?P<gpu>.+?)-n\d+(?:-.+)?-runpod", pool="runpod"),
+    AggregateNamingRule(pattern=r"(?P<gpu>.+?)-n\d+(?:-.+)?", pool="ondemand"),
+]
 
 
 class OperatorSettings(BaseSettings):
@@ -29,6 +47,15 @@ class OperatorSettings(BaseSettings):
         description="Kopf peering priority; the highest live replica works, the others stand by. Unset with peering "
         "on = a random one per process, because replicas of equal priority all freeze (Kopf's rule).",
     )
+
+    aggregate_naming: list[AggregateNamingRule] = Field(
+        default_factory=lambda: list(DEFAULT_AGGREGATE_NAMING),
+        description="GPU aggregate naming rules, first match wins (env: a JSON list of {pattern, pool}).",
+    )
+
+    def naming_rules(self) -> list[tuple[str, str]]:
+        """The naming rules as (pattern, pool) pairs, the shape the pure GPU views take."""
+        return [(rule.pattern, rule.pool) for rule in self.aggregate_naming]
 
     def effective_peering_priority(self) -> int:
         """The priority to run with: the configured one, else a random one so that no two replicas tie."""

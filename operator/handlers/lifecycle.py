@@ -26,10 +26,6 @@ __all__ = ["PENDING_ISSUES", "reconcile_object", "register_pending_kinds"]
 PENDING_ISSUES: dict[str, int] = {
     "SnapshotPolicy": 4,
     "RestoreJob": 5,
-    "DriftRule": 6,
-    "DriftEvent": 6,
-    "AggregateMigration": 7,
-    "CloudCredential": 9,
 }
 #: Kinds that name credentials, for the in-use finalizer.
 CREDENTIAL_USERS = ("SnapshotPolicy", "RestoreJob", "DriftRule", "AggregateMigration")

@@ -8,13 +8,12 @@ finishes each exactly once. Spec changes and the reconcile annotation wake the d
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import kopf
-from daytwo.crds.base import GROUP, VERSION
 
 from ..backends.proxmox import Guest, GuestRef, ProxmoxBackend, ProxmoxClientFactory, ProxmoxConnectionParams
 from ..errors import BackendError, CredentialsNotFound, TLSVerificationFailed
@@ -34,6 +33,7 @@ from ..reconcile.proxmoxnode import (
     summary_conditions,
 )
 from ..settings import OperatorSettings
+from .polling import post_ready_change, register_polling
 
 __all__ = ["register"]
 
@@ -201,14 +201,7 @@ class Cycle:
         ):
             fields.pop("lastInventoryTime")  # nothing changed: no status churn
         self.write(status, fields)
-        ready = ready_changed(before, fields["conditions"])
-        if ready is not None:
-            kopf.event(
-                self.body,
-                type="Normal" if ready["status"] == "True" else "Warning",
-                reason=ready["reason"],
-                message=ready["message"],
-            )
+        post_ready_change(self.body, ready_changed(before, fields["conditions"]))
 
     def operate(
         self, backend: ProxmoxBackend, spec: dict[str, Any], status: dict[str, Any], observation: Observation
@@ -269,31 +262,8 @@ class Cycle:
 def register(settings: OperatorSettings) -> None:
     """Register the ProxmoxNode daemon and the handler that wakes it on changes."""
 
-    async def sync(
-        *,
-        body: kopf.Body,
-        name: str,
-        namespace: str | None,
-        memo: Any,
-        stopped: kopf.DaemonStopped,
-        logger: kopf.Logger,
-        **_: Any,
-    ) -> None:
-        wake = memo.setdefault("wake", asyncio.Event())
-        while not stopped:
-            try:
-                delay = await asyncio.to_thread(Cycle(body, str(namespace), name, logger).run, settings)
-            except Exception as error:
-                logger.exception("ProxmoxNode pass failed: %s", error)
-                delay = settings.retry_delay_seconds
-            wake.clear()
-            waited = 0.0
-            while waited < delay and not stopped and not wake.is_set():
-                await asyncio.sleep(0.25)
-                waited += 0.25
+    def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
+        cycle = Cycle(kwargs["body"], str(kwargs["namespace"]), str(kwargs["name"]), kwargs["logger"])
+        return lambda: cycle.run(settings)
 
-    async def poke(*, memo: Any, **_: Any) -> None:
-        memo.setdefault("wake", asyncio.Event()).set()
-
-    kopf.daemon(GROUP, VERSION, "proxmoxnodes", id="sync", cancellation_timeout=10)(sync)
-    kopf.on.update(GROUP, VERSION, "proxmoxnodes", id="wake")(poke)
+    register_polling(KIND, "proxmoxnodes", "sync", settings, make_pass)

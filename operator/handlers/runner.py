@@ -8,7 +8,7 @@ from typing import Any
 import kopf
 
 from ..settings import OperatorSettings
-from . import proxmoxnode
+from . import aggregatemigration, cloudcredential, drift, proxmoxnode
 from .lifecycle import register_pending_kinds
 
 __all__ = ["FINALIZER", "run"]
@@ -29,6 +29,9 @@ def run(settings: OperatorSettings) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     register_pending_kinds(settings)
     proxmoxnode.register(settings)
+    aggregatemigration.register(settings)
+    cloudcredential.register(settings)
+    drift.register(settings)
 
     @kopf.on.startup()
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:

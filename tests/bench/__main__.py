@@ -8,7 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ["bench_foundation", "bench_openstack", "bench_proxmox", "bench_proxmoxnode", "bench_cloud_inventory"]
+BENCHMARKS = [
+    "bench_foundation",
+    "bench_drift",
+    "bench_openstack",
+    "bench_proxmox",
+    "bench_proxmoxnode",
+    "bench_cloud_inventory",
+    "bench_aggregatemigration",
+]
 
 
 def main() -> int:

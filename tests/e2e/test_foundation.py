@@ -15,7 +15,7 @@ from tests.harness.processes import wait_until
 
 from .conftest import NAMESPACE, condition, wait_for_condition
 
-IMPLEMENTED = {"ProxmoxNode"}
+IMPLEMENTED = {"ProxmoxNode", "DriftRule", "DriftEvent", "CloudCredential", "AggregateMigration"}
 
 
 def test_every_kind_has_an_example(examples: dict[str, dict[str, Any]]) -> None:

@@ -89,8 +89,9 @@ app.kubernetes.io/component: {{ index . 1 }}
 
 {{/*
 The operator's rules in the namespaces it serves: watch and patch its kinds (Kopf's finalizers and
-progress annotations), write their status, create the DriftEvents it detects, read Secrets (never
-write them), post Events, and take part in namespaced Kopf peering when standbys are on.
+progress annotations), write their status, create the DriftEvents it detects, keep drift baselines
+and CloudCredential inventories in ConfigMaps it owns, read Secrets (never write them), post Events,
+and take part in namespaced Kopf peering when standbys are on.
 */}}
 {{- define "daytwo.operator.namespacedRules" -}}
 - apiGroups: [daytwo.io]
@@ -107,6 +108,9 @@ write them), post Events, and take part in namespaced Kopf peering when standbys
 - apiGroups: [""]
   resources: [secrets]
   verbs: [get, list, watch]
+- apiGroups: [""]
+  resources: [configmaps]
+  verbs: [get, list, create, update, delete]
 - apiGroups: [""]
   resources: [events]
   verbs: [create, patch]

@@ -6,6 +6,7 @@ from ._compute import ComputeCalls
 from ._identity import IdentityCalls
 from ._image import ImageCalls
 from ._network import NetworkCalls
+from ._raw import RawInventoryCalls
 from ._storage import BlockStorageCalls
 from .clients import OpenStackClients, shared_clients
 from .params import OpenStackConnectionParams
@@ -13,7 +14,7 @@ from .params import OpenStackConnectionParams
 __all__ = ["SdkOpenStackBackend", "connect"]
 
 
-class SdkOpenStackBackend(IdentityCalls, ComputeCalls, BlockStorageCalls, NetworkCalls, ImageCalls):
+class SdkOpenStackBackend(IdentityCalls, ComputeCalls, BlockStorageCalls, NetworkCalls, ImageCalls, RawInventoryCalls):
     """OpenStack backend over openstacksdk; cheap to create, connections come from the shared cache."""
 
 

@@ -8,7 +8,7 @@ the ``get_*`` calls until the returned status is final (no blocking waits in han
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from .records import (
     Aggregate,
@@ -261,4 +261,10 @@ class OpenStackBackend(Protocol):
 
     def get_image(self, image_id: str) -> Image:
         """One image."""
+        ...
+
+    # Raw inventory (drift detection)
+    def list_raw(self, resource_type: str, *, project_id: str | None = None) -> list[dict[str, Any]]:
+        """Every object of a resource type (server, volume, snapshot, network, subnet, port,
+        floating_ip, security_group) as the API's JSON, all projects unless ``project_id``."""
         ...

@@ -60,6 +60,24 @@ def _control_routes(standin: StandIn) -> list[Route]:
         standin.faults.clear()
         return json_response(None, status=204)
 
+    async def edit_object(request: Request) -> Response:
+        """Change or remove a stored object behind the API's back, as an out-of-band admin would
+        (drift tests): PATCH merges the JSON body into the record, DELETE removes it."""
+        collection = request.path_params["collection"]
+        records = getattr(standin.model, collection, None)
+        if collection.startswith("_") or not isinstance(records, dict):
+            return json_response({"error": f"no collection {collection!r}"}, status=404)
+        key: Any = request.path_params["object_id"]
+        if key not in records and key.isdigit():
+            key = int(key)  # aggregates are keyed by integer id
+        if key not in records:
+            return json_response({"error": f"no {collection} {key!r}"}, status=404)
+        if request.method == "DELETE":
+            del records[key]
+            return json_response(None, status=204)
+        records[key].update(json.loads(await request.body() or b"{}"))
+        return json_response({"updated": str(key)})
+
     async def reset(_request: Request) -> Response:
         standin.reset()
         return json_response(None, status=204)
@@ -72,6 +90,7 @@ def _control_routes(standin: StandIn) -> list[Route]:
         Route("/_standin/faults", add_fault, methods=["POST"]),
         Route("/_standin/faults", clear_faults, methods=["DELETE"]),
         Route("/_standin/reset", reset, methods=["POST"]),
+        Route("/_standin/objects/{collection}/{object_id}", edit_object, methods=["PATCH", "DELETE"]),
     ]
 
 

@@ -35,6 +35,7 @@ def test_no_wildcards_anywhere() -> None:
 def test_operator_cluster_role_is_least_privilege() -> None:
     rules = by_name(render(), "ClusterRole", "daytwo-operator")["rules"]
     assert grants(rules, "", "secrets") == {"get", "list", "watch"}
+    assert grants(rules, "", "configmaps") == {"get", "list", "create", "update", "delete"}  # drift baselines
     assert grants(rules, "daytwo.io", "snapshotpolicies") == {"get", "list", "watch", "patch"}
     assert grants(rules, "daytwo.io", "snapshotpolicies/status") == {"get", "patch", "update"}
     assert grants(rules, "daytwo.io", "driftevents") == {"get", "list", "watch", "patch", "create", "delete"}

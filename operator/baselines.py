@@ -1,0 +1,113 @@
+"""Drift baselines kept in ConfigMaps, so an operator restart neither loses drift nor re-fires it.
+
+One DriftRule's baseline is a JSON object ``{resource id: [value, name, project id, since]}``,
+gzip-compressed and split into parts of at most PART_BYTES (a ConfigMap holds at most 1 MiB):
+
+- ``<rule>-drift-baseline`` (the index) names the current token and the number of parts;
+- ``<rule>-drift-baseline-<token>-<n>`` hold the parts (``binaryData``).
+
+A save writes the new parts first, then points the index at them, then deletes parts of other
+tokens: a crash at any moment leaves the previous or the new baseline whole, never a mix.
+Every ConfigMap is owned by its DriftRule, so deleting the rule removes them.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import secrets
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+__all__ = ["PART_BYTES", "BaselineStore"]
+
+#: Compressed bytes per ConfigMap part (base64 grows it by 4/3; stays well under the 1 MiB limit).
+PART_BYTES = 600_000
+_LABEL = "daytwo.io/drift-baseline"
+
+
+class BaselineStore:
+    """Load and save drift baselines for DriftRules in their namespace."""
+
+    def __init__(self, core: client.CoreV1Api) -> None:
+        self._core = core
+
+    @staticmethod
+    def index_name(rule: str) -> str:
+        """Name of the index ConfigMap of a rule's baseline."""
+        return f"{rule[:200].rstrip('-.')}-drift-baseline"
+
+    def load(self, namespace: str, rule: str) -> dict[str, list[Any]] | None:
+        """The stored baseline, or None when the rule has none yet (or its parts are incomplete)."""
+        try:
+            index = self._core.read_namespaced_config_map(self.index_name(rule), namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        data = index.data or {}
+        token, parts = data.get("token"), int(data.get("parts", "0"))
+        chunks = []
+        for number in range(parts):
+            try:
+                part = self._core.read_namespaced_config_map(self._part_name(rule, str(token), number), namespace)
+            except ApiException as error:
+                if error.status == 404:
+                    return None
+                raise
+            chunks.append(base64.b64decode((part.binary_data or {})["baseline.gz"]))
+        return dict(json.loads(gzip.decompress(b"".join(chunks)))) if chunks else {}
+
+    def save(self, namespace: str, rule: str, owner: dict[str, Any], entries: dict[str, list[Any]]) -> str:
+        """Replace the baseline (crash-safe, see the module docstring); returns the index ConfigMap name."""
+        payload = gzip.compress(json.dumps(entries, separators=(",", ":"), sort_keys=True).encode(), compresslevel=5)
+        chunks = [payload[i : i + PART_BYTES] for i in range(0, len(payload), PART_BYTES)] or [b""]
+        token = secrets.token_hex(4)
+        labels = {_LABEL: rule[:63].rstrip("-._")}
+        for number, chunk in enumerate(chunks):
+            body = client.V1ConfigMap(
+                metadata=client.V1ObjectMeta(
+                    name=self._part_name(rule, token, number), labels=labels, owner_references=[_owner(owner)]
+                ),
+                binary_data={"baseline.gz": base64.b64encode(chunk).decode()},
+            )
+            self._core.create_namespaced_config_map(namespace, body)
+        index = client.V1ConfigMap(
+            metadata=client.V1ObjectMeta(name=self.index_name(rule), labels=labels, owner_references=[_owner(owner)]),
+            data={"token": token, "parts": str(len(chunks)), "entries": str(len(entries))},
+        )
+        try:
+            self._core.replace_namespaced_config_map(self.index_name(rule), namespace, index)
+        except ApiException as error:
+            if error.status != 404:
+                raise
+            self._core.create_namespaced_config_map(namespace, index)
+        self._delete_other_parts(namespace, rule, token, labels[_LABEL])
+        return self.index_name(rule)
+
+    def _delete_other_parts(self, namespace: str, rule: str, token: str, label: str) -> None:
+        listed = self._core.list_namespaced_config_map(namespace, label_selector=f"{_LABEL}={label}")
+        prefix, current = f"{self.index_name(rule)}-", f"{self.index_name(rule)}-{token}-"
+        for item in listed.items:
+            name = item.metadata.name
+            if name.startswith(prefix) and not name.startswith(current):
+                try:
+                    self._core.delete_namespaced_config_map(name, namespace)
+                except ApiException as error:
+                    if error.status != 404:
+                        raise
+
+    def _part_name(self, rule: str, token: str, number: int) -> str:
+        return f"{self.index_name(rule)}-{token}-{number}"
+
+
+def _owner(owner: dict[str, Any]) -> client.V1OwnerReference:
+    return client.V1OwnerReference(
+        api_version=owner["apiVersion"],
+        kind=owner["kind"],
+        name=owner["metadata"]["name"],
+        uid=owner["metadata"]["uid"],
+    )

@@ -1,0 +1,302 @@
+"""AggregateMigration: one Kopf daemon per object previews or executes a host move between aggregates.
+
+Each pass re-reads the object. A dry run (or an execution not started yet) observes Nova through the
+backend in a worker thread and writes ``status.plan``. An execution writes its steps to status,
+then runs them one by one: each step is recorded Running *before* the Nova call and checks the
+host's membership first, so an operator killed mid-way finishes every step exactly once on restart.
+Transient errors back off and retry; terminal ones fail the step, then ``onFailure`` rolls the
+finished steps back or stops. Spec changes and the reconcile annotation wake the daemon at once.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from ..backends.openstack import OpenStackBackend
+from ..errors import BackendError, RetryableError
+from ..kube import kube_client
+from ..reconcile.aggregatemigration import (
+    AggregateState,
+    Observed,
+    Plan,
+    Request,
+    make_plan,
+    plan_conditions,
+    request_from_spec,
+    resolve_host,
+)
+from ..reconcile.aggregatesteps import (
+    MAX_ATTEMPTS,
+    Progress,
+    append_log,
+    backoff_seconds,
+    fail_step,
+    finish_step,
+    forward_steps,
+    is_done,
+    log_entry,
+    next_step,
+    progress,
+    progress_conditions,
+    rollback_steps,
+    start_step,
+    step_command,
+)
+from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
+from ..reconcile.lifecycle import RECONCILE_ANNOTATION
+from ..settings import OperatorSettings
+from .credentials import openstack_backend
+from .polling import post_ready_change, register_polling
+
+__all__ = ["register"]
+
+KIND = "AggregateMigration"
+
+
+class Retry(Exception):
+    """A transient failure: come back after ``delay`` seconds."""
+
+    def __init__(self, delay: float, message: str) -> None:
+        super().__init__(message)
+        self.delay, self.message = delay, message
+
+
+def observe(backend: OpenStackBackend, request: Request) -> Observed:
+    """Resolve the host, read every aggregate and the running VMs on the host (three Nova calls)."""
+    host = resolve_host(request.host, [(h.hostname, h.host) for h in backend.list_hypervisors()])
+    aggregates = {
+        agg.name: AggregateState(agg.id, agg.name, agg.availability_zone, frozenset(agg.hosts))
+        for agg in backend.list_aggregates()
+    }
+    running = [s.name for s in backend.list_servers(host=host, status="ACTIVE")] if host else []
+    return Observed(host, aggregates, running)
+
+
+def busy_with(namespace: str, name: str, spec: dict[str, Any], host: str) -> str | None:
+    """Another AggregateMigration of the same host in this namespace whose steps are still running."""
+    for other in kube_client().list_objects(KIND, namespace):
+        other_name = other["metadata"]["name"]
+        status = other.get("status") or {}
+        same = other["spec"].get("host") == spec["host"] or (status.get("plan") or {}).get("computeHost") == host
+        if other_name == name or not same or other["spec"].get("dryRun"):
+            continue
+        state = progress(status.get("steps") or [], other["spec"].get("onFailure", "Rollback"))
+        if state in (Progress.RUNNING, Progress.ROLLING_BACK):
+            return str(other_name)
+    return None
+
+
+class Pass:
+    """One pass over one AggregateMigration: plan, execute or resume steps, write status."""
+
+    def __init__(self, body: kopf.Body, namespace: str, name: str, settings: OperatorSettings) -> None:
+        self.body, self.namespace, self.name, self.settings = body, namespace, name, settings
+        self.client = kube_client()
+        self.status: dict[str, Any] = {}
+        self.user: str | None = None
+        self.backend: OpenStackBackend
+
+    def write(self, changes: dict[str, Any]) -> None:
+        """Patch the status fields that changed and keep a copy in ``self.status`` (callers mutate their lists)."""
+        diff = {key: value for key, value in changes.items() if self.status.get(key) != value}
+        if diff:
+            self.client.patch_status(KIND, self.namespace, self.name, diff)
+            self.status.update(copy.deepcopy(diff))
+
+    def run(self) -> float:
+        """Do one pass; returns seconds until the next one."""
+        obj = self.client.get_object(KIND, self.namespace, self.name)
+        if obj is None or obj["metadata"].get("deletionTimestamp"):
+            return self.settings.resync_seconds
+        spec = obj["spec"]
+        self.status = dict(obj.get("status") or {})
+        request = request_from_spec(spec)
+        self.user = request.requested_by
+        steps = list(self.status.get("steps") or [])
+        state = progress(steps, request.on_failure)
+        delay = self.settings.resync_seconds
+        if state.finished and not request.dry_run:
+            updates = [_planned(self.status), *progress_conditions(state, steps)]
+        else:
+            try:
+                self.backend = openstack_backend(self.namespace, spec["credentialsRef"])
+                if state is Progress.NOT_STARTED or request.dry_run:
+                    updates, delay = self.plan(request, spec)
+                else:
+                    updates = [_planned(self.status), *self.execute(request)]
+            except Retry as retry:
+                updates = [
+                    ConditionUpdate("Ready", False, "Retrying", retry.message),
+                    ConditionUpdate("Reconciling", True, "Retrying", retry.message),
+                ]
+                delay = retry.delay
+            except BackendError as error:
+                updates = _error_conditions(error)
+                delay = self.settings.retry_delay_seconds if error.retryable else self.settings.resync_seconds
+        self.finish_status(obj, updates)
+        return delay
+
+    def plan(self, request: Request, spec: dict[str, Any]) -> tuple[list[ConditionUpdate], float]:
+        """Preflight; a dry run stops here, an execution writes its steps (unless the host is busy) and runs them."""
+        observed = observe(self.backend, request)
+        plan = make_plan(request, observed, self.settings.naming_rules())
+        self.write({"plan": plan.to_status()})
+        if request.dry_run or not plan.ok:
+            return plan_conditions(plan, request.dry_run), self.settings.resync_seconds
+        other = busy_with(self.namespace, self.name, spec, plan.host)
+        if other is not None:
+            message = f"refused: AggregateMigration {other} is moving {plan.host} right now; this one waits for it"
+            return [
+                ConditionUpdate("Planned", True, "Planned", "; ".join(plan.commands)),
+                ConditionUpdate("Ready", False, "HostBusy", message),
+                ConditionUpdate("Reconciling", True, "HostBusy", message),
+            ], self.settings.retry_delay_seconds
+        self.write({"steps": self.steps_for(plan, request, observed)})
+        updates = self.execute(request)
+        return [*plan_conditions(plan, False)[:1], *updates], self.settings.resync_seconds
+
+    @staticmethod
+    def steps_for(plan: Plan, request: Request, observed: Observed) -> list[dict[str, Any]]:
+        """Forward steps for every aggregate the request names (already-done ones are skipped when run)."""
+        adds = [observed.aggregates[name] for name in request.add_to]
+        removes = [observed.aggregates[name] for name in request.remove_from]
+        return forward_steps(plan.host, adds, removes)
+
+    def execute(self, request: Request) -> list[ConditionUpdate]:
+        """Run open steps in order until done, failed, or a transient error asks for a retry."""
+        while True:
+            steps = list(self.status.get("steps") or [])
+            index = next_step(steps)
+            if index is None:
+                return progress_conditions(progress(steps, request.on_failure), steps)
+            self.run_step(request, steps, index)
+
+    def run_step(self, request: Request, steps: list[dict[str, Any]], index: int) -> None:
+        """Check membership, record the step Running, call Nova, record the outcome and the command log entry."""
+        step = steps[index]
+        ids = step["externalIds"]
+        if is_done(step, self.members(ids["aggregateId"])):
+            done = (
+                "found done (an interrupted attempt completed it)" if step["state"] == "Running" else "already in place"
+            )
+            steps[index] = finish_step(step, datetime.now(UTC), called=False, message=done)
+            self.write({"steps": steps})
+            return
+        steps[index] = start_step(step, datetime.now(UTC))
+        self.write({"steps": steps})
+        started = time.monotonic()
+        try:
+            if ids["action"] == "add":
+                self.backend.add_host_to_aggregate(ids["aggregateId"], ids["host"])
+            else:
+                self.backend.remove_host_from_aggregate(ids["aggregateId"], ids["host"])
+        except BackendError as error:
+            self.step_failed(request, steps, index, error, started)
+            return
+        steps[index] = finish_step(steps[index], datetime.now(UTC), called=True, message="done")
+        entry = log_entry(step_command(step), "success", datetime.now(UTC), self.ms(started), self.user, "done")
+        self.write({"steps": steps, "commandLog": append_log(self.status.get("commandLog") or [], entry)})
+
+    def step_failed(
+        self, request: Request, steps: list[dict[str, Any]], index: int, error: BackendError, started: float
+    ) -> None:
+        """Log the error; retry a transient one later, else fail the step and add the rollback steps."""
+        step, now = steps[index], datetime.now(UTC)
+        text = f"{error.reason}: {error.message}"
+        log = append_log(
+            self.status.get("commandLog") or [],
+            log_entry(step_command(step), "error", now, self.ms(started), self.user, text),
+        )
+        if isinstance(error, RetryableError) and step["attempts"] < MAX_ATTEMPTS:
+            steps[index] = {**step, "message": f"attempt {step['attempts']} failed, retrying: {text}"[:4096]}
+            self.write({"steps": steps, "commandLog": log})
+            delay = backoff_seconds(step["attempts"], self.settings.retry_delay_seconds)
+            raise Retry(delay, f"{step_command(step)}: {text}; retrying in {delay:.0f}s") from error
+        if self.in_place_anyway(step):
+            steps[index] = finish_step(step, now, called=True, message=f"in place despite {text}")
+        else:
+            steps[index] = fail_step(step, now, text)
+            if request.on_failure == "Rollback" and step["externalIds"]["phase"] == "forward":
+                steps.extend(rollback_steps(steps))
+            kopf.event(self.body, type="Warning", reason="StepFailed", message=f"{step_command(step)}: {text}")
+        self.write({"steps": steps, "commandLog": log})
+
+    def members(self, aggregate_id: str) -> frozenset[str]:
+        """The aggregate's hosts now; a transient failure asks for a retry."""
+        try:
+            return frozenset(self.backend.get_aggregate(aggregate_id).hosts)
+        except RetryableError as error:
+            raise Retry(
+                self.settings.retry_delay_seconds, f"reading aggregate {aggregate_id}: {error.message}"
+            ) from error
+
+    def in_place_anyway(self, step: dict[str, Any]) -> bool:
+        """Whether a step that Nova refused is in place anyway (a race with another client)."""
+        try:
+            return is_done(step, frozenset(self.backend.get_aggregate(step["externalIds"]["aggregateId"]).hosts))
+        except BackendError:
+            return False
+
+    @staticmethod
+    def ms(started: float) -> int:
+        """Milliseconds since ``started`` (monotonic)."""
+        return int((time.monotonic() - started) * 1000)
+
+    def finish_status(self, obj: dict[str, Any], updates: list[ConditionUpdate]) -> None:
+        """Write conditions, generation, phase and reconcile token; post an Event when Ready changes."""
+        generation = obj["metadata"].get("generation")
+        before = list(self.status.get("conditions") or [])
+        conditions = apply_conditions(before, updates, generation, datetime.now(UTC))
+        fields: dict[str, Any] = {
+            "conditions": conditions,
+            "observedGeneration": generation,
+            "phase": _phase(conditions),
+        }
+        token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
+        if token is not None:
+            fields["lastHandledReconcileAt"] = token
+        self.write(fields)
+        post_ready_change(self.body, ready_changed(before, conditions))
+
+
+def _planned(status: dict[str, Any]) -> ConditionUpdate:
+    """Planned=True for a migration whose steps were written (its plan passed)."""
+    commands = (status.get("plan") or {}).get("commands") or []
+    return ConditionUpdate("Planned", True, "Planned", "; ".join(commands) or "nothing to do")
+
+
+def _error_conditions(error: BackendError) -> list[ConditionUpdate]:
+    """Ready=False with the error's reason; Reconciling while it may heal, Stalled when a person must act."""
+    return [
+        ConditionUpdate("Ready", False, error.reason, error.message),
+        ConditionUpdate("Reconciling", error.retryable, error.reason, f"retrying: {error.message}"),
+        ConditionUpdate("Stalled", not error.retryable, error.reason, error.message),
+    ]
+
+
+def _phase(conditions: list[dict[str, Any]]) -> str:
+    """A one-word summary for the printer column."""
+    by_type = {c["type"]: c for c in conditions}
+    ready = by_type.get("Ready", {})
+    if ready.get("reason") == "PreviewReady":
+        return "Previewed"
+    if "Succeeded" in by_type:
+        return "Succeeded" if by_type["Succeeded"]["status"] == "True" else str(by_type["Succeeded"]["reason"])
+    if "Reconciling" in by_type:
+        return "Running"
+    return "Blocked" if ready.get("status") == "False" else "Ready"
+
+
+def register(settings: OperatorSettings) -> None:
+    """Register the AggregateMigration daemon and the handler that wakes it on changes."""
+
+    def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
+        return Pass(kwargs["body"], str(kwargs["namespace"]), str(kwargs["name"]), settings).run
+
+    register_polling("AggregateMigration", "aggregatemigrations", "migrate", settings, make_pass)

@@ -1,0 +1,303 @@
+"""CloudCredential: one Kopf daemon per object validates the credential, keeps status and syncs inventory.
+
+Each pass re-reads the object and the key names of its Secret(s) (never the values unless a cloud call is
+due), asks ``reconcile.cloudcredential`` what is due, calls the provider through
+``credentials.cloud_account`` in a worker thread, and writes status only when it changed. A watch on
+Secrets wakes the daemons of the credentials that name the changed Secret, so a rotation is revalidated
+within seconds; spec changes and the reconcile annotation wake it the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+from daytwo.crds.base import GROUP, VERSION
+
+from ..backends.inventory import CloudIdentity
+from ..errors import BackendError
+from ..kube import kube_client
+from ..reconcile.cloudcredential import (
+    Observed,
+    RetryState,
+    Validation,
+    after_attempt,
+    chunk_records,
+    identity_status,
+    inventory_condition,
+    inventory_configmaps,
+    seconds_until_next,
+    secret_problem,
+    summary_conditions,
+    users_status,
+    validated_condition,
+    why_sync_inventory,
+    why_validate,
+)
+from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
+from ..reconcile.lifecycle import RECONCILE_ANNOTATION
+from ..reconcile.references import secret_refs
+from ..settings import OperatorSettings
+from .credentials import CloudAccount, ResolvedCredential, cloud_account, resolve_credential
+from .inventory_store import record_dict, write_inventory
+from .lifecycle import _users_of
+
+__all__ = ["Memory", "SecretWatch", "register"]
+
+KIND = "CloudCredential"
+log = logging.getLogger(__name__)
+#: Failures that are the cloud's own answer about the credential (they count as a validation).
+_REACHED_CLOUD = frozenset({"AuthFailed", "PermissionDenied", "NotFound"})
+
+
+@dataclass
+class Memory:
+    """What one credential's daemon remembers between passes (lost on restart, which only retries sooner)."""
+
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    validation: RetryState = field(default_factory=RetryState)
+    inventory: RetryState = field(default_factory=RetryState)
+
+
+class SecretWatch:
+    """Which Secrets the running daemons depend on, so a Secret event wakes exactly those daemons."""
+
+    def __init__(self) -> None:
+        self._by_credential: dict[tuple[str, str], tuple[frozenset[str], Memory]] = {}
+
+    def register(self, namespace: str, credential: str, secrets: set[str], memory: Memory) -> None:
+        """Remember (or update) the Secrets one credential reads."""
+        self._by_credential[(namespace, credential)] = (frozenset(secrets), memory)
+
+    def forget(self, namespace: str, credential: str) -> None:
+        """The credential's daemon stopped."""
+        self._by_credential.pop((namespace, credential), None)
+
+    def dependents(self, namespace: str, secret: str) -> list[Memory]:
+        """The memories of the credentials that read this Secret."""
+        return [
+            memory
+            for (ns, _), (secrets, memory) in list(self._by_credential.items())
+            if ns == namespace and secret in secrets
+        ]
+
+
+_WATCH = SecretWatch()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Cycle:
+    """One pass over one CloudCredential: check the Secret, validate and sync when due, write status."""
+
+    def __init__(self, body: kopf.Body, namespace: str, name: str, memory: Memory, settings: OperatorSettings) -> None:
+        self.body, self.namespace, self.name, self.memory, self.settings = body, namespace, name, memory, settings
+        self.client = kube_client()
+        self.now = datetime.now(UTC)
+        self.resolved: ResolvedCredential | None = None
+
+    def run(self) -> float:
+        """Do one pass; returns seconds until the next one."""
+        obj = self.client.get_object(KIND, self.namespace, self.name)
+        if obj is None or obj["metadata"].get("deletionTimestamp"):
+            return self.settings.resync_seconds
+        spec, status = obj["spec"], dict(obj.get("status") or {})
+        keys = self.secret_keys(spec)
+        main = keys.get(spec["secretRef"]["name"])
+        token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
+        observed = Observed(obj["metadata"].get("generation"), main[0] if main else None, token, self.now)
+        fields: dict[str, Any] = {"users": users_status(_users_of(KIND, self.namespace, self.name))}
+        updates: list[ConditionUpdate] = []
+        problem = secret_problem(spec, {name: found[1] if found else None for name, found in keys.items()})
+        revalidated: str | None = None
+        if problem is not None:
+            updates.append(problem)
+            fields["secretResourceVersion"] = observed.secret_version
+            self.memory.validation = RetryState()
+        else:
+            revalidated = why_validate(spec, status, observed, self.memory.validation)
+            if revalidated is not None:
+                log.info("validating %s/%s: %s", self.namespace, self.name, revalidated)
+                updates.append(self.validate(spec, fields, observed))
+        conditions = apply_conditions(status.get("conditions") or [], updates, observed.generation, self.now)
+        valid = any(c["type"] == "Validated" and c["status"] == "True" for c in conditions)
+        error, counts = None, None
+        if valid:
+            why = why_sync_inventory(
+                spec, {**status, "conditions": conditions}, revalidated, self.memory.inventory, self.now
+            )
+            if why is not None:
+                log.info("syncing inventory of %s/%s: %s", self.namespace, self.name, why)
+                error, counts = self.sync_inventory(obj, fields)
+        inventory = inventory_condition(spec, valid, error, counts)
+        if inventory is not None:
+            conditions = apply_conditions(conditions, [inventory], observed.generation, self.now)
+        retrying = self.memory.validation.not_before is not None or self.memory.inventory.not_before is not None
+        fields["conditions"] = apply_conditions(
+            conditions, summary_conditions(conditions, retrying), observed.generation, self.now
+        )
+        fields["observedGeneration"] = observed.generation
+        if token is not None:
+            fields["lastHandledReconcileAt"] = token
+        self.write(status, fields)
+        return seconds_until_next(
+            spec, status, (self.memory.validation, self.memory.inventory), self.now, self.settings.resync_seconds
+        )
+
+    def secret_keys(self, spec: dict[str, Any]) -> dict[str, tuple[str, set[str]] | None]:
+        """(resourceVersion, key names) of every Secret the spec names, and register them with the watch."""
+        names = {ref.name for ref in secret_refs(KIND, spec)}
+        _WATCH.register(self.namespace, self.name, names, self.memory)
+        return {name: self.client.get_secret_keys(self.namespace, name) for name in sorted(names)}
+
+    def backoff(self) -> tuple[float, float]:
+        """(first delay, cap) in seconds of the backoff after transient failures."""
+        return 2.0, self.settings.retry_delay_seconds * 8
+
+    def account(self) -> CloudAccount:
+        """The provider client for the credential as it is now (the Secret read once per pass)."""
+        if self.resolved is None:
+            self.resolved = resolve_credential(self.namespace, self.name)
+        return cloud_account(self.resolved)
+
+    def validate(self, spec: dict[str, Any], fields: dict[str, Any], observed: Observed) -> ConditionUpdate:
+        """The provider's validation call; identity, lastValidatedTime and the Secret version into ``fields``."""
+        identity: CloudIdentity | None = None
+        try:
+            identity = self.account().validate()
+        except BackendError as error:
+            reached = error.reason in _REACHED_CLOUD
+            result = Validation(error.reason, error.message, reached, error.retryable)
+        else:
+            described = f"authenticated as {identity.principal}" + (
+                f" in {identity.account}" if identity.account else ""
+            )
+            result = Validation(None, described, True)
+        fields["secretResourceVersion"] = (
+            self.resolved.secret_resource_version if self.resolved else observed.secret_version
+        )
+        if result.reached_cloud:
+            fields["lastValidatedTime"] = _iso(self.now)
+        renewable = spec["provider"] == "openstack" or bool((spec.get("aws") or {}).get("assumeRoleArn"))
+        if identity is not None:
+            fields["identity"] = identity_status(
+                identity.provider, identity.principal, identity.account, identity.tenant, identity.project
+            )
+            fields["expiresAt"] = None if renewable or identity.expires_at is None else _iso(identity.expires_at)
+        self.memory.validation = after_attempt(
+            self.memory.validation,
+            result.reason is not None,
+            result.retryable,
+            self.now,
+            self.backoff(),
+            float(spec.get("validationIntervalSeconds", 3600)),
+        )
+        if result.reason is not None:
+            log.warning("%s/%s not validated: %s", self.namespace, self.name, result.reason)
+        return validated_condition(result, identity.expires_at if identity else None, renewable, self.now)
+
+    def sync_inventory(
+        self, obj: dict[str, Any], fields: dict[str, Any]
+    ) -> tuple[tuple[str, str] | None, dict[str, int] | None]:
+        """List the cloud and store the records in ConfigMaps; (error reason and message) or counts."""
+        spec = obj["spec"]
+        try:
+            inventory = self.account().inventory((spec.get("inventory") or {}).get("kinds"))
+        except BackendError as error:
+            self.memory.inventory = after_attempt(
+                self.memory.inventory,
+                True,
+                error.retryable,
+                self.now,
+                self.backoff(),
+                float((spec.get("inventory") or {}).get("intervalSeconds", 900)),
+            )
+            log.warning("inventory of %s/%s failed: %s", self.namespace, self.name, error.reason)
+            return (error.reason, error.message), None
+        counts = inventory.counts()
+        chunks = chunk_records([record_dict(record) for record in inventory.records])
+        desired = inventory_configmaps(obj, spec["provider"], chunks, counts, inventory.synced_at)
+        created, replaced, deleted = write_inventory(self.namespace, self.name, desired)
+        log.info(
+            "inventory of %s/%s: %d records in %d ConfigMap(s) (%d created, %d replaced, %d deleted)",
+            self.namespace,
+            self.name,
+            len(inventory.records),
+            len(desired),
+            created,
+            replaced,
+            deleted,
+        )
+        self.memory.inventory = RetryState()
+        fields["inventory"] = {
+            "lastSyncTime": _iso(inventory.synced_at),
+            "counts": counts,
+            "configMap": desired[0]["metadata"]["name"],
+        }
+        return None, counts
+
+    def write(self, status: dict[str, Any], changes: dict[str, Any]) -> None:
+        """Patch the fields that changed; post an Event when Ready changes."""
+        diff = {key: value for key, value in changes.items() if status.get(key) != value}
+        if not diff:
+            return
+        self.client.patch_status(KIND, self.namespace, self.name, diff)
+        ready = ready_changed(status.get("conditions") or [], changes["conditions"]) if "conditions" in diff else None
+        if ready is not None:
+            kopf.event(
+                self.body,
+                type="Normal" if ready["status"] == "True" else "Warning",
+                reason=ready["reason"],
+                message=ready["message"],
+            )
+
+
+def register(settings: OperatorSettings) -> None:
+    """Register the CloudCredential daemon, the handler that wakes it on changes, and the Secret watch."""
+
+    async def sync(
+        *,
+        body: kopf.Body,
+        name: str,
+        namespace: str | None,
+        memo: Any,
+        stopped: kopf.DaemonStopped,
+        logger: kopf.Logger,
+        **_: Any,
+    ) -> None:
+        memory: Memory = memo.setdefault("credential", Memory())
+        try:
+            while not stopped:
+                try:
+                    cycle = Cycle(body, str(namespace), name, memory, settings)
+                    delay = await asyncio.to_thread(cycle.run)
+                except Exception as error:
+                    logger.exception("CloudCredential pass failed: %s", error)
+                    delay = settings.retry_delay_seconds
+                memory.wake.clear()
+                waited = 0.0
+                while waited < delay and not stopped and not memory.wake.is_set():
+                    await asyncio.sleep(0.25)
+                    waited += 0.25
+        finally:
+            _WATCH.forget(str(namespace), name)
+
+    async def poke(*, memo: Any, **_: Any) -> None:
+        memo.setdefault("credential", Memory()).wake.set()
+
+    def watched(name: str, namespace: str | None, **_: Any) -> bool:
+        return bool(_WATCH.dependents(str(namespace), name))
+
+    async def secret_changed(name: str, namespace: str | None, **_: Any) -> None:
+        for memory in _WATCH.dependents(str(namespace), name):
+            memory.wake.set()
+
+    kopf.daemon(GROUP, VERSION, "cloudcredentials", id="sync", cancellation_timeout=10)(sync)
+    kopf.on.update(GROUP, VERSION, "cloudcredentials", id="wake")(poke)
+    kopf.on.event("", "v1", "secrets", id="credential-secret", when=watched)(secret_changed)

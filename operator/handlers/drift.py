@@ -1,0 +1,267 @@
+"""DriftRule and DriftEvent: one Kopf daemon per rule inventories OpenStack and records changes.
+
+Each pass re-reads the rule, lists its resource type through the OpenStack backend (one listing
+serves every rule of that type evaluating within LISTING_TTL_SECONDS), asks ``reconcile.drift``
+what changed, creates one DriftEvent per change (deterministic name, owned by the rule), then
+saves the baseline (ConfigMaps, see ``daytwo.operator.baselines``). Events are created before
+the baseline is saved: a crash in between re-detects the same change under the same name, which
+the apiserver refuses as existing, so every change is recorded exactly once.
+
+Event counts come from a Kopf index over DriftEvents (no listing per pass); acknowledging an event
+refreshes its rule's counts at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import kopf
+from daytwo.crds.base import GROUP, VERSION
+
+from ..backends.openstack import OpenStackBackend
+from ..baselines import BaselineStore
+from ..errors import BackendError
+from ..kube import kube_client
+from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
+from ..reconcile.drift import BaselineEntry, ProjectInfo, RuleView, evaluate
+from ..reconcile.lifecycle import RECONCILE_ANNOTATION
+from ..settings import OperatorSettings
+from .credentials import openstack_backend
+from .lifecycle import apply_status
+from .polling import post_ready_change, register_polling
+
+__all__ = ["SharedListings", "register"]
+
+T = TypeVar("T")
+RULE = "DriftRule"
+#: Rules evaluating within this many seconds of each other share one listing of a resource type.
+LISTING_TTL_SECONDS = 5.0
+#: DriftEvents of one pass are created this many at a time (each is one apiserver round trip).
+EVENT_WRITERS = 8
+#: Project and domain names change rarely; they are re-read this often.
+PROJECTS_TTL_SECONDS = 300.0
+
+
+class SharedListings:
+    """A short-lived cache where concurrent callers of the same key wait for one fetch."""
+
+    def __init__(self, ttl_seconds: float) -> None:
+        self._ttl = ttl_seconds
+        self._guard = threading.Lock()
+        self._locks: dict[tuple[str, ...], threading.Lock] = {}
+        self._entries: dict[tuple[str, ...], tuple[float, Any]] = {}
+
+    def get(self, key: tuple[str, ...], fetch: Callable[[], T]) -> T:
+        """The cached value of ``key`` when fresh, else ``fetch()`` (once, whoever else is waiting)."""
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+            now = time.monotonic()  # drop stale listings so they are not kept alive between passes
+            for stale in [k for k, (at, _) in self._entries.items() if now - at >= self._ttl and k != key]:
+                del self._entries[stale]
+        with lock:
+            cached = self._entries.get(key)
+            if cached is not None and time.monotonic() - cached[0] < self._ttl:
+                return cached[1]  # type: ignore[no-any-return]
+            value = fetch()
+            self._entries[key] = (time.monotonic(), value)
+            return value
+
+
+_LISTINGS = SharedListings(LISTING_TTL_SECONDS)
+_PROJECTS = SharedListings(PROJECTS_TTL_SECONDS)
+
+
+def _project_map(backend: OpenStackBackend) -> dict[str, ProjectInfo]:
+    domains = {domain.id: domain.name for domain in backend.list_domains()}
+    return {
+        project.id: ProjectInfo(project.name, project.domain_id, domains.get(project.domain_id, project.domain_id))
+        for project in backend.list_projects()
+    }
+
+
+def _rule_view(name: str, spec: dict[str, Any]) -> RuleView:
+    target = spec["target"]
+    return RuleView(
+        name=name,
+        resource_type=target["resourceType"],
+        field=spec["field"],
+        severity=spec.get("severity", "warning"),
+        description=spec.get("description"),
+        projects=tuple(target.get("projects") or ()),
+        domains=tuple(target.get("domains") or ()),
+    )
+
+
+def _counts(acknowledged: Iterable[bool]) -> dict[str, int]:
+    flags = list(acknowledged)
+    return {"openEvents": len(flags), "unacknowledgedEvents": sum(1 for flag in flags if not flag)}
+
+
+class RuleCycle:
+    """One pass over one DriftRule."""
+
+    def __init__(
+        self,
+        body: kopf.Body,
+        namespace: str,
+        name: str,
+        memo: Any,
+        events_of: Callable[[], Iterable[bool]],
+        logger: logging.Logger | kopf.Logger,
+    ) -> None:
+        self.body, self.namespace, self.name, self.memo, self.logger = body, namespace, name, memo, logger
+        self.events_of = events_of
+        self.client = kube_client()
+        self.store = BaselineStore(self.client.core)
+        self.now = datetime.now(UTC)
+
+    def run(self, settings: OperatorSettings) -> float:
+        """Evaluate once (unless disabled); returns seconds until the next pass."""
+        obj = self.client.get_object(RULE, self.namespace, self.name)
+        if obj is None or obj["metadata"].get("deletionTimestamp"):
+            return settings.resync_seconds
+        spec, status = obj["spec"], dict(obj.get("status") or {})
+        fields: dict[str, Any] = {}
+        if not spec.get("enabled", True):
+            updates = [ConditionUpdate("Ready", True, "Disabled", "the rule is disabled: it evaluates nothing")]
+            delay = float(spec.get("intervalSeconds", 300))
+        else:
+            try:
+                updates = self.evaluate(obj, fields)
+                delay = float(spec.get("intervalSeconds", 300))
+            except BackendError as error:
+                updates = [ConditionUpdate("Ready", False, error.reason, error.message)]
+                if not error.retryable:
+                    updates.append(ConditionUpdate("Stalled", True, error.reason, error.message))
+                delay = settings.retry_delay_seconds
+        if not any(update.type == "Stalled" for update in updates):
+            updates.append(ConditionUpdate("Stalled", False, "NotStalled"))
+        updates.append(ConditionUpdate("Reconciling", False, "Idle"))
+        fields.update(_counts(self.events_of()))
+        self.finish(obj, status, fields, updates)
+        return delay
+
+    def evaluate(self, obj: dict[str, Any], fields: dict[str, Any]) -> list[ConditionUpdate]:
+        """List, compare, record events, save the baseline; the conditions and status fields of the pass."""
+        spec = obj["spec"]
+        rule = _rule_view(self.name, spec)
+        credential = spec["target"]["credentialsRef"]["name"]
+        backend = openstack_backend(self.namespace, spec["target"]["credentialsRef"])
+        resources = _LISTINGS.get(
+            (self.namespace, credential, rule.resource_type), lambda: backend.list_raw(rule.resource_type)
+        )
+        projects = _PROJECTS.get((self.namespace, credential), lambda: _project_map(backend))
+        baseline = self.memo.get("baseline")
+        if baseline is None:
+            stored = self.store.load(self.namespace, self.name) or {}
+            baseline = {key: BaselineEntry.from_list(value) for key, value in stored.items()}
+        result = evaluate(rule, resources, baseline, projects, self.now)
+        with ThreadPoolExecutor(max_workers=EVENT_WRITERS) as pool:
+            created = sum(pool.map(lambda event: self.record(obj, *event), result.events))
+        if result.baseline_changed:
+            entries = {key: entry.as_list() for key, entry in result.baseline.items()}
+            fields["baselineRef"] = self.store.save(self.namespace, self.name, obj, entries)
+        self.memo["baseline"] = result.baseline
+        if created:
+            kopf.event(
+                self.body,
+                type="Warning",
+                reason="DriftDetected",
+                message=f"{created} change(s) of {rule.resource_type} {rule.field}; see DriftEvents",
+            )
+        fields["lastEvaluationTime"] = self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        fields["resourcesEvaluated"] = result.evaluated
+        message = f"{result.evaluated} {rule.resource_type}(s) compared; {len(result.events)} change(s) this pass"
+        return [ConditionUpdate("Ready", True, "Evaluated", message)]
+
+    def record(self, rule: dict[str, Any], name: str, spec: dict[str, Any], labels: dict[str, str]) -> bool:
+        """Create one DriftEvent owned by the rule; False when it already exists (recorded before)."""
+        owner = {
+            "apiVersion": rule["apiVersion"],
+            "kind": RULE,
+            "name": self.name,
+            "uid": rule["metadata"]["uid"],
+        }
+        body = {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "DriftEvent",
+            "metadata": {"name": name, "namespace": self.namespace, "labels": labels, "ownerReferences": [owner]},
+            "spec": spec,
+        }
+        return self.client.create_object("DriftEvent", self.namespace, body)
+
+    def finish(
+        self, obj: dict[str, Any], status: dict[str, Any], fields: dict[str, Any], updates: list[ConditionUpdate]
+    ) -> None:
+        """Write what changed of conditions, counts and results; post an Event when Ready changes."""
+        generation = obj["metadata"].get("generation")
+        before = list(status.get("conditions") or [])
+        fields["conditions"] = apply_conditions(before, updates, generation, self.now)
+        fields["observedGeneration"] = generation
+        fields["phase"] = "Disabled" if not obj["spec"].get("enabled", True) else "Active"
+        token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
+        if token is not None:
+            fields["lastHandledReconcileAt"] = token
+        diff = {key: value for key, value in fields.items() if status.get(key) != value}
+        if diff:
+            self.client.patch_status(RULE, self.namespace, self.name, diff)
+        post_ready_change(self.body, ready_changed(before, fields["conditions"]))
+
+
+def register(settings: OperatorSettings) -> None:
+    """Register the DriftRule daemon, its wake handler, the DriftEvent index and the DriftEvent handler."""
+
+    def drift_events_by_rule(namespace: str | None, spec: kopf.Spec, **_: Any) -> dict[tuple[str, str], bool]:
+        acknowledgement = spec.get("acknowledgement") or {}
+        return {(str(namespace), str(spec.get("ruleRef"))): bool(acknowledgement.get("acknowledged"))}
+
+    kopf.index(GROUP, VERSION, "driftevents", id="drift_events_by_rule")(drift_events_by_rule)
+
+    def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
+        index: kopf.Index[tuple[str, str], bool] = kwargs["drift_events_by_rule"]
+        namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
+        cycle = RuleCycle(
+            kwargs["body"],
+            namespace,
+            name,
+            kwargs["memo"],
+            lambda: list(index.get((namespace, name), [])),
+            kwargs["logger"],
+        )
+        return lambda: cycle.run(settings)
+
+    register_polling(RULE, "driftrules", "evaluate", settings, make_pass)
+
+    def event_status(body: kopf.Body, patch: kopf.Patch, spec: kopf.Spec, **_: Any) -> None:
+        acknowledgement = spec.get("acknowledgement") or {}
+        if acknowledgement.get("acknowledged"):
+            ready = ConditionUpdate("Ready", True, "Acknowledged", f"acknowledged by {acknowledgement.get('by')}")
+        else:
+            ready = ConditionUpdate("Ready", True, "Open", "not acknowledged yet")
+        apply_status(body, patch, [ready], phase="Acknowledged" if acknowledgement.get("acknowledged") else "Open")
+
+    def acknowledgement_changed(
+        body: kopf.Body, patch: kopf.Patch, namespace: str | None, spec: kopf.Spec, **kwargs: Any
+    ) -> None:
+        """Refresh the rule's counts at once (its own passes recount only at its interval)."""
+        event_status(body=body, patch=patch, spec=spec)
+        index: kopf.Index[tuple[str, str], bool] = kwargs["drift_events_by_rule"]
+        rule_name = str(spec.get("ruleRef"))
+        client = kube_client()
+        rule = client.get_object(RULE, str(namespace), rule_name)
+        if rule is None:
+            return
+        counts = _counts(index.get((str(namespace), rule_name), []))
+        current = rule.get("status") or {}
+        if any(current.get(key) != value for key, value in counts.items()):
+            client.patch_status(RULE, str(namespace), rule_name, counts)
+
+    for decorator in (kopf.on.create, kopf.on.resume):
+        decorator(GROUP, VERSION, "driftevents", id="status")(event_status)
+    kopf.on.update(GROUP, VERSION, "driftevents", id="status")(acknowledgement_changed)

@@ -1,0 +1,63 @@
+"""The one-daemon-per-object pattern the polling kinds share (ProxmoxNode, DriftRule, AggregateMigration,
+CloudCredential): run a synchronous pass in a worker thread, sleep for the delay it returns, and wake
+early when the object changes (spec, or the ``daytwo.io/reconcile-requested-at`` annotation).
+
+One loop per object means two passes over the same object never overlap, and a pass that raises is
+logged and retried after ``retry_delay_seconds`` without restarting the daemon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import kopf
+from daytwo.crds.base import GROUP, VERSION
+
+from ..settings import OperatorSettings
+
+__all__ = ["PassFactory", "post_ready_change", "register_polling"]
+
+#: Builds one pass from the daemon's keyword arguments (body, name, namespace, memo, logger, indices...);
+#: the pass runs in a worker thread and returns the seconds until the next one.
+PassFactory = Callable[[dict[str, Any]], Callable[[], float]]
+_TICK_SECONDS = 0.25
+
+
+def register_polling(
+    kind: str, plural: str, daemon_id: str, settings: OperatorSettings, make_pass: PassFactory
+) -> None:
+    """Register the daemon for ``plural`` and the update handler that wakes it."""
+
+    async def daemon(*, stopped: kopf.DaemonStopped, memo: Any, logger: kopf.Logger, **kwargs: Any) -> None:
+        wake = memo.setdefault("wake", asyncio.Event())
+        while not stopped:
+            try:
+                one_pass = make_pass({**kwargs, "memo": memo, "logger": logger})
+                delay = await asyncio.to_thread(one_pass)
+            except Exception as error:
+                logger.exception("%s pass failed: %s", kind, error)
+                delay = settings.retry_delay_seconds
+            wake.clear()
+            waited = 0.0
+            while waited < delay and not stopped and not wake.is_set():
+                await asyncio.sleep(_TICK_SECONDS)
+                waited += _TICK_SECONDS
+
+    async def poke(*, memo: Any, **_: Any) -> None:
+        memo.setdefault("wake", asyncio.Event()).set()
+
+    kopf.daemon(GROUP, VERSION, plural, id=daemon_id, cancellation_timeout=10)(daemon)
+    kopf.on.update(GROUP, VERSION, plural, id="wake")(poke)
+
+
+def post_ready_change(body: kopf.Body, change: dict[str, Any] | None) -> None:
+    """A Kubernetes Event when Ready flipped (``change`` from ``ready_changed``): Normal to True, else Warning."""
+    if change is not None:
+        kopf.event(
+            body,
+            type="Normal" if change["status"] == "True" else "Warning",
+            reason=change["reason"],
+            message=change["message"],
+        )

@@ -1,0 +1,369 @@
+"""CloudCredential decisions: when to revalidate and resync, which conditions follow, how inventory is stored.
+
+Pure: the handler reads the object, the Secret's resourceVersion and the cloud's answers, passes plain data
+in, and carries out what comes back. Revalidation is due when the Secret's resourceVersion differs from
+``status.secretResourceVersion`` (a rotation, seen within seconds through the Secret watch), the spec
+changed, a reconcile was requested, a retry's backoff elapsed, or ``spec.validationIntervalSeconds`` passed.
+
+Inventory lives in ConfigMaps, not in status: ``<name>-inventory`` holds ``manifest.json`` (provider,
+syncedAt, counts, the chunk names with a digest of each) and the first chunk of records; further chunks
+are ``<name>-inventory-<n>``. Each chunk's ``records.json`` stays under :data:`CHUNK_BYTES`, well inside
+the 1 MiB object limit. Records carry no per-record sync time (``manifest.syncedAt`` is every record's
+``last_synced``), so an unchanged estate rewrites only the head ConfigMap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from daytwo.crds.base import MAX_STATUS_LIST
+
+from .conditions import ConditionUpdate
+from .references import missing_reference_condition, secret_refs
+
+__all__ = [
+    "CHUNK_BYTES",
+    "EXPIRY_WARNING",
+    "INVENTORY_LABEL",
+    "TERMINAL_REASONS",
+    "Observed",
+    "RetryState",
+    "Validation",
+    "after_attempt",
+    "chunk_records",
+    "configmap_changes",
+    "configmap_name",
+    "identity_status",
+    "inventory_condition",
+    "inventory_configmaps",
+    "reason_of",
+    "seconds_until_next",
+    "secret_problem",
+    "summary_conditions",
+    "users_status",
+    "validated_condition",
+    "why_sync_inventory",
+    "why_validate",
+]
+
+#: Budget for one chunk's records.json; the rest of the 1 MiB ConfigMap is metadata and the manifest.
+CHUNK_BYTES = 900_000
+#: Validated turns to reason Expiring this long before a credential's own (non-renewable) expiry.
+EXPIRY_WARNING = timedelta(days=7)
+#: Reasons a person has to fix; the others heal by themselves (Stalled is True only for these).
+TERMINAL_REASONS = frozenset(
+    {"SecretNotFound", "KeyMissing", "AuthFailed", "PermissionDenied", "TLSVerificationFailed", "InvalidCredential"}
+)
+#: Backend error reasons as Validated/InventorySynced reasons.
+_REASONS = {"CredentialsNotFound": "KeyMissing", "InvalidRequest": "InvalidCredential"}
+INVENTORY_LABEL = "daytwo.io/credential"
+MANIFEST_FORMAT = "daytwo.io/inventory.v1"
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the handler saw this pass, besides the object itself."""
+
+    generation: int | None
+    secret_version: str | None  # None: the Secret does not exist
+    reconcile_token: str | None
+    now: datetime
+
+
+@dataclass(frozen=True)
+class RetryState:
+    """Backoff after retryable failures (kept in memory: a restarted operator simply tries at once)."""
+
+    failures: int = 0
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Validation:
+    """How one validation call ended: ``reason`` None means the cloud accepted the credential."""
+
+    reason: str | None
+    message: str
+    reached_cloud: bool
+    retryable: bool = False
+
+
+def reason_of(error_reason: str) -> str:
+    """A backend error's reason as the condition reason (CredentialsNotFound -> KeyMissing...)."""
+    return _REASONS.get(error_reason, error_reason)
+
+
+def secret_problem(spec: Mapping[str, Any], secrets: Mapping[str, set[str] | None]) -> ConditionUpdate | None:
+    """Validated=False (SecretNotFound / KeyMissing) when a Secret or key the spec names is missing.
+
+    ``secrets`` maps each Secret name to its key names (None when it does not exist).
+    """
+    refs = {ref: secrets.get(ref.name) for ref in secret_refs("CloudCredential", dict(spec))}
+    missing = missing_reference_condition({}, refs)
+    if missing is None:
+        return None
+    return ConditionUpdate("Validated", False, missing.reason, missing.message)
+
+
+def why_validate(
+    spec: Mapping[str, Any], status: Mapping[str, Any], observed: Observed, retry: RetryState
+) -> str | None:
+    """Why the credential must be validated now, or None when it need not be."""
+    if status.get("secretResourceVersion") != observed.secret_version:
+        return "the Secret changed" if status.get("secretResourceVersion") else "first validation"
+    if status.get("observedGeneration") != observed.generation:
+        return "the spec changed"
+    if observed.reconcile_token is not None and observed.reconcile_token != status.get("lastHandledReconcileAt"):
+        return "a reconcile was requested"
+    if retry.not_before is not None:
+        return "retrying after a failure" if observed.now >= retry.not_before else None
+    last = status.get("lastValidatedTime")
+    if last is None:
+        return "never validated"
+    if observed.now - _parse(last) >= timedelta(seconds=int(spec.get("validationIntervalSeconds", 3600))):
+        return "the validation interval elapsed"
+    return None
+
+
+def why_sync_inventory(
+    spec: Mapping[str, Any], status: Mapping[str, Any], revalidated: str | None, retry: RetryState, now: datetime
+) -> str | None:
+    """Why the inventory must be synced now (only asked once the credential is valid), or None.
+
+    ``revalidated`` is why validation ran this pass (None when it did not): a rotated Secret or a
+    changed spec resyncs at once; a periodic revalidation does not. A sync that failed is retried after
+    ``retry`` (a backoff, or the interval for a terminal failure).
+    """
+    inventory = spec.get("inventory") or {}
+    if not inventory.get("enabled"):
+        return None
+    synced = status.get("inventory") or {}
+    if not synced.get("lastSyncTime"):
+        return "never synced"
+    if set(synced.get("counts") or {}) != set(inventory.get("kinds") or ("vms", "storage", "networks")):
+        return "the kinds changed"
+    if revalidated in ("the Secret changed", "the spec changed", "a reconcile was requested"):
+        return revalidated
+    if retry.not_before is not None:
+        return "retrying after a failure" if now >= retry.not_before else None
+    current = next((c for c in status.get("conditions") or () if c["type"] == "InventorySynced"), None)
+    if current is None or current["reason"] != "Synced":
+        return "the last sync did not succeed"
+    if now - _parse(synced["lastSyncTime"]) >= timedelta(seconds=int(inventory.get("intervalSeconds", 900))):
+        return "the inventory interval elapsed"
+    return None
+
+
+def seconds_until_next(
+    spec: Mapping[str, Any], status: Mapping[str, Any], retries: Sequence[RetryState], now: datetime, cap: float
+) -> float:
+    """Seconds until validation, inventory or a retry is next due; at most ``cap``, at least one."""
+    due: list[datetime] = [retry.not_before for retry in retries if retry.not_before is not None]
+    if status.get("lastValidatedTime"):
+        interval = int(spec.get("validationIntervalSeconds", 3600))
+        due.append(_parse(status["lastValidatedTime"]) + timedelta(seconds=interval))
+    inventory = spec.get("inventory") or {}
+    last_sync = (status.get("inventory") or {}).get("lastSyncTime")
+    if inventory.get("enabled") and last_sync:
+        due.append(_parse(last_sync) + timedelta(seconds=int(inventory.get("intervalSeconds", 900))))
+    wait = min([(moment - now).total_seconds() for moment in due], default=cap)
+    return max(1.0, min(cap, wait))
+
+
+def after_attempt(
+    retry: RetryState, failed: bool, retryable: bool, now: datetime, backoff: tuple[float, float], wait: float
+) -> RetryState:
+    """The retry state after an attempt: cleared on success; doubled ``backoff`` (base, cap) seconds after a
+    transient failure; ``wait`` seconds (the interval) after a terminal one, which a rotation or spec
+    change cuts short."""
+    if not failed:
+        return RetryState()
+    if not retryable:
+        return RetryState(0, now + timedelta(seconds=wait))
+    base, cap = backoff
+    delay = min(cap, base * 2.0**retry.failures)
+    return RetryState(retry.failures + 1, now + timedelta(seconds=delay))
+
+
+def validated_condition(
+    result: Validation, expires_at: datetime | None, renewable: bool, now: datetime
+) -> ConditionUpdate:
+    """Validated from one validation call; Expiring when a non-renewable expiry is near."""
+    if result.reason is not None:
+        return ConditionUpdate("Validated", False, reason_of(result.reason), result.message)
+    if expires_at is not None and not renewable and expires_at - now <= EXPIRY_WARNING:
+        return ConditionUpdate(
+            "Validated",
+            True,
+            "Expiring",
+            f"{result.message}; the credential expires at {_iso(expires_at)}: rotate the Secret before then",
+        )
+    return ConditionUpdate("Validated", True, "Validated", result.message)
+
+
+def inventory_condition(
+    spec: Mapping[str, Any], validated: bool, error: tuple[str, str] | None, counts: Mapping[str, int] | None
+) -> ConditionUpdate | None:
+    """InventorySynced after this pass; None when nothing new is known (keep the current condition).
+
+    ``error`` is (reason, message) of a failed sync, ``counts`` the counts of a successful one.
+    """
+    if not (spec.get("inventory") or {}).get("enabled"):
+        return ConditionUpdate("InventorySynced", True, "Disabled", "inventory sync is off (spec.inventory.enabled)")
+    if not validated:
+        return ConditionUpdate("InventorySynced", False, "NotValidated", "waiting for a valid credential")
+    if error is not None:
+        return ConditionUpdate("InventorySynced", False, reason_of(error[0]), error[1])
+    if counts is not None:
+        described = ", ".join(f"{count} {kind}" for kind, count in counts.items())
+        return ConditionUpdate("InventorySynced", True, "Synced", f"synced {described or 'nothing'}")
+    return None
+
+
+def summary_conditions(conditions: Sequence[Mapping[str, Any]], retrying: bool) -> list[ConditionUpdate]:
+    """Ready, Stalled and Reconciling from Validated and InventorySynced (after this pass's updates)."""
+    by_type = {c["type"]: c for c in conditions}
+    validated, inventory = by_type.get("Validated"), by_type.get("InventorySynced")
+    failing = next((c for c in (validated, inventory) if c is not None and c["status"] != "True"), None)
+    if failing is None and validated is not None and inventory is not None:
+        expiring = validated["reason"] == "Expiring"
+        reason = "Expiring" if expiring else "Ready"
+        message = validated["message"] if expiring else "validated and inventory synced"
+        return [
+            ConditionUpdate("Ready", True, reason, message),
+            ConditionUpdate("Stalled", False, reason),
+            ConditionUpdate("Reconciling", False, reason),
+        ]
+    reason = failing["reason"] if failing else "Validating"
+    message = failing["message"] if failing else "not validated yet"
+    return [
+        ConditionUpdate("Ready", False, reason, message),
+        ConditionUpdate("Stalled", reason in TERMINAL_REASONS, reason, message),
+        ConditionUpdate("Reconciling", retrying or failing is None, "Retrying" if retrying else "Validating", message),
+    ]
+
+
+def identity_status(
+    provider: str, principal: str, account: str | None, tenant: str | None, project: str | None
+) -> dict[str, Any]:
+    """status.identity (only the fields the cloud told)."""
+    identity = {"principal": principal, "account": account, "tenant": tenant, "project": project}
+    return {key: value for key, value in identity.items() if value}
+
+
+def users_status(users: Sequence[str]) -> list[dict[str, str]]:
+    """status.users from "Kind/name" strings: sorted, at most MAX_STATUS_LIST."""
+    entries = [dict(zip(("kind", "name"), user.split("/", 1), strict=True)) for user in sorted(set(users))]
+    return entries[:MAX_STATUS_LIST]
+
+
+# ---------------------------------------------------------------------- inventory ConfigMaps
+
+
+def configmap_name(credential: str, index: int) -> str:
+    """Name of chunk ``index`` (0 = the head with the manifest), within the 253-character limit."""
+    suffix = "-inventory" if index == 0 else f"-inventory-{index}"
+    if len(credential) + len(suffix) <= 253:
+        return credential + suffix
+    short = hashlib.sha256(credential.encode()).hexdigest()[:8]
+    return f"{credential[: 253 - len(suffix) - 9]}-{short}{suffix}"
+
+
+def chunk_records(records: Sequence[Mapping[str, Any]], budget: int = CHUNK_BYTES) -> list[str]:
+    """JSON arrays of the records, each at most ``budget`` bytes (a larger single record goes alone).
+
+    Always at least one chunk (``[]`` for no records), in the given order.
+    """
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 2
+    for record in records:
+        text = json.dumps(record, separators=(",", ":"), sort_keys=True)
+        grown = size + len(text.encode()) + (1 if current else 0)
+        if current and grown > budget:
+            chunks.append("[" + ",".join(current) + "]")
+            current, grown = [], 2 + len(text.encode())
+        current.append(text)
+        size = grown
+    chunks.append("[" + ",".join(current) + "]")
+    return chunks
+
+
+def inventory_configmaps(
+    credential: Mapping[str, Any], provider: str, chunks: Sequence[str], counts: Mapping[str, int], synced_at: datetime
+) -> list[dict[str, Any]]:
+    """The ConfigMaps of one sync, head first; labelled with the credential and owned by it (GC'd with it)."""
+    meta = credential["metadata"]
+    names = [configmap_name(meta["name"], index) for index in range(len(chunks))]
+    manifest = {
+        "format": MANIFEST_FORMAT,
+        "provider": provider,
+        "syncedAt": _iso(synced_at),
+        "counts": dict(counts),
+        "records": sum(counts.values()),
+        "chunks": [
+            {"name": name, "sha256": hashlib.sha256(chunk.encode()).hexdigest()}
+            for name, chunk in zip(names, chunks, strict=True)
+        ],
+    }
+    owner = {
+        "apiVersion": credential["apiVersion"],
+        "kind": credential["kind"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": False,
+    }
+    maps = []
+    for index, (name, chunk) in enumerate(zip(names, chunks, strict=True)):
+        data = {"records.json": chunk}
+        if index == 0:
+            data["manifest.json"] = json.dumps(manifest, separators=(",", ":"), sort_keys=True)
+        maps.append(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": name,
+                    "namespace": meta["namespace"],
+                    "labels": {
+                        INVENTORY_LABEL: meta["name"],
+                        "app.kubernetes.io/managed-by": "daytwo",
+                        "daytwo.io/inventory-chunk": str(index),
+                    },
+                    "ownerReferences": [owner],
+                },
+                "data": data,
+            }
+        )
+    return maps
+
+
+def configmap_changes(
+    existing: Mapping[str, Mapping[str, str]], desired: Sequence[Mapping[str, Any]]
+) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]], list[str]]:
+    """(create, replace, delete names) turning ``existing`` (name -> data) into ``desired``.
+
+    Chunks come before the head so a reader that follows the head's manifest finds every chunk;
+    stale chunks go last. Unchanged ConfigMaps are left alone.
+    """
+    ordered = [*desired[1:], *desired[:1]]
+    create = [cm for cm in ordered if cm["metadata"]["name"] not in existing]
+    replace = [
+        cm for cm in ordered if cm["metadata"]["name"] in existing and existing[cm["metadata"]["name"]] != cm["data"]
+    ]
+    wanted = {cm["metadata"]["name"] for cm in desired}
+    return create, replace, sorted(name for name in existing if name not in wanted)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -1,0 +1,295 @@
+"""Drift decisions: compare one watched field of every listed resource with its baseline.
+
+Pure. The handler lists the resources (raw API JSON), loads the rule's baseline (kept in
+ConfigMaps so it survives a restart), and gets back the DriftEvents to create and the new baseline.
+
+- A resource seen for the first time is a baseline, never drift.
+- An empty value becoming set on a resource created less than NEW_RESOURCE_SETTLE_SECONDS ago
+  completes its baseline (a boot volume's ``server_id`` right after the server is built: pf9's
+  false positive), it is not drift.
+- A resource that disappears is one ``Deleted`` event.
+- Event names are deterministic: rule, resource, field, new value and the time the old value was
+  first seen. A restarted operator that saw the same change creates the same name, which the
+  apiserver refuses as already existing: each change is recorded exactly once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+__all__ = [
+    "NEW_RESOURCE_SETTLE_SECONDS",
+    "BaselineEntry",
+    "Evaluation",
+    "ProjectInfo",
+    "RuleView",
+    "evaluate",
+    "event_name",
+    "field_value",
+    "resource_identity",
+    "summary",
+]
+
+#: How long after its creation an empty field may become set without being drift.
+NEW_RESOURCE_SETTLE_SECONDS = 900
+#: Values longer than this are stored and shown truncated (DriftEvent.spec.oldValue maxLength is 4096).
+MAX_VALUE_LENGTH = 4000
+
+Raw = Mapping[str, Any]
+#: One step of a JSON path as the CRD allows it: ``.name`` or ``[index]``.
+_PATH_TOKEN = re.compile(r"\.([A-Za-z0-9_\-]+)|\[([0-9]+)\]")
+
+
+def _first_attachment(raw: Raw) -> Any:
+    attachments = raw.get("attachments") or []
+    return attachments[0].get("server_id") if attachments else None
+
+
+def _flavor(raw: Raw) -> Any:
+    flavor = raw.get("flavor") or {}
+    return flavor.get("id") or flavor.get("original_name")
+
+
+#: pf9's field names where the API spells them differently (everything else is read as named).
+ALIASES: dict[str, dict[str, Callable[[Raw], Any]]] = {
+    "server": {
+        "flavor_id": _flavor,
+        "vm_state": lambda raw: raw.get("OS-EXT-STS:vm_state"),
+        "task_state": lambda raw: raw.get("OS-EXT-STS:task_state"),
+        "power_state": lambda raw: raw.get("OS-EXT-STS:power_state"),
+        "hypervisor_hostname": lambda raw: raw.get("OS-EXT-SRV-ATTR:hypervisor_hostname"),
+        "host": lambda raw: raw.get("OS-EXT-SRV-ATTR:host"),
+        "availability_zone": lambda raw: raw.get("OS-EXT-AZ:availability_zone"),
+    },
+    "volume": {"server_id": _first_attachment},
+    "snapshot": {"size": lambda raw: raw.get("size")},
+}
+
+
+@dataclass(frozen=True)
+class RuleView:
+    """What evaluation needs of a DriftRule."""
+
+    name: str
+    resource_type: str
+    field: str
+    severity: str
+    description: str | None = None
+    projects: tuple[str, ...] = ()
+    domains: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """A project's name and its domain's name, for filters and event context."""
+
+    name: str
+    domain_id: str
+    domain_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineEntry:
+    """The last observed value of one resource's field (canonical JSON) and since when."""
+
+    value: str
+    name: str
+    project_id: str | None
+    since: str
+
+    def as_list(self) -> list[Any]:
+        """Compact form for storage."""
+        return [self.value, self.name, self.project_id, self.since]
+
+    @classmethod
+    def from_list(cls, data: list[Any]) -> BaselineEntry:
+        """Inverse of :meth:`as_list`."""
+        return cls(str(data[0]), str(data[1]), data[2], str(data[3]))
+
+
+@dataclass
+class Evaluation:
+    """The outcome of one pass: events to create (name, spec, labels) and the next baseline."""
+
+    events: list[tuple[str, dict[str, Any], dict[str, str]]] = field(default_factory=list)
+    baseline: dict[str, BaselineEntry] = field(default_factory=dict)
+    evaluated: int = 0
+    baseline_changed: bool = False
+
+
+def field_value(resource_type: str, raw: Raw, name: str) -> Any:
+    """The value of ``name`` (a pf9 field name, an API key, or a JSON path like ``$.metadata.owner``)."""
+    if name.startswith("$"):
+        return _walk(raw, name)
+    alias = ALIASES.get(resource_type, {}).get(name)
+    return alias(raw) if alias else raw.get(name)
+
+
+def _walk(raw: Any, path: str) -> Any:
+    current = raw
+    for key, index in _PATH_TOKEN.findall(path):
+        if index:
+            current = current[int(index)] if isinstance(current, list) and int(index) < len(current) else None
+        else:
+            current = current.get(key) if isinstance(current, Mapping) else None
+        if current is None:
+            return None
+    return current
+
+
+def resource_identity(raw: Raw) -> tuple[str, str, str | None]:
+    """(id, name, project id) of a raw resource of any type."""
+    project = raw.get("tenant_id") or raw.get("project_id") or raw.get("os-vol-tenant-attr:tenant_id")
+    project = project or raw.get("os-extended-snapshot-attributes:project_id")
+    name = raw.get("name") or raw.get("floating_ip_address") or ""
+    return str(raw["id"]), str(name), project
+
+
+def canonical(value: Any) -> str:
+    """The stored and shown form of a value: compact JSON with sorted keys, bounded in length."""
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return text if len(text) <= MAX_VALUE_LENGTH else text[:MAX_VALUE_LENGTH] + "...(truncated)"
+
+
+def event_name(rule: str, resource_id: str, field_name: str, new_value: str, since: str) -> str:
+    """A DNS-1123 name that is the same for the same change, whoever computes it, whenever."""
+    digest = hashlib.sha256("\0".join((rule, resource_id, field_name, new_value, since)).encode()).hexdigest()
+    return f"{rule[:200].rstrip('-.')}-{digest[:12]}"
+
+
+def _selected(rule: RuleView, project_id: str | None, projects: Mapping[str, ProjectInfo]) -> bool:
+    if not rule.projects and not rule.domains:
+        return True
+    info = projects.get(project_id or "")
+    if rule.projects and not (project_id in rule.projects or (info is not None and info.name in rule.projects)):
+        return False
+    return not rule.domains or (
+        info is not None and (info.domain_id in rule.domains or info.domain_name in rule.domains)
+    )
+
+
+def _created(raw: Raw) -> datetime | None:
+    text = raw.get("created") or raw.get("created_at")
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # Cinder and Neutron omit the zone: UTC
+
+
+def _empty(value_json: str) -> bool:
+    return value_json in ("null", '""', "[]", "{}")
+
+
+def evaluate(
+    rule: RuleView,
+    resources: Sequence[Raw],
+    baseline: Mapping[str, BaselineEntry],
+    projects: Mapping[str, ProjectInfo],
+    now: datetime,
+) -> Evaluation:
+    """Compare every selected resource with the baseline; return the events and the next baseline."""
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    result = Evaluation()
+    seen: set[str] = set()
+    for raw in resources:
+        resource_id, name, project_id = resource_identity(raw)
+        if not _selected(rule, project_id, projects):
+            continue
+        seen.add(resource_id)
+        result.evaluated += 1
+        value = canonical(field_value(rule.resource_type, raw, rule.field))
+        old = baseline.get(resource_id)
+        if old is None:
+            result.baseline[resource_id] = BaselineEntry(value, name, project_id, stamp)
+            result.baseline_changed = True
+            continue
+        if old.value == value:
+            result.baseline[resource_id] = old
+            continue
+        result.baseline[resource_id] = BaselineEntry(value, name, project_id, stamp)
+        result.baseline_changed = True
+        created = _created(raw)
+        settling = created is not None and now - created <= timedelta(seconds=NEW_RESOURCE_SETTLE_SECONDS)
+        if _empty(old.value) and settling:
+            continue
+        result.events.append(_event(rule, resource_id, name, project_id, old, value, "Modified", projects, stamp))
+    for resource_id, old in baseline.items():
+        if resource_id not in seen and _selected(rule, old.project_id, projects):
+            result.baseline_changed = True
+            result.events.append(
+                _event(rule, resource_id, old.name, old.project_id, old, None, "Deleted", projects, stamp)
+            )
+        elif resource_id not in seen:
+            result.baseline_changed = True  # filtered out now: forget it quietly
+    return result
+
+
+def _event(
+    rule: RuleView,
+    resource_id: str,
+    name: str,
+    project_id: str | None,
+    old: BaselineEntry,
+    new_value: str | None,
+    change: str,
+    projects: Mapping[str, ProjectInfo],
+    stamp: str,
+) -> tuple[str, dict[str, Any], dict[str, str]]:
+    info = projects.get(project_id or "")
+    spec: dict[str, Any] = {
+        "ruleRef": rule.name,
+        "resourceType": rule.resource_type,
+        "resourceId": resource_id,
+        "resourceName": name[:255] or None,
+        "field": rule.field,
+        "change": change,
+        "oldValue": old.value,
+        "newValue": new_value,
+        "severity": rule.severity,
+        "description": rule.description,
+        "detectedAt": stamp,
+        "domainName": info.domain_name if info else None,
+        "projectName": info.name if info else None,
+    }
+    labels = {
+        "daytwo.io/drift-rule": rule.name[:63].rstrip("-._"),
+        "daytwo.io/severity": rule.severity,
+        "daytwo.io/resource-type": rule.resource_type.replace("_", "-"),
+    }
+    name_for = event_name(rule.name, resource_id, rule.field, new_value or "<deleted>", old.since)
+    return name_for, {key: value for key, value in spec.items() if value is not None}, labels
+
+
+def summary(events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """pf9's /drift/summary from DriftEvent objects (one pass, so thousands cost milliseconds):
+    totals by severity and resource type, unacknowledged count, and the newest detection."""
+    by_severity: dict[str, int] = {"critical": 0, "warning": 0, "info": 0}
+    by_type: dict[str, int] = {}
+    total = unacknowledged = 0
+    last: str | None = None
+    for event in events:
+        spec = event.get("spec") or {}
+        total += 1
+        by_severity[spec.get("severity", "info")] = by_severity.get(spec.get("severity", "info"), 0) + 1
+        by_type[spec.get("resourceType", "unknown")] = by_type.get(spec.get("resourceType", "unknown"), 0) + 1
+        if not (spec.get("acknowledgement") or {}).get("acknowledged"):
+            unacknowledged += 1
+        detected = spec.get("detectedAt")
+        if detected and (last is None or str(detected) > last):
+            last = str(detected)
+    return {
+        "total_events": total,
+        "unacknowledged": unacknowledged,
+        "by_severity": by_severity,
+        "by_resource_type": dict(sorted(by_type.items())),
+        "last_detected": last,
+    }

@@ -1,0 +1,257 @@
+"""CloudCredential decisions with plain data: when to revalidate and resync, conditions, inventory chunks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from daytwo.crds.base import MAX_STATUS_LIST
+from daytwo.operator.reconcile.cloudcredential import (
+    CHUNK_BYTES,
+    Observed,
+    RetryState,
+    Validation,
+    after_attempt,
+    chunk_records,
+    configmap_changes,
+    configmap_name,
+    inventory_condition,
+    inventory_configmaps,
+    seconds_until_next,
+    secret_problem,
+    summary_conditions,
+    users_status,
+    validated_condition,
+    why_sync_inventory,
+    why_validate,
+)
+from daytwo.operator.reconcile.conditions import apply_conditions
+
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+SPEC: dict[str, Any] = {
+    "provider": "aws",
+    "secretRef": {"name": "aws-keys"},
+    "aws": {"region": "eu-west-1"},
+    "validationIntervalSeconds": 3600,
+    "inventory": {"enabled": True, "intervalSeconds": 900, "kinds": ["vms", "storage", "networks"]},
+}
+VALIDATED = {
+    "observedGeneration": 2,
+    "secretResourceVersion": "41",
+    "lastValidatedTime": "2026-11-22T07:30:00Z",
+    "inventory": {"lastSyncTime": "2026-11-22T07:55:00Z", "counts": {"vms": 3, "storage": 1, "networks": 1}},
+    "conditions": [{"type": "InventorySynced", "status": "True", "reason": "Synced", "message": ""}],
+}
+
+
+def seen(version: str | None = "41", generation: int = 2, token: str | None = None, now: datetime = NOW) -> Observed:
+    """What the handler observed."""
+    return Observed(generation, version, token, now)
+
+
+def test_nothing_is_due_when_nothing_changed() -> None:
+    assert why_validate(SPEC, VALIDATED, seen(), RetryState()) is None
+    assert why_sync_inventory(SPEC, VALIDATED, None, RetryState(), NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "observed", "why"),
+    [
+        ({}, seen(), "first validation"),
+        (VALIDATED, seen(version="42"), "the Secret changed"),
+        (VALIDATED, seen(generation=3), "the spec changed"),
+        (VALIDATED, seen(token="now"), "a reconcile was requested"),
+        ({**VALIDATED, "lastHandledReconcileAt": "now"}, seen(token="now"), None),
+        (VALIDATED, seen(now=NOW + timedelta(minutes=30)), "the validation interval elapsed"),
+        ({**VALIDATED, "lastValidatedTime": None}, seen(), "never validated"),
+    ],
+)
+def test_why_validate(status: dict[str, Any], observed: Observed, why: str | None) -> None:
+    assert why_validate(SPEC, status, observed, RetryState()) == why
+
+
+def test_rotation_beats_a_pending_backoff() -> None:
+    backing_off = RetryState(3, NOW + timedelta(minutes=5))
+    assert why_validate(SPEC, VALIDATED, seen(), backing_off) is None
+    assert why_validate(SPEC, VALIDATED, seen(now=NOW + timedelta(minutes=5)), backing_off) is not None
+    assert why_validate(SPEC, VALIDATED, seen(version="43"), backing_off) == "the Secret changed"
+
+
+def test_backoff_doubles_up_to_the_cap_and_clears() -> None:
+    state = RetryState()
+    delays = []
+    for _ in range(6):
+        state = after_attempt(state, True, True, NOW, (2.0, 30.0), 3600)
+        assert state.not_before is not None
+        delays.append((state.not_before - NOW).total_seconds())
+    assert delays == [2, 4, 8, 16, 30, 30]
+    assert after_attempt(state, False, False, NOW, (2.0, 30.0), 3600) == RetryState()
+
+
+def test_terminal_failure_waits_for_the_interval_or_a_change() -> None:
+    """A refused key is not retried every pass: only after the interval, or at once on rotation."""
+    waiting = after_attempt(RetryState(), True, False, NOW, (2.0, 30.0), 900)
+    assert waiting == RetryState(0, NOW + timedelta(seconds=900))
+    failed = {**VALIDATED, "conditions": [{"type": "InventorySynced", "status": "False", "reason": "PermissionDenied"}]}
+    assert why_sync_inventory(SPEC, failed, None, waiting, NOW + timedelta(seconds=5)) is None
+    assert why_sync_inventory(SPEC, failed, "the Secret changed", waiting, NOW) == "the Secret changed"
+    assert why_sync_inventory(SPEC, failed, None, waiting, NOW + timedelta(seconds=900)) == "retrying after a failure"
+    never = {"observedGeneration": 2, "secretResourceVersion": "41"}
+    assert why_validate(SPEC, never, seen(now=NOW + timedelta(seconds=5)), waiting) is None
+
+
+@pytest.mark.parametrize(
+    ("revalidated", "status", "now", "why"),
+    [
+        (None, {}, NOW, "never synced"),
+        ("the Secret changed", VALIDATED, NOW, "the Secret changed"),
+        ("the validation interval elapsed", VALIDATED, NOW, None),
+        (None, VALIDATED, NOW + timedelta(minutes=10), "the inventory interval elapsed"),
+        (None, {**VALIDATED, "inventory": {**VALIDATED["inventory"], "counts": {"vms": 3}}}, NOW, "the kinds changed"),
+        (
+            None,
+            {**VALIDATED, "conditions": [{"type": "InventorySynced", "status": "False", "reason": "NotValidated"}]},
+            NOW,
+            "the last sync did not succeed",
+        ),
+    ],
+)
+def test_why_sync_inventory(revalidated: str | None, status: dict[str, Any], now: datetime, why: str | None) -> None:
+    assert why_sync_inventory(SPEC, status, revalidated, RetryState(), now) == why
+
+
+def test_disabled_inventory_is_never_due() -> None:
+    spec = {**SPEC, "inventory": {"enabled": False}}
+    assert why_sync_inventory(spec, {}, "the Secret changed", RetryState(), NOW) is None
+    condition = inventory_condition(spec, True, None, None)
+    assert condition is not None and condition.status and condition.reason == "Disabled"
+
+
+def test_secret_problems_name_the_secret_and_keys() -> None:
+    missing = secret_problem(SPEC, {"aws-keys": None})
+    assert missing is not None and missing.reason == "SecretNotFound" and "aws-keys" in missing.message
+    lacking = secret_problem(SPEC, {"aws-keys": {"accessKeyId"}})
+    assert lacking is not None and lacking.reason == "KeyMissing" and "secretAccessKey" in lacking.message
+    renamed = {**SPEC, "secretRef": {"name": "aws-keys", "keys": {"secretAccessKey": "secret"}}}
+    assert secret_problem(renamed, {"aws-keys": {"accessKeyId", "secret"}}) is None
+    openstack = {"provider": "openstack", "secretRef": {"name": "os"}, "openstack": {"authUrl": "http://k/v3"}}
+    assert secret_problem(openstack, {"os": {"applicationCredentialId", "applicationCredentialSecret"}}) is None
+
+
+def test_validated_reasons_and_expiry() -> None:
+    ok = Validation(None, "authenticated as arn:aws:iam::1:user/x", True)
+    assert validated_condition(ok, None, False, NOW).reason == "Validated"
+    soon = NOW + timedelta(days=2)
+    expiring = validated_condition(ok, soon, False, NOW)
+    assert expiring.status and expiring.reason == "Expiring" and "2026-11-24T08:00:00Z" in expiring.message
+    assert validated_condition(ok, soon, True, NOW).reason == "Validated", "renewed sessions are not expiring"
+    assert validated_condition(ok, NOW + timedelta(days=30), False, NOW).reason == "Validated"
+    refused = validated_condition(Validation("CredentialsNotFound", "no key", False), None, False, NOW)
+    assert not refused.status and refused.reason == "KeyMissing"
+    denied = validated_condition(Validation("PermissionDenied", "no sts", True), None, False, NOW)
+    assert denied.reason == "PermissionDenied"
+
+
+def conditions(*updates: Any) -> list[dict[str, Any]]:
+    """Conditions after applying updates to nothing."""
+    return apply_conditions([], list(updates), 1, NOW)
+
+
+def test_ready_summarises_validated_and_inventory() -> None:
+    ok = validated_condition(Validation(None, "me", True), None, False, NOW)
+    synced = inventory_condition(SPEC, True, None, {"vms": 2, "storage": 0, "networks": 1})
+    assert synced is not None and synced.message == "synced 2 vms, 0 storage, 1 networks"
+    ready = {u.type: u for u in summary_conditions(conditions(ok, synced), False)}
+    assert ready["Ready"].status and ready["Ready"].reason == "Ready"
+    assert not ready["Stalled"].status and not ready["Reconciling"].status
+
+    auth = validated_condition(Validation("AuthFailed", "wrong secret", True), None, False, NOW)
+    waiting = inventory_condition(SPEC, False, None, None)
+    failed = {u.type: u for u in summary_conditions(conditions(auth, waiting), False)}
+    assert (failed["Ready"].status, failed["Ready"].reason) == (False, "AuthFailed")
+    assert failed["Stalled"].status and not failed["Reconciling"].status
+
+    outage = validated_condition(Validation("Unavailable", "503", False, retryable=True), None, False, NOW)
+    retrying = {u.type: u for u in summary_conditions(conditions(outage, waiting), True)}
+    assert retrying["Ready"].reason == "Unavailable" and not retrying["Stalled"].status
+    assert retrying["Reconciling"].status and retrying["Reconciling"].reason == "Retrying"
+
+    denied = inventory_condition(SPEC, True, ("PermissionDenied", "ec2:DescribeInstances"), None)
+    partial = {u.type: u for u in summary_conditions(conditions(ok, denied), False)}
+    assert partial["Ready"].reason == "PermissionDenied" and partial["Stalled"].status
+
+
+def test_users_are_sorted_unique_and_bounded() -> None:
+    users = [f"SnapshotPolicy/p{n:03}" for n in range(80)] + ["AggregateMigration/a", "AggregateMigration/a"]
+    listed = users_status(users)
+    assert len(listed) == MAX_STATUS_LIST
+    assert listed[0] == {"kind": "AggregateMigration", "name": "a"} and listed[1]["name"] == "p000"
+
+
+def test_next_pass_is_the_earliest_due_time() -> None:
+    assert seconds_until_next(SPEC, VALIDATED, [RetryState()], NOW, 60) == 60
+    assert seconds_until_next(SPEC, VALIDATED, [RetryState()], NOW, 3600) == 600  # inventory at 08:10
+    assert seconds_until_next(SPEC, VALIDATED, [RetryState(1, NOW + timedelta(seconds=4))], NOW, 60) == 4
+    assert seconds_until_next(SPEC, VALIDATED, [RetryState()], NOW + timedelta(hours=2), 60) == 1
+
+
+def records(count: int, size: int = 100) -> list[dict[str, Any]]:
+    """Synthetic inventory records with ``size`` bytes of metadata each."""
+    return [
+        {"resource_id": f"i-{n:08x}", "type": "vm", "provider": "aws", "metadata": {"pad": "x" * size}}
+        for n in range(count)
+    ]
+
+
+def test_chunks_stay_under_the_budget_and_keep_every_record() -> None:
+    many = records(10_000, size=300)
+    chunks = chunk_records(many)
+    assert len(chunks) > 1
+    assert all(len(chunk.encode()) <= CHUNK_BYTES for chunk in chunks)
+    assert [r for chunk in chunks for r in json.loads(chunk)] == many
+    assert chunk_records([]) == ["[]"]
+    assert [json.loads(c) for c in chunk_records(records(3), budget=10)] == [[r] for r in records(3)]
+
+
+def test_configmaps_are_labelled_owned_and_listed_in_the_manifest() -> None:
+    credential = {
+        "apiVersion": "daytwo.io/v1alpha1",
+        "kind": "CloudCredential",
+        "metadata": {"name": "prod", "namespace": "team", "uid": "u-1"},
+    }
+    chunks = chunk_records(records(2_000, size=900))
+    maps = inventory_configmaps(credential, "aws", chunks, {"vms": 2000}, NOW)
+    assert [m["metadata"]["name"] for m in maps] == ["prod-inventory"] + [
+        f"prod-inventory-{n}" for n in range(1, len(chunks))
+    ]
+    manifest = json.loads(maps[0]["data"]["manifest.json"])
+    assert manifest["syncedAt"] == "2026-11-22T08:00:00Z" and manifest["records"] == 2000
+    assert [c["sha256"] for c in manifest["chunks"]] == [hashlib.sha256(c.encode()).hexdigest() for c in chunks]
+    for cm in maps:
+        assert cm["metadata"]["labels"]["daytwo.io/credential"] == "prod"
+        (owner,) = cm["metadata"]["ownerReferences"]
+        assert owner["uid"] == "u-1" and owner["kind"] == "CloudCredential"
+        assert len(json.dumps(cm).encode()) < 1024 * 1024
+
+
+def test_configmap_changes_write_chunks_before_the_head_and_skip_unchanged() -> None:
+    credential = {"apiVersion": "v", "kind": "CloudCredential", "metadata": {"name": "c", "namespace": "n", "uid": "u"}}
+    desired = inventory_configmaps(credential, "gcp", ["[1]", "[2]", "[3]"], {"vms": 3}, NOW)
+    create, replace, delete = configmap_changes({}, desired)
+    assert [m["metadata"]["name"] for m in create] == ["c-inventory-1", "c-inventory-2", "c-inventory"]
+    assert replace == [] and delete == []
+    existing = {m["metadata"]["name"]: m["data"] for m in desired}
+    assert configmap_changes(existing, desired) == ([], [], [])
+    shrunk = inventory_configmaps(credential, "gcp", ["[1]"], {"vms": 1}, NOW)
+    create, replace, delete = configmap_changes(existing, shrunk)
+    assert create == [] and [m["metadata"]["name"] for m in replace] == ["c-inventory"]
+    assert delete == ["c-inventory-1", "c-inventory-2"]
+
+
+def test_configmap_names_fit_the_limit() -> None:
+    long = "a" * 253
+    assert len(configmap_name(long, 0)) <= 253 and len(configmap_name(long, 12)) <= 253
+    assert configmap_name(long, 1) != configmap_name("a" * 252 + "b", 1)
