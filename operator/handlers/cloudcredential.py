@@ -135,6 +135,9 @@ class Cycle:
             if why is not None:
                 log.info("syncing inventory of %s/%s: %s", self.namespace, self.name, why)
                 error, counts = self.sync_inventory(obj, fields)
+        if not (spec.get("inventory") or {}).get("enabled") and status.get("inventory"):
+            write_inventory(self.namespace, self.name, [])  # sync turned off: drop the stale inventory
+            fields["inventory"] = None
         inventory = inventory_condition(spec, valid, error, counts)
         if inventory is not None:
             conditions = apply_conditions(conditions, [inventory], observed.generation, self.now)

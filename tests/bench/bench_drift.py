@@ -21,19 +21,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 from daytwo.operator.backends.openstack import OpenStackConnectionParams, connect
 
 from tests.bench.bench_openstack import start_standin
 from tests.bench.common import peak_rss_mb_of, write_result
 from tests.harness.controlplane import REPO, LocalControlPlane
+from tests.harness.driftrules import builtin_drift_rules
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess
 from tests.harness.processes import wait_until
 from tests.standins.openstack.seed import ADMIN_PASSWORD
 
 NS = "bench"
-RULES = REPO / "charts" / "daytwo" / "files" / "builtin-driftrules.yaml"
 
 
 def manifests(base: str) -> list[dict[str, Any]]:
@@ -56,27 +55,7 @@ def manifests(base: str) -> list[dict[str, Any]]:
             },
         },
     ]
-    for rule in yaml.safe_load(RULES.read_text()):
-        items.append(
-            {
-                "apiVersion": "daytwo.io/v1alpha1",
-                "kind": "DriftRule",
-                "metadata": {
-                    "name": f"builtin-{rule['resourceType']}-{rule['field']}".replace("_", "-"),
-                    "namespace": NS,
-                },
-                "spec": {
-                    "target": {
-                        "credentialsRef": {"kind": "CloudCredential", "name": "openstack"},
-                        "resourceType": rule["resourceType"],
-                    },
-                    "field": rule["field"],
-                    "severity": rule["severity"],
-                    "description": rule["description"],
-                    "intervalSeconds": 86400,
-                },
-            }
-        )
+    items += builtin_drift_rules(NS, "openstack", 86400)
     return items
 
 

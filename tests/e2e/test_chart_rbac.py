@@ -162,7 +162,8 @@ def test_operator_without_the_status_rule_cannot_reconcile(
 
 
 def test_operator_service_account_can_do_only_what_it_needs(admin: Kubectl) -> None:
-    """Read Secrets but never write them; patch status; create DriftEvents; never delete desired state."""
+    """Read Secrets but never write them; patch status; create DriftEvents; keep drift baselines and
+    inventories in ConfigMaps; never delete desired state."""
     allowed = [
         ("get", "secrets", "-n", "any"),
         ("list", "snapshotpolicies", "-A"),
@@ -173,6 +174,9 @@ def test_operator_service_account_can_do_only_what_it_needs(admin: Kubectl) -> N
         ("create", "events", "-n", "any"),
         ("create", "events.events.k8s.io", "-n", "any"),
         ("watch", "customresourcedefinitions"),
+        ("get", "configmaps", "-n", "any"),
+        ("create", "configmaps", "-n", "any"),
+        ("delete", "configmaps", "-n", "any"),
     ]
     denied = [
         ("create", "secrets", "-n", "any"),
@@ -180,7 +184,7 @@ def test_operator_service_account_can_do_only_what_it_needs(admin: Kubectl) -> N
         ("delete", "snapshotpolicies", "-n", "any"),
         ("create", "snapshotpolicies", "-n", "any"),
         ("update", "cloudcredentials", "-n", "any"),
-        ("get", "configmaps", "-n", "any"),
+        ("watch", "configmaps", "-n", "any"),
         ("list", "pods", "-A"),
         ("create", "customresourcedefinitions"),
         ("impersonate", "users"),

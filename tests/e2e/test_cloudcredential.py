@@ -213,6 +213,17 @@ def test_each_provider_validates_and_syncs_inventory(
     assert head["metadata"]["ownerReferences"][0]["uid"] == ready["metadata"]["uid"]
 
 
+def test_turning_inventory_off_removes_it(kubectl: Kubectl, blocks: dict[str, Any]) -> None:
+    kubectl.apply(credential("toggled", "gcp", "gcp", blocks))
+    wait_for_condition(kubectl, "d2cc", "toggled", "InventorySynced", "True", "Synced", NS, timeout=90)
+    assert exists(kubectl, "configmap", "toggled-inventory")
+    kubectl.apply(credential("toggled", "gcp", "gcp", blocks, inventory={"enabled": False}))
+    off = wait_for_condition(kubectl, "d2cc", "toggled", "InventorySynced", "True", "Disabled", NS)
+    assert condition(off, "Ready")["status"] == "True"
+    wait_until(lambda: "inventory" not in kubectl.get("d2cc", "toggled", NS)["status"], 30, "status.inventory gone")
+    assert not exists(kubectl, "configmap", "toggled-inventory")
+
+
 @pytest.mark.parametrize(
     ("case", "provider", "secret_name", "reason"),
     [

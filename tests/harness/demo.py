@@ -16,6 +16,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from .controlplane import DEFAULT_STATE, REPO, LocalControlPlane, build_binaries
+from .driftrules import builtin_drift_rules
 from .kubectl import Kubectl
 from .operator import VENV_BIN, DaytwoProcess
 from .processes import spawn, stop, wait_until
@@ -86,6 +87,9 @@ def main() -> int:
             for secret in standin.secrets(NAMESPACE):
                 kubectl.apply(json.dumps(secret))
         kubectl.apply(REPO / "examples")
+        step("applying platform9's 22 built-in DriftRules (as the Helm chart installs them)")
+        rules = builtin_drift_rules(NAMESPACE, "openstack-prod", 300)
+        kubectl.apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": rules}))
         assert kubectl.binary is not None
         print(
             f"""
@@ -95,6 +99,7 @@ daytwo is up. In another shell, try:
   kubectl explain snapshotpolicy.spec            # every field described
   kubectl annotate d2dr server-flavor-prod -n {NAMESPACE} --overwrite \\
       daytwo.io/reconcile-requested-at=$(date +%s)   # force a reconcile: see status.lastHandledReconcileAt
+  kubectl get d2dr,d2de -n {NAMESPACE}            # drift rules; change the stand-in, see DriftEvents
   curl {facade.url}/health                  # the facade; OpenAPI at {facade.url}/docs
 Logs: {logs}/  (operator.log is JSON, one line per event)
 Ctrl-C stops everything this started.""",
@@ -103,6 +108,7 @@ Ctrl-C stops everything this started.""",
         try:
             signal.pause()
         except KeyboardInterrupt:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the teardown short
             step("stopping")
     return 0
 

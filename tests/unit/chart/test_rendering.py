@@ -43,7 +43,11 @@ def test_operator_cluster_role_is_least_privilege() -> None:
     assert grants(rules, "apiextensions.k8s.io", "customresourcedefinitions") == {"get", "list", "watch"}
     groups = {group for rule in rules for group in rule["apiGroups"]}
     assert groups == {"", "daytwo.io", "events.k8s.io", "apiextensions.k8s.io"}
-    assert {r for rule in rules if rule["apiGroups"] == [""] for r in rule["resources"]} == {"secrets", "events"}
+    assert {r for rule in rules if rule["apiGroups"] == [""] for r in rule["resources"]} == {
+        "secrets",
+        "configmaps",
+        "events",
+    }
 
 
 def test_peering_only_with_standbys() -> None:
