@@ -192,7 +192,7 @@ class SnapshotRun(CamelModel):
     """One execution of the policy."""
 
     id: str = Field(description="Run id, deterministic from the policy and the scheduled time.")
-    trigger: str = Field(description="Schedule, RunNow, OnCreate or CatchUp.")
+    trigger: str = Field(description="scheduled, manual (run-now annotation) or onCreate.")
     scheduled_at: datetime | None = Field(None, description="The schedule slot this run serves.")
     started_at: datetime | None = Field(None, description="When the run started.")
     finished_at: datetime | None = Field(None, description="When the run finished.")

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import kopf
-from daytwo.crds.base import GROUP, VERSION
 
 from ..backends.inventory import CloudIdentity
 from ..errors import BackendError
@@ -44,7 +44,8 @@ from ..reconcile.references import secret_refs
 from ..settings import OperatorSettings
 from .credentials import CloudAccount, ResolvedCredential, cloud_account, resolve_credential
 from .inventory_store import record_dict, write_inventory
-from .lifecycle import _users_of
+from .lifecycle import users_of
+from .polling import post_ready_change, register_polling
 
 __all__ = ["Memory", "SecretWatch", "register"]
 
@@ -112,7 +113,7 @@ class Cycle:
         main = keys.get(spec["secretRef"]["name"])
         token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
         observed = Observed(obj["metadata"].get("generation"), main[0] if main else None, token, self.now)
-        fields: dict[str, Any] = {"users": users_status(_users_of(KIND, self.namespace, self.name))}
+        fields: dict[str, Any] = {"users": users_status(users_of(KIND, self.namespace, self.name))}
         updates: list[ConditionUpdate] = []
         problem = secret_problem(spec, {name: found[1] if found else None for name, found in keys.items()})
         revalidated: str | None = None
@@ -149,9 +150,8 @@ class Cycle:
         if token is not None:
             fields["lastHandledReconcileAt"] = token
         self.write(status, fields)
-        return seconds_until_next(
-            spec, status, (self.memory.validation, self.memory.inventory), self.now, self.settings.resync_seconds
-        )
+        retries = (self.memory.validation, self.memory.inventory)
+        return seconds_until_next(spec, {**status, **fields}, retries, self.now, self.settings.resync_seconds)
 
     def secret_keys(self, spec: dict[str, Any]) -> dict[str, tuple[str, set[str]] | None]:
         """(resourceVersion, key names) of every Secret the spec names, and register them with the watch."""
@@ -252,47 +252,21 @@ class Cycle:
             return
         self.client.patch_status(KIND, self.namespace, self.name, diff)
         ready = ready_changed(status.get("conditions") or [], changes["conditions"]) if "conditions" in diff else None
-        if ready is not None:
-            kopf.event(
-                self.body,
-                type="Normal" if ready["status"] == "True" else "Warning",
-                reason=ready["reason"],
-                message=ready["message"],
-            )
+        post_ready_change(self.body, ready)
 
 
 def register(settings: OperatorSettings) -> None:
     """Register the CloudCredential daemon, the handler that wakes it on changes, and the Secret watch."""
 
-    async def sync(
-        *,
-        body: kopf.Body,
-        name: str,
-        namespace: str | None,
-        memo: Any,
-        stopped: kopf.DaemonStopped,
-        logger: kopf.Logger,
-        **_: Any,
-    ) -> None:
-        memory: Memory = memo.setdefault("credential", Memory())
-        try:
-            while not stopped:
-                try:
-                    cycle = Cycle(body, str(namespace), name, memory, settings)
-                    delay = await asyncio.to_thread(cycle.run)
-                except Exception as error:
-                    logger.exception("CloudCredential pass failed: %s", error)
-                    delay = settings.retry_delay_seconds
-                memory.wake.clear()
-                waited = 0.0
-                while waited < delay and not stopped and not memory.wake.is_set():
-                    await asyncio.sleep(0.25)
-                    waited += 0.25
-        finally:
-            _WATCH.forget(str(namespace), name)
+    def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
+        memo = kwargs["memo"]
+        memory: Memory = memo.setdefault("credential", Memory(wake=memo["wake"]))
+        return Cycle(kwargs["body"], str(kwargs["namespace"]), str(kwargs["name"]), memory, settings).run
 
-    async def poke(*, memo: Any, **_: Any) -> None:
-        memo.setdefault("credential", Memory()).wake.set()
+    def forget(kwargs: dict[str, Any]) -> None:
+        _WATCH.forget(str(kwargs["namespace"]), str(kwargs["name"]))
+
+    register_polling(KIND, "cloudcredentials", "sync", settings, make_pass, on_stop=forget)
 
     def watched(name: str, namespace: str | None, **_: Any) -> bool:
         return bool(_WATCH.dependents(str(namespace), name))
@@ -301,6 +275,4 @@ def register(settings: OperatorSettings) -> None:
         for memory in _WATCH.dependents(str(namespace), name):
             memory.wake.set()
 
-    kopf.daemon(GROUP, VERSION, "cloudcredentials", id="sync", cancellation_timeout=10)(sync)
-    kopf.on.update(GROUP, VERSION, "cloudcredentials", id="wake")(poke)
     kopf.on.event("", "v1", "secrets", id="credential-secret", when=watched)(secret_changed)

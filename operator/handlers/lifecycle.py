@@ -20,11 +20,10 @@ from ..reconcile.lifecycle import not_implemented, status_patch
 from ..reconcile.references import missing_reference_condition, object_refs, secret_refs
 from ..settings import OperatorSettings
 
-__all__ = ["PENDING_ISSUES", "reconcile_object", "register_pending_kinds"]
+__all__ = ["PENDING_ISSUES", "reconcile_object", "register_pending_kinds", "users_of"]
 
 #: Kinds whose own reconciliation has not landed yet, with the issue that brings it.
 PENDING_ISSUES: dict[str, int] = {
-    "SnapshotPolicy": 4,
     "RestoreJob": 5,
 }
 #: Kinds that name credentials, for the in-use finalizer.
@@ -71,7 +70,7 @@ def reconcile_object(kind: str, body: kopf.Body, patch: kopf.Patch, logger: logg
     logger.debug("reconciled %s: %s", kind, ready.reason)
 
 
-def _users_of(kind: str, namespace: str, name: str) -> list[str]:
+def users_of(kind: str, namespace: str, name: str) -> list[str]:
     """daytwo objects in ``namespace`` whose credentialsRef names this credential."""
     reader = kube_client()
     users = []
@@ -101,7 +100,7 @@ def register_pending_kinds(settings: OperatorSettings) -> None:
         plural = by_kind(kind).info.plural
 
         def in_use(body: kopf.Body, _kind: str = kind, **_: Any) -> None:
-            users = _users_of(_kind, str(body.metadata.namespace), str(body.metadata.name))
+            users = users_of(_kind, str(body.metadata.namespace), str(body.metadata.name))
             if users:
                 raise kopf.TemporaryError(
                     f"{_kind} is in use by {', '.join(sorted(users)[:10])}; delete or repoint them first",

@@ -26,20 +26,37 @@ _TICK_SECONDS = 0.25
 
 
 def register_polling(
-    kind: str, plural: str, daemon_id: str, settings: OperatorSettings, make_pass: PassFactory
+    kind: str,
+    plural: str,
+    daemon_id: str,
+    settings: OperatorSettings,
+    make_pass: PassFactory,
+    on_stop: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
-    """Register the daemon for ``plural`` and the update handler that wakes it."""
+    """Register the daemon for ``plural`` and the update handler that wakes it; ``on_stop`` runs when
+    the daemon ends (object deleted, operator stopping). ``memo["wake"]`` is the event that wakes it."""
 
     async def daemon(*, stopped: kopf.DaemonStopped, memo: Any, logger: kopf.Logger, **kwargs: Any) -> None:
         wake = memo.setdefault("wake", asyncio.Event())
+        try:
+            await _loop(stopped, memo, logger, kwargs, wake)
+        finally:
+            if on_stop is not None:
+                on_stop({**kwargs, "memo": memo})
+
+    async def _loop(
+        stopped: kopf.DaemonStopped, memo: Any, logger: kopf.Logger, kwargs: dict[str, Any], wake: asyncio.Event
+    ) -> None:
         while not stopped:
+            # Cleared before the pass, not after: a change that arrives while a pass runs (which may have
+            # read the object before it) must trigger another pass, not be swallowed.
+            wake.clear()
             try:
                 one_pass = make_pass({**kwargs, "memo": memo, "logger": logger})
                 delay = await asyncio.to_thread(one_pass)
             except Exception as error:
                 logger.exception("%s pass failed: %s", kind, error)
                 delay = settings.retry_delay_seconds
-            wake.clear()
             waited = 0.0
             while waited < delay and not stopped and not wake.is_set():
                 await asyncio.sleep(_TICK_SECONDS)

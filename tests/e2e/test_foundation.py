@@ -15,7 +15,7 @@ from tests.harness.processes import wait_until
 
 from .conftest import NAMESPACE, condition, wait_for_condition
 
-IMPLEMENTED = {"ProxmoxNode", "DriftRule", "DriftEvent", "CloudCredential", "AggregateMigration"}
+IMPLEMENTED = {"ProxmoxNode", "DriftRule", "DriftEvent", "CloudCredential", "AggregateMigration", "SnapshotPolicy"}
 
 
 def test_every_kind_has_an_example(examples: dict[str, dict[str, Any]]) -> None:
@@ -95,7 +95,7 @@ def test_missing_credentials_then_created(kubectl: Kubectl, operator: DaytwoProc
     credential["metadata"] = {"name": "not-yet", "namespace": NAMESPACE}
     credential.pop("status")
     kubectl.apply(json.dumps(credential))
-    wait_for_condition(kubectl, "d2sp", "orphan-policy", "Ready", "False", reason="NotImplemented", timeout=30)
+    wait_for_condition(kubectl, "d2sp", "orphan-policy", "Ready", "True", reason="Scheduled", timeout=30)
     kubectl.run("delete", "d2sp", "orphan-policy", "-n", NAMESPACE)
 
 

@@ -1,0 +1,292 @@
+"""SnapshotPolicy: one Kopf daemon per policy snapshots OpenStack volumes on schedule, on demand and on create.
+
+Each pass re-reads the policy, resolves its targets, and decides (``reconcile.snapshotpolicy``)
+whether a run is due: an unfinished ``status.currentRun`` (the operator stopped mid-run) is resumed
+first, then a run-now request (annotation ``daytwo.io/reconcile-requested-at``), then ``runOnCreate``,
+then the schedule. The run is written to status before any snapshot is created; snapshots carry the
+policy and the slot in their name and metadata, so a resumed or repeated run of the same slot finds
+them and creates nothing twice. The pass then sleeps until ``nextScheduleTime``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+from daytwo.crds.base import MAX_STATUS_LIST
+
+from ..errors import BackendError
+from ..kube import kube_client
+from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
+from ..reconcile.lifecycle import RECONCILE_ANNOTATION
+from ..reconcile.snapshotpolicy import (
+    PolicyView,
+    SlaResult,
+    VolumeInfo,
+    compliance,
+    current_slot,
+    due_slot,
+    existing_for_slot,
+    format_time,
+    match_volumes,
+    next_time,
+    parse_time,
+    policy_view,
+    push_history,
+    run_id,
+)
+from ..settings import OperatorSettings
+from .credentials import openstack_backend
+from .polling import post_ready_change, register_polling
+from .snapshotrun import RunExecutor, RunTally
+
+__all__ = ["PolicyPass", "register"]
+
+KIND = "SnapshotPolicy"
+#: An idle policy re-resolves its targets and SLA at least this often.
+MAX_IDLE_SECONDS = 3600.0
+STEPS = ("ResolveTargets", "CreateSnapshots", "Retention", "Compliance")
+
+
+def _steps(done: int, now: str, failed_step: str | None = None) -> list[dict[str, Any]]:
+    steps = []
+    for index, name in enumerate(STEPS):
+        state = "Succeeded" if index < done else "Running" if index == done else "Pending"
+        if failed_step == name:
+            state = "Failed"
+        steps.append({"name": name, "state": state, **({"finishedAt": now} if index < done else {})})
+    return steps
+
+
+class PolicyPass:
+    """One pass over one SnapshotPolicy."""
+
+    def __init__(self, body: kopf.Body, namespace: str, name: str, logger: logging.Logger | kopf.Logger) -> None:
+        self.body, self.namespace, self.name, self.logger = body, namespace, name, logger
+        self.client = kube_client()
+        self.now = datetime.now(UTC)
+
+    def run(self, settings: OperatorSettings) -> float:
+        """Resolve, run if due, write status; seconds until the next pass."""
+        obj = self.client.get_object(KIND, self.namespace, self.name)
+        if obj is None or obj["metadata"].get("deletionTimestamp"):
+            return settings.resync_seconds
+        status = dict(obj.get("status") or {})
+        fields: dict[str, Any] = {}
+        token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
+        manual = token is not None and token != status.get("lastHandledReconcileAt")
+        try:
+            view = policy_view(self.namespace, self.name, obj["spec"])
+        except ValueError as error:
+            updates = [
+                ConditionUpdate("Ready", False, "InvalidSpec", str(error)),
+                ConditionUpdate("Stalled", True, "InvalidSpec", str(error)),
+            ]
+            self.finish(obj, status, fields, updates, token)
+            return settings.resync_seconds
+        if "openstack" not in obj["spec"]["targets"]:
+            message = "Proxmox guest targets are not implemented yet; use targets.openstack (daytwo issue #4)"
+            updates = [ConditionUpdate("Ready", False, "NotImplemented", message)]
+            self.finish(obj, status, fields, updates, token)
+            return settings.resync_seconds
+        try:
+            updates, delay = self.reconcile(obj, view, status, fields, manual, token)
+        except BackendError as error:
+            updates = [
+                ConditionUpdate("Ready", False, error.reason, error.message),
+                ConditionUpdate("TargetsResolved", False, error.reason, error.message),
+            ]
+            delay = settings.retry_delay_seconds if error.retryable else settings.resync_seconds
+            if manual and not error.retryable:
+                kopf.event(self.body, type="Warning", reason="RunRefused", message=error.message)
+            self.finish(obj, status, fields, updates, None if error.retryable else token)
+            return delay
+        self.finish(obj, status, fields, updates, token)
+        return delay
+
+    def reconcile(
+        self,
+        obj: dict[str, Any],
+        view: PolicyView,
+        status: dict[str, Any],
+        fields: dict[str, Any],
+        manual: bool,
+        token: str | None,
+    ) -> tuple[list[ConditionUpdate], float]:
+        """Resolve targets, run when due; the conditions and the delay until the next pass."""
+        backend = openstack_backend(self.namespace, obj["spec"]["credentialsRef"])
+        executor = RunExecutor(backend, view, f"{self.namespace}/{obj['spec']['credentialsRef']['name']}")
+        targets = match_volumes(obj["spec"]["targets"]["openstack"], executor.inventory())
+        fields["matchedTargets"] = len(targets)
+        updates = [
+            ConditionUpdate("TargetsResolved", True, "Resolved", f"{len(targets)} volume(s) match")
+            if targets
+            else ConditionUpdate("TargetsResolved", False, "NoTargets", "no volume matches targets.openstack")
+        ]
+        run = self.due_run(obj, view, status, manual, token)
+        if run is not None:
+            self.execute(obj, view, status, run, executor, targets, fields)
+        upcoming = next_time(view, datetime.now(UTC))
+        fields["nextScheduleTime"] = format_time(upcoming)
+        last = fields.get("lastRun") or status.get("lastRun")
+        if last is not None:
+            ok = last["state"] == "Succeeded"
+            message = f"run {last['id']}: {last['created']} created, {last['deleted']} deleted, {last['failed']} failed"
+            updates.append(ConditionUpdate("LastRunSucceeded", ok, str(last["state"]), message))
+        if view.suspend:
+            updates.append(ConditionUpdate("Ready", True, "Suspended", "suspended: no runs are started"))
+        else:
+            updates.append(ConditionUpdate("Ready", True, "Scheduled", f"next run at {format_time(upcoming)}"))
+        delay = min(MAX_IDLE_SECONDS, max(1.0, (upcoming - datetime.now(UTC)).total_seconds()))
+        return updates, delay
+
+    def due_run(
+        self, obj: dict[str, Any], view: PolicyView, status: dict[str, Any], manual: bool, token: str | None
+    ) -> dict[str, Any] | None:
+        """The run record to execute now, or None: resume, manual, onCreate, then scheduled."""
+        current = status.get("currentRun")
+        if current and current.get("state") in {"Pending", "Running"}:
+            return dict(current)
+        slot, trigger = None, ""
+        if manual and view.suspend:
+            kopf.event(self.body, type="Warning", reason="RunRefused", message="the policy is suspended")
+        elif manual:
+            slot, trigger = current_slot(view, self.now), "manual"
+        elif view.suspend:
+            return None
+        elif view.run_on_create and not (status.get("lastRun") or status.get("lastScheduleTime")):
+            slot, trigger = current_slot(view, self.now), "onCreate"
+        else:
+            created = parse_time(obj["metadata"].get("creationTimestamp")) or self.now
+            decision = due_slot(view, self.now, parse_time(status.get("lastScheduleTime")), created)
+            if decision.missed is not None:
+                self.logger.info("slot %s missed its starting deadline; skipped", format_time(decision.missed))
+            slot, trigger = decision.due, "scheduled"
+        if slot is None:
+            return None
+        return {
+            "id": run_id(view, slot, trigger, token if trigger == "manual" else None),
+            "trigger": trigger,
+            "scheduledAt": format_time(slot),
+            "state": "Pending",
+        }
+
+    def execute(
+        self,
+        obj: dict[str, Any],
+        view: PolicyView,
+        status: dict[str, Any],
+        run: dict[str, Any],
+        executor: RunExecutor,
+        targets: list[VolumeInfo],
+        fields: dict[str, Any],
+    ) -> None:
+        """Record the run, create, wait, apply retention, compute SLA; the finished run goes to lastRun."""
+        slot = parse_time(run["scheduledAt"]) or self.now
+        started = run.get("startedAt") or format_time(datetime.now(UTC))
+        run.update(state="Running", startedAt=started, steps=_steps(1, started))
+        early: dict[str, Any] = {"currentRun": run}
+        if run["trigger"] == "scheduled":
+            early["lastScheduleTime"] = run["scheduledAt"]
+        token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
+        if token is not None:
+            early["lastHandledReconcileAt"] = token
+        self.client.patch_status(KIND, self.namespace, self.name, early)
+        status.update(early)
+        tally = RunTally()
+        waiting = executor.create_missing(targets, slot, existing_for_slot(view, slot, executor.snapshots()), tally)
+        executor.wait_available(waiting, targets, tally)
+        run["steps"] = _steps(2, format_time(datetime.now(UTC)))
+        self.client.patch_status(KIND, self.namespace, self.name, {"currentRun": run})
+        executor.retention(targets, executor.snapshots(), tally)
+        result = compliance(view, targets, executor.snapshots(), datetime.now(UTC), MAX_STATUS_LIST)
+        finished = format_time(datetime.now(UTC))
+        state = "Succeeded" if not tally.failures else "PartiallyFailed"
+        if tally.failures and len({f["target"] for f in tally.failures}) >= len(targets):
+            state = "Failed"
+        run.update(
+            state=state,
+            finishedAt=finished,
+            steps=_steps(len(STEPS), finished),
+            created=tally.created,
+            deleted=tally.deleted,
+            failed=len(tally.failures),
+            failures=tally.failures[:MAX_STATUS_LIST] or None,
+        )
+        fields.update(
+            currentRun=None,
+            lastRun=run,
+            history=push_history(list(status.get("history") or []), run, MAX_STATUS_LIST),
+            sla=_sla_status(result, finished),
+        )
+        if state == "Succeeded":
+            fields["lastSuccessfulTime"] = finished
+        else:
+            names = ", ".join(f"{f['name'] or f['target']} ({f['reason']})" for f in tally.failures[:5])
+            kopf.event(self.body, type="Warning", reason="RunFailed", message=f"run {run['id']} {state}: {names}")
+
+    def finish(
+        self,
+        obj: dict[str, Any],
+        status: dict[str, Any],
+        fields: dict[str, Any],
+        updates: list[ConditionUpdate],
+        token: str | None,
+    ) -> None:
+        """Write what changed of conditions and fields; post an Event when Ready changes."""
+        generation = obj["metadata"].get("generation")
+        if not any(update.type == "Stalled" for update in updates):
+            updates.append(ConditionUpdate("Stalled", False, "NotStalled"))
+        updates.append(ConditionUpdate("Reconciling", False, "Idle"))
+        before = list(status.get("conditions") or [])
+        fields["conditions"] = apply_conditions(before, updates, generation, self.now)
+        fields["observedGeneration"] = generation
+        ready = next(u for u in updates if u.type == "Ready")
+        fields["phase"] = "Suspended" if ready.reason == "Suspended" else "Active" if ready.status else "Blocked"
+        if token is not None:
+            fields["lastHandledReconcileAt"] = token
+        diff = {key: value for key, value in fields.items() if status.get(key) != value}
+        if diff:
+            self.client.patch_status(KIND, self.namespace, self.name, diff)
+        post_ready_change(self.body, ready_changed(before, fields["conditions"]))
+
+
+def _sla_status(result: SlaResult, evaluated: str) -> dict[str, Any]:
+    return {
+        "evaluatedAt": evaluated,
+        "tenants": [
+            {
+                "tenant": t.tenant,
+                "total": t.total,
+                "compliant": t.compliant,
+                "warning": t.warning,
+                "critical": t.critical,
+                "percentage": t.percentage,
+            }
+            for t in result.tenants
+        ],
+        "outOfSla": [
+            {
+                "id": e.id,
+                "name": e.name,
+                "tenant": e.tenant,
+                "severity": e.severity,
+                **({"lastSnapshotAt": format_time(e.last_snapshot_at)} if e.last_snapshot_at else {}),
+            }
+            for e in result.out_of_sla
+        ],
+        "outOfSlaTotal": result.out_of_sla_total,
+    }
+
+
+def register(settings: OperatorSettings) -> None:
+    """Register the SnapshotPolicy daemon and the update handler that wakes it."""
+
+    def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
+        one = PolicyPass(kwargs["body"], str(kwargs["namespace"]), str(kwargs["name"]), kwargs["logger"])
+        return lambda: one.run(settings)
+
+    register_polling(KIND, "snapshotpolicies", "schedule", settings, make_pass)

@@ -1,0 +1,230 @@
+"""The OpenStack side of one SnapshotPolicy run: inventory, create, wait, retention.
+
+Every decision comes from ``reconcile.snapshotpolicy``; this module only calls the backend. Calls
+are bounded per credential (``CONCURRENCY`` at a time across every policy using it), retryable
+errors are retried with exponential backoff, and a volume that fails becomes a failure entry with
+its reason instead of stopping the others. Before retrying a create, the volume's snapshots are
+re-listed: a create that timed out may have landed, and must not be made twice.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from ..backends.openstack import OpenStackBackend, Snapshot, Volume
+from ..errors import BackendError, RetryableError
+from ..reconcile.snapshotpolicy import (
+    PolicyView,
+    SnapshotInfo,
+    VolumeInfo,
+    existing_for_slot,
+    parse_time,
+    retention_deletions,
+    snapshot_metadata,
+    snapshot_name,
+)
+
+__all__ = ["CONCURRENCY", "RunExecutor", "RunTally", "snapshot_info"]
+
+T = TypeVar("T")
+#: Backend calls in flight at once per credential, across all policies that use it.
+CONCURRENCY = 8
+_LIMITS: dict[str, threading.BoundedSemaphore] = {}
+_LIMITS_GUARD = threading.Lock()
+
+
+def _limit(key: str) -> threading.BoundedSemaphore:
+    with _LIMITS_GUARD:
+        return _LIMITS.setdefault(key, threading.BoundedSemaphore(CONCURRENCY))
+
+
+def snapshot_info(snapshot: Snapshot) -> SnapshotInfo:
+    """The backend record as the decisions need it."""
+    return SnapshotInfo(
+        id=snapshot.id,
+        name=snapshot.name,
+        volume_id=snapshot.volume_id,
+        status=snapshot.status,
+        created_at=parse_time(snapshot.created_at),
+        metadata=dict(snapshot.metadata),
+    )
+
+
+@dataclass
+class RunTally:
+    """What a run did so far; failures are status ``RunFailure`` dicts."""
+
+    created: int = 0
+    deleted: int = 0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def fail(self, volume: VolumeInfo, error: BackendError | str, reason: str = "SnapshotError") -> None:
+        """Record one failed volume with its reason."""
+        message = error.message if isinstance(error, BackendError) else error
+        reason = error.reason if isinstance(error, BackendError) else reason
+        self.failures.append({"target": volume.id, "name": volume.name, "reason": reason, "message": message[:2048]})
+
+
+class RunExecutor:
+    """Backend calls of one run of one policy."""
+
+    def __init__(
+        self,
+        backend: OpenStackBackend,
+        view: PolicyView,
+        limit_key: str,
+        *,
+        attempts: int = 3,
+        backoff_seconds: float = 1.0,
+        wait_seconds: float = 120.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.backend, self.view = backend, view
+        self.limit = _limit(limit_key)
+        self.attempts, self.backoff, self.wait_seconds, self.clock = attempts, backoff_seconds, wait_seconds, clock
+
+    def call(self, what: Callable[[], T], before_retry: Callable[[], T | None] | None = None) -> T:
+        """``what()`` under the credential's limit, retried with backoff on retryable errors."""
+        for attempt in range(self.attempts):
+            try:
+                if attempt and before_retry is not None:
+                    with self.limit:
+                        found = before_retry()
+                    if found is not None:
+                        return found
+                with self.limit:
+                    return what()
+            except RetryableError:
+                if attempt == self.attempts - 1:
+                    raise
+                time.sleep(self.backoff * 2**attempt)
+        raise AssertionError("unreachable")
+
+    def inventory(self) -> list[VolumeInfo]:
+        """Every volume the credential sees, with project and domain names."""
+        domains = {d.id: d.name for d in self.call(self.backend.list_domains)}
+        projects = {p.id: (p.name, p.domain_id) for p in self.call(self.backend.list_projects)}
+        volumes: list[Volume] = self.call(lambda: self.backend.list_volumes(all_projects=True))
+        result = []
+        for volume in volumes:
+            pid = volume.project_id or ""
+            pname, did = projects.get(pid, (pid, ""))
+            result.append(
+                VolumeInfo(
+                    id=volume.id,
+                    name=volume.name,
+                    project_id=pid,
+                    project_name=pname,
+                    domain_id=did,
+                    domain_name=domains.get(did, did),
+                    status=volume.status,
+                    size_gb=volume.size_gb,
+                    metadata=dict(volume.metadata),
+                )
+            )
+        return result
+
+    def snapshots(self) -> list[SnapshotInfo]:
+        """Every snapshot the credential sees."""
+        return [snapshot_info(s) for s in self.call(lambda: self.backend.list_snapshots(all_projects=True))]
+
+    def create_missing(
+        self, targets: list[VolumeInfo], slot: datetime, existing: dict[str, SnapshotInfo], tally: RunTally
+    ) -> list[str]:
+        """Create the slot's snapshot of every target that lacks one; the ids to wait for."""
+        waiting = [s.id for s in existing.values() if s.status == "creating"]
+        for volume_id, snapshot in existing.items():
+            if snapshot.status == "error":
+                message = f"snapshot {snapshot.id} of this slot is in error"
+                tally.fail(_volume(targets, volume_id), message, "SnapshotError")
+        missing = [v for v in targets if v.id not in existing]
+        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+            for volume, outcome in zip(missing, pool.map(lambda v: self._create(v, slot), missing), strict=True):
+                if isinstance(outcome, BackendError):
+                    tally.fail(volume, outcome)
+                else:
+                    tally.created += 1
+                    if outcome.status != "available":
+                        waiting.append(outcome.id)
+        return waiting
+
+    def _create(self, volume: VolumeInfo, slot: datetime) -> SnapshotInfo | BackendError:
+        name = snapshot_name(self.view, volume.id, slot)
+
+        def already() -> SnapshotInfo | None:
+            listed = self.backend.list_snapshots(all_projects=True, volume_id=volume.id)
+            found = existing_for_slot(self.view, slot, [snapshot_info(s) for s in listed])
+            return found.get(volume.id)
+
+        def create() -> SnapshotInfo:
+            made = self.backend.create_snapshot(
+                volume.id,
+                name=name,
+                force=self.view.force,
+                description=f"daytwo SnapshotPolicy {self.view.owner}",
+                metadata=snapshot_metadata(self.view, slot),
+            )
+            return snapshot_info(made)
+
+        try:
+            return self.call(create, before_retry=already)
+        except BackendError as error:
+            return error
+
+    def wait_available(self, ids: Iterable[str], targets: list[VolumeInfo], tally: RunTally) -> None:
+        """Poll the listing until every id left ``creating``; errors and time-outs become failures."""
+        pending = set(ids)
+        deadline = time.monotonic() + self.wait_seconds
+        while pending:
+            by_id = {s.id: s for s in self.snapshots() if s.id in pending}
+            for sid in list(pending):
+                snapshot = by_id.get(sid)
+                if snapshot is None or snapshot.status != "creating":
+                    pending.discard(sid)
+                    if snapshot is None or snapshot.status != "available":
+                        status = "gone" if snapshot is None else snapshot.status
+                        volume = _volume(targets, snapshot.volume_id if snapshot else sid)
+                        tally.fail(volume, f"snapshot {sid} ended {status}", "SnapshotError")
+            if pending and time.monotonic() > deadline:
+                for sid in pending:
+                    tally.fail(_volume(targets, sid), f"snapshot {sid} still creating", "Timeout")
+                return
+            if pending:
+                time.sleep(1.0)
+
+    def retention(self, targets: list[VolumeInfo], snapshots: list[SnapshotInfo], tally: RunTally) -> None:
+        """Delete what retention says, per target; an already-gone snapshot counts as deleted."""
+        by_volume: dict[str, list[SnapshotInfo]] = {}
+        for snapshot in snapshots:
+            by_volume.setdefault(snapshot.volume_id, []).append(snapshot)
+        now = self.clock()
+        doomed = [
+            (volume, snapshot)
+            for volume in targets
+            for snapshot in retention_deletions(self.view, by_volume.get(volume.id, []), now)
+        ]
+
+        def delete(item: tuple[VolumeInfo, SnapshotInfo]) -> BackendError | None:
+            try:
+                self.call(lambda: self.backend.delete_snapshot(item[1].id))
+            except BackendError as error:
+                return error
+            return None
+
+        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+            for (volume, _), error in zip(doomed, pool.map(delete, doomed), strict=True):
+                if error is None:
+                    tally.deleted += 1
+                else:
+                    tally.fail(volume, error)
+
+
+def _volume(targets: list[VolumeInfo], volume_id: str) -> VolumeInfo:
+    found = next((v for v in targets if v.id == volume_id), None)
+    return found or VolumeInfo(volume_id, "", "", "", "", "", "")

@@ -1,0 +1,348 @@
+"""SnapshotPolicy decisions with plain data: schedule slots, targets, snapshot names, retention, SLA.
+
+No I/O: the handler lists volumes and snapshots, converts them to :class:`VolumeInfo` and
+:class:`SnapshotInfo`, and asks this module what to create, what to delete and how compliant the
+targets are. Names and metadata are deterministic from the policy and the schedule slot, so a
+retried run or a restarted operator recognises the snapshots it already made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from daytwo.crds.snapshotpolicy import named_policy
+
+__all__ = [
+    "OWNER_KEY",
+    "SLOT_KEY",
+    "OutOfSlaEntry",
+    "PolicyView",
+    "SlaResult",
+    "SlotDecision",
+    "SnapshotInfo",
+    "TenantSla",
+    "VolumeInfo",
+    "compliance",
+    "current_slot",
+    "due_slot",
+    "existing_for_slot",
+    "format_time",
+    "match_volumes",
+    "next_time",
+    "owned",
+    "parse_duration",
+    "parse_time",
+    "policy_view",
+    "push_history",
+    "retention_deletions",
+    "run_id",
+    "snapshot_metadata",
+    "snapshot_name",
+]
+
+#: Snapshot metadata naming the policy that owns a snapshot (``<namespace>/SnapshotPolicy/<name>``).
+OWNER_KEY = "daytwo.io/owner"
+#: Snapshot metadata naming the schedule slot a snapshot serves (ISO 8601, UTC).
+SLOT_KEY = "daytwo.io/scheduled-at"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+#: Snapshot states that mean "the snapshot for this slot exists or is on its way".
+_PRESENT = frozenset({"available", "creating", "backing-up", "restoring"})
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    """What a run needs from a SnapshotPolicy spec, validated."""
+
+    namespace: str
+    name: str
+    cron: str
+    time_zone: ZoneInfo
+    keep_last: int | None
+    max_age: timedelta | None
+    prefix: str
+    metadata: Mapping[str, str]
+    force: bool
+    sla_days: int
+    suspend: bool
+    run_on_create: bool
+    starting_deadline: timedelta | None
+
+    @property
+    def owner(self) -> str:
+        """The owner value every snapshot of this policy carries."""
+        return f"{self.namespace}/SnapshotPolicy/{self.name}"
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    """A volume as the decisions need it."""
+
+    id: str
+    name: str
+    project_id: str
+    project_name: str
+    domain_id: str
+    domain_name: str
+    status: str
+    size_gb: int = 0
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SnapshotInfo:
+    """A snapshot as the decisions need it."""
+
+    id: str
+    name: str
+    volume_id: str
+    status: str
+    created_at: datetime | None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SlotDecision:
+    """Whether a schedule slot is due now, and when the next one is."""
+
+    due: datetime | None
+    missed: datetime | None
+    next_time: datetime
+
+
+def format_time(value: datetime) -> str:
+    """RFC 3339 in UTC, second precision, as status fields carry times."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO 8601 time (``Z`` or offset; naive means UTC), or None."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30d``, ``12h``, ``1d12h``, ``2w`` -> timedelta; ValueError when malformed."""
+    parts = re.findall(r"([0-9]+)([smhdw])", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{text!r} is not a duration such as 30d, 12h or 1d12h")
+    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+
+
+def policy_view(namespace: str, name: str, spec: Mapping[str, Any]) -> PolicyView:
+    """Validate the parts CEL cannot check (cron syntax, time zone); ValueError with a clear message."""
+    keep_last = (spec.get("retention") or {}).get("keepLast")
+    if spec.get("policyName"):
+        cron, implied = named_policy(str(spec["policyName"]))
+        keep_last = keep_last or implied
+    else:
+        cron = str(spec.get("schedule") or "")
+        if not croniter.is_valid(cron):
+            raise ValueError(f"schedule {cron!r} is not a valid cron expression")
+    zone_name = str(spec.get("timeZone") or "UTC")
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"timeZone {zone_name!r} is not a known IANA time zone") from error
+    max_age = (spec.get("retention") or {}).get("maxAge")
+    template = spec.get("snapshot") or {}
+    deadline = spec.get("startingDeadlineSeconds")
+    return PolicyView(
+        namespace=namespace,
+        name=name,
+        cron=cron,
+        time_zone=zone,
+        keep_last=int(keep_last) if keep_last else None,
+        max_age=parse_duration(max_age) if max_age else None,
+        prefix=str(template.get("namePrefix") or "daytwo"),
+        metadata=dict(template.get("metadata") or {}),
+        force=bool(template.get("force", False)),
+        sla_days=int(spec.get("slaDays", 2)),
+        suspend=bool(spec.get("suspend", False)),
+        run_on_create=bool(spec.get("runOnCreate", False)),
+        starting_deadline=None if deadline is None else timedelta(seconds=int(deadline)),
+    )
+
+
+def _slots(view: PolicyView, start: datetime) -> croniter:
+    return croniter(view.cron, start.astimezone(view.time_zone))
+
+
+def current_slot(view: PolicyView, now: datetime) -> datetime:
+    """The latest slot at or before ``now`` (UTC): the slot a manual run serves."""
+    slot: datetime = _slots(view, now + timedelta(seconds=1)).get_prev(datetime)
+    return slot.astimezone(UTC)
+
+
+def next_time(view: PolicyView, now: datetime) -> datetime:
+    """The first slot strictly after ``now`` (UTC)."""
+    slot: datetime = _slots(view, now).get_next(datetime)
+    return slot.astimezone(UTC)
+
+
+def due_slot(view: PolicyView, now: datetime, last_schedule: datetime | None, created: datetime) -> SlotDecision:
+    """The slot to run now, if any: the latest one after the last scheduled run (or creation), run once.
+
+    Slots missed during downtime collapse into the latest; when that one is older than the starting
+    deadline it is reported as ``missed`` and skipped, like a CronJob.
+    """
+    upcoming = next_time(view, now)
+    latest = current_slot(view, now)
+    floor = last_schedule or created
+    if latest <= floor:
+        return SlotDecision(None, None, upcoming)
+    if view.starting_deadline is not None and now - latest > view.starting_deadline:
+        return SlotDecision(None, latest, upcoming)
+    return SlotDecision(latest, None, upcoming)
+
+
+def match_volumes(targets: Mapping[str, Any], volumes: Iterable[VolumeInfo]) -> list[VolumeInfo]:
+    """Volumes any selector covers (projects/domains by name or id, metadata subset, explicit ids), by id."""
+    projects = set(targets.get("projects") or ())
+    domains = set(targets.get("domains") or ())
+    wanted_meta = dict(targets.get("volumeMetadata") or {})
+    ids = set(targets.get("volumeIds") or ())
+
+    def covered(volume: VolumeInfo) -> bool:
+        return (
+            volume.id in ids
+            or bool(projects & {volume.project_id, volume.project_name})
+            or bool(domains & {volume.domain_id, volume.domain_name})
+            or (bool(wanted_meta) and all(volume.metadata.get(k) == v for k, v in wanted_meta.items()))
+        )
+
+    return sorted((v for v in volumes if v.status not in {"deleting", "error_deleting"} and covered(v)), key=_by_id)
+
+
+def _by_id(volume: VolumeInfo) -> str:
+    return volume.id
+
+
+def snapshot_name(view: PolicyView, volume_id: str, slot: datetime) -> str:
+    """``<prefix>-<policy>-<volume short id>-<slot YYYYMMDDHHMM UTC>``."""
+    return f"{view.prefix}-{view.name}-{volume_id.replace('-', '')[:8]}-{slot.astimezone(UTC):%Y%m%d%H%M}"
+
+
+def snapshot_metadata(view: PolicyView, slot: datetime) -> dict[str, str]:
+    """The template's metadata plus the owner and slot keys this module recognises snapshots by."""
+    return {**view.metadata, OWNER_KEY: view.owner, SLOT_KEY: format_time(slot)}
+
+
+def run_id(view: PolicyView, slot: datetime, trigger: str, token: str | None = None) -> str:
+    """Deterministic from the policy, the slot and (for manual runs) the request token."""
+    suffix = f"-{hashlib.sha256(token.encode()).hexdigest()[:6]}" if token else ""
+    return f"{view.name}-{slot.astimezone(UTC):%Y%m%d%H%M}-{trigger}{suffix}"
+
+
+def owned(view: PolicyView, snapshot: SnapshotInfo) -> bool:
+    """Whether this policy created ``snapshot`` (by its owner metadata)."""
+    return snapshot.metadata.get(OWNER_KEY) == view.owner
+
+
+def existing_for_slot(view: PolicyView, slot: datetime, snapshots: Iterable[SnapshotInfo]) -> dict[str, SnapshotInfo]:
+    """Per volume id, the snapshot this policy already made for ``slot`` (by metadata or by name)."""
+    slot_value = format_time(slot)
+    found: dict[str, SnapshotInfo] = {}
+    for snapshot in snapshots:
+        mine = owned(view, snapshot) and snapshot.metadata.get(SLOT_KEY) == slot_value
+        if mine or snapshot.name == snapshot_name(view, snapshot.volume_id, slot):
+            current = found.get(snapshot.volume_id)
+            if current is None or (current.status not in _PRESENT and snapshot.status in _PRESENT):
+                found[snapshot.volume_id] = snapshot
+    return found
+
+
+def _newest_first(snapshot: SnapshotInfo) -> datetime:
+    return snapshot.created_at or datetime.min.replace(tzinfo=UTC)
+
+
+def retention_deletions(view: PolicyView, snapshots: Iterable[SnapshotInfo], now: datetime) -> list[SnapshotInfo]:
+    """Snapshots of one volume retention deletes: only this policy's ``available`` ones, beyond keepLast
+    or older than maxAge, never the newest available one."""
+    good = sorted((s for s in snapshots if owned(view, s) and s.status == "available"), key=_newest_first, reverse=True)
+    doomed: list[SnapshotInfo] = []
+    for index, snapshot in enumerate(good[1:], start=1):
+        too_many = view.keep_last is not None and index >= view.keep_last
+        too_old = view.max_age is not None and now - _newest_first(snapshot) > view.max_age
+        if too_many or too_old:
+            doomed.append(snapshot)
+    return doomed
+
+
+@dataclass(frozen=True)
+class TenantSla:
+    """SLA counts of one tenant."""
+
+    tenant: str
+    total: int
+    compliant: int
+    warning: int
+    critical: int
+
+    @property
+    def percentage(self) -> float:
+        """compliant / total * 100, one decimal (100 for a tenant without targets)."""
+        return round(100.0 * self.compliant / self.total, 1) if self.total else 100.0
+
+
+@dataclass(frozen=True)
+class OutOfSlaEntry:
+    """A target outside its SLA."""
+
+    id: str
+    name: str
+    tenant: str
+    severity: str
+    last_snapshot_at: datetime | None
+
+
+@dataclass(frozen=True)
+class SlaResult:
+    """Per-tenant counts and the (bounded) targets out of SLA, worst first."""
+
+    tenants: list[TenantSla]
+    out_of_sla: list[OutOfSlaEntry]
+    out_of_sla_total: int
+
+
+def compliance(
+    view: PolicyView, targets: Iterable[VolumeInfo], snapshots: Iterable[SnapshotInfo], now: datetime, limit: int
+) -> SlaResult:
+    """Compliant: any available snapshot of the volume within slaDays; warning: within twice that;
+    critical: older, or none."""
+    newest: dict[str, datetime] = {}
+    for snapshot in snapshots:
+        if snapshot.status != "available" or snapshot.created_at is None:
+            continue
+        if snapshot.volume_id not in newest or snapshot.created_at > newest[snapshot.volume_id]:
+            newest[snapshot.volume_id] = snapshot.created_at
+    sla = timedelta(days=view.sla_days)
+    counts: dict[str, list[int]] = {}
+    outside: list[OutOfSlaEntry] = []
+    for volume in targets:
+        tenant = volume.project_name or volume.project_id
+        row = counts.setdefault(tenant, [0, 0, 0, 0])
+        row[0] += 1
+        last = newest.get(volume.id)
+        if last is not None and now - last <= sla:
+            row[1] += 1
+            continue
+        severity = "warning" if last is not None and now - last <= 2 * sla else "critical"
+        row[2 if severity == "warning" else 3] += 1
+        outside.append(OutOfSlaEntry(volume.id, volume.name, tenant, severity, last))
+    outside.sort(key=lambda e: (e.severity != "critical", e.last_snapshot_at or datetime.min.replace(tzinfo=UTC), e.id))
+    tenants = [TenantSla(tenant, *row) for tenant, row in sorted(counts.items())]
+    return SlaResult(tenants[:limit], outside[:limit], len(outside))
+
+
+def push_history(history: list[dict[str, Any]], run: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    """``run`` first, then the older runs (another record of the same run id replaced), at most ``limit``."""
+    return [run, *(entry for entry in history if entry.get("id") != run.get("id"))][:limit]
