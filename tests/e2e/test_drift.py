@@ -19,7 +19,7 @@ from tests.e2e.conftest import condition, wait_for_condition
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess
 from tests.harness.processes import wait_until
-from tests.harness.standins import OPENSTACK_PORT, Standin, example_secret
+from tests.harness.standins import OPENSTACK_PORT, Standin, example_secret, openstack_credential
 
 pytestmark = pytest.mark.e2e
 
@@ -92,30 +92,13 @@ def evaluate_now(kubectl: Kubectl, *names: str) -> None:
 def drift_rules(kubectl: Kubectl, operator: DaytwoProcess, standins: list[Standin]) -> Iterator[list[str]]:
     """Namespace, credential and four rules, all evaluated once (their baseline)."""
     kubectl.run("create", "namespace", NS)
-    password = example_secret("cloudcredential-openstack.yaml", "openstack-admin")["password"]
-    secret = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "openstack", "namespace": NS},
-        "stringData": {"username": "admin", "password": password},
-    }
-    credential = {
-        "apiVersion": "daytwo.io/v1alpha1",
-        "kind": "CloudCredential",
-        "metadata": {"name": "openstack", "namespace": NS},
-        "spec": {
-            "provider": "openstack",
-            "secretRef": {"name": "openstack"},
-            "openstack": {"authUrl": f"{STANDIN}/identity/v3", "projectName": "admin"},
-        },
-    }
     rules = [
         rule("server-flavor", "server", "flavor_id", "warning", description="flavor changed"),
         rule("server-status", "server", "status", "critical"),
         rule("volume-size", "volume", "size", "warning"),
         rule("volume-server", "volume", "server_id", "critical"),
     ]
-    kubectl.apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": [secret, credential, *rules]}))
+    kubectl.apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": [*openstack_credential(NS), *rules]}))
     names = [item["metadata"]["name"] for item in rules]
     for name in names:
         ready = wait_for_condition(kubectl, "d2dr", name, "Ready", "True", namespace=NS, timeout=90)

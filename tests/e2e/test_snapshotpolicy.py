@@ -21,7 +21,7 @@ from tests.e2e.conftest import condition, wait_for_condition
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess
 from tests.harness.processes import wait_until
-from tests.harness.standins import OPENSTACK_PORT, Standin, example_secret
+from tests.harness.standins import OPENSTACK_PORT, Standin, example_secret, openstack_credential
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -96,24 +96,7 @@ def events(kubectl: Kubectl, name: str) -> str:
 def volumes(kubectl: Kubectl, operator: DaytwoProcess, standins: list[Standin]) -> Iterator[dict[str, list[Volume]]]:
     """Namespace and credential; the project's volumes by status (sorted by id)."""
     kubectl.run("create", "namespace", NS)
-    password = example_secret("cloudcredential-openstack.yaml", "openstack-admin")["password"]
-    secret = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "openstack", "namespace": NS},
-        "stringData": {"username": "admin", "password": password},
-    }
-    credential = {
-        "apiVersion": "daytwo.io/v1alpha1",
-        "kind": "CloudCredential",
-        "metadata": {"name": "openstack", "namespace": NS},
-        "spec": {
-            "provider": "openstack",
-            "secretRef": {"name": "openstack"},
-            "openstack": {"authUrl": f"{STANDIN}/identity/v3", "projectName": "admin"},
-        },
-    }
-    kubectl.apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": [secret, credential]}))
+    kubectl.apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": openstack_credential(NS)}))
     project = next(p for p in backend().list_projects() if p.name == PROJECT)
     found = sorted(backend().list_volumes(project_id=project.id), key=lambda v: v.id)
     yield {status: [v for v in found if v.status == status] for status in ("available", "in-use")}

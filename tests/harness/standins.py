@@ -25,6 +25,28 @@ def example_secret(file: str, name: str) -> dict[str, str]:
     raise KeyError(f"no Secret {name} in examples/{file}")
 
 
+def openstack_credential(namespace: str, name: str = "openstack") -> list[dict[str, Any]]:
+    """A Secret and a CloudCredential (provider openstack) for the demo OpenStack stand-in, as the admin."""
+    password = example_secret("cloudcredential-openstack.yaml", "openstack-admin")["password"]
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "stringData": {"username": "admin", "password": password},
+    }
+    credential = {
+        "apiVersion": "daytwo.io/v1alpha1",
+        "kind": "CloudCredential",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "provider": "openstack",
+            "secretRef": {"name": name},
+            "openstack": {"authUrl": f"http://127.0.0.1:{OPENSTACK_PORT}/identity/v3", "projectName": "admin"},
+        },
+    }
+    return [secret, credential]
+
+
 def _port_open(port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(1)
