@@ -16,6 +16,7 @@ BENCHMARKS = [
     "bench_proxmoxnode",
     "bench_cloud_inventory",
     "bench_aggregatemigration",
+    "bench_snapshotpolicy",
 ]
 
 

@@ -30,10 +30,10 @@ from tests.standins.openstack.seed import ADMIN_PASSWORD
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_standin(seed: str) -> tuple[subprocess.Popen[str], str]:
+def start_standin(seed: str, clock: str = "manual") -> tuple[subprocess.Popen[str], str]:
     """Start ``python -m tests.standins.openstack`` and return (process, base URL) once it answers."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.standins.openstack", "--port", "0", "--seed", seed, "--clock", "manual"],
+        [sys.executable, "-m", "tests.standins.openstack", "--port", "0", "--seed", seed, "--clock", clock],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     assert process.stdout is not None

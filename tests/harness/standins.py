@@ -25,8 +25,9 @@ def example_secret(file: str, name: str) -> dict[str, str]:
     raise KeyError(f"no Secret {name} in examples/{file}")
 
 
-def openstack_credential(namespace: str, name: str = "openstack") -> list[dict[str, Any]]:
-    """A Secret and a CloudCredential (provider openstack) for the demo OpenStack stand-in, as the admin."""
+def openstack_credential(namespace: str, name: str = "openstack", base: str | None = None) -> list[dict[str, Any]]:
+    """A Secret and a CloudCredential (provider openstack) for the OpenStack stand-in at ``base`` (default:
+    the demo one), as its admin."""
     password = example_secret("cloudcredential-openstack.yaml", "openstack-admin")["password"]
     secret = {
         "apiVersion": "v1",
@@ -41,7 +42,10 @@ def openstack_credential(namespace: str, name: str = "openstack") -> list[dict[s
         "spec": {
             "provider": "openstack",
             "secretRef": {"name": name},
-            "openstack": {"authUrl": f"http://127.0.0.1:{OPENSTACK_PORT}/identity/v3", "projectName": "admin"},
+            "openstack": {
+                "authUrl": f"{base or f'http://127.0.0.1:{OPENSTACK_PORT}'}/identity/v3",
+                "projectName": "admin",
+            },
         },
     }
     return [secret, credential]
