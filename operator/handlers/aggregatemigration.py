@@ -10,7 +10,6 @@ finished steps back or stops. Spec changes and the reconcile annotation wake the
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -48,11 +47,10 @@ from ..reconcile.aggregatesteps import (
     start_step,
     step_command,
 )
-from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
-from ..reconcile.lifecycle import RECONCILE_ANNOTATION
+from ..reconcile.conditions import ConditionUpdate
 from ..settings import OperatorSettings
 from .credentials import openstack_backend
-from .polling import post_ready_change, register_polling
+from .polling import finish_status, register_polling, write_status
 
 __all__ = ["register"]
 
@@ -104,10 +102,7 @@ class Pass:
 
     def write(self, changes: dict[str, Any]) -> None:
         """Patch the status fields that changed and keep a copy in ``self.status`` (callers mutate their lists)."""
-        diff = {key: value for key, value in changes.items() if self.status.get(key) != value}
-        if diff:
-            self.client.patch_status(KIND, self.namespace, self.name, diff)
-            self.status.update(copy.deepcopy(diff))
+        write_status(self.client, KIND, self.namespace, self.name, self.status, changes)
 
     def run(self) -> float:
         """Do one pass; returns seconds until the next one."""
@@ -250,19 +245,7 @@ class Pass:
 
     def finish_status(self, obj: dict[str, Any], updates: list[ConditionUpdate]) -> None:
         """Write conditions, generation, phase and reconcile token; post an Event when Ready changes."""
-        generation = obj["metadata"].get("generation")
-        before = list(self.status.get("conditions") or [])
-        conditions = apply_conditions(before, updates, generation, datetime.now(UTC))
-        fields: dict[str, Any] = {
-            "conditions": conditions,
-            "observedGeneration": generation,
-            "phase": _phase(conditions),
-        }
-        token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
-        if token is not None:
-            fields["lastHandledReconcileAt"] = token
-        self.write(fields)
-        post_ready_change(self.body, ready_changed(before, conditions))
+        finish_status(self.client, self.body, obj, self.status, {}, updates, datetime.now(UTC), _phase)
 
 
 def _planned(status: dict[str, Any]) -> ConditionUpdate:

@@ -45,7 +45,7 @@ from ..settings import OperatorSettings
 from .credentials import CloudAccount, ResolvedCredential, cloud_account, resolve_credential
 from .inventory_store import record_dict, write_inventory
 from .lifecycle import users_of
-from .polling import post_ready_change, register_polling
+from .polling import post_ready_change, register_polling, write_status
 
 __all__ = ["Memory", "SecretWatch", "register"]
 
@@ -247,12 +247,10 @@ class Cycle:
 
     def write(self, status: dict[str, Any], changes: dict[str, Any]) -> None:
         """Patch the fields that changed; post an Event when Ready changes."""
-        diff = {key: value for key, value in changes.items() if status.get(key) != value}
-        if not diff:
-            return
-        self.client.patch_status(KIND, self.namespace, self.name, diff)
-        ready = ready_changed(status.get("conditions") or [], changes["conditions"]) if "conditions" in diff else None
-        post_ready_change(self.body, ready)
+        before = list(status.get("conditions") or [])
+        write_status(self.client, KIND, self.namespace, self.name, status, changes)
+        if "conditions" in changes:
+            post_ready_change(self.body, ready_changed(before, changes["conditions"]))
 
 
 def register(settings: OperatorSettings) -> None:

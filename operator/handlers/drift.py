@@ -28,13 +28,12 @@ from ..backends.openstack import OpenStackBackend
 from ..baselines import BaselineStore
 from ..errors import BackendError
 from ..kube import kube_client
-from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
+from ..reconcile.conditions import ConditionUpdate
 from ..reconcile.drift import BaselineEntry, ProjectInfo, RuleView, evaluate
-from ..reconcile.lifecycle import RECONCILE_ANNOTATION
 from ..settings import OperatorSettings
 from .credentials import openstack_backend
 from .lifecycle import apply_status
-from .polling import post_ready_change, register_polling
+from .polling import finish_status, register_polling
 
 __all__ = ["SharedListings", "register"]
 
@@ -200,18 +199,8 @@ class RuleCycle:
         self, obj: dict[str, Any], status: dict[str, Any], fields: dict[str, Any], updates: list[ConditionUpdate]
     ) -> None:
         """Write what changed of conditions, counts and results; post an Event when Ready changes."""
-        generation = obj["metadata"].get("generation")
-        before = list(status.get("conditions") or [])
-        fields["conditions"] = apply_conditions(before, updates, generation, self.now)
-        fields["observedGeneration"] = generation
-        fields["phase"] = "Disabled" if not obj["spec"].get("enabled", True) else "Active"
-        token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
-        if token is not None:
-            fields["lastHandledReconcileAt"] = token
-        diff = {key: value for key, value in fields.items() if status.get(key) != value}
-        if diff:
-            self.client.patch_status(RULE, self.namespace, self.name, diff)
-        post_ready_change(self.body, ready_changed(before, fields["conditions"]))
+        phase = "Disabled" if not obj["spec"].get("enabled", True) else "Active"
+        finish_status(self.client, self.body, obj, status, fields, updates, self.now, lambda _: phase)
 
 
 def register(settings: OperatorSettings) -> None:

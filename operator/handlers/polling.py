@@ -3,21 +3,28 @@ CloudCredential): run a synchronous pass in a worker thread, sleep for the delay
 early when the object changes (spec, or the ``daytwo.io/reconcile-requested-at`` annotation).
 
 One loop per object means two passes over the same object never overlap, and a pass that raises is
-logged and retried after ``retry_delay_seconds`` without restarting the daemon.
+logged and retried after ``retry_delay_seconds`` without restarting the daemon. A pass ends with
+:func:`finish_status`: conditions, observedGeneration, phase and the reconcile token, written only
+where they changed (no churn for GitOps), and an Event when Ready flips.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import kopf
 from daytwo.crds.base import GROUP, VERSION
 
+from ..kube import KubeClient
+from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
+from ..reconcile.lifecycle import RECONCILE_ANNOTATION
 from ..settings import OperatorSettings
 
-__all__ = ["PassFactory", "post_ready_change", "register_polling"]
+__all__ = ["PassFactory", "finish_status", "post_ready_change", "register_polling", "write_status"]
 
 #: Builds one pass from the daemon's keyword arguments (body, name, namespace, memo, logger, indices...);
 #: the pass runs in a worker thread and returns the seconds until the next one.
@@ -78,3 +85,40 @@ def post_ready_change(body: kopf.Body, change: dict[str, Any] | None) -> None:
             reason=change["reason"],
             message=change["message"],
         )
+
+
+def write_status(
+    client: KubeClient, kind: str, namespace: str, name: str, status: dict[str, Any], changes: dict[str, Any]
+) -> None:
+    """Patch the status fields that differ from ``status`` (the object's last known status), and keep
+    ``status`` current (a copy: callers go on mutating their lists)."""
+    diff = {key: value for key, value in changes.items() if status.get(key) != value}
+    if diff:
+        client.patch_status(kind, namespace, name, diff)
+        status.update(copy.deepcopy(diff))
+
+
+def finish_status(
+    client: KubeClient,
+    body: kopf.Body,
+    obj: dict[str, Any],
+    status: dict[str, Any],
+    fields: dict[str, Any],
+    updates: list[ConditionUpdate],
+    now: datetime,
+    phase: Callable[[list[dict[str, Any]]], str],
+    echo_token: bool = True,
+) -> None:
+    """End a pass: ``fields`` plus conditions, observedGeneration, ``phase(conditions)`` and (unless
+    ``echo_token`` is False: the request is not handled yet) the reconcile token, written where they
+    changed; an Event when Ready flipped."""
+    generation = obj["metadata"].get("generation")
+    before = list(status.get("conditions") or [])
+    conditions = apply_conditions(before, updates, generation, now)
+    fields.update(conditions=conditions, observedGeneration=generation, phase=phase(conditions))
+    token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
+    if token is not None and echo_token:
+        fields["lastHandledReconcileAt"] = token
+    metadata = obj["metadata"]
+    write_status(client, obj["kind"], metadata["namespace"], metadata["name"], status, fields)
+    post_ready_change(body, ready_changed(before, conditions))

@@ -18,8 +18,7 @@ import kopf
 from ..backends.proxmox import Guest, GuestRef, ProxmoxBackend, ProxmoxClientFactory, ProxmoxConnectionParams
 from ..errors import BackendError, CredentialsNotFound, TLSVerificationFailed
 from ..kube import kube_client
-from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
-from ..reconcile.lifecycle import RECONCILE_ANNOTATION
+from ..reconcile.conditions import ConditionUpdate
 from ..reconcile.proxmoxnode import (
     GuestView,
     Observation,
@@ -33,7 +32,7 @@ from ..reconcile.proxmoxnode import (
     summary_conditions,
 )
 from ..settings import OperatorSettings
-from .polling import post_ready_change, register_polling
+from .polling import finish_status, register_polling, write_status
 
 __all__ = ["register"]
 
@@ -113,6 +112,11 @@ def _submit(backend: ProxmoxBackend, entry: dict[str, Any]) -> str:
     return backend.shutdown(guest, timeout=60, force_stop=bool(entry.get("force")))
 
 
+def _phase(conditions: list[dict[str, Any]]) -> str:
+    connected = any(c["type"] == "Connected" and c["status"] == "True" for c in conditions)
+    return "Connected" if connected else "Disconnected"
+
+
 class Cycle:
     """One pass over one ProxmoxNode: observe, run operations, write status."""
 
@@ -123,10 +127,7 @@ class Cycle:
 
     def write(self, status: dict[str, Any], changes: dict[str, Any]) -> None:
         """Patch the fields that changed and keep ``status`` current."""
-        diff = {key: value for key, value in changes.items() if status.get(key) != value}
-        if diff:
-            self.client.patch_status(KIND, self.namespace, self.name, diff)
-            status.update(diff)
+        write_status(self.client, KIND, self.namespace, self.name, status, changes)
 
     def run(self, settings: OperatorSettings) -> float:
         """Do one pass; returns seconds until the next one."""
@@ -181,18 +182,6 @@ class Cycle:
         self, obj: dict[str, Any], status: dict[str, Any], fields: dict[str, Any], updates: list[ConditionUpdate]
     ) -> None:
         """Write conditions, generation, reconcile token and observation; post an Event when Ready changes."""
-        generation = obj["metadata"].get("generation")
-        before = list(status.get("conditions") or [])
-        fields["conditions"] = apply_conditions(before, updates, generation, self.now)
-        fields["observedGeneration"] = generation
-        token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
-        if token is not None:
-            fields["lastHandledReconcileAt"] = token
-        fields["phase"] = (
-            "Connected"
-            if any(c["type"] == "Connected" and c["status"] == "True" for c in fields["conditions"])
-            else "Disconnected"
-        )
         if (
             fields.get("lastInventoryTime")
             and status.get("guests") == fields.get("guests")
@@ -200,8 +189,7 @@ class Cycle:
             and status.get("guestCounts") == fields.get("guestCounts")
         ):
             fields.pop("lastInventoryTime")  # nothing changed: no status churn
-        self.write(status, fields)
-        post_ready_change(self.body, ready_changed(before, fields["conditions"]))
+        finish_status(self.client, self.body, obj, status, fields, updates, self.now, _phase)
 
     def operate(
         self, backend: ProxmoxBackend, spec: dict[str, Any], status: dict[str, Any], observation: Observation

@@ -20,7 +20,7 @@ from daytwo.crds.base import MAX_STATUS_LIST
 
 from ..errors import BackendError
 from ..kube import kube_client
-from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
+from ..reconcile.conditions import ConditionUpdate
 from ..reconcile.lifecycle import RECONCILE_ANNOTATION
 from ..reconcile.snapshotpolicy import (
     PolicyView,
@@ -40,7 +40,7 @@ from ..reconcile.snapshotpolicy import (
 )
 from ..settings import OperatorSettings
 from .credentials import openstack_backend
-from .polling import post_ready_change, register_polling
+from .polling import finish_status, register_polling
 from .snapshotrun import RunExecutor, RunTally
 
 __all__ = ["PolicyPass", "register"]
@@ -237,21 +237,22 @@ class PolicyPass:
         token: str | None,
     ) -> None:
         """Write what changed of conditions and fields; post an Event when Ready changes."""
-        generation = obj["metadata"].get("generation")
         if not any(update.type == "Stalled" for update in updates):
             updates.append(ConditionUpdate("Stalled", False, "NotStalled"))
         updates.append(ConditionUpdate("Reconciling", False, "Idle"))
-        before = list(status.get("conditions") or [])
-        fields["conditions"] = apply_conditions(before, updates, generation, self.now)
-        fields["observedGeneration"] = generation
         ready = next(u for u in updates if u.type == "Ready")
-        fields["phase"] = "Suspended" if ready.reason == "Suspended" else "Active" if ready.status else "Blocked"
-        if token is not None:
-            fields["lastHandledReconcileAt"] = token
-        diff = {key: value for key, value in fields.items() if status.get(key) != value}
-        if diff:
-            self.client.patch_status(KIND, self.namespace, self.name, diff)
-        post_ready_change(self.body, ready_changed(before, fields["conditions"]))
+        phase = "Suspended" if ready.reason == "Suspended" else "Active" if ready.status else "Blocked"
+        finish_status(
+            self.client,
+            self.body,
+            obj,
+            status,
+            fields,
+            updates,
+            self.now,
+            lambda _: phase,
+            echo_token=token is not None,
+        )
 
 
 def _sla_status(result: SlaResult, evaluated: str) -> dict[str, Any]:
