@@ -1,6 +1,7 @@
 """The one place that turns a ``credentialsRef`` into a cloud backend: CloudCredential + Secret -> client.
 
-Every kind that talks to OpenStack goes through :func:`openstack_backend`; the CloudCredential kind
+Every kind that talks to OpenStack goes through :func:`openstack_backend`, to Proxmox through
+:func:`proxmox_backend` (a ProxmoxNode and its token Secret); the CloudCredential kind
 itself reaches any of the four providers through :func:`cloud_account`. It reads the
 CloudCredential and its Secret (only CloudCredential and ProxmoxNode Secrets are ever read), builds
 the connection parameters and returns a backend from the process-wide client cache. A rotated
@@ -20,6 +21,7 @@ from ..backends.azure import AzureClientFactory, AzureConnectionParams
 from ..backends.gcp import GcpClientFactory, GcpConnectionParams
 from ..backends.inventory import CloudIdentity, Inventory
 from ..backends.openstack import OpenStackBackend, OpenStackConnectionParams, connect
+from ..backends.proxmox import ProxmoxBackend, ProxmoxClientFactory, ProxmoxConnectionParams
 from ..errors import CredentialsNotFound, InvalidRequest
 from ..kube import kube_client
 from .openstack_account import OpenStackAccount
@@ -33,6 +35,9 @@ __all__ = [
     "gcp_params",
     "openstack_backend",
     "openstack_params",
+    "proxmox_backend",
+    "proxmox_backend_for",
+    "proxmox_params",
     "resolve_credential",
 ]
 
@@ -43,6 +48,7 @@ CLOUD_TIMEOUT_SECONDS = 60.0
 _AWS = AwsClientFactory(max_concurrency=4)
 _AZURE = AzureClientFactory(max_concurrency=4)
 _GCP = GcpClientFactory(max_concurrency=4)
+_PROXMOX = ProxmoxClientFactory(max_concurrency=4)
 
 
 class CloudAccount(Protocol):
@@ -215,3 +221,51 @@ def cloud_account(credential: ResolvedCredential) -> CloudAccount:
         return _GCP.get(gcp_params(credential))
     params = openstack_params(credential)
     return OpenStackAccount(connect(params), params.region, params.username)
+
+
+def proxmox_params(namespace: str, spec: dict[str, Any]) -> ProxmoxConnectionParams:
+    """Connection parameters from the spec and its Secrets; CredentialsNotFound names what is missing."""
+    client = kube_client()
+    token_ref = spec["tokenSecretRef"]
+    found = client.get_secret_data(namespace, token_ref["name"])
+    if found is None:
+        raise CredentialsNotFound(f"Secret {token_ref['name']!r} does not exist in this namespace; create it")
+    data = found[1]
+    keys = (token_ref.get("tokenIdKey", "tokenId"), token_ref.get("tokenSecretKey", "tokenSecret"))
+    missing = [key for key in keys if not data.get(key)]
+    if missing:
+        raise CredentialsNotFound(f"Secret {token_ref['name']!r} has no key(s) {', '.join(missing)}; add them")
+    tls = spec.get("tls") or {}
+    ca_pem = None
+    if tls.get("caSecretRef"):
+        ca_ref = tls["caSecretRef"]
+        ca = client.get_secret_data(namespace, ca_ref["name"])
+        if ca is None or not ca[1].get(ca_ref["key"]):
+            raise CredentialsNotFound(f"CA Secret {ca_ref['name']!r} or its key {ca_ref['key']!r} is missing")
+        ca_pem = ca[1][ca_ref["key"]]
+    return ProxmoxConnectionParams(
+        host=spec["host"],
+        port=spec.get("port", 8006),
+        token_id=data[keys[0]],
+        token_secret=data[keys[1]],
+        verify_tls=not tls.get("insecureSkipVerify", False),
+        ca_bundle_pem=ca_pem,
+        timeout_seconds=float(spec.get("timeoutSeconds", 10)),
+    )
+
+
+def proxmox_backend_for(namespace: str, spec: dict[str, Any]) -> ProxmoxBackend:
+    """The cached Proxmox client for a ProxmoxNode ``spec`` (all clients of one endpoint share its limit)."""
+    return _PROXMOX.get(proxmox_params(namespace, spec))
+
+
+def proxmox_backend(namespace: str, credentials_ref: dict[str, Any]) -> ProxmoxBackend:
+    """The Proxmox backend for a ``credentialsRef`` of kind ProxmoxNode (used by SnapshotPolicy, RestoreJob)."""
+    if credentials_ref.get("kind") != "ProxmoxNode":
+        raise InvalidRequest(f"credentialsRef kind {credentials_ref.get('kind')!r} cannot reach Proxmox")
+    node = kube_client().get_object("ProxmoxNode", namespace, credentials_ref["name"])
+    if node is None:
+        raise CredentialsNotFound(
+            f"ProxmoxNode {credentials_ref['name']!r} does not exist in namespace {namespace!r}; create it"
+        )
+    return proxmox_backend_for(namespace, node["spec"])

@@ -15,8 +15,8 @@ from typing import Any
 
 import kopf
 
-from ..backends.proxmox import Guest, GuestRef, ProxmoxBackend, ProxmoxClientFactory, ProxmoxConnectionParams
-from ..errors import BackendError, CredentialsNotFound, TLSVerificationFailed
+from ..backends.proxmox import Guest, GuestRef, ProxmoxBackend
+from ..errors import BackendError, TLSVerificationFailed
 from ..kube import kube_client
 from ..reconcile.conditions import ConditionUpdate
 from ..reconcile.proxmoxnode import (
@@ -32,45 +32,14 @@ from ..reconcile.proxmoxnode import (
     summary_conditions,
 )
 from ..settings import OperatorSettings
+from .credentials import proxmox_backend_for
 from .polling import finish_status, register_polling, write_status
 
 __all__ = ["register"]
 
 KIND = "ProxmoxNode"
-_FACTORY = ProxmoxClientFactory(max_concurrency=4)
 #: Poll this often while power operations run.
 _BUSY_POLL_SECONDS = 1.0
-
-
-def _params(namespace: str, spec: dict[str, Any]) -> ProxmoxConnectionParams:
-    """Connection parameters from the spec and its Secrets; CredentialsNotFound names what is missing."""
-    client = kube_client()
-    token_ref = spec["tokenSecretRef"]
-    found = client.get_secret_data(namespace, token_ref["name"])
-    if found is None:
-        raise CredentialsNotFound(f"Secret {token_ref['name']!r} does not exist in this namespace; create it")
-    data = found[1]
-    keys = (token_ref.get("tokenIdKey", "tokenId"), token_ref.get("tokenSecretKey", "tokenSecret"))
-    missing = [key for key in keys if not data.get(key)]
-    if missing:
-        raise CredentialsNotFound(f"Secret {token_ref['name']!r} has no key(s) {', '.join(missing)}; add them")
-    tls = spec.get("tls") or {}
-    ca_pem = None
-    if tls.get("caSecretRef"):
-        ca_ref = tls["caSecretRef"]
-        ca = client.get_secret_data(namespace, ca_ref["name"])
-        if ca is None or not ca[1].get(ca_ref["key"]):
-            raise CredentialsNotFound(f"CA Secret {ca_ref['name']!r} or its key {ca_ref['key']!r} is missing")
-        ca_pem = ca[1][ca_ref["key"]]
-    return ProxmoxConnectionParams(
-        host=spec["host"],
-        port=spec.get("port", 8006),
-        token_id=data[keys[0]],
-        token_secret=data[keys[1]],
-        verify_tls=not tls.get("insecureSkipVerify", False),
-        ca_bundle_pem=ca_pem,
-        timeout_seconds=float(spec.get("timeoutSeconds", 10)),
-    )
 
 
 def _view(guest: Guest) -> GuestView:
@@ -143,7 +112,7 @@ class Cycle:
             updates = [ConditionUpdate("Ready", False, "Suspended", "spec.suspend is true: nothing is polled or run")]
         else:
             try:
-                backend = _FACTORY.get(_params(self.namespace, spec))
+                backend = proxmox_backend_for(self.namespace, spec)
                 observation = _observe(backend)
             except BackendError as error:
                 message = (

@@ -1,4 +1,5 @@
-"""SnapshotPolicy: one Kopf daemon per policy snapshots OpenStack volumes on schedule, on demand and on create.
+"""SnapshotPolicy: one Kopf daemon per policy snapshots OpenStack volumes or Proxmox guests on schedule,
+on demand and on create.
 
 Each pass re-reads the policy, resolves its targets, and decides (``reconcile.snapshotpolicy``)
 whether a run is due: an unfinished ``status.currentRun`` (the operator stopped mid-run) is resumed
@@ -17,6 +18,7 @@ from typing import Any
 
 import kopf
 from daytwo.crds.base import MAX_STATUS_LIST
+from kubernetes.client.exceptions import ApiException
 
 from ..errors import BackendError
 from ..kube import kube_client
@@ -31,7 +33,6 @@ from ..reconcile.snapshotpolicy import (
     due_slot,
     existing_for_slot,
     format_time,
-    match_volumes,
     next_time,
     parse_time,
     policy_view,
@@ -39,9 +40,11 @@ from ..reconcile.snapshotpolicy import (
     run_id,
 )
 from ..settings import OperatorSettings
-from .credentials import openstack_backend
+from .credentials import openstack_backend, proxmox_backend
+from .guestsnapshotrun import GuestRunExecutor
 from .polling import finish_status, register_polling
-from .snapshotrun import RunExecutor, RunTally
+from .snapshotrun import RunExecutor, RunTally, TargetRunner
+from .snapshottargets import publish_targets
 
 __all__ = ["PolicyPass", "register"]
 
@@ -87,11 +90,6 @@ class PolicyPass:
             ]
             self.finish(obj, status, fields, updates, token)
             return settings.resync_seconds
-        if "openstack" not in obj["spec"]["targets"]:
-            message = "Proxmox guest targets are not implemented yet; use targets.openstack (daytwo issue #4)"
-            updates = [ConditionUpdate("Ready", False, "NotImplemented", message)]
-            self.finish(obj, status, fields, updates, token)
-            return settings.resync_seconds
         try:
             updates, delay = self.reconcile(obj, view, status, fields, manual, token)
         except BackendError as error:
@@ -117,14 +115,20 @@ class PolicyPass:
         token: str | None,
     ) -> tuple[list[ConditionUpdate], float]:
         """Resolve targets, run when due; the conditions and the delay until the next pass."""
-        backend = openstack_backend(self.namespace, obj["spec"]["credentialsRef"])
-        executor = RunExecutor(backend, view, f"{self.namespace}/{obj['spec']['credentialsRef']['name']}")
-        targets = match_volumes(obj["spec"]["targets"]["openstack"], executor.inventory())
+        selectors = obj["spec"]["targets"]
+        platform = "openstack" if "openstack" in selectors else "proxmox"
+        noun = "volume" if platform == "openstack" else "guest"
+        executor = self.runner(obj, view, platform)
+        targets = executor.resolve(selectors[platform])
+        try:
+            publish_targets(self.client, obj, targets, noun)
+        except ApiException as error:  # coverage views lag; the run itself must not stop for it
+            self.logger.warning("could not write the targets ConfigMap: %s %s", error.status, error.reason)
         fields["matchedTargets"] = len(targets)
         updates = [
-            ConditionUpdate("TargetsResolved", True, "Resolved", f"{len(targets)} volume(s) match")
+            ConditionUpdate("TargetsResolved", True, "Resolved", f"{len(targets)} {noun}(s) match")
             if targets
-            else ConditionUpdate("TargetsResolved", False, "NoTargets", "no volume matches targets.openstack")
+            else ConditionUpdate("TargetsResolved", False, "NoTargets", f"no {noun} matches targets.{platform}")
         ]
         run = self.due_run(obj, view, status, manual, token)
         if run is not None:
@@ -142,6 +146,13 @@ class PolicyPass:
             updates.append(ConditionUpdate("Ready", True, "Scheduled", f"next run at {format_time(upcoming)}"))
         delay = min(MAX_IDLE_SECONDS, max(1.0, (upcoming - datetime.now(UTC)).total_seconds()))
         return updates, delay
+
+    def runner(self, obj: dict[str, Any], view: PolicyView, platform: str) -> TargetRunner:
+        """The backend calls for the policy's platform, through the one place that builds clients."""
+        ref = obj["spec"]["credentialsRef"]
+        if platform == "openstack":
+            return RunExecutor(openstack_backend(self.namespace, ref), view, f"{self.namespace}/{ref['name']}")
+        return GuestRunExecutor(proxmox_backend(self.namespace, ref), view)
 
     def due_run(
         self, obj: dict[str, Any], view: PolicyView, status: dict[str, Any], manual: bool, token: str | None
@@ -180,7 +191,7 @@ class PolicyPass:
         view: PolicyView,
         status: dict[str, Any],
         run: dict[str, Any],
-        executor: RunExecutor,
+        executor: TargetRunner,
         targets: list[VolumeInfo],
         fields: dict[str, Any],
     ) -> None:

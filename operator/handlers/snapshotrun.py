@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from ..backends.openstack import OpenStackBackend, Snapshot, Volume
 from ..errors import BackendError, RetryableError
@@ -24,15 +24,44 @@ from ..reconcile.snapshotpolicy import (
     SnapshotInfo,
     VolumeInfo,
     existing_for_slot,
+    match_volumes,
     parse_time,
     retention_deletions,
     snapshot_metadata,
     snapshot_name,
 )
 
-__all__ = ["CONCURRENCY", "RunExecutor", "RunTally", "snapshot_info"]
+__all__ = ["CONCURRENCY", "RunExecutor", "RunTally", "TargetRunner", "snapshot_info"]
 
 T = TypeVar("T")
+
+
+class TargetRunner(Protocol):
+    """One run's backend calls, the same for OpenStack volumes and Proxmox guests."""
+
+    def resolve(self, selectors: Mapping[str, Any]) -> list[VolumeInfo]:
+        """The targets the selectors match now."""
+        ...
+
+    def snapshots(self) -> list[SnapshotInfo]:
+        """Every snapshot of (at least) the resolved targets."""
+        ...
+
+    def create_missing(
+        self, targets: list[VolumeInfo], slot: datetime, existing: dict[str, SnapshotInfo], tally: RunTally
+    ) -> list[str]:
+        """Create the slot's snapshot where missing; ids still to wait for."""
+        ...
+
+    def wait_available(self, ids: Iterable[str], targets: list[VolumeInfo], tally: RunTally) -> None:
+        """Wait until the ids are available or failed."""
+        ...
+
+    def retention(self, targets: list[VolumeInfo], snapshots: list[SnapshotInfo], tally: RunTally) -> None:
+        """Delete what retention says."""
+        ...
+
+
 #: Backend calls in flight at once per credential, across all policies that use it.
 CONCURRENCY = 8
 _LIMITS: dict[str, threading.BoundedSemaphore] = {}
@@ -105,6 +134,10 @@ class RunExecutor:
                     raise
                 time.sleep(self.backoff * 2**attempt)
         raise AssertionError("unreachable")
+
+    def resolve(self, selectors: Mapping[str, Any]) -> list[VolumeInfo]:
+        """The volumes the policy's ``targets.openstack`` selectors match."""
+        return match_volumes(selectors, self.inventory())
 
     def inventory(self) -> list[VolumeInfo]:
         """Every volume the credential sees, with project and domain names."""

@@ -334,6 +334,7 @@ def inventory_configmaps(
                     "labels": {
                         INVENTORY_LABEL: meta["name"],
                         "app.kubernetes.io/managed-by": "daytwo",
+                        "app.kubernetes.io/part-of": "daytwo",
                         "daytwo.io/inventory-chunk": str(index),
                     },
                     "ownerReferences": [owner],

@@ -73,6 +73,7 @@ class PolicyView:
     suspend: bool
     run_on_create: bool
     starting_deadline: timedelta | None
+    include_memory: bool = False
 
     @property
     def owner(self) -> str:
@@ -169,6 +170,7 @@ def policy_view(namespace: str, name: str, spec: Mapping[str, Any]) -> PolicyVie
         suspend=bool(spec.get("suspend", False)),
         run_on_create=bool(spec.get("runOnCreate", False)),
         starting_deadline=None if deadline is None else timedelta(seconds=int(deadline)),
+        include_memory=bool(template.get("includeMemory", False)),
     )
 
 
@@ -264,10 +266,15 @@ def _newest_first(snapshot: SnapshotInfo) -> datetime:
     return snapshot.created_at or datetime.min.replace(tzinfo=UTC)
 
 
+def _age_order(snapshot: SnapshotInfo) -> tuple[datetime, str]:
+    """Creation time, then the slot it serves: Proxmox times have one-second precision."""
+    return _newest_first(snapshot), snapshot.metadata.get(SLOT_KEY, "")
+
+
 def retention_deletions(view: PolicyView, snapshots: Iterable[SnapshotInfo], now: datetime) -> list[SnapshotInfo]:
     """Snapshots of one volume retention deletes: only this policy's ``available`` ones, beyond keepLast
     or older than maxAge, never the newest available one."""
-    good = sorted((s for s in snapshots if owned(view, s) and s.status == "available"), key=_newest_first, reverse=True)
+    good = sorted((s for s in snapshots if owned(view, s) and s.status == "available"), key=_age_order, reverse=True)
     doomed: list[SnapshotInfo] = []
     for index, snapshot in enumerate(good[1:], start=1):
         too_many = view.keep_last is not None and index >= view.keep_last

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -17,6 +18,7 @@ from tests.harness.standins import Standin, all_standins
 
 EXAMPLES = REPO / "examples"
 NAMESPACE = "daytwo-examples"
+FIXED_PORTS_LOCK = "/tmp/daytwo-e2e.lock"
 
 
 @pytest.fixture(scope="session")
@@ -60,9 +62,20 @@ def facade(
     process.stop()
 
 
+def stack_lock() -> IO[bytes]:
+    """An exclusive lock on the fixed stand-in ports (held until the returned file is closed)."""
+    handle = open(FIXED_PORTS_LOCK, "wb")  # noqa: SIM115 - held for the whole session
+    fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
+
+
 @pytest.fixture(scope="session")
 def standins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Standin]]:
-    """The stand-ins examples/ point at, on the same fixed ports `make demo` uses."""
+    """The stand-ins examples/ point at, on the same fixed ports `make demo` uses.
+
+    The ports are fixed, so two e2e sessions on one machine take turns: the second waits on a lock.
+    """
+    lock = stack_lock()
     logs = tmp_path_factory.mktemp("standin-logs")
     started = all_standins()
     processes = []
@@ -74,6 +87,7 @@ def standins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Standin]
     finally:
         for process in processes:
             stop(process)
+        lock.close()
 
 
 @pytest.fixture(scope="session")

@@ -73,23 +73,24 @@ def owned(name: str) -> list[Snapshot]:
     return [s for s in backend().list_snapshots(all_projects=True) if s.metadata.get(OWNER_KEY) == owner]
 
 
-def run_now(kubectl: Kubectl, name: str, token: str) -> dict[str, Any]:
+def run_now(kubectl: Kubectl, name: str, token: str, namespace: str = NS) -> dict[str, Any]:
     """Annotate, then wait until the request was handled and no run is in progress; the status."""
-    kubectl.run("annotate", "--overwrite", "d2sp", name, "-n", NS, f"daytwo.io/reconcile-requested-at={token}")
+    annotation = f"daytwo.io/reconcile-requested-at={token}"
+    kubectl.run("annotate", "--overwrite", "d2sp", name, "-n", namespace, annotation)
 
     def handled() -> bool:
-        status = kubectl.get("d2sp", name, NS).get("status", {})
+        status = kubectl.get("d2sp", name, namespace).get("status", {})
         return status.get("lastHandledReconcileAt") == token and not status.get("currentRun")
 
     wait_until(handled, 120, f"SnapshotPolicy {name} to handle {token}")
-    status: dict[str, Any] = kubectl.get("d2sp", name, NS)["status"]
+    status: dict[str, Any] = kubectl.get("d2sp", name, namespace)["status"]
     return status
 
 
-def events(kubectl: Kubectl, name: str) -> str:
+def events(kubectl: Kubectl, name: str, namespace: str = NS) -> str:
     """The policy's Kubernetes Events as JSON text."""
     selector = f"involvedObject.name={name}"
-    return kubectl.run("get", "events", "-n", NS, "--field-selector", selector, "-o", "json").stdout
+    return kubectl.run("get", "events", "-n", namespace, "--field-selector", selector, "-o", "json").stdout
 
 
 @pytest.fixture(scope="module")

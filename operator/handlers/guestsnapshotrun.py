@@ -1,0 +1,135 @@
+"""The Proxmox side of one SnapshotPolicy run: guests, snapshot tasks, retention.
+
+The same steps as ``snapshotrun.RunExecutor`` for OpenStack volumes, on Proxmox guests through the
+ProxmoxNode's client (``credentials.proxmox_backend``): every create or delete is a PVE task whose
+UPID is waited on, and a task that ends with an exit status other than ``OK`` becomes a failure entry
+naming the guest and PVE's message. Calls are bounded by the client's per-endpoint limit (all
+ProxmoxNodes and policies on one host share it) and the backend retries transient errors itself.
+A guest that fails never stops the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from ..backends.proxmox import GuestRef, ProxmoxBackend, TaskFailed
+from ..errors import BackendError
+from ..reconcile.guestsnapshots import (
+    guest_snapshot_description,
+    guest_snapshot_info,
+    guest_snapshot_name,
+    guest_target,
+    match_guests,
+    split_target_id,
+)
+from ..reconcile.snapshotpolicy import PolicyView, SnapshotInfo, VolumeInfo, retention_deletions
+from .snapshotrun import CONCURRENCY, RunTally
+
+__all__ = ["GuestRunExecutor"]
+
+#: Longest a snapshot or delete task may run before it counts as failed (RAM state can take minutes).
+TASK_TIMEOUT_SECONDS = 600.0
+
+
+class GuestRunExecutor:
+    """Backend calls of one run of one policy over Proxmox guests."""
+
+    def __init__(self, backend: ProxmoxBackend, view: PolicyView, *, task_timeout: float = TASK_TIMEOUT_SECONDS):
+        self.backend, self.view, self.task_timeout = backend, view, task_timeout
+        self.targets: list[VolumeInfo] = []
+        self.types: dict[str, str] = {}
+
+    def resolve(self, selectors: Mapping[str, Any]) -> list[VolumeInfo]:
+        """The guests (templates excluded) the policy's ``targets.proxmox`` selectors match."""
+        guests = [
+            guest_target(g.node, g.vmid, g.name, g.status, g.type, g.tags, g.maxdisk)
+            for g in self.backend.guests()
+            if not g.template
+        ]
+        self.targets = match_guests(selectors, guests)
+        self.types = {t.id: t.metadata["type"] for t in self.targets}
+        return self.targets
+
+    def _ref(self, target_id: str) -> GuestRef:
+        node, vmid = split_target_id(target_id)
+        return GuestRef(node, vmid, "lxc" if self.types.get(target_id) == "lxc" else "vm")
+
+    def snapshots(self) -> list[SnapshotInfo]:
+        """Every snapshot of the resolved guests (one listing per guest, in parallel); a guest that
+        cannot be listed contributes none (its create or SLA then reports it)."""
+
+        def listed(target: VolumeInfo) -> list[SnapshotInfo]:
+            try:
+                found = self.backend.list_snapshots(self._ref(target.id))
+            except BackendError:
+                return []
+            return [guest_snapshot_info(self.view, target.id, s.name, s.snaptime) for s in found]
+
+        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+            return [snapshot for batch in pool.map(listed, self.targets) for snapshot in batch]
+
+    def _task(self, target: VolumeInfo, upid: str) -> None:
+        self.backend.wait_task(target.project_id, upid, timeout=self.task_timeout)
+
+    def create_missing(
+        self, targets: list[VolumeInfo], slot: datetime, existing: dict[str, SnapshotInfo], tally: RunTally
+    ) -> list[str]:
+        """Snapshot every target that lacks this slot's snapshot and wait for each task; nothing left to wait for."""
+        name = guest_snapshot_name(self.view, slot)
+        description = guest_snapshot_description(self.view, slot)
+
+        def create(target: VolumeInfo) -> BackendError | bool:
+            memory = self.view.include_memory and self.types.get(target.id) != "lxc"
+            try:
+                upid = self.backend.create_snapshot(
+                    self._ref(target.id), name, description=description, include_memory=memory
+                )
+                self._task(target, upid)
+            except TaskFailed as error:
+                # The name is this slot's: "already used" means an earlier attempt made it.
+                return False if "already used" in error.exitstatus else error
+            except BackendError as error:
+                return error
+            return True
+
+        missing = [t for t in targets if t.id not in existing]
+        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+            for target, outcome in zip(missing, pool.map(create, missing), strict=True):
+                if isinstance(outcome, BackendError):
+                    tally.fail(target, outcome)
+                elif outcome:
+                    tally.created += 1
+        return []
+
+    def wait_available(self, ids: Iterable[str], targets: list[VolumeInfo], tally: RunTally) -> None:
+        """Nothing to do: create_missing already waited on every task."""
+
+    def retention(self, targets: list[VolumeInfo], snapshots: list[SnapshotInfo], tally: RunTally) -> None:
+        """Delete what retention says, per guest, waiting on each delete task."""
+        by_target: dict[str, list[SnapshotInfo]] = {}
+        for snapshot in snapshots:
+            by_target.setdefault(snapshot.volume_id, []).append(snapshot)
+        now = datetime.now().astimezone()
+        doomed = [
+            (target, snapshot)
+            for target in targets
+            for snapshot in retention_deletions(self.view, by_target.get(target.id, []), now)
+        ]
+
+        def delete(item: tuple[VolumeInfo, SnapshotInfo]) -> BackendError | None:
+            target, snapshot = item
+            try:
+                self._task(target, self.backend.delete_snapshot(self._ref(target.id), snapshot.name))
+            except BackendError as error:
+                return error
+            return None
+
+        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+            for (target, _), error in zip(doomed, pool.map(delete, doomed), strict=True):
+                if error is None:
+                    tally.deleted += 1
+                else:
+                    tally.fail(target, error)
