@@ -29,11 +29,11 @@ from ..reconcile.snapshotpolicy import (
     SlaResult,
     VolumeInfo,
     compliance,
-    current_slot,
     due_slot,
     existing_for_slot,
     format_time,
     next_time,
+    on_demand_slot,
     parse_time,
     policy_view,
     push_history,
@@ -67,8 +67,15 @@ def _steps(done: int, now: str, failed_step: str | None = None) -> list[dict[str
 class PolicyPass:
     """One pass over one SnapshotPolicy."""
 
-    def __init__(self, body: kopf.Body, namespace: str, name: str, logger: logging.Logger | kopf.Logger) -> None:
-        self.body, self.namespace, self.name, self.logger = body, namespace, name, logger
+    def __init__(
+        self,
+        body: kopf.Body,
+        namespace: str,
+        name: str,
+        logger: logging.Logger | kopf.Logger,
+        settings: OperatorSettings,
+    ) -> None:
+        self.body, self.namespace, self.name, self.logger, self.settings = body, namespace, name, logger, settings
         self.client = kube_client()
         self.now = datetime.now(UTC)
 
@@ -151,7 +158,9 @@ class PolicyPass:
         """The backend calls for the policy's platform, through the one place that builds clients."""
         ref = obj["spec"]["credentialsRef"]
         if platform == "openstack":
-            return RunExecutor(openstack_backend(self.namespace, ref), view, f"{self.namespace}/{ref['name']}")
+            backend = openstack_backend(self.namespace, ref)
+            limit_key = f"{self.namespace}/{ref['name']}"
+            return RunExecutor(backend, view, limit_key, concurrency=self.settings.snapshot_concurrency)
         return GuestRunExecutor(proxmox_backend(self.namespace, ref), view)
 
     def due_run(
@@ -160,16 +169,19 @@ class PolicyPass:
         """The run record to execute now, or None: resume, manual, onCreate, then scheduled."""
         current = status.get("currentRun")
         if current and current.get("state") in {"Pending", "Running"}:
+            if manual:  # a new request while a run is in progress (the facade answers 409 before this)
+                message = f"run {current.get('id')} is in progress; the request {token!r} is refused"
+                kopf.event(self.body, type="Warning", reason="RunRefused", message=message)
             return dict(current)
         slot, trigger = None, ""
         if manual and view.suspend:
             kopf.event(self.body, type="Warning", reason="RunRefused", message="the policy is suspended")
         elif manual:
-            slot, trigger = current_slot(view, self.now), "manual"
+            slot, trigger = on_demand_slot(self.now), "manual"
         elif view.suspend:
             return None
         elif view.run_on_create and not (status.get("lastRun") or status.get("lastScheduleTime")):
-            slot, trigger = current_slot(view, self.now), "onCreate"
+            slot, trigger = on_demand_slot(self.now), "onCreate"
         else:
             created = parse_time(obj["metadata"].get("creationTimestamp")) or self.now
             decision = due_slot(view, self.now, parse_time(status.get("lastScheduleTime")), created)
@@ -233,11 +245,24 @@ class PolicyPass:
             history=push_history(list(status.get("history") or []), run, MAX_STATUS_LIST),
             sla=_sla_status(result, finished),
         )
+        self.refuse_requests_during(obj, run)
         if state == "Succeeded":
             fields["lastSuccessfulTime"] = finished
         else:
             names = ", ".join(f"{f['name'] or f['target']} ({f['reason']})" for f in tally.failures[:5])
             kopf.event(self.body, type="Warning", reason="RunFailed", message=f"run {run['id']} {state}: {names}")
+
+    def refuse_requests_during(self, obj: dict[str, Any], run: dict[str, Any]) -> None:
+        """A run-now requested while ``run`` was running is refused (an Event), and counts as handled:
+        ``obj`` takes the newest token, so the pass echoes it instead of starting another run."""
+        latest = self.client.get_object(KIND, self.namespace, self.name)
+        newer = ((latest or {}).get("metadata", {}).get("annotations") or {}).get(RECONCILE_ANNOTATION)
+        annotations = obj["metadata"].setdefault("annotations", {})
+        if newer is None or newer == annotations.get(RECONCILE_ANNOTATION):
+            return
+        message = f"run {run['id']} was in progress; the request {newer!r} is refused"
+        kopf.event(self.body, type="Warning", reason="RunRefused", message=message)
+        annotations[RECONCILE_ANNOTATION] = newer
 
     def finish(
         self,
@@ -298,7 +323,7 @@ def register(settings: OperatorSettings) -> None:
     """Register the SnapshotPolicy daemon and the update handler that wakes it."""
 
     def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
-        one = PolicyPass(kwargs["body"], str(kwargs["namespace"]), str(kwargs["name"]), kwargs["logger"])
+        one = PolicyPass(kwargs["body"], str(kwargs["namespace"]), str(kwargs["name"]), kwargs["logger"], settings)
         return lambda: one.run(settings)
 
     register_polling(KIND, "snapshotpolicies", "schedule", settings, make_pass)

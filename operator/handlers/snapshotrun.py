@@ -62,15 +62,16 @@ class TargetRunner(Protocol):
         ...
 
 
-#: Backend calls in flight at once per credential, across all policies that use it.
+#: Default for backend calls in flight at once per credential, across all policies that use it
+#: (``OperatorSettings.snapshot_concurrency``).
 CONCURRENCY = 8
 _LIMITS: dict[str, threading.BoundedSemaphore] = {}
 _LIMITS_GUARD = threading.Lock()
 
 
-def _limit(key: str) -> threading.BoundedSemaphore:
+def _limit(key: str, size: int) -> threading.BoundedSemaphore:
     with _LIMITS_GUARD:
-        return _LIMITS.setdefault(key, threading.BoundedSemaphore(CONCURRENCY))
+        return _LIMITS.setdefault(key, threading.BoundedSemaphore(size))
 
 
 def snapshot_info(snapshot: Snapshot) -> SnapshotInfo:
@@ -109,13 +110,14 @@ class RunExecutor:
         view: PolicyView,
         limit_key: str,
         *,
+        concurrency: int = CONCURRENCY,
         attempts: int = 3,
         backoff_seconds: float = 1.0,
         wait_seconds: float = 120.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.backend, self.view = backend, view
-        self.limit = _limit(limit_key)
+        self.limit, self.concurrency = _limit(limit_key, concurrency), concurrency
         self.attempts, self.backoff, self.wait_seconds, self.clock = attempts, backoff_seconds, wait_seconds, clock
 
     def call(self, what: Callable[[], T], before_retry: Callable[[], T | None] | None = None) -> T:
@@ -177,7 +179,7 @@ class RunExecutor:
                 message = f"snapshot {snapshot.id} of this slot is in error"
                 tally.fail(_volume(targets, volume_id), message, "SnapshotError")
         missing = [v for v in targets if v.id not in existing]
-        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             for volume, outcome in zip(missing, pool.map(lambda v: self._create(v, slot), missing), strict=True):
                 if isinstance(outcome, BackendError):
                     tally.fail(volume, outcome)
@@ -250,7 +252,7 @@ class RunExecutor:
                 return error
             return None
 
-        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             for (volume, _), error in zip(doomed, pool.map(delete, doomed), strict=True):
                 if error is None:
                     tally.deleted += 1

@@ -4,7 +4,7 @@ A guest becomes a target record (:class:`VolumeInfo` with id ``<node>/<vmid>``, 
 Proxmox snapshot a :class:`SnapshotInfo`, so schedule slots, retention and SLA compliance are the same
 code for volumes and guests. Proxmox snapshots carry no metadata and their names are short
 (``[A-Za-z][A-Za-z0-9_-]{1,39}``), so ownership and slot live in the name:
-``<prefix>-<6 hex of the policy>-<YYYYMMDDHHMM>``; the description repeats them for people.
+``<prefix>-<6 hex of the policy>-<slot stamp>``; the description repeats them for people.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from .snapshotpolicy import OWNER_KEY, SLOT_KEY, PolicyView, SnapshotInfo, VolumeInfo, format_time
+from .snapshotpolicy import OWNER_KEY, SLOT_KEY, PolicyView, SnapshotInfo, VolumeInfo, format_time, slot_stamp
 
 __all__ = [
     "GUEST_SNAPSHOT_NAME_MAX",
@@ -29,8 +29,8 @@ __all__ = [
 
 #: Proxmox's limit on snapshot names.
 GUEST_SNAPSHOT_NAME_MAX = 40
-_PREFIX_MAX = GUEST_SNAPSHOT_NAME_MAX - len("-abcdef-YYYYMMDDHHMM")
-_NAME = re.compile(r"^(?P<prefix>.+)-(?P<owner>[0-9a-f]{6})-(?P<slot>[0-9]{12})$")
+_PREFIX_MAX = GUEST_SNAPSHOT_NAME_MAX - len("-abcdef-YYYYMMDDHHMMSS")
+_NAME = re.compile(r"^(?P<prefix>.+)-(?P<owner>[0-9a-f]{6})-(?P<slot>[0-9]{12}(?:[0-9]{2})?)$")
 
 
 def _owner_hash(view: PolicyView) -> str:
@@ -45,8 +45,8 @@ def _prefix(view: PolicyView) -> str:
 
 
 def guest_snapshot_name(view: PolicyView, slot: datetime) -> str:
-    """``<prefix>-<policy hash>-<slot YYYYMMDDHHMM UTC>``: valid for Proxmox, the same on every retry."""
-    return f"{_prefix(view)}-{_owner_hash(view)}-{slot.astimezone(UTC):%Y%m%d%H%M}"
+    """``<prefix>-<policy hash>-<slot stamp>``: valid for Proxmox, the same on every retry."""
+    return f"{_prefix(view)}-{_owner_hash(view)}-{slot_stamp(slot)}"
 
 
 def guest_snapshot_description(view: PolicyView, slot: datetime) -> str:
@@ -96,7 +96,8 @@ def guest_snapshot_info(view: PolicyView, target_id: str, name: str, snaptime: i
     metadata: dict[str, str] = {}
     match = _NAME.match(name)
     if match and match["owner"] == _owner_hash(view):
-        slot = datetime.strptime(match["slot"], "%Y%m%d%H%M").replace(tzinfo=UTC)
+        stamp = match["slot"]
+        slot = datetime.strptime(stamp, "%Y%m%d%H%M%S" if len(stamp) == 14 else "%Y%m%d%H%M").replace(tzinfo=UTC)
         metadata = {OWNER_KEY: view.owner, SLOT_KEY: format_time(slot)}
     created = datetime.fromtimestamp(snaptime, UTC) if snaptime else None
     return SnapshotInfo(f"{target_id}@{name}", name, target_id, "available", created, metadata)

@@ -36,6 +36,7 @@ __all__ = [
     "format_time",
     "match_volumes",
     "next_time",
+    "on_demand_slot",
     "owned",
     "parse_duration",
     "parse_time",
@@ -43,6 +44,7 @@ __all__ = [
     "push_history",
     "retention_deletions",
     "run_id",
+    "slot_stamp",
     "snapshot_metadata",
     "snapshot_name",
 ]
@@ -228,9 +230,21 @@ def _by_id(volume: VolumeInfo) -> str:
     return volume.id
 
 
+def slot_stamp(slot: datetime) -> str:
+    """``YYYYMMDDHHMM`` (UTC) for schedule slots; ``YYYYMMDDHHMMSS`` for on-demand runs, which start at
+    the second they were requested."""
+    utc = slot.astimezone(UTC)
+    return f"{utc:%Y%m%d%H%M}" if utc.second == 0 else f"{utc:%Y%m%d%H%M%S}"
+
+
+def on_demand_slot(now: datetime) -> datetime:
+    """The slot of a run-now or runOnCreate run: the request's second, so each request snapshots anew."""
+    return now.astimezone(UTC).replace(microsecond=0)
+
+
 def snapshot_name(view: PolicyView, volume_id: str, slot: datetime) -> str:
-    """``<prefix>-<policy>-<volume short id>-<slot YYYYMMDDHHMM UTC>``."""
-    return f"{view.prefix}-{view.name}-{volume_id.replace('-', '')[:8]}-{slot.astimezone(UTC):%Y%m%d%H%M}"
+    """``<prefix>-<policy>-<volume short id>-<slot stamp>`` (see :func:`slot_stamp`)."""
+    return f"{view.prefix}-{view.name}-{volume_id.replace('-', '')[:8]}-{slot_stamp(slot)}"
 
 
 def snapshot_metadata(view: PolicyView, slot: datetime) -> dict[str, str]:
@@ -241,7 +255,7 @@ def snapshot_metadata(view: PolicyView, slot: datetime) -> dict[str, str]:
 def run_id(view: PolicyView, slot: datetime, trigger: str, token: str | None = None) -> str:
     """Deterministic from the policy, the slot and (for manual runs) the request token."""
     suffix = f"-{hashlib.sha256(token.encode()).hexdigest()[:6]}" if token else ""
-    return f"{view.name}-{slot.astimezone(UTC):%Y%m%d%H%M}-{trigger}{suffix}"
+    return f"{view.name}-{slot_stamp(slot)}-{trigger}{suffix}"
 
 
 def owned(view: PolicyView, snapshot: SnapshotInfo) -> bool:

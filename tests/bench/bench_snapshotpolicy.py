@@ -1,11 +1,12 @@
-"""Benchmark: one SnapshotPolicy run over ~1,000 OpenStack volumes, and a repeated run-now in the same slot.
+"""Benchmark: one SnapshotPolicy run over ~5,000 OpenStack volumes with 50 ms per backend call.
 
-    python -m tests.bench.bench_snapshotpolicy --out snapshotpolicy.json [--volumes 1000]
+    python -m tests.bench.bench_snapshotpolicy --out snapshotpolicy.json [--volumes 5000] [--latency 0.05]
 
 Real control plane, the operator as a process, the stand-in (seed ``large``, real clock so snapshots
 become available) in its own process. The policy targets whole projects until about ``--volumes``
-volumes are covered. Measures the first run (one snapshot per volume, waited until available, SLA
-computed) and a second run-now in the same slot (every snapshot found by name: nothing created).
+volumes are covered. Every stand-in API call is delayed by ``--latency``. Measures one run-now (one
+snapshot per volume, waited until available, retention, SLA computed) with the default concurrency,
+then the same run with concurrency 1 as the sequential baseline.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 from daytwo.operator.backends.openstack import OpenStackConnectionParams, connect
 
 from tests.bench.bench_openstack import start_standin
@@ -51,28 +53,79 @@ def projects_covering(base: str, volumes: int) -> tuple[list[str], int]:
     return chosen, total
 
 
-def run_now(kubectl: Kubectl, token: str, timeout: float = 1800) -> tuple[float, dict[str, Any]]:
-    """Request a run; seconds until it was handled and finished, and the status."""
+def run_now(kubectl: Kubectl, name: str, token: str, timeout: float = 1800) -> tuple[float, dict[str, Any]]:
+    """Request a run of policy ``name``; seconds until it was handled and finished, and the status."""
     start = time.monotonic()
-    kubectl.run("annotate", "--overwrite", "d2sp", "bench", "-n", NS, f"daytwo.io/reconcile-requested-at={token}")
+    kubectl.run("annotate", "--overwrite", "d2sp", name, "-n", NS, f"daytwo.io/reconcile-requested-at={token}")
 
     def done() -> bool:
-        status = kubectl.get("d2sp", "bench", NS).get("status", {})
+        status = kubectl.get("d2sp", name, NS).get("status", {})
         return status.get("lastHandledReconcileAt") == token and not status.get("currentRun")
 
-    wait_until(done, timeout, f"the run {token}", interval=0.5)
-    return time.monotonic() - start, kubectl.get("d2sp", "bench", NS)["status"]
+    wait_until(done, timeout, f"the run {token} of {name}", interval=0.5)
+    return time.monotonic() - start, kubectl.get("d2sp", name, NS)["status"]
+
+
+def inject_latency(base: str, seconds: float) -> None:
+    """Every OpenStack API call of the stand-in answers ``seconds`` late (its control endpoints do not)."""
+    body = {"path": "^/(?!_standin)", "latency": seconds, "times": None}
+    httpx.post(f"{base}/_standin/faults", json=body, timeout=10).raise_for_status()
+
+
+def measure(
+    plane: LocalControlPlane, kubectl: Kubectl, logs: Path, projects: list[str], concurrency: int
+) -> dict[str, Any]:
+    """One operator with ``concurrency``, one fresh policy over ``projects``: one run-now."""
+    name = f"bench-c{concurrency}"
+    env = {"DAYTWO_LOG_LEVEL": "WARNING", "DAYTWO_SNAPSHOT_CONCURRENCY": str(concurrency)}
+    operator = DaytwoProcess("daytwo-operator", plane.kubeconfig, logs / f"operator-{name}.log", env=env).start()
+    try:
+        policy = {
+            "apiVersion": "daytwo.io/v1alpha1",
+            "kind": "SnapshotPolicy",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {
+                "credentialsRef": {"kind": "CloudCredential", "name": "openstack"},
+                "targets": {"openstack": {"projects": projects}},
+                "schedule": "0 0 1 1 *",
+                "retention": {"keepLast": 3},
+                "snapshot": {"namePrefix": "bench", "force": True},
+            },
+        }
+        kubectl.apply(json.dumps(policy))
+        wait_until(
+            lambda: kubectl.get("d2sp", name, NS).get("status", {}).get("matchedTargets") is not None,
+            600,
+            "the policy to resolve its targets",
+        )
+        seconds, status = run_now(kubectl, name, "first")
+        result: dict[str, Any] = {"concurrency": concurrency, "matched_targets": status.get("matchedTargets")}
+        run = status.get("lastRun") or {}
+        result |= {
+            "run_seconds": round(seconds, 2),
+            "created": run.get("created"),
+            "failed": run.get("failed"),
+            "snapshots_per_second": round((run.get("created") or 0) / seconds, 1),
+        }
+        result["operator_peak_rss_mb"] = peak_rss_mb_of(operator.process.pid) if operator.process else None
+        return result
+    finally:
+        operator.stop()
 
 
 def main() -> None:
     """Run the benchmark and write JSON."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--volumes", type=int, default=1000)
+    parser.add_argument("--volumes", type=int, default=5000)
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every OpenStack call")
+    parser.add_argument("--concurrency", type=int, default=8, help="DAYTWO_SNAPSHOT_CONCURRENCY of the main run")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the sequential (concurrency 1) run")
     args = parser.parse_args()
     standin, base = start_standin("large", clock="real")
     try:
         projects, covered = projects_covering(base, args.volumes)
+        inject_latency(base, args.latency)
         with (
             tempfile.TemporaryDirectory(prefix="bench-sp-") as tmp,
             LocalControlPlane(state_dir=Path(tmp) / "cluster") as plane,
@@ -81,52 +134,25 @@ def main() -> None:
             kubectl.apply(REPO / "crds" / "generated")
             kubectl.run("wait", "--for=condition=Established", "crd", "-l", "app.kubernetes.io/part-of=daytwo")
             kubectl.run("create", "namespace", NS)
-            operator = DaytwoProcess(
-                "daytwo-operator", plane.kubeconfig, Path(tmp) / "operator.log", env={"DAYTWO_LOG_LEVEL": "WARNING"}
-            ).start()
-            policy = {
-                "apiVersion": "daytwo.io/v1alpha1",
-                "kind": "SnapshotPolicy",
-                "metadata": {"name": "bench", "namespace": NS},
-                "spec": {
-                    "credentialsRef": {"kind": "CloudCredential", "name": "openstack"},
-                    "targets": {"openstack": {"projects": projects}},
-                    "schedule": "0 0 1 1 *",
-                    "retention": {"keepLast": 3},
-                    "snapshot": {"namePrefix": "bench", "force": True},
-                },
-            }
-            items = [*openstack_credential(NS, base=base), policy]
-            kubectl.apply(json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
-            wait_until(
-                lambda: kubectl.get("d2sp", "bench", NS).get("status", {}).get("matchedTargets") is not None,
-                300,
-                "the policy to resolve its targets",
+            kubectl.apply(
+                json.dumps({"apiVersion": "v1", "kind": "List", "items": openstack_credential(NS, base=base)})
             )
-            first, status = run_now(kubectl, "first")
-            repeat, repeated = run_now(kubectl, "repeat")
-            rss = peak_rss_mb_of(operator.process.pid) if operator.process else None
-            operator.stop()
+            concurrent = measure(plane, kubectl, Path(tmp), projects, args.concurrency)
+            sequential = None if args.no_baseline else measure(plane, kubectl, Path(tmp), projects, 1)
     finally:
         standin.terminate()
         standin.wait(timeout=30)
-    run = status.get("lastRun") or {}
-    again = repeated.get("lastRun") or {}
     write_result(
         args.out,
         "snapshotpolicy-run-large-estate",
         projects=len(projects),
         volumes_covered=covered,
-        matched_targets=status.get("matchedTargets"),
-        first_run_seconds=round(first, 2),
-        first_run_created=run.get("created"),
-        first_run_failed=run.get("failed"),
-        snapshots_per_second=round((run.get("created") or 0) / first, 1),
-        repeat_run_seconds=round(repeat, 2),
-        repeat_run_created=again.get("created"),
-        operator_peak_rss_mb=rss,
-        note="run = run-now request until the run finished (creates 8 at a time, waits for available, SLA); "
-        "repeat = run-now in the same slot: every snapshot found by its deterministic name",
+        injected_latency_seconds=args.latency,
+        concurrent=concurrent,
+        sequential_baseline=sequential,
+        note="run = run-now request until the run finished (lists, creates N at a time, waits until available, "
+        "retention, SLA), every stand-in call delayed by the injected latency; sequential = the same run with "
+        "concurrency 1",
     )
 
 

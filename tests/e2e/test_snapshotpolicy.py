@@ -2,7 +2,8 @@
 
 Every policy targets explicit volumes of one project nobody else's tests touch, and snapshots are
 counted through daytwo's own backend by their owner metadata, so each test sees only its policy's
-work. The schedule slot is January 1st (yearly): every run-now of these tests serves the same slot.
+work. The schedule is yearly (January 1st), so only run-now requests start runs; each serves the
+second it was requested in.
 """
 
 from __future__ import annotations
@@ -136,9 +137,9 @@ def test_run_now_snapshots_each_volume_once(kubectl: Kubectl, volumes: dict[str,
     assert condition(current, "LastRunSucceeded")["status"] == "True"
 
     again = run_now(kubectl, "nightly", "second")
-    assert (again["lastRun"]["created"], again["lastRun"]["state"]) == (0, "Succeeded")
+    assert (again["lastRun"]["created"], again["lastRun"]["state"]) == (3, "Succeeded"), "each run-now snapshots anew"
     assert again["lastRun"]["id"] != run["id"] and len(again["history"]) == 2
-    assert len(owned("nightly")) == 3, "the same slot is never snapshotted twice"
+    assert again["lastRun"]["scheduledAt"] > slot and len(owned("nightly")) == 6
 
 
 def test_retention_and_failed_volume(kubectl: Kubectl, volumes: dict[str, list[Volume]]) -> None:
@@ -225,3 +226,19 @@ def test_operator_killed_mid_run_creates_no_duplicate(
     assert sorted(s.volume_id for s in snaps) == sorted(v.id for v in targets), "one snapshot per volume"
     status = kubectl.get("d2sp", "crash", NS)["status"]
     assert status["lastRun"]["state"] == "Succeeded" and status["lastRun"]["trigger"] == "manual"
+
+
+def test_second_run_now_while_running_is_refused(kubectl: Kubectl, volumes: dict[str, list[Volume]]) -> None:
+    targets = volumes["available"][6:8]
+    kubectl.apply(policy("busy", [v.id for v in targets]))
+    wait_for_condition(kubectl, "d2sp", "busy", "Ready", "True", namespace=NS)
+    standin("faults", "POST", {"path": "/snapshots$", "method": "POST", "latency": 3.0, "times": 2})
+    try:
+        kubectl.run("annotate", "--overwrite", "d2sp", "busy", "-n", NS, "daytwo.io/reconcile-requested-at=one")
+        wait_until(lambda: bool(kubectl.get("d2sp", "busy", NS).get("status", {}).get("currentRun")), 60, "the run")
+        status = run_now(kubectl, "busy", "two")
+    finally:
+        standin("faults", "DELETE")
+    assert [run["trigger"] for run in status["history"]] == ["manual"], "the second request started no run"
+    assert status["lastRun"]["created"] == 2 and len(owned("busy")) == 2
+    assert "run busy-" in events(kubectl, "busy") and "'two' is refused" in events(kubectl, "busy")

@@ -1,7 +1,8 @@
 """SnapshotPolicy on Proxmox guests end to end: the real operator, a ProxmoxNode and fakepve over TLS.
 
-Snapshots are read back through daytwo's own Proxmox client. Every policy uses the yearly slot of
-January 1st, so each run-now of these tests serves that slot; older slots are made by hand.
+Snapshots are read back through daytwo's own Proxmox client. Every policy is yearly (January 1st), so
+only run-now requests start runs, each serving the second it was requested in; older slots are made
+by hand.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from daytwo.operator.backends.proxmox import (
     ProxmoxerBackend,
 )
 from daytwo.operator.reconcile.guestsnapshots import guest_snapshot_name
-from daytwo.operator.reconcile.snapshotpolicy import current_slot, policy_view
+from daytwo.operator.reconcile.snapshotpolicy import parse_time, policy_view
 
 from tests.e2e.test_snapshotpolicy import YEARLY, events, run_now
 from tests.harness.kubectl import Kubectl
@@ -104,10 +105,12 @@ def policy(name: str, targets: dict[str, Any], **spec: Any) -> str:
     )
 
 
-def slot_name(name: str, slot: datetime | None = None) -> str:
-    """The snapshot name the policy ``name`` gives a guest in ``slot`` (default: the current yearly slot)."""
+def slot_name(name: str, slot: datetime | str) -> str:
+    """The snapshot name the policy ``name`` gives a guest in ``slot`` (a time or a run's scheduledAt)."""
     view = policy_view(NS, name, {"schedule": YEARLY, "retention": {"keepLast": 1}, "snapshot": {"namePrefix": "e2e"}})
-    return guest_snapshot_name(view, slot or current_slot(view, datetime.now(UTC)))
+    when = parse_time(slot) if isinstance(slot, str) else slot
+    assert when is not None
+    return guest_snapshot_name(view, when)
 
 
 def snapshot_names(client: ProxmoxerBackend, node_name: str, vmid: int, type_: str = "vm") -> list[str]:
@@ -121,7 +124,7 @@ TAGGED = [("pve1", 100, "vm"), ("pve1", 103, "lxc"), ("pve2", 104, "vm"), ("pve2
 def test_tagged_guests_are_snapshotted_once_per_slot(kubectl: Kubectl, node: str, client: ProxmoxerBackend) -> None:
     kubectl.apply(policy("pve-tagged", {"tags": ["daytwo"]}))
     first = run_now(kubectl, "pve-tagged", "first", NS)
-    expected = slot_name("pve-tagged")
+    expected = slot_name("pve-tagged", first["lastRun"]["scheduledAt"])
     for node_name, vmid, type_ in TAGGED:
         assert snapshot_names(client, node_name, vmid, type_) == [expected], (node_name, vmid)
     assert snapshot_names(client, "pve1", 101) == []
@@ -135,8 +138,9 @@ def test_tagged_guests_are_snapshotted_once_per_slot(kubectl: Kubectl, node: str
     assert resolved is not None and resolved["message"] == "4 guest(s) match"
 
     again = run_now(kubectl, "pve-tagged", "second", NS)
-    assert (again["lastRun"]["created"], again["lastRun"]["failed"]) == (0, 0)
-    assert snapshot_names(client, "pve1", 100) == [expected]
+    assert (again["lastRun"]["created"], again["lastRun"]["failed"]) == (4, 0), "each run-now snapshots anew"
+    second = slot_name("pve-tagged", again["lastRun"]["scheduledAt"])
+    assert second != expected and set(snapshot_names(client, "pve1", 100)) == {expected, second}
 
     targets = kubectl.get("configmap", "pve-tagged-targets", NS)
     listed = json.loads(targets["data"]["targets.json"])
@@ -156,7 +160,7 @@ def test_retention_keeps_the_newest_and_never_touches_foreign_snapshots(
     kubectl.apply(policy("pve-keep2", {"vmids": [101]}, retention={"keepLast": 2}))
     status = run_now(kubectl, "pve-keep2", "keep", NS)
     assert (status["lastRun"]["created"], status["lastRun"]["deleted"]) == (1, 2)
-    left = {"manual-before-upgrade", older[2], slot_name("pve-keep2")}
+    left = {"manual-before-upgrade", older[2], slot_name("pve-keep2", status["lastRun"]["scheduledAt"])}
     assert set(snapshot_names(client, "pve1", 101)) == left
 
 
@@ -174,7 +178,7 @@ def test_a_failing_guest_is_named_and_the_others_finish(
     failure = last["failures"][0]
     assert (failure["target"], failure["name"], failure["reason"]) == ("pve2/105", "vm-pve2-1", "PermissionDenied")
     assert "VM.Snapshot" in failure["message"]
-    assert snapshot_names(client, "pve2", 106) == [slot_name("pve-node2")]
+    assert snapshot_names(client, "pve2", 106) == [slot_name("pve-node2", last["scheduledAt"])]
     assert "RunFailed" in events(kubectl, "pve-node2", NS)
     out = {e["id"]: e["severity"] for e in status["sla"]["outOfSla"]}
     assert out == {"pve2/105": "critical"}

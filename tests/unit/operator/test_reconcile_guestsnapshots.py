@@ -52,6 +52,10 @@ def test_names_are_valid_for_proxmox_deterministic_and_distinct_per_policy() -> 
     assert PVE_NAME.match(long_prefix) and len(long_prefix) <= GUEST_SNAPSHOT_NAME_MAX
     assert PVE_NAME.match(guest_snapshot_name(view(namePrefix="a.b"), SLOT))
     assert "ns/SnapshotPolicy/nightly" in guest_snapshot_description(view(), SLOT)
+    on_demand = guest_snapshot_name(view(namePrefix="x" * 40), SLOT.replace(second=7))
+    assert on_demand.endswith("-20261130020007") and len(on_demand) <= GUEST_SNAPSHOT_NAME_MAX
+    back = guest_snapshot_info(view(namePrefix="x" * 40), "pve1/100", on_demand, 0)
+    assert back.metadata[SLOT_KEY] == "2026-11-30T02:00:07Z"
 
 
 def test_ownership_and_slot_come_back_from_the_name() -> None:

@@ -17,6 +17,7 @@ from daytwo.operator.reconcile.snapshotpolicy import (
     existing_for_slot,
     match_volumes,
     next_time,
+    on_demand_slot,
     parse_duration,
     policy_view,
     push_history,
@@ -97,6 +98,8 @@ def test_names_metadata_and_run_ids_are_deterministic() -> None:
     assert snapshot_name(policy, "1234abcd-ef00-0000", slot) == "bk-nightly-1234abcd-202611300200"
     assert snapshot_metadata(policy, slot) == {"team": "ops", OWNER_KEY: OWNER, SLOT_KEY: "2026-11-30T02:00:00Z"}
     assert run_id(policy, slot, "scheduled") == "nightly-202611300200-scheduled"
+    requested = on_demand_slot(datetime(2026, 11, 30, 14, 3, 9, 500, tzinfo=UTC))
+    assert snapshot_name(policy, "1234abcd", requested) == "bk-nightly-1234abcd-20261130140309"
     assert run_id(policy, slot, "manual", "t1") == run_id(policy, slot, "manual", "t1")
     assert run_id(policy, slot, "manual", "t1") != run_id(policy, slot, "manual", "t2")
 
