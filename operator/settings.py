@@ -47,11 +47,45 @@ class OperatorSettings(BaseSettings):
         description="Kopf peering priority; the highest live replica works, the others stand by. Unset with peering "
         "on = a random one per process, because replicas of equal priority all freeze (Kopf's rule).",
     )
+    snapshot_concurrency: int = Field(
+        8,
+        ge=1,
+        le=64,
+        description="Snapshot calls in flight at once per OpenStack credential, across every SnapshotPolicy using "
+        "it (1 = sequential). Proxmox calls are bounded per endpoint by the client instead.",
+    )
 
     aggregate_naming: list[AggregateNamingRule] = Field(
         default_factory=lambda: list(DEFAULT_AGGREGATE_NAMING),
         description="GPU aggregate naming rules, first match wins (env: a JSON list of {pattern, pool}).",
     )
+
+    restore_enabled: bool = Field(
+        True,
+        description="Plan and run RestoreJobs; false refuses them (Ready=False, RestoreDisabled), like pf9's "
+        "RESTORE_ENABLED.",
+    )
+    restore_dry_run: bool = Field(
+        False,
+        description="Run every RestoreJob as a dry run (validate, record the steps, change nothing), like "
+        "pf9's RESTORE_DRY_RUN.",
+    )
+    restore_cleanup_volumes: bool = Field(
+        False,
+        description="A failed or canceled RestoreJob with cleanupPolicy DeletePorts also deletes the volume "
+        "it created, like pf9's RESTORE_CLEANUP_VOLUMES.",
+    )
+    restore_poll_seconds: float = Field(
+        2.0, ge=0.25, description="How often a running RestoreJob polls a volume, server or task it waits for."
+    )
+
+    def restore_config(self) -> dict[str, bool]:
+        """What pf9's GET /restore/config answers: ``{"enabled", "dry_run", "cleanup_volumes"}``."""
+        return {
+            "enabled": self.restore_enabled,
+            "dry_run": self.restore_dry_run,
+            "cleanup_volumes": self.restore_cleanup_volumes,
+        }
 
     def naming_rules(self) -> list[tuple[str, str]]:
         """The naming rules as (pattern, pool) pairs, the shape the pure GPU views take."""
