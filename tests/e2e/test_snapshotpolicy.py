@@ -105,7 +105,18 @@ def volumes(kubectl: Kubectl, operator: DaytwoProcess, standins: list[Standin]) 
     kubectl.run("delete", "namespace", NS, "--wait=false")
 
 
-def test_run_now_snapshots_each_volume_once(kubectl: Kubectl, volumes: dict[str, list[Volume]]) -> None:
+@pytest.fixture(scope="module")
+def every_minute(kubectl: Kubectl, volumes: dict[str, list[Volume]]) -> Volume:
+    """A policy on one volume scheduled every minute, keep 1: created first, checked last, so its
+    slots pass while the other tests run."""
+    target = volumes["available"][8]
+    kubectl.apply(policy("minutely", [target.id], schedule="* * * * *", retention={"keepLast": 1}))
+    return target
+
+
+def test_run_now_snapshots_each_volume_once(
+    kubectl: Kubectl, volumes: dict[str, list[Volume]], every_minute: Volume
+) -> None:
     targets = volumes["available"][:3]
     kubectl.apply(policy("nightly", [v.id for v in targets]))
     ready = wait_for_condition(kubectl, "d2sp", "nightly", "Ready", "True", reason="Scheduled", namespace=NS)
@@ -242,3 +253,19 @@ def test_second_run_now_while_running_is_refused(kubectl: Kubectl, volumes: dict
     assert [run["trigger"] for run in status["history"]] == ["manual"], "the second request started no run"
     assert status["lastRun"]["created"] == 2 and len(owned("busy")) == 2
     assert "run busy-" in events(kubectl, "busy") and "'two' is refused" in events(kubectl, "busy")
+
+
+def test_schedule_runs_each_slot_and_retention_expires_the_older(kubectl: Kubectl, every_minute: Volume) -> None:
+    def two_scheduled_runs() -> bool:
+        history = kubectl.get("d2sp", "minutely", NS).get("status", {}).get("history") or []
+        return sum(run["trigger"] == "scheduled" and run["state"] == "Succeeded" for run in history) >= 2
+
+    wait_until(two_scheduled_runs, 200, "two scheduled runs of the every-minute policy")
+    status = kubectl.get("d2sp", "minutely", NS)["status"]
+    runs = [run for run in status["history"] if run["trigger"] == "scheduled"]
+    slots = [parse_time(run["scheduledAt"]) for run in runs]
+    assert all(slot is not None and slot.second == 0 for slot in slots) and len(set(slots)) == len(slots)
+    assert status["lastScheduleTime"] == runs[0]["scheduledAt"]
+    assert (runs[0]["created"], runs[0]["deleted"]) == (1, 1), "keepLast 1 expires the previous slot's snapshot"
+    older = [s for s in owned("minutely") if s.status != "deleting" and s.metadata[SLOT_KEY] < runs[0]["scheduledAt"]]
+    assert older == [], "nothing older than the newest run's slot is kept"
