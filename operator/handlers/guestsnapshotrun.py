@@ -128,8 +128,8 @@ class GuestRunExecutor:
             return None
 
         with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
-            for (target, _), error in zip(doomed, pool.map(delete, doomed), strict=True):
+            for (target, snapshot), error in zip(doomed, pool.map(delete, doomed), strict=True):
                 if error is None:
-                    tally.deleted += 1
+                    tally.deleted_ids.add(snapshot.id)
                 else:
                     tally.fail(target, error)

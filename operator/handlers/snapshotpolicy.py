@@ -224,8 +224,10 @@ class PolicyPass:
         executor.wait_available(waiting, targets, tally)
         run["steps"] = _steps(2, format_time(datetime.now(UTC)))
         self.client.patch_status(KIND, self.namespace, self.name, {"currentRun": run})
-        executor.retention(targets, executor.snapshots(), tally)
-        result = compliance(view, targets, executor.snapshots(), datetime.now(UTC), MAX_STATUS_LIST)
+        listed = executor.snapshots()
+        executor.retention(targets, listed, tally)
+        remaining = [s for s in listed if s.id not in tally.deleted_ids]
+        result = compliance(view, targets, remaining, datetime.now(UTC), MAX_STATUS_LIST)
         finished = format_time(datetime.now(UTC))
         state = "Succeeded" if not tally.failures else "PartiallyFailed"
         if tally.failures and len({f["target"] for f in tally.failures}) >= len(targets):

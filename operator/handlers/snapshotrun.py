@@ -91,8 +91,13 @@ class RunTally:
     """What a run did so far; failures are status ``RunFailure`` dicts."""
 
     created: int = 0
-    deleted: int = 0
+    deleted_ids: set[str] = field(default_factory=set)
     failures: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def deleted(self) -> int:
+        """Snapshots retention deleted."""
+        return len(self.deleted_ids)
 
     def fail(self, volume: VolumeInfo, error: BackendError | str, reason: str = "SnapshotError") -> None:
         """Record one failed volume with its reason."""
@@ -213,25 +218,32 @@ class RunExecutor:
             return error
 
     def wait_available(self, ids: Iterable[str], targets: list[VolumeInfo], tally: RunTally) -> None:
-        """Poll the listing until every id left ``creating``; errors and time-outs become failures."""
+        """Poll until every id left ``creating``; errors and time-outs become failures.
+
+        Each poll lists only the snapshots still ``creating`` and those in ``error`` (server-side
+        filters), not every snapshot the credential sees.
+        """
         pending = set(ids)
         deadline = time.monotonic() + self.wait_seconds
         while pending:
-            by_id = {s.id: s for s in self.snapshots() if s.id in pending}
-            for sid in list(pending):
-                snapshot = by_id.get(sid)
-                if snapshot is None or snapshot.status != "creating":
-                    pending.discard(sid)
-                    if snapshot is None or snapshot.status != "available":
-                        status = "gone" if snapshot is None else snapshot.status
-                        volume = _volume(targets, snapshot.volume_id if snapshot else sid)
-                        tally.fail(volume, f"snapshot {sid} ended {status}", "SnapshotError")
+            creating = {s.id for s in self._listed("creating")}
+            finished = pending - creating
+            if finished:
+                failed = {s.id: s for s in self._listed("error") if s.id in finished}
+                for sid in finished:
+                    if sid in failed:
+                        volume = _volume(targets, failed[sid].volume_id)
+                        tally.fail(volume, f"snapshot {sid} ended in error", "SnapshotError")
+                pending -= finished
             if pending and time.monotonic() > deadline:
                 for sid in pending:
                     tally.fail(_volume(targets, sid), f"snapshot {sid} still creating", "Timeout")
                 return
             if pending:
                 time.sleep(1.0)
+
+    def _listed(self, status: str) -> list[Snapshot]:
+        return self.call(lambda: self.backend.list_snapshots(all_projects=True, status=status))
 
     def retention(self, targets: list[VolumeInfo], snapshots: list[SnapshotInfo], tally: RunTally) -> None:
         """Delete what retention says, per target; an already-gone snapshot counts as deleted."""
@@ -253,9 +265,9 @@ class RunExecutor:
             return None
 
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            for (volume, _), error in zip(doomed, pool.map(delete, doomed), strict=True):
+            for (volume, snapshot), error in zip(doomed, pool.map(delete, doomed), strict=True):
                 if error is None:
-                    tally.deleted += 1
+                    tally.deleted_ids.add(snapshot.id)
                 else:
                     tally.fail(volume, error)
 

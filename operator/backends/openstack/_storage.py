@@ -99,9 +99,10 @@ class BlockStorageCalls(ServiceCalls):
         all_projects: bool = True,
         project_id: str | None = None,
         volume_id: str | None = None,
+        status: str | None = None,
     ) -> list[Snapshot]:
-        """Volume snapshots."""
-        query = _scope(all_projects, project_id, volume_id=volume_id)
+        """Volume snapshots (``status`` filters server-side, e.g. the ones still ``creating``)."""
+        query = _scope(all_projects, project_id, volume_id=volume_id, status=status)
         return self._call(
             "list snapshots",
             lambda c: [

@@ -175,8 +175,9 @@ class OpenStackBackend(Protocol):
         all_projects: bool = True,
         project_id: str | None = None,
         volume_id: str | None = None,
+        status: str | None = None,
     ) -> list[Snapshot]:
-        """Volume snapshots."""
+        """Volume snapshots (``status`` filters server-side, e.g. the ones still ``creating``)."""
         ...
 
     def get_snapshot(self, snapshot_id: str) -> Snapshot:
