@@ -1,53 +1,254 @@
-"""The FastAPI application: health now; the five documented APIs mount their routers here."""
+"""The facade's root application: five documented APIs as sub-apps under their prefixes (api/README.md).
+
+The root keeps ``/health`` (liveness + cache state), ``/ready`` (503 until the cache has synced)
+and ``/metrics`` (Prometheus). Every response carries ``X-Request-ID`` (the caller's, if it sent a
+sane one, else a new one) and, for authenticated and login calls, ``X-RateLimit-*``.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
-from kubernetes import client
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .kube import api_client
+from .auth.routes import auth_router
+from .deps import Services
+from .errors import FAMILIES, Family, install_envelope
 from .metrics import instrument
+from .routers import horcrux, multicloud, platform9, pmi, spot
+from .settings import ApiSettings
 
-__all__ = ["create_app"]
+__all__ = ["SUBAPP_TITLES", "create_app", "mount_subapps"]
+
+log = logging.getLogger("daytwo.api")
+
+SUBAPP_TITLES: dict[Family, str] = {
+    "platform9": "Platform9 Management API",
+    "horcrux": "Horcrux API",
+    "pmi": "PMI Dashboard (Proxmox) API",
+    "spot": "OpenStack Spot Manager API",
+    "multicloud": "Multicloud Manager API",
+}
+_ROUTERS = {"platform9": platform9, "horcrux": horcrux, "pmi": pmi, "spot": spot, "multicloud": multicloud}
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    app.state.kube = api_client()
-    yield
-    app.state.kube.close()
+class RequestContext:
+    """Pure ASGI middleware: request id in and out, rate-limit headers out."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
+        rid = incoming if _SANE_ID.match(incoming) else f"req_{uuid.uuid4().hex[:16]}"
+        state = scope.setdefault("state", {})
+        state["request_id"] = rid
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                headers.append((b"x-request-id", rid.encode()))
+                present = {k.lower() for k, _ in headers}
+                for name, value in (state.get("rate_limit_headers") or {}).items():
+                    if name.lower().encode() not in present:
+                        headers.append((name.lower().encode(), value.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
-def create_app() -> FastAPI:
-    """Build the facade application; OpenAPI is served at /docs and /openapi.json."""
+def mount_subapps(root: FastAPI) -> dict[Family, FastAPI]:
+    """Build the five sub-apps (envelope, auth routes, the API's router) and mount them on ``root``."""
+    subapps: dict[Family, FastAPI] = {}
+    for family in FAMILIES:
+        sub = FastAPI(
+            title=SUBAPP_TITLES[family],
+            version="0.1.0",
+            description=f"Served by daytwo from Kubernetes resources; see ../shared/reference/ ({family}).",
+        )
+        install_envelope(sub, family)
+        _document_security(sub)
+        sub.include_router(auth_router(family))
+        sub.include_router(_ROUTERS[family].router)
+        root.mount(f"/{family}", sub)
+        subapps[family] = sub
+    return subapps
+
+
+SECURITY_SCHEMES = {
+    "HTTPBearer": {"type": "http", "scheme": "bearer", "description": "JWT from the API's login endpoint"},
+    "APIKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key", "description": "API key (hx_...)"},
+}
+
+
+def _document_security(sub: FastAPI) -> None:
+    """Declare the bearer and API-key schemes in the sub-app's OpenAPI (deps.py reads the headers itself)."""
+    build = sub.openapi
+
+    def openapi() -> dict[str, Any]:
+        if sub.openapi_schema is None:
+            document = build()
+            document.setdefault("components", {}).setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
+            document["security"] = [{"HTTPBearer": []}, {"APIKeyHeader": []}]
+            sub.openapi_schema = document
+        return sub.openapi_schema
+
+    sub.openapi = openapi  # type: ignore[method-assign]
+
+
+def _build_services(settings: ApiSettings) -> Services:
+    """Connect to Kubernetes and start the watches, the accounts and the audit flusher."""
+    from .audit import AuditLog
+    from .auth.accounts import Accounts
+    from .auth.service import AuthService
+    from .kube import KubeSource, api_client, request_json
+    from .kubewrite import kube_error
+    from .store import ObjectStore
+
+    kube = api_client()
+    source = KubeSource(kube, settings.watch_timeout_seconds)
+    store = ObjectStore(settings.namespace, source)
+    store.start()
+
+    def own(method: str, path: str, body: Any, content_type: str) -> Any:
+        return request_json(kube, method, path, body=body, content_type=content_type)
+
+    def own_mapped(method: str, path: str, body: Any, content_type: str) -> Any:
+        try:
+            return own(method, path, body, content_type)
+        except Exception as error:
+            if getattr(error, "status", None) == 404 and method in ("PATCH", "GET"):
+                raise  # callers create on 404
+            raise kube_error(error) from error
+
+    secret = settings.jwt_secret.get_secret_value()
+    accounts = Accounts(settings.namespace, secret, source, own_mapped)
+    auth = AuthService(
+        accounts, secret, settings.token_lifetime_seconds, settings.login_rate_per_minute, settings.user_rate_per_minute
+    )
+    audit = AuditLog(store, own, settings.namespace)
+    return Services(settings, store, auth, kube, audit)
+
+
+def _start_background(services: Services) -> None:
+    """Accounts watch, bootstrap admin, audit flusher (blocking: run in a thread at start-up)."""
+    import threading
+
+    from .kube import request_json
+
+    assert services.auth is not None and services.kube is not None
+    accounts = services.auth.accounts
+    stop = threading.Event()
+    threading.Thread(target=accounts.watcher.run, args=(stop,), name="watch-auth-secrets", daemon=True).start()
+    if not accounts.watcher.synced.wait(60):
+        log.warning("auth Secrets not listed after 60s (%s); logins fail until they are", accounts.watcher.last_error)
+    name = services.settings.bootstrap_secret
+    try:
+        import base64
+
+        secret = request_json(services.kube, "GET", f"/api/v1/namespaces/{services.settings.namespace}/secrets/{name}")
+        data = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
+        if data.get("username") and data.get("password"):
+            services.auth.bootstrap(data["username"], data["password"])
+        else:
+            log.warning("bootstrap Secret %s lacks username/password; no bootstrap admin", name)
+    except Exception as error:
+        log.warning("no bootstrap admin: could not read Secret %s (%s)", name, getattr(error, "reason", error))
+    if services.audit is not None:
+        services.audit.start()
+    threading.Thread(target=_freeze_cache, args=(services.store,), name="gc-freeze", daemon=True).start()
+
+
+def _freeze_cache(store: Any, every: float = 30.0, growth: int = 1000) -> None:
+    """Move the cached objects out of the cyclic GC's sight (``gc.freeze``) once synced and as the cache grows.
+
+    10,000 CRs are millions of dicts and strings; without this every full collection walks them all
+    (p99 spikes). They are acyclic JSON, so reference counting still frees them when they go.
+    """
+    import gc
+    import time
+
+    store.wait_synced(600)
+    frozen = -growth
+    while True:
+        total = sum(kind["objects"] for kind in store.status().values())
+        if abs(total - frozen) >= growth or frozen < 0:
+            gc.collect()
+            gc.freeze()
+            frozen = total
+        time.sleep(every)
+
+
+def create_app(settings: ApiSettings | None = None, services: Services | None = None) -> FastAPI:
+    """The facade app. With ``services`` (tests) nothing is started; else settings are read at start-up."""
+    subapps: dict[Family, FastAPI] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = services
+        if own is None:
+            own = _build_services(settings or ApiSettings())
+            await asyncio.to_thread(_start_background, own)
+        app.state.daytwo = own
+        for sub in subapps.values():
+            sub.state.daytwo = own
+        yield
+        if services is None:
+            own.store.stop()
+            if own.audit is not None:
+                await asyncio.to_thread(own.audit.stop)
+            if own.kube is not None:
+                own.kube.close()
+
     app = FastAPI(
         title="daytwo facade",
         version="0.1.0",
         description="REST APIs of existing day-2 dashboards, served from daytwo custom resources.",
-        lifespan=_lifespan,
+        lifespan=lifespan,
     )
     instrument(app)
 
     @app.get("/health", tags=["health"])
     async def health() -> dict[str, Any]:
-        """Liveness and Kubernetes reachability (public; platform9's /health shape plus `kubernetes`)."""
-        kubernetes = "reachable"
-        try:
-            version_api = client.VersionApi(app.state.kube)
-            await asyncio.wait_for(asyncio.to_thread(version_api.get_code), timeout=5)
-        except Exception:
-            kubernetes = "unreachable"
+        """Liveness plus the cache's state (never calls the apiserver)."""
+        own: Services | None = getattr(app.state, "daytwo", None)
+        synced = bool(own and own.store.synced())
+        status = own.store.status() if own else {}
+        errors = {kind: s["error"] for kind, s in status.items() if "error" in s}
         return {
-            "status": "ok" if kubernetes == "reachable" else "degraded",
+            "status": "ok" if synced and not errors else "degraded",
             "service": "daytwo-api",
-            "kubernetes": kubernetes,
+            "kubernetes": "unreachable" if errors else "reachable",
+            "cache": "synced" if synced else "syncing",
+            "kinds": status,
             "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
+    @app.get("/ready", tags=["health"])
+    async def ready() -> JSONResponse:
+        """200 once the cache holds every kind (a readiness probe), 503 before."""
+        own: Services | None = getattr(app.state, "daytwo", None)
+        synced = bool(own and own.store.synced())
+        return JSONResponse({"ready": synced}, status_code=200 if synced else 503)
+
+    subapps.update(mount_subapps(app))
+    if services is not None:
+        app.state.daytwo = services
+        for sub in subapps.values():
+            sub.state.daytwo = services
+    app.add_middleware(RequestContext)
     return app

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+
 import uvicorn
+from pydantic import ValidationError
 
 from .app import create_app
 from .settings import ApiSettings
@@ -11,9 +15,22 @@ __all__ = ["main"]
 
 
 def main() -> None:
-    """Serve the facade until SIGTERM/SIGINT."""
-    settings = ApiSettings()
-    uvicorn.run(create_app(), host=settings.host, port=settings.port, log_level=settings.log_level)
+    """Serve the facade until SIGTERM/SIGINT; exit 2 with a readable message on bad settings."""
+    try:
+        settings = ApiSettings()
+    except ValidationError as error:
+        for problem in error.errors():
+            where = ".".join(str(p) for p in problem["loc"]) or "settings"
+            print(f"daytwo-api: DAYTWO_API_{where.upper()}: {problem['msg']}", file=sys.stderr)
+        sys.exit(2)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
+    )
 
 
 if __name__ == "__main__":

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["ApiSettings"]
+
+#: Values people paste from tutorials; a JWT secret equal to one of them is refused at start-up.
+WEAK_SECRETS = frozenset({"secret", "changeme", "change-me", "your-secret-key", "jwt-secret", "default", "password"})
+MIN_SECRET_LENGTH = 32
 
 
 class ApiSettings(BaseSettings):
@@ -16,3 +20,35 @@ class ApiSettings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(8000, ge=1, le=65535, description="Port to listen on.")
     log_level: str = Field("info", pattern="^(debug|info|warning|error)$")
+    namespace: str = Field(
+        "daytwo",
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="The namespace served: its daytwo objects are read and written, users and keys live there.",
+    )
+    jwt_secret: SecretStr = Field(
+        SecretStr(""),
+        description=f"HMAC key for JWTs and user records; at least {MIN_SECRET_LENGTH} characters, no default.",
+    )
+    token_lifetime_seconds: int = Field(28800, ge=60, le=7 * 86400, description="Lifetime of an issued JWT.")
+    bootstrap_secret: str = Field(
+        "daytwo-api-bootstrap-admin",
+        description="Secret (in the served namespace) with `username` and `password` of the bootstrap superadmin.",
+    )
+    login_rate_per_minute: int = Field(10, ge=1, description="Login attempts per client IP per minute.")
+    user_rate_per_minute: int = Field(600, ge=1, description="Authenticated calls per user per minute.")
+    allow_registration: bool = Field(True, description="Whether register/signup create (viewer) users.")
+    watch_timeout_seconds: int = Field(300, ge=5, description="Server-side timeout of one watch request.")
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _strong_secret(cls, value: SecretStr) -> SecretStr:
+        """Refuse an empty, short or well-known JWT secret: tokens signed with it could be forged."""
+        secret = value.get_secret_value()
+        if not secret:
+            raise ValueError("DAYTWO_API_JWT_SECRET is required (e.g. `openssl rand -hex 32`)")
+        if len(secret) < MIN_SECRET_LENGTH or secret.lower() in WEAK_SECRETS:
+            raise ValueError(
+                f"DAYTWO_API_JWT_SECRET must be at least {MIN_SECRET_LENGTH} random characters "
+                "(e.g. `openssl rand -hex 32`), not a default"
+            )
+        return value

@@ -122,6 +122,7 @@ class InventoryKind(StrEnum):
     VMS = "vms"
     STORAGE = "storage"
     NETWORKS = "networks"
+    COMPUTE = "compute"  # OpenStack only: host aggregates, hypervisors and flavors (the spot manager's GPU views)
 
 
 class InventorySync(CamelModel):
@@ -131,8 +132,36 @@ class InventorySync(CamelModel):
     interval_seconds: int = Field(900, description="How often.", ge=60, le=86400)
     kinds: list[InventoryKind] = Field(
         default_factory=lambda: [InventoryKind.VMS, InventoryKind.STORAGE, InventoryKind.NETWORKS],
-        description="What to inventory: vms, storage, networks.",
-        max_length=3,
+        description="What to inventory: vms, storage, networks; compute (OpenStack only) adds host aggregates, "
+        "hypervisors and flavors.",
+        max_length=4,
+    )
+
+
+class BillingSource(StrEnum):
+    """Where billing numbers come from."""
+
+    AUTO = "auto"
+    COST_EXPLORER = "cost-explorer"
+    ESTIMATE = "estimate"
+
+
+class BillingSync(CamelModel):
+    """Daily costs per service into the ``<name>-billing`` ConfigMap for the multicloud /billing views."""
+
+    enabled: bool = Field(False, description="Compute billing.")
+    interval_seconds: int = Field(
+        21600,
+        description="How often to refresh (an estimate is also refreshed after every inventory sync). "
+        "AWS charges for each Cost Explorer request, so keep it hours.",
+        ge=300,
+        le=86400,
+    )
+    source: BillingSource = Field(
+        BillingSource.AUTO,
+        description="auto: AWS Cost Explorer for provider aws, an estimate from the inventory and the price "
+        "table when it has no data and for the other providers; cost-explorer: aws only, never estimate; "
+        "estimate: always the inventory and the price table.",
     )
 
 
@@ -144,6 +173,27 @@ SPEC_VALIDATIONS = [
     for p in Provider
 ]
 SPEC_VALIDATIONS.append(cel("self.provider == oldSelf.provider", "provider is immutable; create a new CloudCredential"))
+SPEC_VALIDATIONS.append(
+    cel(
+        "!has(self.billing) || self.billing.source != 'cost-explorer' || self.provider == 'aws'",
+        "billing.source cost-explorer is for provider aws; use auto or estimate",
+    )
+)
+SPEC_VALIDATIONS.append(
+    cel(
+        "!has(self.billing) || !self.billing.enabled || self.billing.source == 'cost-explorer' || "
+        "(has(self.inventory) && self.inventory.enabled)",
+        "billing estimates are computed from the inventory: set inventory.enabled, or billing.source "
+        "cost-explorer (aws)",
+    )
+)
+SPEC_VALIDATIONS.append(
+    cel(
+        "self.provider == 'openstack' || !has(self.inventory) || !has(self.inventory.kinds) "
+        "|| !self.inventory.kinds.exists(k, k == 'compute')",
+        "inventory kind compute (host aggregates, hypervisors, flavors) exists only for provider openstack",
+    )
+)
 
 
 class CloudCredentialSpec(CamelModel):
@@ -161,6 +211,7 @@ class CloudCredentialSpec(CamelModel):
         3600, description="Revalidate this often (and at once on rotation).", ge=60, le=604800
     )
     inventory: InventorySync = Field(default_factory=InventorySync, description="Inventory sync.")
+    billing: BillingSync | None = Field(None, description="Billing (costs per day and service).")
 
 
 class Identity(CamelModel):
@@ -187,6 +238,15 @@ class InventoryStatus(CamelModel):
     config_map: str | None = Field(None, description="ConfigMap holding the normalised inventory.")
 
 
+class BillingStatus(CamelModel):
+    """Where the billing data is and where it came from."""
+
+    last_sync_time: datetime | None = Field(None, description="Last successful billing refresh.")
+    source: str | None = Field(None, description="cost-explorer or estimate.")
+    price_table: str | None = Field(None, description="Price table id of an estimate.")
+    config_map: str | None = Field(None, description="ConfigMap holding billing.json.")
+
+
 class CloudCredentialStatus(StatusBase):
     """Observed state of a CloudCredential."""
 
@@ -198,6 +258,7 @@ class CloudCredentialStatus(StatusBase):
         None, description=f"daytwo objects referencing it (at most {MAX_STATUS_LIST}).", max_length=MAX_STATUS_LIST
     )
     inventory: InventoryStatus | None = Field(None, description="Inventory sync.")
+    billing: BillingStatus | None = Field(None, description="Billing refresh.")
 
 
 DEFINITION = KindDefinition(

@@ -42,6 +42,7 @@ from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_chan
 from ..reconcile.lifecycle import RECONCILE_ANNOTATION
 from ..reconcile.references import secret_refs
 from ..settings import OperatorSettings
+from .billing import BillingPass, seconds_until_billing
 from .credentials import CloudAccount, ResolvedCredential, cloud_account, resolve_credential
 from .inventory_store import record_dict, write_inventory
 from .lifecycle import users_of
@@ -62,6 +63,7 @@ class Memory:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     validation: RetryState = field(default_factory=RetryState)
     inventory: RetryState = field(default_factory=RetryState)
+    billing: RetryState = field(default_factory=RetryState)
 
 
 class SecretWatch:
@@ -142,7 +144,19 @@ class Cycle:
         inventory = inventory_condition(spec, valid, error, counts)
         if inventory is not None:
             conditions = apply_conditions(conditions, [inventory], observed.generation, self.now)
-        retrying = self.memory.validation.not_before is not None or self.memory.inventory.not_before is not None
+        billing, self.memory.billing = BillingPass(obj, self.account, self.now, self.backoff()).run(
+            status,
+            conditions,
+            fields,
+            valid=valid,
+            inventory_synced=counts is not None,
+            revalidated=revalidated,
+            retry=self.memory.billing,
+        )
+        if billing is not None:
+            conditions = apply_conditions(conditions, [billing], observed.generation, self.now)
+        retries = (self.memory.validation, self.memory.inventory, self.memory.billing)
+        retrying = any(retry.not_before is not None for retry in retries)
         fields["conditions"] = apply_conditions(
             conditions, summary_conditions(conditions, retrying), observed.generation, self.now
         )
@@ -150,8 +164,11 @@ class Cycle:
         if token is not None:
             fields["lastHandledReconcileAt"] = token
         self.write(status, fields)
-        retries = (self.memory.validation, self.memory.inventory)
-        return seconds_until_next(spec, {**status, **fields}, retries, self.now, self.settings.resync_seconds)
+        wait = seconds_until_next(spec, {**status, **fields}, retries, self.now, self.settings.resync_seconds)
+        billing_wait = (
+            seconds_until_billing(spec, {**status, **fields}, self.memory.billing, self.now) if valid else None
+        )
+        return wait if billing_wait is None else min(wait, billing_wait)
 
     def secret_keys(self, spec: dict[str, Any]) -> dict[str, tuple[str, set[str]] | None]:
         """(resourceVersion, key names) of every Secret the spec names, and register them with the watch."""

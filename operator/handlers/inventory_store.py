@@ -1,4 +1,5 @@
-"""Where a CloudCredential's inventory lives: labelled, owned ConfigMaps (see reconcile.cloudcredential).
+"""Where a CloudCredential's inventory and billing live: labelled, owned ConfigMaps (see reconcile.cloudcredential
+and reconcile.billing).
 
 The facade reads ``<name>-inventory`` (manifest + first chunk) and the chunks it lists; a restarted
 operator or facade finds the last sync there. The ConfigMaps are owned by the credential, so the garbage
@@ -7,6 +8,7 @@ collector removes them with it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -15,9 +17,10 @@ from kubernetes.client.exceptions import ApiException
 
 from ..backends.inventory import InventoryRecord
 from ..kube import kube_client
+from ..reconcile.billing import billing_configmap_name
 from ..reconcile.cloudcredential import INVENTORY_LABEL, configmap_changes
 
-__all__ = ["record_dict", "write_inventory"]
+__all__ = ["delete_billing", "read_inventory", "record_dict", "write_billing", "write_inventory"]
 
 
 def record_dict(record: InventoryRecord) -> dict[str, Any]:
@@ -63,3 +66,37 @@ def write_inventory(namespace: str, credential: str, desired: Iterable[Mapping[s
             if error.status != 404:
                 raise
     return len(create), len(replace), len(delete)
+
+
+def read_inventory(namespace: str, credential: str) -> tuple[list[dict[str, Any]], str] | None:
+    """The stored records of the last sync, in manifest order, with its syncedAt; None when never synced."""
+    listed = _core().list_namespaced_config_map(namespace, label_selector=f"{INVENTORY_LABEL}={credential}")
+    data = {item.metadata.name: dict(item.data or {}) for item in listed.items}
+    head = next((d for d in data.values() if "manifest.json" in d), None)
+    if head is None:
+        return None
+    manifest = json.loads(head["manifest.json"])
+    records: list[dict[str, Any]] = []
+    for chunk in manifest.get("chunks") or ():
+        records.extend(json.loads((data.get(chunk["name"]) or {}).get("records.json") or "[]"))
+    return records, str(manifest.get("syncedAt", ""))
+
+
+def write_billing(namespace: str, body: Mapping[str, Any]) -> None:
+    """Create or replace the ``<credential>-billing`` ConfigMap."""
+    core = _core()
+    try:
+        core.create_namespaced_config_map(namespace, dict(body))
+    except ApiException as error:
+        if error.status != 409:
+            raise
+        core.replace_namespaced_config_map(body["metadata"]["name"], namespace, dict(body))
+
+
+def delete_billing(namespace: str, credential: str) -> None:
+    """Remove the billing ConfigMap (billing turned off); absent is fine."""
+    try:
+        _core().delete_namespaced_config_map(billing_configmap_name(credential), namespace)
+    except ApiException as error:
+        if error.status != 404:
+            raise

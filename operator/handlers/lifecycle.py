@@ -23,9 +23,7 @@ from ..settings import OperatorSettings
 __all__ = ["PENDING_ISSUES", "reconcile_object", "register_pending_kinds", "users_of"]
 
 #: Kinds whose own reconciliation has not landed yet, with the issue that brings it.
-PENDING_ISSUES: dict[str, int] = {
-    "RestoreJob": 5,
-}
+PENDING_ISSUES: dict[str, int] = {}
 #: Kinds that name credentials, for the in-use finalizer.
 CREDENTIAL_USERS = ("SnapshotPolicy", "RestoreJob", "DriftRule", "AggregateMigration")
 

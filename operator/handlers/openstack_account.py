@@ -4,19 +4,30 @@ The CloudCredential handler treats all four providers alike: ``validate()`` retu
 ``inventory(kinds)`` an Inventory of normalised records (Nova servers as vms, Cinder volumes as storage,
 Neutron networks as networks). OpenStack's token expiry is renewed by keystoneauth, so it is not
 reported as the credential's expiry.
+
+The OpenStack-only kind ``compute`` adds the records the spot manager's GPU views need (types
+``aggregate``, ``hypervisor`` and ``flavor``): aggregates with their member hosts and metadata,
+hypervisors with their compute service host, flavors with their extra specs. Metadata values are
+strings (the multicloud record shape): host lists are comma-joined (host names hold no commas) and
+key/value maps are compact JSON.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 from ..backends.inventory import CloudIdentity, Inventory, InventoryKind, InventoryRecord, parse_kinds
-from ..backends.openstack import Network, OpenStackBackend, Server, Volume
+from ..backends.openstack import Aggregate, Flavor, Hypervisor, Network, OpenStackBackend, Server, Volume
+from ..reconcile.gpuviews import flavor_gpus
 
-__all__ = ["OpenStackAccount"]
+__all__ = ["COMPUTE", "COMPUTE_TYPES", "OpenStackAccount"]
 
 PROVIDER = "openstack"
+#: The OpenStack-only inventory kind (CRD spec.inventory.kinds) and the record types it yields.
+COMPUTE = "compute"
+COMPUTE_TYPES = ("aggregate", "hypervisor", "flavor")
 
 
 def _when(text: str | None) -> datetime | None:
@@ -31,6 +42,11 @@ def _when(text: str | None) -> datetime | None:
 
 def _meta(**fields: object) -> dict[str, str]:
     return {key: str(value) for key, value in fields.items() if value not in (None, "", (), [])}
+
+
+def _json(mapping: Mapping[str, str]) -> str | None:
+    """A string map as compact, key-sorted JSON (None when empty, so the key is left out)."""
+    return json.dumps(dict(mapping), sort_keys=True, separators=(",", ":")) if mapping else None
 
 
 class OpenStackAccount:
@@ -52,8 +68,15 @@ class OpenStackAccount:
         )
 
     def inventory(self, kinds: Iterable[str] | None = None) -> Inventory:
-        """Servers, volumes and networks visible to the credential (all projects when it is admin)."""
-        wanted = parse_kinds(kinds)
+        """Servers, volumes and networks visible to the credential (all projects when it is admin), plus
+        aggregates, hypervisors and flavors when ``compute`` is asked for (needs admin).
+
+        ``Inventory.counts()`` covers the shared kinds only; the compute records ride along in the same
+        ConfigMaps, told apart by their type.
+        """
+        asked = None if kinds is None else [str(kind) for kind in kinds]
+        compute = asked is not None and COMPUTE in asked
+        wanted = parse_kinds(None if asked is None else [kind for kind in asked if kind != COMPUTE])
         synced = datetime.now(UTC)
         records: list[InventoryRecord] = []
         if InventoryKind.VMS in wanted:
@@ -62,6 +85,10 @@ class OpenStackAccount:
             records.extend(self._volume(volume, synced) for volume in self.backend.list_volumes())
         if InventoryKind.NETWORKS in wanted:
             records.extend(self._network(network, synced) for network in self.backend.list_networks())
+        if compute:
+            records.extend(self._aggregate(aggregate, synced) for aggregate in self.backend.list_aggregates())
+            records.extend(self._hypervisor(hypervisor, synced) for hypervisor in self.backend.list_hypervisors())
+            records.extend(self._flavor(flavor, synced) for flavor in self.backend.list_flavors())
         return Inventory(PROVIDER, wanted, tuple(records), synced)
 
     def _server(self, server: Server, synced: datetime) -> InventoryRecord:
@@ -74,6 +101,8 @@ class OpenStackAccount:
             image_id=server.image_id,
             project_id=server.project_id,
             host=server.host,
+            hypervisor_hostname=server.hypervisor_hostname,
+            gpus=flavor_gpus(server.flavor.extra_specs) or None,
             availability_zone=server.availability_zone,
             private_ip=",".join(fixed),
             public_ip=",".join(floating),
@@ -122,4 +151,42 @@ class OpenStackAccount:
         status = (network.status or "unknown").lower()
         return InventoryRecord(
             network.id, network.name or network.id, "network", PROVIDER, self.region, status, meta, synced
+        )
+
+    def _aggregate(self, aggregate: Aggregate, synced: datetime) -> InventoryRecord:
+        meta = _meta(
+            hosts=",".join(aggregate.hosts),
+            availability_zone=aggregate.availability_zone,
+            uuid=aggregate.uuid,
+            properties=_json(aggregate.metadata),
+        )
+        return InventoryRecord(aggregate.id, aggregate.name, "aggregate", PROVIDER, self.region, "active", meta, synced)
+
+    def _hypervisor(self, hypervisor: Hypervisor, synced: datetime) -> InventoryRecord:
+        meta = _meta(
+            host=hypervisor.host,
+            state=hypervisor.state,
+            hypervisor_type=hypervisor.hypervisor_type,
+            vcpus=hypervisor.vcpus,
+            vcpus_used=hypervisor.vcpus_used,
+            memory_mb=hypervisor.memory_mb,
+            memory_mb_used=hypervisor.memory_mb_used,
+            running_vms=hypervisor.running_vms,
+        )
+        status = (hypervisor.status or "unknown").lower()
+        return InventoryRecord(
+            hypervisor.id, hypervisor.hostname, "hypervisor", PROVIDER, self.region, status, meta, synced
+        )
+
+    def _flavor(self, flavor: Flavor, synced: datetime) -> InventoryRecord:
+        meta = _meta(
+            vcpus=flavor.vcpus,
+            ram_mb=flavor.ram_mb,
+            disk_gb=flavor.disk_gb,
+            is_public=flavor.is_public,
+            gpus=flavor_gpus(flavor.extra_specs) or None,
+            extra_specs=_json(flavor.extra_specs),
+        )
+        return InventoryRecord(
+            flavor.id or flavor.name, flavor.name, "flavor", PROVIDER, self.region, "active", meta, synced
         )

@@ -8,7 +8,7 @@ from typing import Any
 import kopf
 
 from ..settings import OperatorSettings
-from . import aggregatemigration, cloudcredential, drift, proxmoxnode, snapshotpolicy
+from . import aggregatemigration, cloudcredential, drift, proxmoxnode, restorejob, snapshotpolicy
 from .lifecycle import register_pending_kinds
 
 __all__ = ["FINALIZER", "run"]
@@ -33,6 +33,7 @@ def run(settings: OperatorSettings) -> None:
     cloudcredential.register(settings)
     drift.register(settings)
     snapshotpolicy.register(settings)
+    restorejob.register(settings)
 
     @kopf.on.startup()
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:

@@ -17,6 +17,8 @@ BENCHMARKS = [
     "bench_cloud_inventory",
     "bench_aggregatemigration",
     "bench_snapshotpolicy",
+    "bench_billing",
+    "bench_facade",
 ]
 
 

@@ -11,6 +11,7 @@ from typing import IO, Any
 import pytest
 
 from tests.harness.controlplane import REPO, LocalControlPlane
+from tests.harness.facade import Facade
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess
 from tests.harness.processes import spawn, stop, wait_until
@@ -53,13 +54,11 @@ def operator(
 
 
 @pytest.fixture(scope="session")
-def facade(
-    cluster: LocalControlPlane, kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DaytwoProcess]:
-    """`daytwo-api` as a real process, served over HTTP."""
-    process = DaytwoProcess("daytwo-api", cluster.kubeconfig, tmp_path_factory.mktemp("logs") / "api.log").start()
-    yield process
-    process.stop()
+def facade(cluster: LocalControlPlane, kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Facade]:
+    """`daytwo-api` as a real process serving NAMESPACE over HTTP, with one user per role (tests/harness/facade.py)."""
+    running = Facade.start(cluster, kubectl, NAMESPACE, tmp_path_factory.mktemp("facade-logs"))
+    yield running
+    running.stop()
 
 
 def stack_lock() -> IO[bytes]:

@@ -200,14 +200,19 @@ def test_facade_impersonates_and_reads_but_never_writes(
     """The facade reads every kind and impersonates callers; as a caller it gets only the caller's rights."""
     for args in [
         ("impersonate", "users"),
-        ("impersonate", "groups"),
-        ("impersonate", "serviceaccounts"),
+        ("impersonate", "groups/daytwo:operator"),
         ("list", "driftrules", "-A"),
         ("watch", "restorejobs", "-A"),
         ("get", "proxmoxnodes", "-n", "any"),
     ]:
         assert can_i(admin, FACADE_SA, *args), args
-    for args in [("create", "driftrules", "-n", "any"), ("get", "secrets", "-n", "any"), ("delete", "restorejobs")]:
+    for args in [
+        ("create", "driftrules", "-n", "any"),
+        ("get", "secrets", "-n", "any"),
+        ("delete", "restorejobs"),
+        ("impersonate", "groups/system:masters"),
+        ("impersonate", "serviceaccounts"),
+    ]:
         assert not can_i(admin, FACADE_SA, *args), args
 
     facade = Kubectl(token_kubeconfig(plane, admin, "daytwo-facade", tmp_path / "facade.kubeconfig"))

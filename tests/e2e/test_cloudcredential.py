@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -337,6 +338,78 @@ def exists(kubectl: Kubectl, kind: str, name: str) -> bool:
     return (
         kubectl.run("get", kind, name, "-n", NS, "--ignore-not-found", "-o", "name", check=False).stdout.strip() != ""
     )
+
+
+def billing_document(kubectl: Kubectl, name: str) -> dict[str, Any]:
+    """The credential's billing.json, checking the ConfigMap's labels and owner on the way."""
+    body = kubectl.get("configmap", f"{name}-billing", NS)
+    assert body["metadata"]["labels"]["daytwo.io/billing-of"] == name
+    assert body["metadata"]["labels"]["app.kubernetes.io/part-of"] == "daytwo"
+    assert body["metadata"]["ownerReferences"][0]["uid"] == kubectl.get("d2cc", name, NS)["metadata"]["uid"]
+    document: dict[str, Any] = json.loads(body["data"]["billing.json"])
+    return document
+
+
+def test_aws_billing_from_cost_explorer(kubectl: Kubectl, blocks: dict[str, Any], moto: AwsStandin) -> None:
+    """moto answers GetCostAndUsage with what was queued for it (it tracks no cost itself)."""
+    today = datetime.now(UTC).date()
+    first = today.replace(day=1)
+    moto.set_cost_results(
+        [
+            {
+                "ResultsByTime": [
+                    {
+                        "TimePeriod": {"Start": day.isoformat(), "End": (day + timedelta(days=1)).isoformat()},
+                        "Total": {},
+                        "Groups": [
+                            {
+                                "Keys": ["Amazon Elastic Compute Cloud - Compute"],
+                                "Metrics": {"UnblendedCost": {"Amount": "2.5", "Unit": "USD"}},
+                            }
+                        ],
+                        "Estimated": True,
+                    }
+                    for day in sorted({first, today})
+                ]
+            }
+        ]
+    )
+    kubectl.apply(credential("billed-aws", "aws", "aws", blocks, billing={"enabled": True}))
+    done = wait_for_condition(kubectl, "d2cc", "billed-aws", "BillingSynced", "True", "CostExplorer", NS, timeout=90)
+    assert done["status"]["billing"]["source"] == "cost-explorer"
+    document = billing_document(kubectl, "billed-aws")
+    assert (document["source"], document["priceTable"], document["provider"]) == ("cost-explorer", None, "aws")
+    days = {day["date"]: day["services"] for day in document["days"]}
+    assert min(days) == (first - timedelta(days=1)).replace(day=1).isoformat() and max(days) == today.isoformat()
+    assert days[today.isoformat()] == {"Amazon Elastic Compute Cloud - Compute": 2.5}
+    assert condition(done, "Ready")["status"] == "True"
+
+
+def test_gcp_billing_is_an_estimate_and_goes_with_the_switch(kubectl: Kubectl, blocks: dict[str, Any]) -> None:
+    kubectl.apply(credential("billed-gcp", "gcp", "gcp", blocks, billing={"enabled": True}))
+    done = wait_for_condition(kubectl, "d2cc", "billed-gcp", "BillingSynced", "True", "Estimated", NS, timeout=90)
+    assert "price table daytwo-list-prices-" in condition(done, "BillingSynced")["message"]
+    document = billing_document(kubectl, "billed-gcp")
+    assert document["source"] == "estimate" and document["priceTable"].startswith("daytwo-list-prices-")
+    assert document["days"][-1]["date"] == datetime.now(UTC).date().isoformat()
+    assert sum(day["services"].get("Compute Engine", 0) for day in document["days"]) > 0
+    kubectl.apply(credential("billed-gcp", "gcp", "gcp", blocks, billing={"enabled": False}))
+    wait_for_condition(kubectl, "d2cc", "billed-gcp", "BillingSynced", "True", "Disabled", NS)
+    wait_until(lambda: not exists(kubectl, "configmap", "billed-gcp-billing"), 30, "the billing ConfigMap removed")
+
+
+def test_billing_rules_are_checked_by_the_apiserver(kubectl: Kubectl, blocks: dict[str, Any]) -> None:
+    refused = kubectl.run(
+        "apply",
+        "-f",
+        "-",
+        input=credential("ce-gcp", "gcp", "gcp", blocks, billing={"source": "cost-explorer"}),
+        check=False,
+    )
+    assert refused.returncode != 0 and "billing.source cost-explorer is for provider aws" in refused.stderr
+    no_inventory = credential("est-gcp", "gcp", "gcp", blocks, inventory={"enabled": False}, billing={"enabled": True})
+    refused = kubectl.run("apply", "-f", "-", input=no_inventory, check=False)
+    assert refused.returncode != 0 and "billing estimates are computed from the inventory" in refused.stderr
 
 
 def test_secret_values_never_leak(

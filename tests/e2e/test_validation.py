@@ -216,6 +216,30 @@ CASES: list[tuple[str, str, str, Callable[[Manifest], None], str]] = [
         "spec.ipStrategy: Unsupported value",
     ),
     (
+        "rj-retry-before-execute",
+        RJ,
+        "RestoreJob",
+        set_path("spec.retry", {"requestedAt": "2026-01-01T00:00:00Z"}),
+        "retry, cleanup and cleanupStorage act on an executed restore: set execute: true first",
+    ),
+    (
+        "rj-retry-manual-strategy",
+        RJ,
+        "RestoreJob",
+        both(set_path("spec.execute", True), set_path("spec.retry", {"requestedAt": "t", "ipStrategy": "MANUAL_IP"})),
+        "spec.retry.ipStrategy: Unsupported value",
+    ),
+    (
+        "rj-manual-ip-twice-per-network",
+        RJ,
+        "RestoreJob",
+        both(
+            set_path("spec.ipStrategy", "MANUAL_IP"),
+            set_path("spec.manualIps", [{"networkId": "n1", "ip": "10.0.0.5"}, {"networkId": "n1", "ip": "10.0.0.6"}]),
+        ),
+        "Duplicate value",
+    ),
+    (
         "rj-newname-with-replace",
         RJ,
         "RestoreJob",
@@ -394,6 +418,14 @@ TRANSITIONS: list[tuple[str, str, str, Callable[[Manifest], None], Callable[[Man
         set_path("spec.execute", True),
         set_path("spec.ipStrategy", "NEW_IPS"),
         "the spec is immutable once execute is true",
+    ),
+    (
+        "rj-cleanup-policy-immutable-after-execute",
+        RJ,
+        "RestoreJob",
+        set_path("spec.execute", True),
+        set_path("spec.cleanupPolicy", "DeletePortsAndVolume"),
+        "only cancel, retry, cleanup and cleanupStorage may change",
     ),
     (
         "rj-execute-one-way",

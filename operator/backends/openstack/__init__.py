@@ -44,9 +44,11 @@ from .records import (
     Volume,
     VolumeAttachment,
 )
+from .restore import AddressInUse, RestoreBackend
 
 __all__ = [
     "ERROR_TABLE",
+    "AddressInUse",
     "Aggregate",
     "Domain",
     "FixedIP",
@@ -63,6 +65,7 @@ __all__ = [
     "Port",
     "Project",
     "QuotaUsage",
+    "RestoreBackend",
     "Role",
     "RoleAssignment",
     "SdkOpenStackBackend",

@@ -52,9 +52,13 @@ def _control_routes(standin: StandIn) -> list[Route]:
 
     async def add_fault(request: Request) -> Response:
         data = json.loads(await request.body() or b"{}")
-        allowed = {f.name for f in dataclasses.fields(Fault) if f.init and f.name != "hits"}
+        allowed = {f.name for f in dataclasses.fields(Fault) if f.init and f.name not in ("hits", "skipped")}
         fault = standin.faults.add(Fault(**{k: v for k, v in data.items() if k in allowed}))
         return json_response({"path": fault.path}, status=201)
+
+    async def list_faults(_request: Request) -> Response:
+        """The active faults with how often each struck, so a test knows a hung call has arrived."""
+        return json_response({"faults": standin.faults.describe()})
 
     async def clear_faults(_request: Request) -> Response:
         standin.faults.clear()
@@ -88,6 +92,7 @@ def _control_routes(standin: StandIn) -> list[Route]:
         Route("/_standin/journal", clear_journal, methods=["DELETE"]),
         Route("/_standin/clock/advance", advance, methods=["POST"]),
         Route("/_standin/faults", add_fault, methods=["POST"]),
+        Route("/_standin/faults", list_faults, methods=["GET"]),
         Route("/_standin/faults", clear_faults, methods=["DELETE"]),
         Route("/_standin/reset", reset, methods=["POST"]),
         Route("/_standin/objects/{collection}/{object_id}", edit_object, methods=["PATCH", "DELETE"]),

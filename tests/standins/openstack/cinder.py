@@ -130,6 +130,9 @@ def new_snapshot(
         "os-extended-snapshot-attributes:project_id": volume["os-vol-tenant-attr:tenant_id"],
         "os-extended-snapshot-attributes:progress": "100%" if status == "available" else "0%",
         "user_id": volume["user_id"],
+        # Cinder keeps the volume's Glance metadata with the snapshot, so a volume made from it boots.
+        "_bootable": volume["bootable"],
+        "_image_metadata": dict(volume.get("volume_image_metadata") or {}),
     }
     model.snapshots[sid] = snap
     return snap
@@ -237,9 +240,18 @@ async def create_volume(request: Request) -> Response:
             volume_type=data.get("volume_type") or "standard",
         )
         volume["description"] = data.get("description") or ""
+        if snapshot_id:
+            _inherit_boot_metadata(volume, model.snapshots[str(snapshot_id)])
         _ready(model, volume, model.delays.volume_create)
         view = _public(volume)
     return json_response({"volume": view}, status=202, headers=hdrs)
+
+
+def _inherit_boot_metadata(volume: Record, snap: Record) -> None:
+    """A volume created from a snapshot is bootable, with the image metadata, when its origin was."""
+    volume["bootable"] = snap.get("_bootable", "false")
+    if snap.get("_image_metadata"):
+        volume["volume_image_metadata"] = dict(snap["_image_metadata"])
 
 
 async def delete_volume(request: Request) -> Response:

@@ -47,7 +47,8 @@ class TrackingH11Protocol(H11Protocol):
 class Fault:
     """One injected misbehaviour for requests whose method and path match.
 
-    ``times`` = how many matching requests it affects (None = until cleared). Exactly one of
+    ``times`` = how many matching requests it affects (None = until cleared); the first ``skip`` matching
+    requests pass untouched (to catch, say, the second read of an object). Exactly one of
     ``status`` (answer with this code), ``hang`` (stall this many seconds, then answer normally),
     ``drop`` (abort the connection) or ``latency`` (delay, then answer normally) applies.
     """
@@ -60,7 +61,9 @@ class Fault:
     hang: float | None = None
     drop: bool = False
     times: int | None = 1
+    skip: int = 0
     hits: int = 0
+    skipped: int = 0
     _pattern: re.Pattern[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -72,7 +75,12 @@ class Fault:
             return False
         if self.method is not None and self.method.upper() != method:
             return False
-        return self._pattern.search(path) is not None
+        if self._pattern.search(path) is None:
+            return False
+        if self.skipped < self.skip:
+            self.skipped += 1
+            return False
+        return True
 
 
 class FaultInjector:
@@ -104,6 +112,25 @@ class FaultInjector:
     def drop(self, path: str, *, times: int | None = 1, method: str | None = None) -> Fault:
         """Abort the TCP connection of matching calls without answering."""
         return self.add(Fault(path=path, method=method, drop=True, times=times))
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Every active fault as JSON (path, method, kind, times, hits)."""
+        with self._lock:
+            faults = list(self._faults)
+        return [
+            {
+                "path": f.path,
+                "method": f.method,
+                "status": f.status,
+                "hang": f.hang,
+                "drop": f.drop,
+                "latency": f.latency,
+                "times": f.times,
+                "skip": f.skip,
+                "hits": f.hits,
+            }
+            for f in faults
+        ]
 
     def clear(self) -> None:
         """Remove every fault and release hung requests."""

@@ -51,6 +51,8 @@ def create_port_record(
     name: str,
     fixed_ips: list[dict[str, Any]],
     security_groups: list[str] | None = None,
+    tags: list[str] | None = None,
+    description: str = "",
 ) -> Record:
     """Validate fixed IPs like Neutron and store a DOWN port."""
     if network_id not in model.networks:
@@ -108,7 +110,7 @@ def create_port_record(
                 409, "IpAddressGenerationFailure", f"No more IP addresses available on network {network_id}."
             )
         resolved.append({"subnet_id": pick[0], "ip_address": pick[1]})
-    return port_dict(
+    port = port_dict(
         model,
         network_id=network_id,
         project_id=project_id,
@@ -116,6 +118,16 @@ def create_port_record(
         fixed_ips=resolved,
         security_groups=security_groups,
     )
+    port.update(tags=_valid_tags(tags or []), description=description)
+    return port
+
+
+def _valid_tags(tags: list[Any]) -> list[str]:
+    """Neutron's tag rules: strings of at most 255 characters without a comma (the filter separator)."""
+    for tag in tags:
+        if not isinstance(tag, str) or not tag or len(tag) > 255 or "," in tag:
+            raise neutron_error(400, "InvalidInput", f"Invalid input for operation: '{tag}' is not a valid tag.")
+    return sorted(set(tags))
 
 
 def port_dict(
@@ -162,10 +174,33 @@ def port_dict(
     return port
 
 
+_SPECIAL_FILTERS = {"limit", "marker", "fields", "sort_key", "sort_dir", "tags", "tags-any", "fixed_ips"}
+
+
+def _tag_filter(request: Request, items: list[Record]) -> list[Record]:
+    """``tags=a,b`` keeps objects carrying every tag, ``tags-any=a,b`` those carrying any (Neutron's tag filters)."""
+    for raw in request.query_params.getlist("tags"):
+        every = {tag for tag in raw.split(",") if tag}
+        items = [i for i in items if every <= set(i.get("tags") or ())]
+    for raw in request.query_params.getlist("tags-any"):
+        some = {tag for tag in raw.split(",") if tag}
+        items = [i for i in items if some & set(i.get("tags") or ())]
+    return items
+
+
+def _fixed_ip_filter(request: Request, items: list[Record]) -> list[Record]:
+    """``fixed_ips=ip_address=10.0.0.5`` / ``fixed_ips=subnet_id=...``: ports with a matching fixed IP."""
+    for raw in request.query_params.getlist("fixed_ips"):
+        key, _, value = raw.partition("=")
+        items = [i for i in items if any(str(f.get(key)) == value for f in i.get("fixed_ips") or ())]
+    return items
+
+
 def _visible(request: Request, token: Any, items: list[Record]) -> list[Record]:
     if not token.is_admin:
         items = [i for i in items if i.get("project_id") == token.project_id or i.get("shared")]
-    for key in set(request.query_params.keys()) - {"limit", "marker", "fields", "sort_key", "sort_dir"}:
+    items = _fixed_ip_filter(request, _tag_filter(request, items))
+    for key in set(request.query_params.keys()) - _SPECIAL_FILTERS:
         wanted = set(request.query_params.getlist(key))
         lowered = {w.lower() for w in wanted}
         items = [i for i in items if i.get(key) in wanted or str(i.get(key)).lower() in lowered]
@@ -217,8 +252,26 @@ async def create_port(request: Request) -> Response:
             name=str(data.get("name") or ""),
             fixed_ips=list(data.get("fixed_ips") or []),
             security_groups=data.get("security_groups"),
+            tags=list(data.get("tags") or []),
+            description=str(data.get("description") or ""),
         )
         return json_response({"port": dict(port)}, status=201)
+
+
+async def replace_tags(request: Request) -> Response:
+    """PUT /{collection}/{id}/tags: replace every tag of a port or network (``{"tags": [...]}``)."""
+    require_token(request)
+    model = model_of(request)
+    data = await body_of(request)
+    ports = request.url.path.split("/")[-3] == "ports"
+    collection, kind = (model.ports, "Port") if ports else (model.networks, "Network")
+    with model.lock:
+        item = collection.get(request.path_params["item_id"])
+        if item is None:
+            raise neutron_error(404, f"{kind}NotFound", f"{kind} {request.path_params['item_id']} could not be found.")
+        item["tags"] = _valid_tags(list(data.get("tags") or []))
+        item["revision_number"] = int(item.get("revision_number", 1)) + 1
+        return json_response({"tags": list(item["tags"])})
 
 
 async def delete_port(request: Request) -> Response:
@@ -227,9 +280,27 @@ async def delete_port(request: Request) -> Response:
     model = model_of(request)
     port_id = request.path_params["item_id"]
     with model.lock:
-        if model.ports.pop(port_id, None) is None:
+        port = model.ports.pop(port_id, None)
+        if port is None:
             raise neutron_error(404, "PortNotFound", f"Port {port_id} could not be found.")
+        _unplug(model, port)
     return json_response(None, status=204)
+
+
+def _unplug(model: Model, port: Record) -> None:
+    """Deleting a bound port detaches it from its server (Nova drops the interface and its addresses)."""
+    server = model.servers.get(port.get("device_id") or "")
+    if server is None:
+        return
+    for net, entries in list(server["addresses"].items()):
+        kept = [e for e in entries if e.get("OS-EXT-IPS-MAC:mac_addr") != port["mac_address"]]
+        if kept:
+            server["addresses"][net] = kept
+        else:
+            del server["addresses"][net]
+    for fip in model.floating_ips.values():
+        if fip.get("port_id") == port["id"]:
+            fip.update(port_id=None, fixed_ip_address=None, status="DOWN")
 
 
 routes = [
@@ -245,6 +316,8 @@ routes = [
     Route(f"{P}/ports", create_port, methods=["POST"]),
     Route(f"{P}/ports/{{item_id}}", _shower("ports", "port", "Port"), methods=["GET"]),
     Route(f"{P}/ports/{{item_id}}", delete_port, methods=["DELETE"]),
+    Route(f"{P}/ports/{{item_id}}/tags", replace_tags, methods=["PUT"]),
+    Route(f"{P}/networks/{{item_id}}/tags", replace_tags, methods=["PUT"]),
     Route(f"{P}/floatingips", _lister("floating_ips", "floatingips")),
     Route(f"{P}/floatingips/{{item_id}}", _shower("floating_ips", "floatingip", "FloatingIP")),
     Route(f"{P}/security-groups", _lister("security_groups", "security_groups")),

@@ -322,6 +322,7 @@ def seed(model: Model, name: str = "small", seed_value: int = 42) -> SeedInfo:
     """Fill ``model`` with the named estate; the same name and seed give the same estate."""
     if name not in SIZES:
         raise ValueError(f"unknown seed {name!r}; choose from {sorted(SIZES)}")
+    from .seed_restore import restore_fixtures  # web-01, the VM examples/restorejob.yaml restores
     from .seed_workloads import workloads  # servers, volumes, snapshots
 
     model.rng.seed(seed_value)
@@ -332,4 +333,26 @@ def seed(model: Model, name: str = "small", seed_value: int = 42) -> SeedInfo:
         hosts = _hosts(model, size)
         nets = _networks(model, projects)
         workloads(model, size, projects[1:], hosts, nets, info)
+        restore_fixtures(model, nets)
+        _fit_quotas(model)
     return info
+
+
+#: Nova's default limits; a project whose seeded usage passes one gets it raised, as an admin would
+#: for a GPU tenant (a cloud does not run with usage above its quota).
+_NOVA_DEFAULTS = {"instances": 50, "cores": 400, "ram": 2_048_000}
+
+
+def _fit_quotas(model: Model) -> None:
+    used: dict[str, dict[str, int]] = {}
+    for server in model.servers.values():
+        flavor = model.flavors[server["flavor_id"]]
+        line = used.setdefault(server["tenant_id"], {"instances": 0, "cores": 0, "ram": 0})
+        line["instances"] += 1
+        line["cores"] += flavor["vcpus"]
+        line["ram"] += flavor["ram"]
+    for project_id, line in used.items():
+        for name, default in _NOVA_DEFAULTS.items():
+            if line[name] * 5 > default * 4:  # more than 80 % used: room for growth, in round numbers
+                step = 100 if name != "ram" else 1_024_000
+                model.quotas.setdefault(project_id, {})[name] = (line[name] * 3 // 2 // step + 1) * step

@@ -76,7 +76,7 @@ def test_watch_namespaces_narrow_rbac_to_roles() -> None:
     cluster_rules = by_name(objects, "ClusterRole", "daytwo-operator")["rules"]
     assert grants(cluster_rules, "", "secrets") == set()
     assert grants(cluster_rules, "", "namespaces") == {"list", "watch"}
-    roles = [obj for obj in objects if obj["kind"] == "Role"]
+    roles = [obj for obj in objects if obj["kind"] == "Role" and obj["metadata"]["name"] == "daytwo-operator"]
     assert sorted(role["metadata"]["namespace"] for role in roles) == ["team-a", "team-b"]
     assert grants(roles[0]["rules"], "kopf.dev", "kopfpeerings") == {"get", "list", "watch", "patch"}
     assert sorted(obj["metadata"]["namespace"] for obj in objects if obj["kind"] == "KopfPeering") == [
@@ -92,8 +92,32 @@ def test_facade_reads_and_impersonates_only() -> None:
     rules = by_name(render(), "ClusterRole", "daytwo-facade")["rules"]
     assert grants(rules, "daytwo.io", "driftrules") == {"get", "list", "watch"}
     assert grants(rules, "", "users") == grants(rules, "", "groups") == {"impersonate"}
-    assert grants(rules, "", "serviceaccounts") == {"impersonate"}
+    assert grants(rules, "", "serviceaccounts") == set()
+    (groups,) = [rule for rule in rules if "groups" in rule["resources"]]
+    assert groups["resourceNames"] == ["daytwo:viewer", "daytwo:operator", "daytwo:admin", "daytwo:superadmin"]
     assert not any(set(rule["verbs"]) & WRITE_VERBS for rule in rules)
+    state = by_name(render(), "Role", "daytwo-facade-state")  # its own users/keys/audit, in its namespace only
+    assert state["metadata"]["namespace"] == "daytwo-system"
+    assert grants(state["rules"], "", "secrets") == {"get", "list", "watch", "create", "patch", "delete"}
+
+
+def test_facade_callers_are_bound_by_role_group() -> None:
+    objects = render()
+    bound = {
+        obj["subjects"][0]["name"]: obj["roleRef"]["name"]
+        for obj in objects
+        if obj["kind"] == "RoleBinding"
+        and obj["metadata"]["name"].startswith("daytwo-facade-")
+        and obj["roleRef"]["kind"] == "ClusterRole"
+    }
+    assert bound == {
+        "daytwo:viewer": "daytwo-viewer",
+        "daytwo:operator": "daytwo-editor",
+        "daytwo:admin": "daytwo-admin",
+        "daytwo:superadmin": "daytwo-admin",
+    }
+    writer = by_name(objects, "Role", "daytwo-facade-credential-writer")
+    assert grants(writer["rules"], "", "secrets") == {"create", "patch", "delete"}  # never read back
 
 
 def test_user_roles_aggregate() -> None:

@@ -1,0 +1,169 @@
+"""The dependencies routers use (see api/README.md): store, writer, the caller, permissions, settings.
+
+``app.state.daytwo`` of every sub-application holds the :class:`Services` the root app built at
+start-up; route unit tests build their own (tests/harness/fakes.py ``route_client``) and log in
+for real. The caller is resolved once per request (:func:`resolve_principal`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, Request
+
+from .audit import AuditLog
+from .auth.roles import check_permission
+from .auth.service import AuthService, Principal
+from .errors import ApiError
+from .kubewrite import KubeWriter, Writer
+from .settings import ApiSettings
+from .store import ObjectStore
+
+if TYPE_CHECKING:
+    from kubernetes import client
+
+__all__ = [
+    "AuditDep",
+    "Authenticated",
+    "Principal",
+    "Services",
+    "SettingsDep",
+    "StoreDep",
+    "WriterDep",
+    "current_principal",
+    "get_services",
+    "require",
+    "resolve_principal",
+]
+
+
+@dataclass
+class Services:
+    """Everything a request may need, built once per process."""
+
+    settings: ApiSettings
+    store: ObjectStore
+    auth: AuthService | None = None
+    kube: client.ApiClient | None = None
+    audit: AuditLog | None = None
+    #: builds the writer for a caller (tests substitute a fake)
+    writer_factory: Callable[[Principal], Writer] | None = None
+
+    def writer_for(self, principal: Principal) -> Writer:
+        """A writer acting as ``principal``."""
+        if self.writer_factory is not None:
+            return self.writer_factory(principal)
+        if self.kube is None:
+            raise ApiError(503, "Kubernetes is not configured", "SERVICE_UNAVAILABLE")
+        return KubeWriter(self.kube, self.settings.namespace, principal.impersonate_user, principal.impersonate_group)
+
+
+def get_services(request: Request) -> Services:
+    """The process's services (set on each sub-app by the root app's lifespan)."""
+    services: Services | None = getattr(request.app.state, "daytwo", None)
+    if services is None:
+        raise ApiError(503, "The facade is starting; try again shortly", "SERVICE_UNAVAILABLE")
+    return services
+
+
+_NO_CACHE = object()
+
+
+def _credentials(request: Request) -> tuple[str, str]:
+    """(bearer token, API key) from the headers ("" when absent)."""
+    authorization = request.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    bearer = token.strip() if scheme.lower() == "bearer" else ""
+    return bearer, request.headers.get("x-api-key", "")
+
+
+def resolve_principal(request: Request) -> Principal | None:
+    """The caller, or None when anonymous; resolved once per request (cached in the request's state).
+
+    A bad credential is a 401; counts the per-user rate limit (429 when over, headers either way).
+    Headers are read directly rather than through FastAPI's security classes: fewer dependency
+    nodes per request (the OpenAPI documents the schemes; see api/app.py).
+    """
+    state = request.scope.setdefault("state", {})
+    cached = state.get("principal", _NO_CACHE)
+    if cached is not _NO_CACHE:
+        return cached  # type: ignore[no-any-return]
+    bearer, api_key = _credentials(request)
+    if not bearer and not api_key:
+        state["principal"] = None
+        return None
+    auth = get_services(request).auth
+    if auth is None:
+        raise ApiError(503, "Authentication is not available", "SERVICE_UNAVAILABLE")
+    principal = auth.from_token(bearer) if bearer else auth.from_api_key(api_key)
+    if principal is None:
+        raise ApiError(
+            401, "Invalid or expired credentials", "AUTHENTICATION_FAILED", headers={"WWW-Authenticate": "Bearer"}
+        )
+    decision = auth.limit_user(principal)
+    state["rate_limit_headers"] = decision.headers()
+    if not decision.allowed:
+        raise ApiError(429, "Rate limit exceeded; try again later", "RATE_LIMITED", headers=decision.headers())
+    state["principal"] = principal
+    return principal
+
+
+async def current_principal(request: Request) -> Principal | None:
+    """Dependency: the caller or None (anonymous allowed)."""
+    return resolve_principal(request)
+
+
+def _logged_in(request: Request) -> Principal:
+    principal = resolve_principal(request)
+    if principal is None:
+        raise ApiError(401, "Not authenticated", "AUTHENTICATION_FAILED", headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+async def _authenticated(request: Request) -> Principal:
+    return _logged_in(request)
+
+
+#: Any logged-in caller, whatever the role.
+Authenticated = Annotated[Principal, Depends(_authenticated)]
+
+
+def require(permission: str) -> Any:
+    """``user: Principal = require("drift:read")``: 401 anonymous, 403 without the permission."""
+    check_permission(permission)
+
+    async def dependency(request: Request) -> Principal:
+        principal = _logged_in(request)
+        if not principal.can(permission):
+            raise ApiError(403, f"Permission denied: requires {permission}", "FORBIDDEN")
+        return principal
+
+    dependency.__name__ = f"require_{permission.replace(':', '_')}"
+    return Depends(dependency)
+
+
+async def _store(request: Request) -> ObjectStore:
+    return get_services(request).store
+
+
+async def _writer(request: Request) -> Writer:
+    return get_services(request).writer_for(_logged_in(request))
+
+
+async def _settings(request: Request) -> ApiSettings:
+    return get_services(request).settings
+
+
+async def _audit(request: Request) -> AuditLog:
+    audit = get_services(request).audit
+    if audit is None:
+        raise ApiError(503, "The audit log is not available", "SERVICE_UNAVAILABLE")
+    return audit
+
+
+StoreDep = Annotated[ObjectStore, Depends(_store)]
+WriterDep = Annotated[Writer, Depends(_writer)]
+SettingsDep = Annotated[ApiSettings, Depends(_settings)]
+AuditDep = Annotated[AuditLog, Depends(_audit)]

@@ -1,0 +1,68 @@
+"""What the horcrux routes share: memoised guest list, lookups, 501s, audit and webhook service access."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from daytwo.api.deps import get_services
+from daytwo.api.errors import ApiError
+from daytwo.api.store import ObjectStore
+from daytwo.api.views.horcrux import vms as vm_views
+from daytwo.api.views.platform9.common import Memo
+from daytwo.api.webhooks.service import WebhookService, secret_reader, webhooks_for
+from fastapi import Request
+
+__all__ = ["MEMO", "audit", "guests", "not_implemented", "target_ids", "vm_or_404", "webhook_service"]
+
+MEMO = Memo()
+
+
+def guests(store: ObjectStore) -> list[vm_views.Guest]:
+    """Every guest of every ProxmoxNode (memoised on the ProxmoxNode version)."""
+    return MEMO.get("guests", store.version("ProxmoxNode"), lambda: vm_views.guests(store.list("ProxmoxNode")))
+
+
+def vm_or_404(store: ObjectStore, vm_id: str) -> vm_views.Guest:
+    """The guest ``vm_id`` or horcrux's 404."""
+    found = next((g for g in guests(store) if str(g.vmid) == vm_id), None)
+    if found is None:
+        raise ApiError(404, f"Virtual machine '{vm_id}' not found", "NOT_FOUND")
+    return found
+
+
+def target_ids(store: ObjectStore) -> dict[str, list[str]]:
+    """Per SnapshotPolicy, the target ids its last run resolved (``<p>-targets`` ConfigMaps)."""
+
+    def compute() -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for cm in store.list("ConfigMap"):
+            policy = (cm["metadata"].get("labels") or {}).get("daytwo.io/snapshot-policy")
+            if not policy:
+                continue
+            try:
+                rows = json.loads((cm.get("data") or {}).get("targets.json") or "[]")
+            except ValueError:
+                continue
+            found[policy] = [str(r.get("id")) for r in rows if isinstance(r, dict) and r.get("kind") == "guest"]
+        return found
+
+    return MEMO.get("targets", store.version("ConfigMap"), compute)
+
+
+def audit(request: Request, principal: Any, action: str, target: str, outcome: str = "success", **details: Any) -> None:
+    """Record a write in the facade's audit log (route unit tests may run without one)."""
+    log = getattr(getattr(request.app.state, "daytwo", None), "audit", None)
+    if log is not None:
+        log.record(principal, action, target, outcome, details or None)
+
+
+def not_implemented(what: str, why: str) -> ApiError:
+    """horcrux's 501: ``what`` daytwo does not do, and why."""
+    return ApiError(501, f"{what} is not supported by daytwo: {why}", "NOT_IMPLEMENTED")
+
+
+def webhook_service(request: Request) -> WebhookService:
+    """The process's webhook service (started at start-up by the app, or here on first use)."""
+    services = get_services(request)
+    return webhooks_for(services.store, secret_reader(services.kube, services.settings.namespace))

@@ -1,0 +1,76 @@
+"""horcrux /api/vms: guests from ProxmoxNode inventories; start/stop are ProxmoxNode power requests (202)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from daytwo.api.deps import Principal, StoreDep, WriterDep, require
+from daytwo.api.errors import ApiError
+from daytwo.api.routers.pmi._shared import request_power
+from daytwo.api.views.horcrux import vms as views
+from fastapi import APIRouter, Body, Query, Request, Response
+
+from ._shared import audit, guests, vm_or_404
+from .schemas import PowerAnswer, StopBody, Vm
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["vms"])
+
+
+@router.get("/api/vms", response_model=list[Vm], summary="List VMs (from the ProxmoxNode inventories)")
+def list_vms(
+    store: StoreDep,
+    response: Response,
+    status: Annotated[str | None, Query(pattern="^(running|stopped|paused)$")] = None,
+    hypervisor: Annotated[str | None, Query(pattern="^(qemu|lxd|incus|lxc)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    user: Principal = require("vms:read"),
+) -> list[dict[str, Any]]:
+    """Guests of every ProxmoxNode (at most 50 stored per ProxmoxNode), filtered and paginated."""
+    rows = [views.vm_view(g) for g in guests(store)]
+    rows = [r for r in rows if (status is None or r["status"] == status) and (hypervisor in (None, r["hypervisor"]))]
+    response.headers["X-Total-Count"] = str(len(rows))
+    return rows[offset : offset + limit]
+
+
+@router.get("/api/vms/{vm_id}", response_model=Vm, summary="Get a VM")
+def get_vm(vm_id: str, store: StoreDep, user: Principal = require("vms:read")) -> dict[str, Any]:
+    """One guest by vmid."""
+    return views.vm_view(vm_or_404(store, vm_id))
+
+
+def _power(
+    request: Request, store: StoreDep, writer: WriterDep, user: Principal, vm_id: str, op: str, force: bool
+) -> dict[str, Any]:
+    guest = vm_or_404(store, vm_id)
+    target = "running" if op == "start" else "stopped"
+    if guest.status == target:
+        raise ApiError(409, f"VM {vm_id} is already {target}", "CONFLICT")
+    job = request_power(store, writer, guest.cr, guest.vmid, op, force, user.username, "hx")
+    audit(request, user, f"vm.{'start' if op == 'start' else 'stop'}", f"vm-{vm_id}", job_id=job)
+    verb = "start" if op == "start" else "stop"
+    return {"id": vm_id, "status": target, "message": f"VM {verb} requested", "job_id": job, "pid": None}
+
+
+@router.post("/api/vms/{vm_id}/start", response_model=PowerAnswer, status_code=202, summary="Start a VM")
+def start_vm(
+    vm_id: str, request: Request, store: StoreDep, writer: WriterDep, user: Principal = require("vms:write")
+) -> dict[str, Any]:
+    """Ask the operator to start the guest; 202 with the operation id (409 when it already runs)."""
+    return _power(request, store, writer, user, vm_id, "start", False)
+
+
+@router.post("/api/vms/{vm_id}/stop", response_model=PowerAnswer, status_code=202, summary="Stop a VM")
+def stop_vm(
+    vm_id: str,
+    request: Request,
+    store: StoreDep,
+    writer: WriterDep,
+    body: Annotated[StopBody | None, Body()] = None,
+    user: Principal = require("vms:write"),
+) -> dict[str, Any]:
+    """Graceful shutdown (force: power off); 202 with the operation id (409 when already stopped)."""
+    force = bool(body and body.force)
+    return _power(request, store, writer, user, vm_id, "stop" if force else "shutdown", force)

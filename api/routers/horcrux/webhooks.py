@@ -1,0 +1,143 @@
+"""horcrux /api/webhooks: definitions in a ConfigMap, the secret in a Secret (write-only), deliveries of
+daytwo lifecycle events signed with HMAC-SHA256 (api/webhooks)."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+from typing import Any
+
+from daytwo.api.deps import Principal, WriterDep, require
+from daytwo.api.errors import ApiError
+from daytwo.api.webhooks.events import EVENTS
+from daytwo.api.webhooks.service import definition_configmap, new_webhook_id, resource_name
+from fastapi import APIRouter, Request
+
+from ._shared import audit, webhook_service
+from .schemas import Message, TestResult, Webhook, WebhookCreate, WebhookCreated, WebhookDelivery, WebhookUpdate
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["webhooks"])
+
+
+def _check_events(events: list[str]) -> list[str]:
+    unknown = sorted(set(events) - EVENTS - {"*"})
+    if unknown:
+        raise ApiError(
+            422, f"Unknown event(s) {', '.join(unknown)}; use any of {', '.join(sorted(EVENTS))}", "VALIDATION_ERROR"
+        )
+    return sorted(set(events))
+
+
+def _hook_or_404(request: Request, webhook_id: str) -> dict[str, Any]:
+    hook = webhook_service(request).get(webhook_id)
+    if hook is None:
+        raise ApiError(404, f"Webhook '{webhook_id}' not found", "NOT_FOUND")
+    return hook
+
+
+@router.get("/api/webhooks", response_model=list[Webhook], summary="List webhooks")
+def list_webhooks(request: Request, user: Principal = require("webhooks:read")) -> list[dict[str, Any]]:
+    """Every webhook (never its secret)."""
+    return webhook_service(request).webhooks()
+
+
+@router.post("/api/webhooks", response_model=WebhookCreated, status_code=201, summary="Create a webhook")
+def create_webhook(
+    body: WebhookCreate, request: Request, writer: WriterDep, user: Principal = require("webhooks:write")
+) -> dict[str, Any]:
+    """The secret goes into a Secret first, then the definition ConfigMap (the Secret is removed if that fails)."""
+    webhook_id = new_webhook_id()
+    fields = {
+        "name": body.name,
+        "url": body.url,
+        "events": _check_events(body.events),
+        "enabled": body.enabled,
+        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    labels = {"app.kubernetes.io/managed-by": "daytwo-api", "daytwo.io/horcrux-webhook": "secret"}
+    if body.secret:
+        writer.create_secret(resource_name(webhook_id), {"secret": body.secret}, labels)
+    try:
+        writer.create("ConfigMap", definition_configmap(webhook_id, fields, bool(body.secret)))
+    except ApiError:
+        if body.secret:
+            with contextlib.suppress(ApiError):
+                writer.delete_secret(resource_name(webhook_id))
+        raise
+    webhook_service(request)  # make sure events are being watched from now on
+    audit(request, user, "webhook.create", webhook_id)
+    return {"id": webhook_id, "message": "Webhook created successfully"}
+
+
+@router.get("/api/webhooks/{webhook_id}", response_model=Webhook, summary="Get a webhook")
+def get_webhook(webhook_id: str, request: Request, user: Principal = require("webhooks:read")) -> dict[str, Any]:
+    """One webhook (never its secret)."""
+    return _hook_or_404(request, webhook_id)
+
+
+@router.post("/api/webhooks/{webhook_id}", response_model=Webhook, summary="Update a webhook")
+def update_webhook(
+    webhook_id: str,
+    body: WebhookUpdate,
+    request: Request,
+    writer: WriterDep,
+    user: Principal = require("webhooks:write"),
+) -> dict[str, Any]:
+    """Change any of name, url, events, enabled; a new secret replaces the old one."""
+    hook = _hook_or_404(request, webhook_id)
+    changes = body.model_dump(exclude_none=True, exclude={"secret"})
+    if "events" in changes:
+        changes["events"] = _check_events(changes["events"])
+    has_secret = hook["has_secret"]
+    if body.secret:
+        if has_secret:
+            writer.patch_secret(resource_name(webhook_id), {"secret": body.secret})
+        else:
+            labels = {"app.kubernetes.io/managed-by": "daytwo-api", "daytwo.io/horcrux-webhook": "secret"}
+            writer.create_secret(resource_name(webhook_id), {"secret": body.secret}, labels)
+            has_secret = True
+    fields = {k: hook[k] for k in ("name", "url", "events", "enabled", "created_at")} | changes
+    document = definition_configmap(webhook_id, fields, has_secret)
+    writer.patch("ConfigMap", resource_name(webhook_id), {"data": document["data"]})
+    audit(request, user, "webhook.update", webhook_id)
+    return {**fields, "id": webhook_id, "has_secret": has_secret}
+
+
+@router.delete("/api/webhooks/{webhook_id}", response_model=Message, summary="Delete a webhook")
+def delete_webhook(
+    webhook_id: str, request: Request, writer: WriterDep, user: Principal = require("webhooks:write")
+) -> dict[str, Any]:
+    """Delete the definition and its Secret."""
+    hook = _hook_or_404(request, webhook_id)
+    writer.delete("ConfigMap", resource_name(webhook_id))
+    if hook["has_secret"]:
+        try:
+            writer.delete_secret(resource_name(webhook_id))
+        except ApiError as error:
+            if error.status_code != 404:
+                raise
+    webhook_service(request).deliverer.forget(webhook_id)
+    audit(request, user, "webhook.delete", webhook_id)
+    return {"message": "Webhook deleted successfully"}
+
+
+@router.post("/api/webhooks/{webhook_id}/test", response_model=TestResult, summary="Send a test event")
+def test_webhook(webhook_id: str, request: Request, user: Principal = require("webhooks:write")) -> dict[str, Any]:
+    """Deliver a signed ``webhook.test`` event now (no retries) and report the answer."""
+    service = webhook_service(request)
+    delivery = service.test(_hook_or_404(request, webhook_id))
+    return {
+        "status": delivery.status,
+        "response_code": delivery.response_code,
+        "response_time_ms": delivery.response_time_ms,
+        "error": delivery.error,
+    }
+
+
+@router.get("/api/webhooks/{webhook_id}/deliveries", response_model=list[WebhookDelivery], summary="Delivery history")
+def deliveries(webhook_id: str, request: Request, user: Principal = require("webhooks:read")) -> list[dict[str, Any]]:
+    """This replica's deliveries of the webhook, newest first (kept in memory, 100 per webhook)."""
+    _hook_or_404(request, webhook_id)
+    return webhook_service(request).deliveries(webhook_id)

@@ -1,0 +1,36 @@
+"""What the multicloud routes share: memoised reads of the inventory and billing ConfigMaps and the credentials."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from daytwo.api.store import ObjectStore
+from daytwo.api.views.multicloud import billing as billing_views
+from daytwo.api.views.multicloud.inventory import InventoryIndex
+from daytwo.api.views.platform9.common import Memo
+
+__all__ = ["MEMO", "billing_documents", "credentials", "inventory", "now"]
+
+#: Derived multicloud views, memoised on the store versions they were computed from.
+MEMO = Memo(max_entries=64)
+
+
+def inventory(store: ObjectStore) -> InventoryIndex:
+    """Every credential's inventory items (rebuilt only when a daytwo ConfigMap changed)."""
+    return MEMO.get("inventory", store.version("ConfigMap"), lambda: InventoryIndex.build(store.list("ConfigMap")))
+
+
+def billing_documents(store: ObjectStore) -> list[dict[str, Any]]:
+    """Every credential's billing document (memoised like the inventory)."""
+    return MEMO.get("billing", store.version("ConfigMap"), lambda: billing_views.documents(store.list("ConfigMap")))
+
+
+def credentials(store: ObjectStore) -> list[dict[str, Any]]:
+    """The cached CloudCredentials, sorted by name."""
+    return store.list("CloudCredential")
+
+
+def now() -> datetime:
+    """The current time (UTC)."""
+    return datetime.now(UTC)

@@ -1,0 +1,17 @@
+"""The platform9 API (see ../shared/reference/ and api/README.md): routes mounted under /platform9.
+
+Each module is one area; every route counts into /metrics through :class:`monitoring.TimedRoute`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import dashboard, drift, history, infrastructure, monitoring, restore, settings, snapshots, tenant_health
+
+__all__ = ["router"]
+
+router = APIRouter()
+# drift first: its two hot routes (event page, one event) are matched before the others
+for _module in (drift, monitoring, snapshots, restore, dashboard, tenant_health, history, infrastructure, settings):
+    router.include_router(_module.router)

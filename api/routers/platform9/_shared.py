@@ -1,0 +1,129 @@
+"""What the platform9 routes share: memoised store reads, fast JSON answers, 501 and time helpers."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from daytwo.api.errors import ApiError
+from daytwo.api.store import ObjectStore
+from daytwo.api.views.platform9 import drift as drift_views
+from daytwo.api.views.platform9 import inventory as inv
+from daytwo.api.views.platform9 import models
+from daytwo.api.views.platform9 import snapshots as snap
+from daytwo.api.views.platform9.common import Memo
+from fastapi import Response
+
+__all__ = [
+    "ERRORS",
+    "JsonResponse",
+    "audit",
+    "estate",
+    "event_rows",
+    "fast_json",
+    "memo",
+    "not_implemented",
+    "now_iso",
+    "policy_targets",
+    "volume_rows",
+]
+
+#: One memo per store (normally one per process) for every derived platform9 view, keyed by view name
+#: (+ parameters) and the store versions it was computed from.
+_MEMOS: WeakKeyDictionary[ObjectStore, Memo] = WeakKeyDictionary()
+
+
+def memo(store: ObjectStore) -> Memo:
+    """The memo of derived views of ``store``."""
+    found = _MEMOS.get(store)
+    if found is None:
+        found = _MEMOS.setdefault(store, Memo())
+    return found
+
+
+class JsonResponse(Response):
+    """A JSON body serialised once with the standard library (no jsonable_encoder pass: hot paths)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        """Compact UTF-8 JSON."""
+        return json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+#: The errors every platform9 route may answer, in the pf9 envelope (replaces FastAPI's default 422 schema,
+#: which would not describe the envelope's string messages).
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": models.ErrorBody, "description": text}
+    for status, text in (
+        (401, "Not authenticated"),
+        (403, "Permission denied"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (422, "Invalid request"),
+        (501, "Not supported by daytwo"),
+    )
+}
+
+
+def fast_json(content: Any, status_code: int = 200) -> JsonResponse:
+    """A JSON answer for data the view already shaped (plain dicts/lists/strings/numbers only)."""
+    return JsonResponse(content, status_code=status_code)
+
+
+def now_iso() -> str:
+    """The current UTC time in pf9's form."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def not_implemented(what: str, why: str) -> ApiError:
+    """A 501 in the pf9 envelope: ``what`` daytwo does not do, and ``why`` / what to use instead."""
+    return ApiError(501, f"{what} is not supported by daytwo: {why}", "NOT_IMPLEMENTED")
+
+
+def event_rows(store: ObjectStore) -> list[dict[str, Any]]:
+    """Every DriftEvent as a /drift/events row, sorted by name (memoised on the DriftEvent version)."""
+    return memo(store).get(
+        "drift-events",
+        store.version("DriftEvent"),
+        lambda: [drift_views.event_row(e) for e in store.list("DriftEvent")],
+    )
+
+
+def estate(store: ObjectStore) -> inv.Estate:
+    """The parsed OpenStack inventories (memoised on the ConfigMap version: parsing JSON is the cost)."""
+    return memo(store).get(
+        "estate",
+        store.version("ConfigMap"),
+        lambda: inv.estate(
+            inv.parse_inventories(cm for cm in store.list("ConfigMap") if inv.CREDENTIAL_LABEL in _labels(cm))
+        ),
+    )
+
+
+def volume_rows(store: ObjectStore) -> list[dict[str, Any]]:
+    """pf9 /volumes rows (memoised)."""
+    return memo(store).get("volumes", store.version("ConfigMap"), lambda: inv.volumes(estate(store)))
+
+
+def policy_targets(store: ObjectStore) -> dict[str, list[dict[str, Any]]]:
+    """Policy name -> resolved targets from the ``<p>-targets`` ConfigMaps (memoised)."""
+    return memo(store).get(
+        "policy-targets",
+        store.version("ConfigMap"),
+        lambda: snap.targets_of(cm for cm in store.list("ConfigMap") if snap.TARGETS_LABEL in _labels(cm)),
+    )
+
+
+def _labels(obj: dict[str, Any]) -> dict[str, str]:
+    return obj.get("metadata", {}).get("labels") or {}
+
+
+def audit(request: Any, principal: Any, action: str, target: str, outcome: str = "success", **details: Any) -> None:
+    """Record a write in the audit log when the facade has one (route unit tests may run without)."""
+    services = getattr(request.app.state, "daytwo", None)
+    log = getattr(services, "audit", None)
+    if log is not None:
+        log.record(principal, action, target, outcome, details or None)

@@ -1,0 +1,33 @@
+"""The pmi API (see ../shared/reference/ and api/README.md): routes mounted under /pmi."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from . import nodes, resources
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+
+class Health(BaseModel):
+    """pmi's health answer."""
+
+    status: str
+    timestamp: str
+    version: str
+
+
+@router.get("/api/proxmox/health", response_model=Health, tags=["health"], summary="API health (public)")
+def health() -> dict[str, Any]:
+    """The facade answers: healthy."""
+    return {"status": "healthy", "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "version": "1.0.0"}
+
+
+router.include_router(nodes.router)
+router.include_router(resources.router)

@@ -1,0 +1,97 @@
+"""What the pmi routes share: the success envelope, response models, lookups and power requests."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
+
+from daytwo.api.errors import ApiError
+from daytwo.api.kubewrite import Writer
+from daytwo.api.store import ObjectStore
+from daytwo.api.views.pmi.power import TooManyPending, action_id, append_action, power_action
+from pydantic import BaseModel
+
+__all__ = ["KIND", "Envelope", "Message", "node_or_404", "now", "ok", "request_power", "wait_for"]
+
+KIND = "ProxmoxNode"
+T = TypeVar("T")
+
+
+class Envelope(BaseModel, Generic[T]):
+    """pmi's success envelope."""
+
+    success: bool = True
+    data: T
+    message: str | None = None
+    timestamp: str
+
+
+class Message(BaseModel):
+    """pmi's success envelope without data."""
+
+    success: bool = True
+    message: str
+    timestamp: str
+
+
+def now() -> str:
+    """The current UTC time in pmi's form."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def ok(data: Any = None, message: str | None = None) -> dict[str, Any]:
+    """pmi's ``{success, data, message, timestamp}``."""
+    body: dict[str, Any] = {"success": True, "timestamp": now()}
+    if data is not None:
+        body["data"] = data
+    if message is not None:
+        body["message"] = message
+    return body
+
+
+def node_or_404(store: ObjectStore, node_id: str) -> dict[str, Any]:
+    """The ProxmoxNode ``node_id`` or a pmi 404."""
+    obj = store.get(KIND, node_id)
+    if obj is None:
+        raise ApiError(404, f"Node '{node_id}' not found", "RESOURCE_NOT_FOUND")
+    return obj
+
+
+def request_power(
+    store: ObjectStore, writer: Writer, cr: str, vmid: int, operation: str, force: bool, user: str, prefix: str
+) -> str:
+    """Append a power action to ProxmoxNode ``cr`` (optimistic concurrency on resourceVersion); its id.
+
+    A conflicting concurrent write is retried against the refreshed cache a few times.
+    """
+    new_id = action_id(prefix)
+    for attempt in range(6):
+        obj = store.get(KIND, cr)
+        if obj is None:
+            raise ApiError(404, f"ProxmoxNode '{cr}' not found", "RESOURCE_NOT_FOUND")
+        try:
+            actions = append_action(obj, power_action(new_id, vmid, operation, force, user))
+        except TooManyPending as error:
+            raise ApiError(409, str(error), "CONFLICT") from error
+        patch = {"metadata": {"resourceVersion": obj["metadata"].get("resourceVersion")}, "spec": {"actions": actions}}
+        try:
+            writer.patch(KIND, cr, patch)
+            return new_id
+        except ApiError as error:
+            if error.status_code != 409 or attempt == 5:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+    raise ApiError(409, "The node changed concurrently; try again", "CONFLICT")  # pragma: no cover
+
+
+def wait_for(store: ObjectStore, name: str, done: Any, timeout: float, step: float = 0.2) -> dict[str, Any] | None:
+    """Poll the cached ProxmoxNode ``name`` until ``done(obj)``; the object, or None on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        obj = store.get(KIND, name)
+        if obj is not None and done(obj):
+            return obj
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(step)

@@ -1,0 +1,180 @@
+"""pmi resources (VMs and containers of a node), their metrics, power control and the operation history.
+
+Power requests are ProxmoxNode ``spec.actions`` entries; the answer is 202 with the action id as the
+operation id, and ``/history`` shows it in progress, then finished. The history is the ProxmoxNode's
+``status.history`` (the newest 50 finished operations per node) plus its running operations.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from daytwo.api.deps import Principal, StoreDep, WriterDep, require
+from daytwo.api.errors import ApiError
+from daytwo.api.views.pmi import history as history_views
+from daytwo.api.views.pmi import nodes as views
+from fastapi import APIRouter, Body, Query
+
+from ._shared import KIND, Envelope, node_or_404, ok, request_power
+from .schemas import History, OperationAccepted, PowerBody, Resource, Resources
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/proxmox", tags=["resources"])
+
+#: pmi operation -> ProxmoxNode operation (stop without force is a graceful shutdown).
+OPERATIONS = {("start", False): "start", ("start", True): "start", ("stop", False): "shutdown", ("stop", True): "stop"}
+OPERATIONS |= {("restart", False): "reboot", ("restart", True): "reboot"}
+
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0)]
+ResourceType = Annotated[str | None, Query(pattern="^(vm|lxc|node)$", description="vm, lxc or node")]
+OperationType = Annotated[str | None, Query(pattern="^(start|stop|restart)$", description="start, stop or restart")]
+Status = Annotated[
+    str | None, Query(pattern="^(success|failed|in_progress)$", description="success, failed or in_progress")
+]
+
+
+def _guest(obj: dict[str, Any], vmid: int) -> dict[str, Any] | None:
+    return next((g for g in (obj.get("status") or {}).get("guests") or [] if int(g["vmid"]) == vmid), None)
+
+
+@router.get("/nodes/{node_id}/resources", response_model=Envelope[Resources], summary="VMs and containers of a node")
+def resources(node_id: str, store: StoreDep, user: Principal = require("nodes:read")) -> dict[str, Any]:
+    """The node's guests from its inventory (usage figures are not stored: null)."""
+    return ok(views.resources_view(node_or_404(store, node_id)))
+
+
+@router.get(
+    "/nodes/{node_id}/resources/{vmid}/metrics", response_model=Envelope[Resource], summary="One VM or container"
+)
+def resource_metrics(
+    node_id: str, vmid: int, store: StoreDep, user: Principal = require("nodes:read")
+) -> dict[str, Any]:
+    """One guest of the node's inventory."""
+    obj = node_or_404(store, node_id)
+    guest = _guest(obj, vmid)
+    if guest is None:
+        raise ApiError(404, f"Resource {vmid} not found on node '{node_id}'", "RESOURCE_NOT_FOUND")
+    return ok(views.resource_view(guest, (obj.get("status") or {}).get("lastInventoryTime")))
+
+
+def _power(
+    store: StoreDep, writer: WriterDep, user: Principal, node_id: str, vmid: int, verb: str, force: bool
+) -> dict[str, Any]:
+    obj = node_or_404(store, node_id)
+    status = obj.get("status") or {}
+    counts = status.get("guestCounts") or {}
+    complete = len(status.get("guests") or []) >= int(counts.get("vms", 0)) + int(counts.get("containers", 0))
+    if _guest(obj, vmid) is None and complete:
+        raise ApiError(404, f"Resource {vmid} not found on node '{node_id}'", "RESOURCE_NOT_FOUND")
+    operation = OPERATIONS[(verb, force)]
+    op_id = request_power(store, writer, node_id, vmid, operation, force and operation != "stop", user.username, "pmi")
+    past = {"start": "start", "stop": "stop", "restart": "restart"}[verb]
+    return ok(
+        {"operation_id": op_id, "status": "in_progress", "node_id": node_id},
+        f"Requested {past} of resource {vmid}; follow it with GET /api/proxmox/history",
+    )
+
+
+@router.post(
+    "/nodes/{node_id}/resources/{vmid}/start",
+    response_model=Envelope[OperationAccepted],
+    status_code=202,
+    summary="Start a VM or container",
+)
+def start(
+    node_id: str, vmid: int, store: StoreDep, writer: WriterDep, user: Principal = require("nodes:write")
+) -> dict[str, Any]:
+    """Request a start (ProxmoxNode spec.actions); 202 with the operation id."""
+    return _power(store, writer, user, node_id, vmid, "start", False)
+
+
+@router.post(
+    "/nodes/{node_id}/resources/{vmid}/stop",
+    response_model=Envelope[OperationAccepted],
+    status_code=202,
+    summary="Stop a VM or container (force: power off)",
+)
+def stop(
+    node_id: str,
+    vmid: int,
+    store: StoreDep,
+    writer: WriterDep,
+    body: Annotated[PowerBody | None, Body()] = None,
+    user: Principal = require("nodes:write"),
+) -> dict[str, Any]:
+    """Request a graceful shutdown, or a hard stop with ``force``; 202 with the operation id."""
+    return _power(store, writer, user, node_id, vmid, "stop", bool(body and body.force))
+
+
+@router.post(
+    "/nodes/{node_id}/resources/{vmid}/restart",
+    response_model=Envelope[OperationAccepted],
+    status_code=202,
+    summary="Restart a VM or container",
+)
+def restart(
+    node_id: str,
+    vmid: int,
+    store: StoreDep,
+    writer: WriterDep,
+    body: Annotated[PowerBody | None, Body()] = None,
+    user: Principal = require("nodes:write"),
+) -> dict[str, Any]:
+    """Request a reboot; 202 with the operation id."""
+    return _power(store, writer, user, node_id, vmid, "restart", bool(body and body.force))
+
+
+def _history(
+    objects: list[dict[str, Any]],
+    node: str | None,
+    resource_type: str | None,
+    operation_type: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    rows = history_views.operations(objects)
+    page = history_views.history_page(
+        rows,
+        node=node,
+        resource_type=resource_type,
+        operation_type=operation_type,
+        status=status,
+        limit=limit,
+        offset=offset,
+    )
+    return ok(page)
+
+
+@router.get("/history", response_model=Envelope[History], summary="Operation history with filters")
+def history(
+    store: StoreDep,
+    node: str | None = None,
+    resource_type: ResourceType = None,
+    operation_type: OperationType = None,
+    status: Status = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    user: Principal = require("history:read"),
+) -> dict[str, Any]:
+    """Operations of every node (newest 50 finished per node, plus the running ones)."""
+    return _history(store.list(KIND), node, resource_type, operation_type, status, limit, offset)
+
+
+@router.get("/nodes/{node_id}/history", response_model=Envelope[History], summary="Operation history of one node")
+def node_history(
+    node_id: str,
+    store: StoreDep,
+    node: str | None = None,
+    resource_type: ResourceType = None,
+    operation_type: OperationType = None,
+    status: Status = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+    user: Principal = require("history:read"),
+) -> dict[str, Any]:
+    """Operations of one node."""
+    return _history([node_or_404(store, node_id)], node, resource_type, operation_type, status, limit, offset)

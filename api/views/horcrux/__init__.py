@@ -1,0 +1,1 @@
+"""horcrux views: pure functions from daytwo CR dicts to the horcrux API's documented JSON."""

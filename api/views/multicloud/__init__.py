@@ -1,0 +1,1 @@
+"""Pure views of the multicloud API: CloudCredentials and their inventory and billing ConfigMaps -> its JSON."""

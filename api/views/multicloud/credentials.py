@@ -1,0 +1,175 @@
+"""Multicloud /credentials: the API's flat credential bodies <-> a Secret plus a CloudCredential.
+
+Create = a Secret ``<id>-credentials`` with the secret fields (write-only: never read back, never
+answered) and a CloudCredential ``<id>`` whose spec names it, with inventory and billing on. ``id`` is
+the CloudCredential's name, made from the display name (``AWS Production Account`` ->
+``aws-production-account``); the display name and a region the provider block has no place for are
+annotations. ``is_active`` is the operator's ``Validated`` condition.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "DISPLAY_NAME",
+    "PROVIDER_FIELDS",
+    "REGION",
+    "SECRET_FIELDS",
+    "credential_item",
+    "credential_manifests",
+    "credential_name",
+    "secret_labels",
+    "secret_name",
+    "update_patches",
+]
+
+DISPLAY_NAME = "daytwo.io/display-name"
+REGION = "daytwo.io/region"
+#: API field -> Secret key (the CloudCredential's logical key names), per provider.
+SECRET_FIELDS: dict[str, dict[str, str]] = {
+    "aws": {"access_key": "accessKeyId", "secret_key": "secretAccessKey", "session_token": "sessionToken"},
+    "azure": {"client_id": "clientId", "client_secret": "clientSecret"},
+    "gcp": {"service_account_json": "serviceAccountJson"},
+    "openstack": {
+        "username": "username",
+        "password": "password",
+        "application_credential_id": "applicationCredentialId",
+        "application_credential_secret": "applicationCredentialSecret",
+    },
+}
+#: API field -> provider block field, per provider; the first ones listed are required on create.
+PROVIDER_FIELDS: dict[str, dict[str, str]] = {
+    "aws": {"region": "region", "endpoint_url": "endpointUrl", "assume_role_arn": "assumeRoleArn"},
+    "azure": {
+        "tenant_id": "tenantId",
+        "subscription_id": "subscriptionId",
+        "authority_host": "authorityHost",
+        "management_endpoint": "managementEndpoint",
+    },
+    "gcp": {
+        "project_id": "projectId",
+        "endpoint_override": "endpointOverride",
+        "token_uri_override": "tokenUriOverride",
+    },
+    "openstack": {"auth_url": "authUrl", "region": "region", "project_name": "projectName"},
+}
+_REQUIRED = {
+    "aws": (("region", "access_key", "secret_key"),),
+    "azure": (("tenant_id", "subscription_id", "client_id", "client_secret"),),
+    "gcp": (("project_id", "service_account_json"),),
+    "openstack": (
+        ("auth_url", "username", "password"),
+        ("auth_url", "application_credential_id", "application_credential_secret"),
+    ),
+}
+
+
+class InvalidCredential(ValueError):
+    """The body cannot become a credential; the message says what to change."""
+
+
+def credential_name(display: str) -> str:
+    """A Kubernetes name from a display name: lower-case, dashes, at most 50 characters."""
+    slug = re.sub(r"[^a-z0-9]+", "-", display.lower()).strip("-")[:50].strip("-")
+    if not slug:
+        raise InvalidCredential("name must contain at least one letter or digit")
+    return slug if slug[0].isalpha() else f"c-{slug}"[:50]
+
+
+def secret_name(credential: str) -> str:
+    """The Secret holding a credential's values."""
+    return f"{credential}-credentials"
+
+
+def secret_labels(credential: str) -> dict[str, str]:
+    """Labels of the Secret this API makes for a credential."""
+    return {"daytwo.io/secret-of": credential, "app.kubernetes.io/managed-by": "daytwo-api"}
+
+
+def _present(body: Mapping[str, Any], field: str) -> bool:
+    return body.get(field) not in (None, "")
+
+
+def credential_manifests(body: Mapping[str, Any], username: str) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """(Secret name, its string data, the CloudCredential body) for a create request (flat API body)."""
+    provider = str(body.get("provider", ""))
+    if provider not in SECRET_FIELDS:
+        raise InvalidCredential(f"provider must be one of {', '.join(SECRET_FIELDS)}")
+    values = dict(body)
+    if provider == "gcp" and not _present(values, "project_id") and _present(values, "service_account_json"):
+        try:
+            values["project_id"] = json.loads(str(values["service_account_json"])).get("project_id")
+        except (ValueError, AttributeError):
+            raise InvalidCredential("service_account_json is not a service account key (JSON)") from None
+    options = _REQUIRED[provider]
+    if not any(all(_present(values, f) for f in option) for option in options):
+        wanted = " or ".join(", ".join(option) for option in options)
+        raise InvalidCredential(f"a {provider} credential needs {wanted}")
+    name = credential_name(str(values.get("name") or provider))
+    data = {key: str(values[field]) for field, key in SECRET_FIELDS[provider].items() if _present(values, field)}
+    block = {key: values[field] for field, key in PROVIDER_FIELDS[provider].items() if _present(values, field)}
+    annotations = {DISPLAY_NAME: str(values.get("name") or name), "daytwo.io/created-by": username}
+    if _present(values, "region") and "region" not in PROVIDER_FIELDS[provider]:
+        annotations[REGION] = str(values["region"])
+    inventory = values.get("inventory") is not False  # absent or null: on
+    spec: dict[str, Any] = {
+        "provider": provider,
+        "secretRef": {"name": secret_name(name)},
+        provider: block,
+        "inventory": {"enabled": inventory},
+        "billing": {"enabled": inventory and values.get("billing") is not False},
+    }
+    return secret_name(name), data, {"metadata": {"name": name, "annotations": annotations}, "spec": spec}
+
+
+def update_patches(provider: str, body: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """(Secret values to merge, CloudCredential merge patch) for an update; empty when nothing changes."""
+    data = {key: str(body[field]) for field, key in SECRET_FIELDS[provider].items() if _present(body, field)}
+    block = {key: body[field] for field, key in PROVIDER_FIELDS[provider].items() if _present(body, field)}
+    patch: dict[str, Any] = {}
+    annotations: dict[str, str] = {}
+    if _present(body, "name"):
+        annotations[DISPLAY_NAME] = str(body["name"])
+    if _present(body, "region") and "region" not in PROVIDER_FIELDS[provider]:
+        annotations[REGION] = str(body["region"])
+    if annotations:
+        patch["metadata"] = {"annotations": annotations}
+    spec: dict[str, Any] = {provider: block} if block else {}
+    if body.get("inventory") is not None:
+        spec["inventory"] = {"enabled": bool(body["inventory"])}
+    if body.get("billing") is not None:
+        spec["billing"] = {"enabled": bool(body["billing"])}
+    if spec:
+        patch["spec"] = spec
+    return data, patch
+
+
+def _condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
+    return next((c for c in (obj.get("status") or {}).get("conditions") or () if c.get("type") == kind), {})
+
+
+def credential_item(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """One credential as the API lists it (no secret field, ever)."""
+    meta, spec, status = obj["metadata"], obj.get("spec") or {}, obj.get("status") or {}
+    provider = str(spec.get("provider", ""))
+    annotations = meta.get("annotations") or {}
+    block = spec.get(provider) or {}
+    validated, ready = _condition(obj, "Validated"), _condition(obj, "Ready")
+    return {
+        "id": meta["name"],
+        "provider": provider,
+        "name": annotations.get(DISPLAY_NAME) or meta["name"],
+        "region": block.get("region") or annotations.get(REGION),
+        "is_active": validated.get("status") == "True",
+        "created_at": meta.get("creationTimestamp"),
+        "status": ready.get("reason") or "Pending",
+        "message": ready.get("message"),
+        "principal": (status.get("identity") or {}).get("principal"),
+        "last_validated": status.get("lastValidatedTime"),
+        "inventory_counts": (status.get("inventory") or {}).get("counts"),
+        "billing_source": (status.get("billing") or {}).get("source"),
+    }

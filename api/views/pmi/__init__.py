@@ -1,0 +1,1 @@
+"""pmi dashboard views: pure functions from ProxmoxNode dicts to the pmi API's documented JSON."""

@@ -1,0 +1,202 @@
+"""pmi nodes and resources from ProxmoxNode objects (status: conditions, nodes, guests, history).
+
+A ProxmoxNode is one pmi "node" (a configured Proxmox endpoint); its status holds the cluster
+nodes' usage and a bounded guest list (``status.guests``, at most 50, no per-guest usage), so a
+resource's cpu/memory/disk/network figures are ``None``: daytwo does not store them and the facade
+never calls Proxmox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = [
+    "DISPLAY_NAME",
+    "condition",
+    "connection",
+    "node_id_for",
+    "node_name",
+    "node_patch",
+    "node_view",
+    "proxmoxnode_body",
+    "resource_view",
+    "resources_view",
+    "token_secret_name",
+]
+
+#: Annotation holding the display name pmi showed (CR names are DNS labels).
+DISPLAY_NAME = "daytwo.io/display-name"
+
+
+def _iso(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _pct(part: float, whole: float) -> float:
+    return round(part * 100.0 / whole, 1) if whole > 0 else 0.0
+
+
+def condition(obj: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
+    """The status condition ``type_`` of ``obj``, if any."""
+    for entry in (obj.get("status") or {}).get("conditions") or []:
+        if entry.get("type") == type_:
+            return entry  # type: ignore[no-any-return]
+    return None
+
+
+def node_name(obj: Mapping[str, Any]) -> str:
+    """The display name (annotation) or the object name."""
+    metadata = obj.get("metadata") or {}
+    return str((metadata.get("annotations") or {}).get(DISPLAY_NAME) or metadata.get("name", ""))
+
+
+def connection(obj: Mapping[str, Any]) -> tuple[bool | None, str]:
+    """(connected, message) from the Connected condition; None when the operator has not looked yet."""
+    entry = condition(obj, "Connected")
+    if entry is None:
+        return None, "the operator has not contacted this node yet"
+    return entry.get("status") == "True", str(entry.get("message") or entry.get("reason") or "")
+
+
+def _status_word(obj: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]]) -> str:
+    connected, _ = connection(obj)
+    if connected is None:
+        return "offline"
+    if connected:
+        return "online" if any(n.get("online") and n.get("maxmem") for n in nodes) else "connected"
+    reason = (condition(obj, "Connected") or {}).get("reason")
+    return "offline" if reason == "Unreachable" else "error"
+
+
+def node_view(obj: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """One pmi node: connection, version and usage summed over the cluster's online nodes."""
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    nodes = [n for n in status.get("nodes") or [] if n.get("online")]
+    cpus = sum(int(n.get("maxcpu") or 0) for n in nodes)
+    cpu_weighted = sum(float(n.get("cpu") or 0) * int(n.get("maxcpu") or 0) for n in nodes)
+    mem, maxmem = sum(int(n.get("mem") or 0) for n in nodes), sum(int(n.get("maxmem") or 0) for n in nodes)
+    disk, maxdisk = sum(int(n.get("disk") or 0) for n in nodes), sum(int(n.get("maxdisk") or 0) for n in nodes)
+    booted = [b for b in (_iso(n.get("bootedAt")) for n in nodes) if b]
+    uptime = int((now - datetime.fromisoformat(min(booted).replace("Z", "+00:00"))).total_seconds()) if booted else 0
+    connected, _ = connection(obj)
+    cond = condition(obj, "Connected")
+    return {
+        "id": obj["metadata"]["name"],
+        "name": node_name(obj),
+        "host": spec.get("host", ""),
+        "port": int(spec.get("port", 8006)),
+        "status": _status_word(obj, nodes),
+        "version": status.get("version"),
+        "is_connected": bool(connected),
+        "cpu_usage": round(cpu_weighted * 100.0 / cpus, 1) if cpus else 0.0,
+        "cpu_count": cpus,
+        "memory_usage": mem,
+        "memory_total": maxmem,
+        "memory_percentage": _pct(mem, maxmem),
+        "disk_usage": disk,
+        "disk_total": maxdisk,
+        "disk_percentage": _pct(disk, maxdisk),
+        "uptime": max(uptime, 0),
+        "last_connected": _iso(cond.get("lastTransitionTime")) if cond and connected else None,
+        "last_updated": _iso(status.get("lastInventoryTime")),
+        "ssl_verify": not bool((spec.get("tls") or {}).get("insecureSkipVerify")),
+        "timeout": int(spec.get("timeoutSeconds", 10)),
+    }
+
+
+def resource_view(guest: Mapping[str, Any], synced_at: str | None) -> dict[str, Any]:
+    """One VM or container: identity and power state; usage figures are not stored (None)."""
+    return {
+        "vmid": int(guest["vmid"]),
+        "name": guest.get("name") or f"{guest.get('kind', 'vm')}-{guest['vmid']}",
+        "node": guest.get("node"),
+        "type": "lxc" if guest.get("kind") == "lxc" else "qemu",
+        "status": guest.get("status") or "unknown",
+        "uptime": None,
+        "cpu_usage": None,
+        "memory_usage": None,
+        "memory_total": None,
+        "memory_percentage": None,
+        "disk_usage": None,
+        "disk_total": None,
+        "disk_percentage": None,
+        "network_in": None,
+        "network_out": None,
+        "last_updated": synced_at,
+    }
+
+
+def resources_view(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """``{vms, containers}`` of a ProxmoxNode from its (bounded) guest list, plus the true counts."""
+    status = obj.get("status") or {}
+    synced = _iso(status.get("lastInventoryTime"))
+    guests = [resource_view(g, synced) for g in status.get("guests") or []]
+    counts = status.get("guestCounts") or {}
+    return {
+        "vms": [g for g in guests if g["type"] == "qemu"],
+        "containers": [g for g in guests if g["type"] == "lxc"],
+        "total_vms": int(counts.get("vms", 0)),
+        "total_containers": int(counts.get("containers", 0)),
+        "truncated": len(guests) < int(counts.get("vms", 0)) + int(counts.get("containers", 0)),
+    }
+
+
+def node_id_for(name: str, taken: set[str], suffix: str) -> str:
+    """A ProxmoxNode name for display name ``name``: a DNS label, ``-<suffix>`` added when taken."""
+    slug = "".join(c if c.isalnum() else "-" for c in name.lower().encode("ascii", "ignore").decode())
+    slug = "-".join(part for part in slug.split("-") if part)[:40] or "node"
+    if not slug[0].isalpha():
+        slug = f"pve-{slug}"[:40]
+    return slug if slug not in taken else f"{slug}-{suffix}"
+
+
+def token_secret_name(node_id: str) -> str:
+    """The Secret the facade creates for a node's API token."""
+    return f"{node_id}-token"
+
+
+def proxmoxnode_body(
+    node_id: str, display: str, host: str, port: int, ssl_verify: bool, timeout: int, labels: Mapping[str, str]
+) -> dict[str, Any]:
+    """The ProxmoxNode pmi's "add node" creates (token in :func:`token_secret_name`)."""
+    return {
+        "metadata": {
+            "name": node_id,
+            "labels": {"app.kubernetes.io/managed-by": "daytwo-api", **labels},
+            "annotations": {DISPLAY_NAME: display},
+        },
+        "spec": {
+            "host": host,
+            "port": port,
+            "tokenSecretRef": {"name": token_secret_name(node_id)},
+            "tls": {"insecureSkipVerify": not ssl_verify},
+            "timeoutSeconds": min(timeout, 300),
+        },
+    }
+
+
+def node_patch(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The merge patch of pmi's "update node" (only the fields given; the token is patched separately)."""
+    spec: dict[str, Any] = {}
+    if fields.get("host") is not None:
+        spec["host"] = fields["host"]
+    if fields.get("port") is not None:
+        spec["port"] = fields["port"]
+    if fields.get("ssl_verify") is not None:
+        spec["tls"] = {"insecureSkipVerify": not fields["ssl_verify"]}
+    if fields.get("timeout") is not None:
+        spec["timeoutSeconds"] = min(int(fields["timeout"]), 300)
+    patch: dict[str, Any] = {"spec": spec} if spec else {}
+    if fields.get("name"):
+        patch["metadata"] = {"annotations": {DISPLAY_NAME: fields["name"]}}
+    return patch

@@ -1,0 +1,56 @@
+"""Power requests as ProxmoxNode ``spec.actions`` entries (pure; shared by the pmi and horcrux routes).
+
+An action runs once per id (the operator records it in ``status.handledActions``). The list is
+bounded (50): appending drops actions the operator already handled, oldest first, and refuses when
+50 are still pending.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from daytwo.crds.base import MAX_STATUS_LIST
+
+__all__ = ["TooManyPending", "action_id", "append_action", "pending_for", "power_action"]
+
+
+class TooManyPending(ValueError):
+    """spec.actions already holds the maximum of unhandled actions."""
+
+
+def action_id(prefix: str) -> str:
+    """A new action id: ``<prefix>-<12 hex>`` (valid for spec.actions[].id)."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def power_action(id_: str, vmid: int, operation: str, force: bool, user: str) -> dict[str, Any]:
+    """One spec.actions entry."""
+    return {"id": id_, "vmid": vmid, "operation": operation, "force": force, "requestedBy": user[:256]}
+
+
+def append_action(obj: Mapping[str, Any], action: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The new spec.actions of ``obj`` with ``action`` appended (handled ones dropped to make room)."""
+    actions = [dict(a) for a in (obj.get("spec") or {}).get("actions") or []]
+    handled = set((obj.get("status") or {}).get("handledActions") or [])
+    while len(actions) >= MAX_STATUS_LIST:
+        index = next((i for i, a in enumerate(actions) if a.get("id") in handled), None)
+        if index is None:
+            raise TooManyPending(f"{len(actions)} power operations are still pending on this node; try again later")
+        actions.pop(index)
+    return [*actions, dict(action)]
+
+
+def pending_for(obj: Mapping[str, Any], vmid: int) -> list[str]:
+    """Ids of operations on ``vmid`` requested or running and not finished yet."""
+    status = obj.get("status") or {}
+    handled = set(status.get("handledActions") or [])
+    done = {r.get("id") for r in status.get("history") or []}
+    waiting = [
+        str(a["id"])
+        for a in (obj.get("spec") or {}).get("actions") or []
+        if a.get("vmid") == vmid and a.get("id") not in handled and a.get("id") not in done
+    ]
+    running = [str(e["id"]) for e in status.get("inFlight") or [] if e.get("vmid") == vmid]
+    return sorted(set(waiting) | set(running))

@@ -1,0 +1,1 @@
+"""spot views: pure functions from inventory records and AggregateMigration dicts to the spot manager's JSON."""

@@ -1,0 +1,163 @@
+"""CloudCredential billing I/O: Cost Explorer or the stored inventory in, the ``<name>-billing`` ConfigMap out.
+
+Called by the CloudCredential daemon once per pass (see handlers.cloudcredential); every decision is in
+``reconcile.billing``. Provider aws with ``spec.billing.source`` auto asks Cost Explorer (GetCostAndUsage,
+DAILY, by SERVICE) and uses its answer when it has cost data; when Cost Explorer has none or refuses
+(permission, data unavailable) the estimate is used and its note says why. A transient Cost Explorer
+failure keeps the last document and retries with backoff. Every other provider is estimated from the
+inventory ConfigMaps and the price table. Failures become ``BillingSynced=False`` with the error's
+reason; they never stop the daemon and never carry a Secret value.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from ..backends.aws import AwsBackend
+from ..errors import BackendError
+from ..reconcile.billing import (
+    billing_condition,
+    billing_configmap,
+    billing_document,
+    billing_period,
+    cost_explorer_days,
+    estimate_days,
+    seconds_until_billing,
+    why_refresh_billing,
+)
+from ..reconcile.billing_prices import PRICE_TABLE_ID
+from ..reconcile.cloudcredential import RetryState, after_attempt
+from ..reconcile.conditions import ConditionUpdate
+from .inventory_store import delete_billing, read_inventory, write_billing
+
+__all__ = ["BillingPass", "seconds_until_billing"]
+
+log = logging.getLogger(__name__)
+
+
+class _Failed(Exception):
+    def __init__(self, reason: str, message: str, retryable: bool) -> None:
+        super().__init__(message)
+        self.reason, self.message, self.retryable = reason, message, retryable
+
+
+@dataclass
+class BillingPass:
+    """Billing for one pass of one credential; ``run`` returns the BillingSynced update (or None)."""
+
+    obj: Mapping[str, Any]
+    account: Callable[[], object]
+    now: datetime
+    backoff: tuple[float, float]
+
+    def run(
+        self,
+        status: Mapping[str, Any],
+        conditions: Sequence[Mapping[str, Any]],
+        fields: dict[str, Any],
+        *,
+        valid: bool,
+        inventory_synced: bool,
+        revalidated: str | None,
+        retry: RetryState,
+    ) -> tuple[ConditionUpdate | None, RetryState]:
+        """Refresh when due; put status.billing into ``fields``; (condition update, retry state after)."""
+        spec, meta = self.obj["spec"], self.obj["metadata"]
+        billing = spec.get("billing") or {}
+        if not billing.get("enabled"):
+            if status.get("billing"):
+                delete_billing(meta["namespace"], meta["name"])  # turned off: drop the stale document
+                fields["billing"] = None
+            return billing_condition(spec, conditions, valid, None, None), RetryState()
+        error: tuple[str, str] | None = None
+        done: tuple[str, str] | None = None
+        if valid:
+            why = why_refresh_billing(
+                spec,
+                {**status, "conditions": list(conditions)},
+                inventory_synced=inventory_synced,
+                revalidated=revalidated,
+                retry=retry,
+                now=self.now,
+            )
+            if why is not None:
+                log.info("billing of %s/%s: %s", meta["namespace"], meta["name"], why)
+                try:
+                    try:
+                        done = self.refresh(fields)
+                    except ApiException as api_error:  # reading the inventory or writing the ConfigMap
+                        message = f"Kubernetes API: {api_error.status} {api_error.reason}"
+                        raise _Failed("KubernetesError", message, True) from None
+                    retry = RetryState()
+                except _Failed as failed:
+                    log.warning("billing of %s/%s failed: %s", meta["namespace"], meta["name"], failed.reason)
+                    error = (failed.reason, failed.message)
+                    interval = float(billing.get("intervalSeconds", 21600))
+                    retry = after_attempt(retry, True, failed.retryable, self.now, self.backoff, interval)
+        return billing_condition(spec, conditions, valid, error, done), retry
+
+    def refresh(self, fields: dict[str, Any]) -> tuple[str, str]:
+        """Compute and store the document; (source, message) or raise _Failed."""
+        spec, meta = self.obj["spec"], self.obj["metadata"]
+        wanted = (spec.get("billing") or {}).get("source", "auto")
+        why_estimate = ""
+        if spec["provider"] == "aws" and wanted in ("auto", "cost-explorer"):
+            periods, problem = self.cost_explorer(strict=wanted == "cost-explorer")
+            if periods is not None:
+                days = cost_explorer_days(periods, self.now)
+                note = "AWS Cost Explorer GetCostAndUsage (UnblendedCost, daily, by service)"
+                self.store(fields, billing_document(meta["name"], "aws", "cost-explorer", days, self.now, note=note))
+                total = sum(sum(day["services"].values()) for day in days)
+                return "cost-explorer", f"Cost Explorer: {total:.2f} USD since {days[0]['date']}"
+            why_estimate = f"; {problem}"
+        found = read_inventory(meta["namespace"], meta["name"])
+        if found is None:
+            raise _Failed(
+                "NoInventory", "an estimate needs the synced inventory; waiting for InventorySynced", retryable=True
+            )
+        records, synced_at = found
+        days = estimate_days(spec["provider"], records, self.now)
+        note = (
+            f"estimated from {len(records)} inventory records synced at {synced_at} "
+            f"with price table {PRICE_TABLE_ID}{why_estimate}"
+        )
+        document = billing_document(
+            meta["name"], spec["provider"], "estimate", days, self.now, note=note, price_table=PRICE_TABLE_ID
+        )
+        self.store(fields, document)
+        return "estimate", note
+
+    def cost_explorer(self, *, strict: bool) -> tuple[list[tuple[str, Mapping[str, float]]] | None, str]:
+        """Cost Explorer's daily periods, or (None, why not) when it has no data or refuses (auto mode)."""
+        account = self.account()
+        if not isinstance(account, AwsBackend):
+            raise _Failed("InvalidCredential", "Cost Explorer needs an AWS credential", retryable=False)
+        start, today = billing_period(self.now.date())
+        try:
+            report = account.costs(start, today + timedelta(days=1), granularity="DAILY", group_by="SERVICE")
+        except BackendError as error:
+            if error.retryable or strict:
+                raise _Failed(error.reason, error.message, error.retryable) from None
+            return None, f"Cost Explorer refused ({error.reason})"
+        if report.periods:
+            return [(period.start, period.groups) for period in report.periods], ""
+        if strict:
+            raise _Failed("NoData", f"Cost Explorer has no cost data since {start}", retryable=False)
+        return None, f"Cost Explorer has no cost data since {start}"
+
+    def store(self, fields: dict[str, Any], document: Mapping[str, Any]) -> None:
+        """Write the ConfigMap and status.billing."""
+        body = billing_configmap(self.obj, document)
+        write_billing(self.obj["metadata"]["namespace"], body)
+        fields["billing"] = {
+            "lastSyncTime": document["generatedAt"],
+            "source": document["source"],
+            "priceTable": document["priceTable"],
+            "configMap": body["metadata"]["name"],
+        }

@@ -1,0 +1,235 @@
+"""RestoreJob: one Kopf daemon per object plans, runs, cancels, retries and cleans up a VM restore.
+
+Each pass re-reads the object. ``execute: false`` observes the cloud (in a worker thread) and writes
+``status.plan``. ``execute: true`` writes the steps, then runs them one by one (see
+:mod:`.restorejob_openstack` and :mod:`.restorejob_proxmox`): a step is recorded Running before its
+cloud call and looks up what the job already made first, so a killed operator resumes and finishes
+each step exactly once. Between steps the pass ends early when the object changed (a cancel), so a
+cancel takes effect at the next step boundary. Requests that arrive later (``spec.retry``,
+``spec.cleanup``, ``spec.cleanupStorage``) are answered once per ``requestedAt`` token, echoed in the
+matching status record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import kopf
+
+from ..errors import BackendError, CredentialsNotFound, RetryableError
+from ..kube import kube_client
+from ..reconcile.conditions import ConditionUpdate
+from ..reconcile.restorejob import Plan, Request, request_from_spec
+from ..reconcile.restorejob_steps import (
+    MAX_ATTEMPTS,
+    VALIDATE,
+    Progress,
+    backoff_seconds,
+    cancel_steps,
+    initial_steps,
+    job_conditions,
+    next_step,
+    phase,
+    progress,
+    step_index,
+)
+from ..settings import OperatorSettings
+from .credentials import proxmox_backend
+from .polling import finish_status, register_polling
+from .restorejob_context import KIND, JobContext, Retry, StepFailed
+from .restorejob_observe import backends_for
+from .restorejob_openstack import OpenStackEngine
+from .restorejob_proxmox import ProxmoxEngine
+from .restorejob_requests import Requests
+
+__all__ = ["register"]
+
+
+class Engine(Protocol):
+    """What the pass needs from the OpenStack and Proxmox engines."""
+
+    ctx: JobContext
+
+    def plan(self, request: Request) -> Plan:
+        """Observe and plan."""
+        ...
+
+    def run_step(self, index: int, request: Request) -> float | None:
+        """Run one step: None when it finished, else seconds until it is looked at again."""
+        ...
+
+
+def make_engine(ctx: JobContext, request: Request) -> Engine:
+    """The engine for the spec's source (reads the credential; CredentialsNotFound names what is missing)."""
+    if request.provider == "proxmox":
+        return ProxmoxEngine(ctx, proxmox_backend(ctx.namespace, ctx.spec["credentialsRef"]))
+    admin, params = backends_for(ctx.namespace, ctx.spec["credentialsRef"])
+    return OpenStackEngine(ctx, admin, params)
+
+
+def plan_conditions(plan: Plan) -> list[ConditionUpdate]:
+    """Planned and Ready of a plan-only job."""
+    if plan.ok:
+        message = f"{plan.summary}; set execute: true to run it"
+        return [
+            ConditionUpdate("Planned", True, "Planned", message),
+            ConditionUpdate("Ready", True, "Planned", message),
+            ConditionUpdate("Reconciling", False, "Planned"),
+            ConditionUpdate("Stalled", False, "Planned"),
+        ]
+    reason = str(plan.reason)
+    return [
+        ConditionUpdate("Planned", False, reason, plan.message),
+        ConditionUpdate("Ready", False, reason, plan.message),
+        ConditionUpdate("Reconciling", False, reason),
+        ConditionUpdate("Stalled", True, reason, plan.message),
+    ]
+
+
+def _planned_update(steps: list[dict[str, Any]], plan: dict[str, Any]) -> list[ConditionUpdate]:
+    """Planned during execution: from the VALIDATE_LIVE_STATE step."""
+    index = step_index(steps, VALIDATE)
+    step = steps[index] if index is not None else {}
+    if step.get("state") in ("Succeeded", "Skipped"):
+        return [ConditionUpdate("Planned", True, "Planned", str(step.get("message") or ""))]
+    if step.get("state") == "Failed":
+        reason = (step.get("externalIds") or {}).get("reason") or "StepFailed"
+        return [ConditionUpdate("Planned", False, str(reason), str(step.get("message") or ""))]
+    return []
+
+
+def _error_conditions(error: BackendError) -> list[ConditionUpdate]:
+    return [
+        ConditionUpdate("Ready", False, error.reason, error.message),
+        ConditionUpdate("Reconciling", error.retryable, error.reason, f"retrying: {error.message}"),
+        ConditionUpdate("Stalled", not error.retryable, error.reason, error.message),
+    ]
+
+
+class Pass:
+    """One pass over one RestoreJob."""
+
+    def __init__(self, kwargs: dict[str, Any], settings: OperatorSettings) -> None:
+        self.body: kopf.Body = kwargs["body"]
+        self.namespace, self.name = str(kwargs["namespace"]), str(kwargs["name"])
+        self.wake = (kwargs.get("memo") or {}).get("wake")
+        self.settings = settings
+        self.phase = "PENDING"
+
+    def run(self) -> float:
+        """Do one pass; returns seconds until the next one."""
+        client = kube_client()
+        obj = client.get_object(KIND, self.namespace, self.name)
+        if obj is None or obj["metadata"].get("deletionTimestamp"):
+            return self.settings.resync_seconds
+        ctx = JobContext(client, self.body, obj, self.settings, self.wake)
+        delay = self.settings.resync_seconds
+        if not self.settings.restore_enabled:
+            message = "restores are disabled in this operator (DAYTWO_RESTORE_ENABLED=false)"
+            updates = [ConditionUpdate("Ready", False, "RestoreDisabled", message),
+                       ConditionUpdate("Stalled", True, "RestoreDisabled", message)]  # fmt: skip
+        else:
+            request = request_from_spec(ctx.spec, ctx.status)
+            try:
+                updates, delay = self.act(ctx, request)
+            except Retry as retry:
+                updates = [ConditionUpdate("Ready", False, "Retrying", retry.message),
+                           ConditionUpdate("Reconciling", True, "Retrying", retry.message)]  # fmt: skip
+                delay = retry.delay
+            except CredentialsNotFound as error:
+                updates, delay = _error_conditions(error), self.settings.retry_delay_seconds
+                updates[1] = ConditionUpdate("Reconciling", True, error.reason, f"waiting: {error.message}")
+                updates[2] = ConditionUpdate("Stalled", False, error.reason)
+            except BackendError as error:
+                updates = _error_conditions(error)
+                delay = self.settings.retry_delay_seconds if error.retryable else self.settings.resync_seconds
+        finish_status(client, self.body, obj, ctx.status, {}, updates, datetime.now(UTC), lambda _c: self.phase)
+        return delay
+
+    def act(self, ctx: JobContext, request: Request) -> tuple[list[ConditionUpdate], float]:
+        """Plan, or execute and answer requests; returns the conditions and the delay.
+
+        The engine (credential, cloud client) is made only when there is work: a finished restore with
+        nothing asked of it makes no call, and keeps its conditions when its credential is gone.
+        """
+        spec = ctx.spec
+        made: list[Engine] = []
+
+        def engine() -> Engine:
+            if not made:
+                made.append(make_engine(ctx, request))
+            return made[0]
+
+        if not spec.get("execute"):
+            plan = engine().plan(request)
+            ctx.write({"plan": plan.to_status()})
+            self.phase = phase(False, Progress.NOT_STARTED, plan.ok)
+            return plan_conditions(plan), self.settings.resync_seconds
+        if not ctx.status.get("steps"):
+            ctx.write({"steps": initial_steps(request.provider, request.mode)})
+        if spec.get("cancel") and not progress(ctx.steps()).finished:
+            ctx.write({"steps": cancel_steps(ctx.steps(), datetime.now(UTC))})
+            ctx.event("Warning", "Canceled", "spec.cancel: the restore stopped at a step boundary")
+        requests = Requests(ctx, engine, request)
+        delay: float | None = requests.before_steps()
+        if delay is None and next_step(ctx.steps()) is not None:
+            delay = self.execute(ctx, engine(), request_from_spec(spec, ctx.status))
+        after = requests.after_steps()
+        if after is not None:
+            delay = after if delay is None else min(delay, after)
+        steps = ctx.steps()
+        state = progress(steps)
+        self.phase = phase(True, state, None)
+        summary = Plan(ctx.plan).summary if ctx.plan.get("newVmName") else "planning"
+        updates = [
+            *_planned_update(steps, ctx.plan),
+            *job_conditions(state, steps, dry_run=ctx.dry_run, summary=summary),
+        ]
+        return updates, self.settings.resync_seconds if delay is None else delay
+
+    def execute(self, ctx: JobContext, engine: Engine, request: Request) -> float | None:
+        """Run open steps until done, failed, waiting, or the object changed."""
+        while True:
+            if ctx.woken():
+                return 0.0
+            steps = ctx.steps()
+            index = next_step(steps)
+            if index is None:
+                return None
+            try:
+                wait = engine.run_step(index, request)
+            except StepFailed as failed:
+                self.fail(ctx, index, failed.reason, failed.message)
+                continue
+            except RetryableError as error:
+                attempts = int(ctx.steps()[index].get("attempts", 0))
+                if attempts >= MAX_ATTEMPTS:
+                    self.fail(ctx, index, error.reason, f"gave up after {attempts} attempts: {error.message}")
+                    continue
+                ctx.note(index, message=f"attempt {attempts} failed, retrying: {error.message}")
+                delay = backoff_seconds(attempts, self.settings.retry_delay_seconds)
+                raise Retry(delay, f"{steps[index]['name']}: {error.message}; retrying in {delay:.0f}s") from error
+            except CredentialsNotFound:
+                raise  # nothing was attempted: wait for the credential without failing the step
+            except BackendError as error:
+                self.fail(ctx, index, error.reason, error.message)
+                continue
+            if wait is not None:
+                return wait
+
+    def fail(self, ctx: JobContext, index: int, reason: str, message: str) -> None:
+        """Fail the step, say so, and leave the rest to cleanup and retry."""
+        ctx.fail(index, reason, message)
+        name = ctx.steps()[index]["name"]
+        ctx.event("Warning", "StepFailed", f"{name}: {reason}: {message}")
+
+
+def register(settings: OperatorSettings) -> None:
+    """Register the RestoreJob daemon and the handler that wakes it on changes."""
+
+    def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
+        return Pass(kwargs, settings).run
+
+    register_polling(KIND, "restorejobs", "restore", settings, make_pass)

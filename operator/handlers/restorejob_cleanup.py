@@ -1,0 +1,161 @@
+"""Cleaning up after an OpenStack restore: what a failed or canceled job left, and old storage after REPLACE.
+
+Cleanup of a failed or canceled job finds everything the job made (``createdResources`` plus a
+lookup by its owner marks, so an object created just before a crash is found too), deletes its server
+first (its ports and volume come free), then its ports that nothing else uses, then - when asked - its
+volume if it is not attached. Cleanup-storage after a completed REPLACE deletes the source snapshot
+(when asked, and only if available) and the replaced VM's old boot volume (only when detached).
+Each is resumable: one call is one pass; it returns True when finished.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import BackendError, NotFound, RetryableError
+from .restorejob_openstack import OpenStackEngine
+
+__all__ = ["cleanup_openstack", "cleanup_storage_openstack", "discover"]
+
+_BUSY_VOLUME = ("in-use", "attaching", "detaching", "reserved", "maintenance", "backing-up", "awaiting-transfer")
+
+
+def _add(record: dict[str, Any], key: str, value: str) -> None:
+    items = list(record.get(key) or [])
+    if value not in items:
+        record[key] = [*items, value][-32:]
+
+
+def discover(engine: OpenStackEngine) -> None:
+    """Record objects carrying this job's marks that ``createdResources`` misses (made just before a crash)."""
+    ctx = engine.ctx
+    if not ctx.plan.get("newVmName") or not ctx.plan.get("projectId"):
+        return
+    known = {(r["type"], r["id"]) for r in ctx.resources(live=False)}
+    found: list[dict[str, Any]] = [
+        {"type": "server", "id": s.id, "name": s.name, "step": "CREATE_SERVER"} for s in engine.our_servers()
+    ]
+    found += [
+        {"type": "port", "id": p.id, "name": p.name, "step": "CREATE_PORTS", "networkId": p.network_id}
+        for p in engine.our_ports()
+    ]
+    volumes = engine.admin.find_volumes(engine.volume_name(), project_id=engine.project_id)
+    found += [
+        {"type": "volume", "id": v.id, "name": v.name, "step": "CREATE_VOLUME_FROM_SNAPSHOT"}
+        for v in volumes
+        if engine.ours(v.metadata)
+    ]
+    for entry in found:
+        if (entry["type"], entry["id"]) not in known:
+            ctx.record(entry)
+
+
+def cleanup_openstack(engine: OpenStackEngine, record: dict[str, Any]) -> bool:
+    """One pass: servers (wait until gone), then unattached ports, then the volume when asked."""
+    ctx, admin = engine.ctx, engine.admin
+    discover(engine)
+    waiting = False
+    for server in ctx.resources("server"):
+        try:
+            live = admin.get_server(server["id"])
+        except NotFound:
+            ctx.forget("server", server["id"])
+            _add(record, "deletedServers", server["id"])
+            continue
+        if live.task_state != "deleting":
+            _attempt(record, f"server {server['id']}", lambda s=server["id"]: admin.delete_server(s))
+        waiting = True
+    if waiting and not ctx.waited_too_long_since(record.get("startedAt")):
+        return False
+    for port in ctx.resources("port"):
+        try:
+            live_port = admin.get_port(port["id"])
+        except NotFound:
+            ctx.forget("port", port["id"])
+            continue
+        if live_port.device_id:
+            _add(record, "skipped", f"port {port['id']}: attached to {live_port.device_id}")
+            continue
+        if _attempt(record, f"port {port['id']}", lambda p=port["id"]: admin.delete_port(p)):
+            ctx.forget("port", port["id"])
+            _add(record, "deletedPorts", port["id"])
+    for volume in ctx.resources("volume"):
+        if not record.get("deleteVolume"):
+            _add(record, "skipped", f"volume {volume['id']}: kept (set deleteVolume: true to delete it)")
+            continue
+        try:
+            live_volume = admin.get_volume(volume["id"])
+        except NotFound:
+            ctx.forget("volume", volume["id"])
+            _add(record, "deletedVolumes", volume["id"])
+            continue
+        if live_volume.attachments or live_volume.status in _BUSY_VOLUME:
+            _add(record, "skipped", f"volume {volume['id']}: {live_volume.status}, attached or in use")
+            continue
+        if live_volume.status == "deleting" or _attempt(
+            record, f"volume {volume['id']}", lambda v=volume["id"]: admin.delete_volume(v)
+        ):
+            ctx.forget("volume", volume["id"])
+            _add(record, "deletedVolumes", volume["id"])
+    if waiting:
+        _add(record, "errors", "a server of the job is still being deleted; its ports and volume were kept")
+    return True
+
+
+def cleanup_storage_openstack(engine: OpenStackEngine, record: dict[str, Any], mode: str) -> bool:
+    """One pass: the source snapshot first (its volume cannot go while it exists), then the old boot volume."""
+    ctx, admin = engine.ctx, engine.admin
+    snapshot_id = str(ctx.plan.get("restorePointId") or "")
+    if record.get("deleteSourceSnapshot") and snapshot_id:
+        try:
+            snapshot = admin.get_snapshot(snapshot_id)
+        except NotFound:
+            if snapshot_id not in (record.get("deletedSnapshots") or []):
+                _add(record, "skipped", f"snapshot {snapshot_id}: already gone")
+        else:
+            if snapshot.status == "available":
+                if _attempt(record, f"snapshot {snapshot_id}", lambda: admin.delete_snapshot(snapshot_id)):
+                    _add(record, "deletedSnapshots", snapshot_id)
+                    return False
+            elif snapshot.status == "deleting":
+                return False
+            else:
+                _add(record, "skipped", f"snapshot {snapshot_id}: {snapshot.status}, not available; kept")
+    old = (ctx.status.get("original") or {}).get("bootVolumeId")
+    if not record.get("deleteOldVolume"):
+        return True
+    if mode != "REPLACE" or not old:
+        _add(record, "skipped", "old volume: only a REPLACE restore leaves one behind")
+        return True
+    try:
+        volume = admin.get_volume(old)
+    except NotFound:
+        if old not in (record.get("deletedVolumes") or []):
+            _add(record, "skipped", f"volume {old}: already gone")
+        return True
+    if volume.attachments or volume.status in _BUSY_VOLUME:
+        _add(record, "skipped", f"volume {old}: {volume.status}, attached or in use; kept")
+        return True
+    others = [s.id for s in admin.list_snapshots(volume_id=old) if s.status != "deleting"]
+    if others:
+        why = (
+            "Cinder deletes no volume with snapshots: delete them first (deleteSourceSnapshot covers the restore point)"
+        )
+        _add(record, "errors", f"volume {old} still has snapshot(s) {', '.join(others[:5])}; {why}")
+    elif volume.status != "deleting" and _attempt(record, f"volume {old}", lambda: admin.delete_volume(old)):
+        _add(record, "deletedVolumes", old)
+    return True
+
+
+def _attempt(record: dict[str, Any], what: str, call: Any) -> bool:
+    """Run a delete; a failure is recorded in ``errors`` (Cinder refuses a volume with snapshots, say)."""
+    try:
+        call()
+    except NotFound:
+        return True
+    except RetryableError:
+        raise  # the pass retries later
+    except BackendError as error:
+        _add(record, "errors", f"{what}: {error.reason}: {error.message}"[:1024])
+        return False
+    return True

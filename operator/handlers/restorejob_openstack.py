@@ -1,0 +1,416 @@
+"""The steps of an OpenStack boot-from-volume restore, each safe to run again after a crash.
+
+Every create looks for what this job made first (the volume, ports and server carry
+``daytwo.io/owner`` and ``daytwo.io/job-uid`` as Cinder/Nova metadata and Neutron tags, and
+deterministic names), so a step recorded Running whose result was never recorded finds its object
+instead of making a second one. Deletes check the object first, so they are idempotent. A step
+returns None when it is done, or the seconds until it should be looked at again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from ..backends.openstack import AddressInUse, OpenStackConnectionParams, Port, RestoreBackend, Server, ServerSpec
+from ..errors import NotFound
+from ..reconcile.restorejob import Plan, Request, plan_openstack
+from ..reconcile.restorejob_steps import (
+    CLEANUP_OLD_PORTS,
+    CREATE_PORTS,
+    CREATE_SERVER,
+    CREATE_VOLUME,
+    DELETE_VM,
+    FINALIZE,
+    RECORD_ORIGINAL,
+    VALIDATE,
+    VERIFY_IPS,
+    WAIT_SERVER,
+    WAIT_VM_DELETED,
+    WAIT_VOLUME,
+    skip_for_dry_run,
+)
+from .restorejob_context import JobContext, StepFailed
+from .restorejob_observe import JOB_UID_KEY, OWNER_KEY, observe, scoped_backend
+
+__all__ = ["OpenStackEngine"]
+
+_GONE = ("deleting", "error_deleting")
+_MAX_META = 255
+
+
+def _ips(port: Port) -> list[str]:
+    return [f.ip_address for f in port.fixed_ips if f.ip_address]
+
+
+def _satisfies(strategy: str, wanted: Sequence[str], have: Sequence[str]) -> bool:
+    """Whether an existing port of ours still fits the IP strategy (a retry may have switched it)."""
+    return strategy not in ("SAME_IPS_OR_FAIL", "MANUAL_IP") or set(wanted) <= set(have)
+
+
+class OpenStackEngine:
+    """Plan and steps of one OpenStack RestoreJob; ``admin`` reads as the credential, creates are
+    made through a backend scoped to the VM's project."""
+
+    def __init__(self, ctx: JobContext, admin: RestoreBackend, params: OpenStackConnectionParams) -> None:
+        self.ctx, self.admin, self.params = ctx, admin, params
+        self.steps: dict[str, Callable[[int, Request], float | None]] = {
+            VALIDATE: self.validate,
+            RECORD_ORIGINAL: self.record_original,
+            DELETE_VM: self.delete_vm,
+            WAIT_VM_DELETED: self.wait_vm_deleted,
+            CLEANUP_OLD_PORTS: self.cleanup_old_ports,
+            CREATE_VOLUME: self.create_volume,
+            WAIT_VOLUME: self.wait_volume,
+            CREATE_PORTS: self.create_ports,
+            CREATE_SERVER: self.create_server,
+            WAIT_SERVER: self.wait_server,
+            VERIFY_IPS: self.verify_ips,
+            FINALIZE: self.finalize,
+        }
+
+    # names and marks ------------------------------------------------------------------------------
+    @property
+    def project_id(self) -> str:
+        """The VM's project (where everything is created)."""
+        return str(self.ctx.plan["projectId"])
+
+    @property
+    def poll(self) -> float:
+        """Seconds between looks at something the job waits for."""
+        return self.ctx.settings.restore_poll_seconds
+
+    def scoped(self) -> RestoreBackend:
+        """The backend whose creates land in the VM's project."""
+        return scoped_backend(self.params, self.project_id)
+
+    def volume_name(self) -> str:
+        """The restored boot volume's name."""
+        return f"{self.ctx.plan['newVmName']}-boot-{self.ctx.uid[:8]}"
+
+    def port_name(self, index: int) -> str:
+        """The name of the port on the plan's ``index``-th network."""
+        return f"{self.ctx.plan['newVmName']}-port{index}-{self.ctx.uid[:8]}"
+
+    def metadata(self) -> dict[str, str]:
+        """Owner marks for Cinder and Nova metadata."""
+        return {OWNER_KEY: self.ctx.owner[:_MAX_META], JOB_UID_KEY: self.ctx.uid}
+
+    def tags(self) -> list[str]:
+        """Owner marks as Neutron tags."""
+        return [f"{OWNER_KEY}={self.ctx.owner}"[:_MAX_META], f"{JOB_UID_KEY}={self.ctx.uid}"]
+
+    def ours(self, metadata: Any) -> bool:
+        """Whether a volume or server carries this job's uid."""
+        return bool(metadata.get(JOB_UID_KEY) == self.ctx.uid)
+
+    def our_servers(self) -> list[Server]:
+        """Servers this job booted (by name and uid)."""
+        found = self.admin.find_servers(str(self.ctx.plan["newVmName"]), project_id=self.project_id)
+        return [s for s in found if self.ours(s.metadata)]
+
+    def our_ports(self) -> list[Port]:
+        """Ports this job created (by uid tag)."""
+        return self.admin.list_tagged_ports([f"{JOB_UID_KEY}={self.ctx.uid}"], project_id=self.project_id)
+
+    def live_id(self, type_: str) -> str:
+        """The id of the live created resource of a type (volume, server)."""
+        found = self.ctx.resources(type_)
+        if not found:
+            raise StepFailed("ResourceMissing", f"no {type_} of this restore is recorded; retry to create it")
+        return str(found[-1]["id"])
+
+    # plan -------------------------------------------------------------------------------------------
+    def plan(self, request: Request) -> Plan:
+        """Observe the cloud and plan."""
+        observed = observe(self.admin, self.params, request, self.ctx.uid)
+        return plan_openstack(request, observed, dry_run=self.ctx.dry_run)
+
+    def run_step(self, index: int, request: Request) -> float | None:
+        """Run the step at ``index``."""
+        return self.steps[self.ctx.steps()[index]["name"]](index, request)
+
+    # steps -----------------------------------------------------------------------------------------
+    def validate(self, index: int, request: Request) -> float | None:
+        """Plan again against live state; refuse what cannot run before anything changes."""
+        self.ctx.begin(index)
+        plan = self.plan(request)
+        self.ctx.write({"plan": plan.to_status()})
+        if not plan.ok:
+            raise StepFailed(str(plan.reason), plan.message)
+        quota = "quota ok" if plan.status.get("quotaOk") else "quota unknown"
+        self.ctx.succeed(index, f"{plan.summary}; {quota}")
+        if self.ctx.dry_run:
+            self.ctx.write({"steps": skip_for_dry_run(self.ctx.steps(), index, datetime.now(UTC))})
+        return None
+
+    def record_original(self, index: int, request: Request) -> float | None:
+        """REPLACE: remember the VM's ports and addresses (and volumes) before it is deleted."""
+        if self.ctx.status.get("original"):
+            self.ctx.succeed(index, "recorded before")
+            return None
+        self.ctx.begin(index)
+        plan = self.ctx.plan
+        try:
+            server = self.admin.get_server(str(plan["vmId"]))
+        except NotFound as error:
+            raise StepFailed("VmNotFound", f"server {plan['vmId']} disappeared before it was recorded") from error
+        ports = [
+            {"portId": p.id, "networkId": p.network_id, "ips": _ips(p), "macAddress": p.mac_address}
+            for p in self.admin.list_ports(device_id=server.id)
+        ]
+        original = {
+            "vmId": server.id,
+            "vmName": server.name,
+            "bootVolumeId": plan.get("bootVolumeId"),
+            "dataVolumeIds": [v for v in server.volume_ids if v != plan.get("bootVolumeId")] or None,
+            "ports": ports or None,
+            "recordedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        self.ctx.write({"original": {k: v for k, v in original.items() if v is not None}})
+        self.ctx.succeed(index, f"{len(ports)} port(s): " + ", ".join(f"{p['portId']} {p['ips']}" for p in ports))
+        return None
+
+    def delete_vm(self, index: int, request: Request) -> float | None:
+        """REPLACE: delete the VM (a VM already gone or being deleted needs no call)."""
+        vm_id = str(self.ctx.plan["vmId"])
+        try:
+            server = self.admin.get_server(vm_id)
+        except NotFound:
+            self.ctx.succeed(index, f"server {vm_id} is gone")
+            return None
+        if server.task_state == "deleting":
+            self.ctx.succeed(index, f"server {vm_id} is being deleted")
+            return None
+        self.ctx.begin(index, {"serverId": vm_id})
+        self.admin.delete_server(vm_id)
+        self.ctx.succeed(index, f"delete of server {server.name} ({vm_id}) submitted")
+        return None
+
+    def wait_vm_deleted(self, index: int, request: Request) -> float | None:
+        """REPLACE: wait until Nova has removed the VM (and released its ports and volumes)."""
+        vm_id = str(self.ctx.plan["vmId"])
+        if self.ctx.steps()[index]["state"] == "Pending":
+            self.ctx.begin(index, {"serverId": vm_id})
+        try:
+            server = self.admin.get_server(vm_id)
+        except NotFound:
+            self.ctx.succeed(index, f"server {vm_id} is gone")
+            return None
+        if server.status == "ERROR" and server.task_state is None:
+            raise StepFailed("DeleteFailed", f"deleting server {vm_id} failed: {server.fault or 'status ERROR'}")
+        if self.ctx.waited_too_long(index):
+            raise StepFailed("Timeout", f"server {vm_id} is still {server.status} ({server.task_state})")
+        return self.poll
+
+    def cleanup_old_ports(self, index: int, request: Request) -> float | None:
+        """REPLACE: delete the old VM's ports that are left detached, so their addresses are free."""
+        self.ctx.begin(index)
+        original = self.ctx.status.get("original") or {}
+        deleted, kept = [], []
+        for port in original.get("ports") or []:
+            try:
+                live = self.admin.get_port(port["portId"])
+            except NotFound:
+                continue
+            if live.device_id and live.device_id != original["vmId"]:
+                kept.append(f"{live.id} (in use by {live.device_id})")
+                continue
+            self.admin.delete_port(live.id)
+            deleted.append(live.id)
+        message = f"deleted {', '.join(deleted) or 'none (already gone)'}"
+        self.ctx.succeed(index, message + (f"; kept {', '.join(kept)}" if kept else ""))
+        return None
+
+    def create_volume(self, index: int, request: Request) -> float | None:
+        """A volume from the restore point, unless this job made one already."""
+        name = self.volume_name()
+        mine = [v for v in self.admin.find_volumes(name, project_id=self.project_id) if self.ours(v.metadata)]
+        usable = [v for v in mine if v.status not in ("error", *_GONE)]
+        if usable:
+            volume = usable[0]
+            self.ctx.record({"type": "volume", "id": volume.id, "name": name, "step": CREATE_VOLUME})
+            self.ctx.succeed(
+                index, f"volume {volume.id} exists ({volume.status})", external_ids={"volumeId": volume.id}
+            )
+            return None
+        if any(v.status in _GONE for v in mine):
+            return self.poll
+        for broken in mine:  # an earlier attempt ended in error: remove it, then make a new one
+            self.admin.delete_volume(broken.id)
+            self.ctx.forget("volume", broken.id)
+        if mine:
+            return self.poll
+        plan = self.ctx.plan
+        self.ctx.begin(index)
+        volume = self.scoped().create_volume(
+            name=name,
+            size_gb=int(plan["restorePointSizeGb"]),
+            snapshot_id=str(plan["restorePointId"]),
+            metadata=self.metadata(),
+        )
+        self.ctx.record({"type": "volume", "id": volume.id, "name": name, "step": CREATE_VOLUME})
+        self.ctx.succeed(
+            index, f"volume {volume.id} from snapshot {plan['restorePointId']}", external_ids={"volumeId": volume.id}
+        )
+        return None
+
+    def wait_volume(self, index: int, request: Request) -> float | None:
+        """Wait until the new volume is available."""
+        volume_id = self.live_id("volume")
+        if self.ctx.steps()[index]["state"] == "Pending":
+            self.ctx.begin(index, {"volumeId": volume_id})
+        try:
+            volume = self.admin.get_volume(volume_id)
+        except NotFound as error:
+            raise StepFailed("VolumeGone", f"volume {volume_id} disappeared") from error
+        if volume.status == "available":
+            self.ctx.succeed(index, f"volume {volume_id} is available")
+            return None
+        if volume.status.startswith("error"):
+            raise StepFailed("VolumeError", f"volume {volume_id} went to {volume.status}")
+        if self.ctx.waited_too_long(index):
+            raise StepFailed("Timeout", f"volume {volume_id} is still {volume.status}")
+        return self.poll
+
+    def create_ports(self, index: int, request: Request) -> float | None:
+        """One port per network with the addresses the IP strategy asks for (TRY_SAME_IPS falls back)."""
+        networks = self.ctx.plan.get("networks") or []
+        existing = self.our_ports()
+        began, made = False, []
+        for number, network in enumerate(networks):
+            name, wanted = self.port_name(number), list(network.get("plannedIps") or [])
+            mine = [p for p in existing if p.name == name and p.network_id == network["networkId"]]
+            good = next((p for p in mine if _satisfies(request.ip_strategy, wanted, _ips(p))), None)
+            if good is None:
+                if not began:
+                    self.ctx.begin(index)
+                    began = True
+                for stale in mine:  # made under another strategy (a retry switched it), never used
+                    if not stale.device_id:
+                        self.admin.delete_port(stale.id)
+                        self.ctx.forget("port", stale.id)
+                good = self._new_port(request, network, name, wanted)
+            self.ctx.record(
+                {"type": "port", "id": good.id, "name": name, "step": CREATE_PORTS,
+                 "networkId": good.network_id, "ips": _ips(good)}
+            )  # fmt: skip
+            made.append(f"{good.id} {_ips(good)}")
+        self.ctx.succeed(index, f"port(s) {', '.join(made) or 'none'}")
+        return None
+
+    def _new_port(self, request: Request, network: dict[str, Any], name: str, wanted: list[str]) -> Port:
+        create = self.scoped().create_tagged_port
+        args: dict[str, Any] = {
+            "name": name,
+            "security_group_ids": network.get("securityGroupIds"),
+            "project_id": self.project_id,
+            "tags": self.tags(),
+            "description": f"restored by {self.ctx.owner}"[:255],
+        }
+        try:
+            return create(network["networkId"], fixed_ips=[(None, ip) for ip in wanted], **args)
+        except AddressInUse as error:
+            if request.ip_strategy != "TRY_SAME_IPS":
+                raise StepFailed("IpUnavailable", f"{request.ip_strategy}: {error.message}") from error
+        return create(network["networkId"], **args)
+
+    def create_server(self, index: int, request: Request) -> float | None:
+        """Boot from the new volume with the new ports, unless this job booted one already."""
+        mine = self.our_servers()
+        healthy = [s for s in mine if s.status != "ERROR" and s.task_state != "deleting"]
+        if healthy:
+            server = healthy[0]
+            self.ctx.record({"type": "server", "id": server.id, "name": server.name, "step": CREATE_SERVER})
+            self.ctx.succeed(
+                index, f"server {server.id} exists ({server.status})", external_ids={"serverId": server.id}
+            )
+            return None
+        if mine:  # an earlier boot failed: delete it (its ports and volume come free), then boot again
+            for broken in mine:
+                if broken.task_state != "deleting":
+                    self.admin.delete_server(broken.id)
+                self.ctx.forget("server", broken.id)
+            return self.poll
+        plan = self.ctx.plan
+        ports = self._ports_in_order(plan.get("networks") or [])
+        zone = plan.get("availabilityZone")
+        spec = ServerSpec(
+            name=str(plan["newVmName"]),
+            flavor_id=str(plan["flavorId"]),
+            boot_volume_id=self.live_id("volume"),
+            port_ids=tuple(ports),
+            availability_zone=zone if zone and zone != "nova" else None,
+            metadata={**(plan.get("vmMetadata") or {}), **self.metadata()},
+        )
+        self.ctx.begin(index)
+        server = self.scoped().create_server(spec)
+        self.ctx.record({"type": "server", "id": server.id, "name": server.name, "step": CREATE_SERVER})
+        self.ctx.succeed(index, f"server {server.id} booting", external_ids={"serverId": server.id})
+        return None
+
+    def _ports_in_order(self, networks: list[dict[str, Any]]) -> list[str]:
+        live = {r.get("name"): str(r["id"]) for r in self.ctx.resources("port")}
+        missing = [self.port_name(i) for i in range(len(networks)) if self.port_name(i) not in live]
+        if missing:
+            raise StepFailed("ResourceMissing", f"port(s) {', '.join(missing)} are gone; retry to create them again")
+        return [live[self.port_name(i)] for i in range(len(networks))]
+
+    def wait_server(self, index: int, request: Request) -> float | None:
+        """Wait until the new server is ACTIVE."""
+        server_id = self.live_id("server")
+        if self.ctx.steps()[index]["state"] == "Pending":
+            self.ctx.begin(index, {"serverId": server_id})
+        try:
+            server = self.admin.get_server(server_id)
+        except NotFound as error:
+            raise StepFailed("ServerGone", f"server {server_id} disappeared") from error
+        if server.status == "ACTIVE":
+            self.ctx.succeed(index, f"server {server_id} is ACTIVE on {server.host or 'its host'}")
+            return None
+        if server.status == "ERROR":
+            raise StepFailed("ServerError", f"server {server_id} went to ERROR: {server.fault or 'no fault given'}")
+        if self.ctx.waited_too_long(index):
+            raise StepFailed("Timeout", f"server {server_id} is still {server.status}")
+        return self.poll
+
+    def verify_ips(self, index: int, request: Request) -> float | None:
+        """Check the new VM's addresses against what the strategy asked for; record the result."""
+        self.ctx.begin(index)
+        server_id = self.live_id("server")
+        bound = {p.network_id: _ips(p) for p in self.admin.list_ports(device_id=server_id)}
+        fell_back, missing = [], []
+        for network in self.ctx.plan.get("networks") or []:
+            wanted, have = network.get("plannedIps") or [], bound.get(network["networkId"], [])
+            lost = [ip for ip in wanted if ip not in have]
+            label = network.get("networkName") or network["networkId"]
+            if lost and request.ip_strategy == "TRY_SAME_IPS":
+                fell_back.append(label)
+            elif lost:
+                missing.append(f"{label}: {', '.join(lost)}")
+            if not have:
+                missing.append(f"{label}: no address bound")
+        if missing:
+            raise StepFailed("IpMismatch", f"server {server_id} lacks {'; '.join(missing)}")
+        ips = [ip for values in bound.values() for ip in values]
+        self.ctx.write(
+            {"result": {"vmId": server_id, "vmName": self.ctx.plan["newVmName"], "volumeId": self.live_id("volume"),
+                        "ips": ips[:32], "fellBack": fell_back or None}}
+        )  # fmt: skip
+        note = f"; new address on {', '.join(fell_back)} (TRY_SAME_IPS)" if fell_back else ""
+        self.ctx.succeed(index, f"addresses {', '.join(ips) or 'none'}{note}")
+        return None
+
+    def finalize(self, index: int, request: Request) -> float | None:
+        """Record the result and say so."""
+        result = dict(self.ctx.status.get("result") or {})
+        verb = "replaced" if request.mode == "REPLACE" else "restored"
+        result["message"] = (
+            f"{verb} {self.ctx.plan.get('vmName')} as {result.get('vmName')} ({result.get('vmId')}) from "
+            f"{self.ctx.plan.get('restorePointName') or self.ctx.plan.get('restorePointId')}"
+        )
+        self.ctx.write({"result": result})
+        self.ctx.succeed(index, result["message"])
+        self.ctx.event("Normal", "Restored", result["message"])
+        return None

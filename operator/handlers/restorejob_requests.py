@@ -1,0 +1,234 @@
+"""Requests on a RestoreJob after it ran: retry, cleanup (requested or by cleanupPolicy), cleanup-storage.
+
+Each request is a ``requestedAt`` token in the spec, answered once: the token is echoed in
+``status.retry``, ``status.lastHandledCleanupAt`` or ``status.cleanupStorage``, with what was done, or
+why it was refused (``accepted: false`` / ``state: Refused``) and a Warning Event. A cleanup runs
+over several passes (a server must be gone before its ports and volume come free); while one runs,
+no step runs and no retry starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ..errors import NotFound
+from ..reconcile.restorejob import Request
+from ..reconcile.restorejob_steps import (
+    CREATE_PORTS,
+    CREATE_SERVER,
+    CREATE_VOLUME,
+    Progress,
+    phase,
+    progress,
+    reset_from,
+    resume_index,
+    step_index,
+)
+from .restorejob_cleanup import cleanup_openstack, cleanup_storage_openstack
+from .restorejob_context import JobContext
+from .restorejob_openstack import OpenStackEngine
+from .restorejob_proxmox import ProxmoxEngine
+
+if TYPE_CHECKING:
+    from .restorejob import Engine
+
+__all__ = ["Requests"]
+
+_FINAL_FAILURES = (Progress.FAILED, Progress.CANCELED)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _failed_at(steps: list[dict[str, Any]]) -> str:
+    """When the restore failed or was canceled (the latest finishedAt of such a step)."""
+    return max((s.get("finishedAt") or "" for s in steps if s["state"] in ("Failed", "Canceled")), default="")
+
+
+class Requests:
+    """Answers the requests of one RestoreJob during one pass."""
+
+    def __init__(self, ctx: JobContext, engine: Callable[[], Engine], request: Request) -> None:
+        self.ctx, self.engine, self.request = ctx, engine, request
+
+    @property
+    def poll(self) -> float:
+        """Seconds until a running cleanup is looked at again."""
+        return self.ctx.settings.restore_poll_seconds
+
+    # the order of a pass ------------------------------------------------------------------------------
+    def before_steps(self) -> float | None:
+        """Continue a running cleanup (nothing else happens meanwhile), then answer a retry request."""
+        for key in ("cleanup", "cleanupStorage"):
+            record = self.ctx.status.get(key) or {}
+            if record.get("state") == "Running" and not self.advance(key, dict(record)):
+                return self.poll
+        self.retry()
+        return None
+
+    def after_steps(self) -> float | None:
+        """Start the automatic cleanup of a failed or canceled restore, then requested cleanups."""
+        state = progress(self.ctx.steps())
+        policy = self.ctx.spec.get("cleanupPolicy", "Retain")
+        record = self.ctx.status.get("cleanup") or {}
+        automatic = state in _FINAL_FAILURES and policy != "Retain" and not self.running("cleanup")
+        if automatic and (record.get("startedAt") or "") < _failed_at(self.ctx.steps()):
+            delete_volume = policy == "DeletePortsAndVolume" or self.ctx.settings.restore_cleanup_volumes
+            self.start("cleanup", "cleanupPolicy", {"deleteVolume": delete_volume})
+        wanted = self.ctx.spec.get("cleanup") or {}
+        token = wanted.get("requestedAt")
+        if token and token != self.ctx.status.get("lastHandledCleanupAt") and not self.running("cleanup"):
+            self.ctx.write({"lastHandledCleanupAt": token})
+            if state in _FINAL_FAILURES:
+                self.start("cleanup", token, {"deleteVolume": bool(wanted.get("deleteVolume"))})
+            else:
+                self.refuse("cleanup", token, "only a failed or canceled restore can be cleaned up")
+        storage = self.ctx.spec.get("cleanupStorage") or {}
+        token = storage.get("requestedAt")
+        if token and token != (self.ctx.status.get("cleanupStorage") or {}).get("requestedAt"):
+            options = {
+                "deleteOldVolume": bool(storage.get("deleteOldVolume", True)),
+                "deleteSourceSnapshot": bool(storage.get("deleteSourceSnapshot")),
+            }
+            if state is not Progress.SUCCEEDED or self.ctx.dry_run:
+                self.refuse("cleanupStorage", token, "only a completed (not dry-run) restore has storage to clean up")
+            elif self.request.provider != "openstack":
+                self.refuse("cleanupStorage", token, "Proxmox restores leave no storage behind")
+            else:
+                self.start("cleanupStorage", token, options)
+        return self.poll if self.running("cleanup") or self.running("cleanupStorage") else None
+
+    # cleanups -----------------------------------------------------------------------------------------
+    def running(self, key: str) -> bool:
+        """Whether that cleanup is still in progress."""
+        return (self.ctx.status.get(key) or {}).get("state") == "Running"
+
+    def start(self, key: str, token: str, options: dict[str, Any]) -> None:
+        """Record a new cleanup as Running and make its first pass."""
+        record = {"requestedAt": token, "state": "Running", "startedAt": _now(), **options}
+        self.ctx.write({key: record})
+        self.advance(key, record)
+
+    def refuse(self, key: str, token: str, why: str) -> None:
+        """Answer a cleanup request that cannot run."""
+        message = f"refused: {why}; this restore is {phase(True, progress(self.ctx.steps()), None)}"
+        self.ctx.write({key: {"requestedAt": token, "state": "Refused", "finishedAt": _now(), "message": message}})
+        self.ctx.event("Warning", "CleanupRefused", f"{key}: {message}")
+
+    def advance(self, key: str, record: dict[str, Any]) -> bool:
+        """One pass of a running cleanup; records the outcome when it finishes. True when finished."""
+        done = self.cleanup_pass(key, record)
+        if done:
+            record["state"] = "Failed" if record.get("errors") else "Succeeded"
+            record["finishedAt"] = _now()
+            record["message"] = _summary(record)
+            if record.get("errors"):
+                self.ctx.event("Warning", "CleanupFailed", f"{key}: {record['message']}")
+            else:
+                self.ctx.event("Normal", "CleanedUp", f"{key}: {record['message']}")
+        self.ctx.write({key: {k: v for k, v in record.items() if v not in (None, [])}})
+        return done
+
+    def cleanup_pass(self, key: str, record: dict[str, Any]) -> bool:
+        """Delegate to the provider's cleanup."""
+        engine = self.engine()
+        if isinstance(engine, ProxmoxEngine):
+            return engine.cleanup(record)
+        if not isinstance(engine, OpenStackEngine):
+            return True
+        if key == "cleanup":
+            return cleanup_openstack(engine, record)
+        return cleanup_storage_openstack(engine, record, self.request.mode)
+
+    # retry --------------------------------------------------------------------------------------------
+    def retry(self) -> None:
+        """Resume a failed restore from its failed step, reusing what still exists (pf9's retry)."""
+        wanted = self.ctx.spec.get("retry") or {}
+        token = wanted.get("requestedAt")
+        previous = self.ctx.status.get("retry") or {}
+        if not token or token == previous.get("requestedAt"):
+            return
+        steps = self.ctx.steps()
+        state = progress(steps)
+        count = int(previous.get("count", 0))
+        answer: dict[str, Any] = {"requestedAt": token, "handledAt": _now(), "count": count}
+        if state is not Progress.FAILED:
+            answer.update(accepted=False, message=f"refused: only a failed restore can be retried; this one is "
+                          f"{phase(True, state, None)}")  # fmt: skip
+            self.ctx.write({"retry": answer})
+            self.ctx.event("Warning", "RetryRefused", answer["message"])
+            return
+        strategy = wanted.get("ipStrategy") or self.request.ip_strategy
+        vanished, reused = self.live_products(steps)
+        index = resume_index(steps, vanished, redo_ports=strategy != self.request.ip_strategy)
+        if index is None:
+            return
+        resumed = steps[index]["name"]
+        reused = {k: v for k, v in reused.items() if (step_index(steps, _MADE_BY[k]) or 0) < index}
+        answer.update(
+            accepted=True,
+            count=count + 1,
+            ipStrategy=strategy,
+            resumedFromStep=resumed,
+            reusedResources=reused or None,
+            message=f"retry {count + 1}: resumed from {resumed}"
+            + (f", reusing {', '.join(f'{k} {v}' for k, v in reused.items())}" if reused else ""),
+        )
+        self.ctx.write({"steps": reset_from(steps, index, f"retry {count + 1}"), "retry": answer, "result": None})
+        self.ctx.event("Normal", "Retrying", answer["message"])
+
+    def live_products(self, steps: list[dict[str, Any]]) -> tuple[set[str], dict[str, str]]:
+        """(steps whose products are gone, reusable products by pf9 key) of an OpenStack restore."""
+        engine = self.engine()
+        if not isinstance(engine, OpenStackEngine) or not self.ctx.plan.get("projectId"):
+            return set(), {}
+        vanished: set[str] = set()
+        reused: dict[str, str] = {}
+        finished = {s["name"] for s in steps if s["state"] in ("Succeeded", "Skipped")}
+        for type_, key, step in (("volume", "volume_id", CREATE_VOLUME), ("server", "server_id", CREATE_SERVER)):
+            live = [r for r in self.ctx.resources(type_) if _exists(engine, type_, r["id"])]
+            if live:
+                reused[key] = str(live[-1]["id"])
+            elif step in finished:
+                vanished.add(step)
+        ports = [r for r in self.ctx.resources("port") if _exists(engine, "port", r["id"])]
+        expected = len(self.ctx.plan.get("networks") or [])
+        if ports:
+            reused["port_ids"] = ",".join(str(r["id"]) for r in ports)
+        if CREATE_PORTS in finished and len(ports) < expected:
+            vanished.add(CREATE_PORTS)
+        return vanished, reused
+
+
+_MADE_BY = {"volume_id": CREATE_VOLUME, "port_ids": CREATE_PORTS, "server_id": CREATE_SERVER}
+
+
+def _exists(engine: Any, type_: str, id_: str) -> bool:
+    get = {"volume": engine.admin.get_volume, "server": engine.admin.get_server, "port": engine.admin.get_port}[type_]
+    try:
+        found = get(id_)
+    except NotFound:
+        engine.ctx.forget(type_, id_)
+        return False
+    return str(getattr(found, "status", "")).lower() not in ("error", "deleting", "error_deleting")
+
+
+def _summary(record: dict[str, Any]) -> str:
+    parts = [
+        f"deleted {label}: {', '.join(record[key])}"
+        for key, label in (
+            ("deletedServers", "servers"),
+            ("deletedPorts", "ports"),
+            ("deletedVolumes", "volumes"),
+            ("deletedSnapshots", "snapshots"),
+        )
+        if record.get(key)
+    ]
+    if record.get("skipped"):
+        parts.append(f"kept: {'; '.join(record['skipped'])}")
+    if record.get("errors"):
+        parts.append(f"errors: {'; '.join(record['errors'])}")
+    return ("; ".join(parts) or "nothing to clean up")[:4096]

@@ -1,0 +1,387 @@
+"""CloudCredential billing: daily costs per service, from AWS Cost Explorer or estimated from the inventory.
+
+Pure: the handler passes the inventory records (the stored dicts), Cost Explorer's periods as plain
+values and the clock; it gets back the ``<name>-billing`` ConfigMap, the condition and when to refresh.
+
+``billing.json`` = {credential, provider, source: "cost-explorer" | "estimate", priceTable (the id of
+:data:`~daytwo.operator.reconcile.billing_prices.PRICE_TABLE` for an estimate, else null), currency,
+generatedAt, days: [{date, services: {name: cost}}] from the first day of the previous month to today,
+ascending, note (why this source, in words)}.
+
+An estimate assumes the estate as last synced has existed since each resource's ``created_at`` (or the
+period start when it is unknown or older) until now: running/active VMs cost their type's hourly price,
+stopped ones nothing; disks and volumes cost their size times their type's GB-month price (730 hours to a
+month); networks are free. It cannot know what was deleted before the sync, so it is a lower bound of
+the past and a fair picture of the present.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from .billing_prices import PRICE_TABLE
+from .cloudcredential import RetryState, reason_of
+from .conditions import ConditionUpdate
+
+__all__ = [
+    "BILLING_LABEL",
+    "HOURS_PER_MONTH",
+    "billing_condition",
+    "billing_configmap",
+    "billing_configmap_name",
+    "billing_document",
+    "billing_period",
+    "cost_explorer_days",
+    "estimate_days",
+    "month_summary",
+    "record_hourly",
+    "seconds_until_billing",
+    "storage_gb_month",
+    "vm_hourly",
+    "why_refresh_billing",
+]
+
+BILLING_LABEL = "daytwo.io/billing-of"
+#: Hours in a billing month (AWS's convention for turning GB-month prices into hourly ones).
+HOURS_PER_MONTH = 730.0
+#: VM states that are billed for compute (AWS/Azure/GCP running, OpenStack active).
+CHARGED_VM_STATES = frozenset({"running", "active"})
+#: Volume states that are no longer billed.
+GONE_STORAGE_STATES = frozenset({"deleting", "deleted"})
+_REFRESH_AT_ONCE = ("the Secret changed", "the spec changed", "a reconcile was requested")
+
+
+def billing_period(today: date) -> tuple[date, date]:
+    """(first day of the previous month, today): the days every billing document covers."""
+    first = today.replace(day=1)
+    return (first - timedelta(days=1)).replace(day=1), today
+
+
+def _number(text: Any) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if value >= 0 else None
+
+
+def vm_hourly(provider: str, metadata: Mapping[str, Any], table: Mapping[str, Any] = PRICE_TABLE) -> float:
+    """Hourly list price of a VM from its type; unknown types by the provider's documented fallback.
+
+    aws: listed ``instance_type``, else its size (micro, large, 4xlarge -> 4 vCPU steps...) at the
+    general-purpose rate; azure: listed ``vm_size``, else the vCPU count in the name times the per-vCPU
+    rate; gcp: listed ``machine_type``, else <family>-<class>-<vCPUs> or custom-<vCPUs>-<MB> times the
+    per-vCPU rate; openstack: flavor vCPUs and RAM times the notional rates. Else the default type.
+    """
+    prices = table[provider]
+    if provider == "openstack":
+        cores, ram_mb = _number(metadata.get("vcpus")), _number(metadata.get("ram_mb"))
+        if cores is None and ram_mb is None:
+            return float(prices["default_vm_hourly"])
+        return float((cores or 0) * prices["per_vcpu_hourly"] + (ram_mb or 0) / 1024 * prices["per_gb_ram_hourly"])
+    field = {"aws": "instance_type", "azure": "vm_size", "gcp": "machine_type"}[provider]
+    kind = str(metadata.get(field) or "").lower()
+    listed = prices["vm_hourly"].get(kind)
+    if listed is not None:
+        return float(listed)
+    vcpus: float | None = None
+    if provider == "aws":
+        size = kind.partition(".")[2]
+        if size in prices["size_hourly"]:
+            return float(prices["size_hourly"][size])
+        steps = re.fullmatch(r"(\d+)xlarge", size)
+        vcpus = 4.0 * int(steps.group(1)) if steps else None
+    elif provider == "azure":
+        found = re.match(r"(?:standard|basic)_[a-z]+(\d+)", kind)
+        vcpus = float(found.group(1)) if found else None
+    else:
+        found = re.fullmatch(r"(?:[a-z0-9]+-)?custom-(\d+)-\d+(?:-ext)?", kind) or re.fullmatch(
+            r"[a-z0-9]+-[a-z]+-(\d+)", kind
+        )
+        vcpus = float(found.group(1)) if found else None
+    if vcpus:
+        return vcpus * float(prices["per_vcpu_hourly"])
+    return float(prices["default_vm_hourly"])
+
+
+def storage_gb_month(provider: str, metadata: Mapping[str, Any], table: Mapping[str, Any] = PRICE_TABLE) -> float:
+    """Price per GB-month of a disk/volume from its type (aws volume_type, azure sku, gcp disk_type)."""
+    prices = table[provider]
+    field = {"aws": "volume_type", "azure": "sku", "gcp": "disk_type", "openstack": "volume_type"}[provider]
+    kind = str(metadata.get(field) or "").lower()
+    return float(prices["storage_gb_month"].get(kind, prices["default_storage_gb_month"]))
+
+
+def record_hourly(
+    provider: str, record: Mapping[str, Any], table: Mapping[str, Any] = PRICE_TABLE
+) -> tuple[str, float] | None:
+    """(service, cost per hour) of one inventory record, or None when it costs nothing now."""
+    prices = table.get(provider)
+    if prices is None:
+        return None
+    metadata = record.get("metadata") or {}
+    status = str(record.get("status") or "").lower()
+    if record.get("type") == "vm":
+        if status not in CHARGED_VM_STATES:
+            return None
+        return str(prices["compute_service"]), vm_hourly(provider, metadata, table)
+    if record.get("type") == "storage":
+        size = _number(metadata.get("size_gb"))
+        if not size or status in GONE_STORAGE_STATES:
+            return None
+        return str(prices["storage_service"]), size * storage_gb_month(provider, metadata, table) / HOURS_PER_MONTH
+    return None
+
+
+def _parse(text: Any) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def estimate_days(
+    provider: str, records: Iterable[Mapping[str, Any]], now: datetime, table: Mapping[str, Any] = PRICE_TABLE
+) -> list[dict[str, Any]]:
+    """Estimated cost per day and service over :func:`billing_period` (see the module docstring).
+
+    Each record adds its hourly price for the hours it existed in each day (partial first day and
+    today); full days go through a difference array, so the work is O(records + days x services).
+    """
+    start, today = billing_period(now.date())
+    days = (today - start).days + 1
+    origin = datetime.combine(start, time(), UTC)
+    full: dict[str, list[float]] = {}  # service -> difference array of full-day costs
+    partial: dict[str, list[float]] = {}  # service -> partial-day costs
+    today_hours = (now - datetime.combine(today, time(), UTC)).total_seconds() / 3600
+    for record in records:
+        priced = record_hourly(provider, record, table)
+        if priced is None:
+            continue
+        service, rate = priced
+        begin = max(_parse(record.get("created_at")) or origin, origin)
+        if begin >= now:
+            continue
+        first = (begin.date() - start).days
+        diff = full.setdefault(service, [0.0] * (days + 1))
+        part = partial.setdefault(service, [0.0] * days)
+        if first == days - 1:
+            part[first] += rate * (now - begin).total_seconds() / 3600
+            continue
+        next_midnight = datetime.combine(begin.date() + timedelta(days=1), time(), UTC)
+        part[first] += rate * (next_midnight - begin).total_seconds() / 3600
+        diff[first + 1] += rate * 24
+        diff[days - 1] -= rate * 24
+        part[days - 1] += rate * today_hours
+    running = {service: 0.0 for service in full}
+    out: list[dict[str, Any]] = []
+    for index in range(days):
+        services: dict[str, float] = {}
+        for service, diff in full.items():
+            running[service] += diff[index]
+            amount = round(running[service] + partial[service][index], 4)
+            if amount > 0:
+                services[service] = amount
+        out.append({"date": (start + timedelta(days=index)).isoformat(), "services": services})
+    return out
+
+
+def cost_explorer_days(periods: Iterable[tuple[str, Mapping[str, float]]], now: datetime) -> list[dict[str, Any]]:
+    """Cost Explorer's DAILY periods (start date, cost per service) as the billing days of the period.
+
+    Days Cost Explorer left out are present with no services; services that cost 0 are left out.
+    """
+    start, today = billing_period(now.date())
+    by_day: dict[str, dict[str, float]] = {}
+    for day, groups in periods:
+        bucket = by_day.setdefault(day[:10], {})
+        for service, amount in groups.items():
+            bucket[service] = bucket.get(service, 0.0) + float(amount)
+    out = []
+    for index in range((today - start).days + 1):
+        day = (start + timedelta(days=index)).isoformat()
+        services = {k: round(v, 4) for k, v in sorted(by_day.get(day, {}).items()) if round(v, 4) > 0}
+        out.append({"date": day, "services": services})
+    return out
+
+
+def billing_document(
+    credential: str,
+    provider: str,
+    source: str,
+    days: Sequence[Mapping[str, Any]],
+    generated_at: datetime,
+    *,
+    note: str,
+    price_table: str | None = None,
+    currency: str = "USD",
+) -> dict[str, Any]:
+    """The ``billing.json`` document (the facade's /billing views read it)."""
+    return {
+        "credential": credential,
+        "provider": provider,
+        "source": source,
+        "priceTable": price_table if source == "estimate" else None,
+        "currency": currency,
+        "generatedAt": generated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "days": [dict(day) for day in days],
+        "note": note,
+    }
+
+
+def billing_configmap_name(credential: str) -> str:
+    """``<credential>-billing``, within the 253-character limit."""
+    suffix = "-billing"
+    if len(credential) + len(suffix) <= 253:
+        return credential + suffix
+    short = hashlib.sha256(credential.encode()).hexdigest()[:8]
+    return f"{credential[: 253 - len(suffix) - 9]}-{short}{suffix}"
+
+
+def billing_configmap(credential: Mapping[str, Any], document: Mapping[str, Any]) -> dict[str, Any]:
+    """The ConfigMap holding ``billing.json``: labelled for the facade's cache, owned by the credential."""
+    meta = credential["metadata"]
+    owner = {
+        "apiVersion": credential["apiVersion"],
+        "kind": credential["kind"],
+        "name": meta["name"],
+        "uid": meta["uid"],
+        "controller": True,
+        "blockOwnerDeletion": False,
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": billing_configmap_name(meta["name"]),
+            "namespace": meta["namespace"],
+            "labels": {
+                BILLING_LABEL: meta["name"],
+                "app.kubernetes.io/managed-by": "daytwo",
+                "app.kubernetes.io/part-of": "daytwo",
+            },
+            "ownerReferences": [owner],
+        },
+        "data": {"billing.json": json.dumps(document, separators=(",", ":"), sort_keys=True)},
+    }
+
+
+def why_refresh_billing(
+    spec: Mapping[str, Any],
+    status: Mapping[str, Any],
+    *,
+    inventory_synced: bool,
+    revalidated: str | None,
+    retry: RetryState,
+    now: datetime,
+) -> str | None:
+    """Why billing must be recomputed now (only asked once the credential is valid), or None.
+
+    Due when never computed, at once on a rotation / spec change / reconcile request, after a failure's
+    backoff, after every inventory sync when the last result was an estimate (it is free), and every
+    ``spec.billing.intervalSeconds`` (Cost Explorer requests are charged by AWS).
+    """
+    billing = spec.get("billing") or {}
+    if not billing.get("enabled"):
+        return None
+    current = status.get("billing") or {}
+    if revalidated in _REFRESH_AT_ONCE:
+        return revalidated
+    if retry.not_before is not None:
+        return "retrying after a failure" if now >= retry.not_before else None
+    last = _parse(current.get("lastSyncTime"))
+    if last is None:
+        return "never computed"
+    condition = next((c for c in status.get("conditions") or () if c["type"] == "BillingSynced"), None)
+    if condition is None or condition["status"] != "True":
+        return "the last refresh did not succeed"
+    if inventory_synced and current.get("source") == "estimate":
+        return "the inventory was synced"
+    if now - last >= timedelta(seconds=int(billing.get("intervalSeconds", 21600))):
+        return "the billing interval elapsed"
+    if last.date() != now.date():
+        return "a new day began"
+    return None
+
+
+def seconds_until_billing(
+    spec: Mapping[str, Any], status: Mapping[str, Any], retry: RetryState, now: datetime
+) -> float | None:
+    """Seconds until billing is next due (interval, next midnight UTC or a retry); None when off."""
+    billing = spec.get("billing") or {}
+    if not billing.get("enabled"):
+        return None
+    if retry.not_before is not None:
+        return max(1.0, (retry.not_before - now).total_seconds())
+    last = _parse((status.get("billing") or {}).get("lastSyncTime"))
+    if last is None:
+        return 1.0
+    due = min(
+        last + timedelta(seconds=int(billing.get("intervalSeconds", 21600))),
+        datetime.combine(last.date() + timedelta(days=1), time(), UTC),
+    )
+    return max(1.0, (due - now).total_seconds())
+
+
+def billing_condition(
+    spec: Mapping[str, Any],
+    conditions: Sequence[Mapping[str, Any]],
+    validated: bool,
+    error: tuple[str, str] | None,
+    done: tuple[str, str] | None,
+) -> ConditionUpdate | None:
+    """BillingSynced after this pass; None when nothing new is known (keep it, or none when never on).
+
+    ``error`` is (reason, message) of a failed refresh; ``done`` (source, message) of a successful one.
+    """
+    had = any(c["type"] == "BillingSynced" for c in conditions)
+    if not (spec.get("billing") or {}).get("enabled"):
+        return (
+            ConditionUpdate("BillingSynced", True, "Disabled", "billing is off (spec.billing.enabled)") if had else None
+        )
+    if not validated:
+        return ConditionUpdate("BillingSynced", False, "NotValidated", "waiting for a valid credential")
+    if error is not None:
+        return ConditionUpdate("BillingSynced", False, reason_of(error[0]), error[1])
+    if done is not None:
+        reason = "CostExplorer" if done[0] == "cost-explorer" else "Estimated"
+        return ConditionUpdate("BillingSynced", True, reason, done[1])
+    return None
+
+
+def month_summary(daily_totals: Mapping[str, float], today: date) -> dict[str, Any]:
+    """The multicloud /billing/summary numbers from cost per day (YYYY-MM-DD -> total).
+
+    current month: total so far, days elapsed (today included), projection = total / days elapsed x days
+    in the month; last month: its total; change = current total - last month's total (and in %; 0 when
+    last month cost nothing).
+    """
+    current = today.strftime("%Y-%m")
+    previous = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    this_total = sum(v for day, v in daily_totals.items() if day.startswith(current) and day <= today.isoformat())
+    last_total = sum(v for day, v in daily_totals.items() if day.startswith(previous))
+    elapsed = today.day
+    in_month = calendar.monthrange(today.year, today.month)[1]
+    absolute = this_total - last_total
+    return {
+        "current_month": {
+            "period": current,
+            "total_cost": round(this_total, 2),
+            "days_elapsed": elapsed,
+            "projected_cost": round(this_total / elapsed * in_month, 2),
+        },
+        "last_month": {"period": previous, "total_cost": round(last_total, 2)},
+        "change": {
+            "absolute": round(absolute, 2),
+            "percentage": round(absolute / last_total * 100, 2) if last_total else 0.0,
+        },
+    }

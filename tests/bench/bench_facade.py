@@ -1,0 +1,259 @@
+"""Benchmark: the facade serving 10,000 DriftEvents from its watch-backed cache, next to a bare FastAPI route.
+
+    python -m tests.bench.bench_facade --out facade.json [--objects 10000] [--seconds 10]
+
+Real control plane; the facade as a process (``daytwo-api``) pinned to core 0 (``taskset -a -cp 0``);
+the DriftEvents are created through the apiserver *after* the facade synced, so the cache takes
+them in through its watch (we report how long that took and the RSS it added). The load generator
+(this process, pinned to core 1) is a small asyncio HTTP/1.1 keep-alive client: precomposed
+requests, responses read by Content-Length, one latency sample per request.
+
+Scenarios, each ``--seconds`` long after a warm-up, ``--connections`` concurrent connections:
+- ``bare``: a FastAPI app with one route returning a dict, under the same uvicorn settings, core 0;
+- ``single_get``: ``GET /platform9/drift/events/{id}`` (random ids) as an authenticated admin;
+- ``list_page``: ``GET /platform9/drift/events?page=N&page_size=50`` (random pages).
+Targets (issue #10): p99 < 50 ms; single GET >= 60% of bare req/s; list page > 500 req/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+from kubernetes import client, config
+
+from tests.bench.common import peak_rss_mb_of, write_result
+from tests.harness.controlplane import REPO, LocalControlPlane, free_port
+from tests.harness.facade import Facade
+from tests.harness.kubectl import Kubectl
+from tests.harness.processes import spawn, stop, wait_until
+
+NS = "bench-facade"
+
+
+def bare_app() -> Any:
+    """The comparison: FastAPI, one route, a dict."""
+    from fastapi import FastAPI
+
+    app = FastAPI()
+
+    @app.get("/bare")
+    async def bare() -> dict[str, str]:
+        return {"status": "ok", "service": "bare"}
+
+    return app
+
+
+def serve_bare(port: int) -> None:
+    """Run the bare app under uvicorn exactly as daytwo-api runs the facade."""
+    import uvicorn
+
+    uvicorn.run(bare_app(), host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def drift_event(i: int) -> dict[str, Any]:
+    """One DriftEvent (what the operator writes), distinct by index."""
+    return {
+        "apiVersion": "daytwo.io/v1alpha1",
+        "kind": "DriftEvent",
+        "metadata": {"name": f"bench-event-{i:05d}", "namespace": NS, "labels": {"daytwo.io/drift-rule": "bench-rule"}},
+        "spec": {
+            "ruleRef": "bench-rule",
+            "resourceType": "server",
+            "resourceId": f"00000000-0000-4000-8000-{i:012d}",
+            "resourceName": f"web-{i:05d}",
+            "field": "flavor_id",
+            "change": "Modified",
+            "oldValue": '"m1.small"',
+            "newValue": '"m1.large"',
+            "severity": ("critical", "warning", "info")[i % 3],
+            "description": "Server flavor changed (resize)",
+            "detectedAt": f"2026-11-{1 + i % 28:02d}T08:15:00Z",
+            "projectName": f"proj-{i % 40}",
+            "domainName": "Default",
+        },
+    }
+
+
+def create_events(kubeconfig: Path, count: int, threads: int = 8) -> float:
+    """POST ``count`` DriftEvents through the apiserver; returns the seconds it took."""
+    configuration = client.Configuration()
+    config.load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)
+    configuration.connection_pool_maxsize = threads
+    api = client.CustomObjectsApi(client.ApiClient(configuration))
+    started = time.monotonic()
+    with ThreadPoolExecutor(threads) as pool:
+        list(
+            pool.map(
+                lambda i: api.create_namespaced_custom_object(
+                    "daytwo.io", "v1alpha1", NS, "driftevents", drift_event(i)
+                ),
+                range(count),
+            )
+        )
+    return time.monotonic() - started
+
+
+async def _connection(
+    port: int, requests: Sequence[bytes], until: float, samples: list[float], errors: list[int]
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    rng = random.Random(len(samples))
+    try:
+        while time.monotonic() < until:
+            request = requests[rng.randrange(len(requests))]
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            await reader.readexactly(length)
+            samples.append(time.perf_counter() - started)
+            if status != 200:
+                errors.append(status)
+    finally:
+        writer.close()
+
+
+def load(port: int, paths: Sequence[str], headers: dict[str, str], seconds: float, connections: int) -> dict[str, Any]:
+    """Drive ``paths`` (random order) for ``seconds`` after a 2 s warm-up; req/s and latency percentiles."""
+    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    requests = [f"GET {p} HTTP/1.1\r\nHost: bench\r\n{extra}\r\n".encode() for p in paths]
+
+    async def run(duration: float) -> tuple[list[float], list[int], float]:
+        samples: list[float] = []
+        errors: list[int] = []
+        started = time.monotonic()
+        until = started + duration
+        await asyncio.gather(*(_connection(port, requests, until, samples, errors) for _ in range(connections)))
+        return samples, errors, time.monotonic() - started
+
+    asyncio.run(run(2.0))
+    samples, errors, wall = asyncio.run(run(seconds))
+    samples.sort()
+
+    def pct(p: float) -> float:
+        return round(samples[min(len(samples) - 1, int(len(samples) * p))] * 1000, 2)
+
+    return {
+        "requests": len(samples),
+        "requests_per_second": round(len(samples) / wall, 1),
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+        "max_ms": round(samples[-1] * 1000, 2),
+        "non_200": len(errors),
+    }
+
+
+def rss_mb(pid: int) -> float:
+    """Current RSS (VmRSS) of a process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError(pid)
+
+
+def cached_events(facade: Facade) -> int:
+    """DriftEvents in the facade's cache (from its /health)."""
+    return int(httpx.get(f"{facade.url}/health", timeout=10).json()["kinds"]["DriftEvent"]["objects"])
+
+
+def main() -> None:
+    """Run the benchmark and write JSON."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--objects", type=int, default=10_000)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(args.serve_bare)
+        return
+    os.sched_setaffinity(0, {1 % (os.cpu_count() or 1)})  # the load generator stays off the facade's core
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-facade-") as tmp,
+        LocalControlPlane(state_dir=Path(tmp) / "cluster") as plane,
+    ):
+        kubectl = Kubectl(plane.kubeconfig)
+        kubectl.apply(REPO / "crds" / "generated")
+        kubectl.run("wait", "--for=condition=Established", "crd", "-l", "app.kubernetes.io/part-of=daytwo")
+        facade = Facade.start(plane, kubectl, NS, Path(tmp), env={"DAYTWO_API_LOG_LEVEL": "warning"})
+        assert facade.process.process is not None
+        pid = facade.process.process.pid
+        subprocess.run(["taskset", "-a", "-cp", "0", str(pid)], check=True, capture_output=True)
+        rss_empty = rss_mb(pid)
+        create_seconds = create_events(plane.kubeconfig, args.objects)
+        created_at = time.monotonic()
+        wait_until(
+            lambda: cached_events(facade) == args.objects, 300, f"{args.objects} DriftEvents in the cache", interval=0.5
+        )
+        cache_lag = time.monotonic() - created_at
+        rss_full = rss_mb(pid)
+
+        bare_port = free_port()
+        bare = spawn(
+            ["taskset", "-c", "0", sys.executable, "-m", "tests.bench.bench_facade", "--serve-bare", str(bare_port)],
+            Path(tmp) / "bare.log",
+            cwd=REPO,
+        )
+        try:
+            wait_until(
+                lambda: httpx.get(f"http://127.0.0.1:{bare_port}/bare", timeout=2).status_code == 200, 60, "bare app"
+            )
+            bare_result = load(bare_port, ["/bare"], {}, args.seconds, args.connections)
+        finally:
+            stop(bare)
+        auth = {"Authorization": f"Bearer {facade.login('admin')}"}
+        ids = [
+            f"/platform9/drift/events/bench-event-{i:05d}" for i in random.Random(1).sample(range(args.objects), 500)
+        ]
+        single = load(facade.process.port, ids, auth, args.seconds, args.connections)
+        pages = [f"/platform9/drift/events?page={p}&page_size=50" for p in range(1, args.objects // 50 + 1)]
+        listing = load(facade.process.port, pages, auth, args.seconds, args.connections)
+        peak = peak_rss_mb_of(pid)
+        facade.stop()
+    ratio = round(single["requests_per_second"] / bare_result["requests_per_second"], 3)
+    result = {
+        "objects": args.objects,
+        "connections": args.connections,
+        "seconds_per_scenario": args.seconds,
+        "facade_core": 0,
+        "create_seconds": round(create_seconds, 1),
+        "cache_lag_after_last_create_seconds": round(cache_lag, 2),
+        "facade_rss_mb_empty_cache": rss_empty,
+        "facade_rss_mb_with_objects": rss_full,
+        "facade_peak_rss_mb": peak,
+        "bare": bare_result,
+        "single_get": single,
+        "list_page_50": listing,
+        "single_get_vs_bare": ratio,
+        "targets": {
+            "p99_under_50ms": max(single["p99_ms"], listing["p99_ms"]) < 50,
+            "single_get_at_least_60pct_of_bare": ratio >= 0.6,
+            "list_over_500_rps": listing["requests_per_second"] > 500,
+        },
+    }
+    if args.out:
+        write_result(args.out, "bench_facade", **result)
+    else:
+        print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""The pmi dashboard API over HTTP: the real facade, apiserver, operator and fakepve.
+
+A node is added through pmi (Secret + ProxmoxNode, the token never echoed) against the examples'
+fakepve; its connection is tested, its resources listed, guest 112 (a running qemu VM on pve2) is
+stopped and started, and the history is filtered.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.harness.controlplane import REPO
+from tests.harness.facade import Facade
+from tests.harness.kubectl import Kubectl
+from tests.harness.processes import wait_until
+
+from .conftest import NAMESPACE
+
+pytestmark = pytest.mark.e2e
+
+VMID = 112
+
+
+def _example_token() -> dict[str, str]:
+    import yaml
+
+    docs = list(yaml.safe_load_all((REPO / "examples" / "proxmoxnode.yaml").read_text()))
+    secret = next(d for d in docs if d and d["kind"] == "Secret")
+    return dict(secret["stringData"])
+
+
+@pytest.fixture(scope="module")
+def node_body() -> dict[str, Any]:
+    """pmi's add-node body for the examples' fakepve (certificate not verified: pmi has no CA field)."""
+    token = _example_token()
+    return {
+        "name": "PMI Lab",
+        "host": "127.0.0.1",
+        "port": 38006,
+        "api_token_id": token["tokenId"],
+        "api_token_secret": token["tokenSecret"],
+        "ssl_verify": False,
+        "timeout": 10,
+    }
+
+
+@pytest.fixture(scope="module")
+def pmi(examples: dict[str, Any], facade: Facade) -> httpx.Client:
+    """The admin's client on /pmi/api/proxmox."""
+    client = facade.client("admin")
+    client.base_url = httpx.URL(f"{facade.url}/pmi/api/proxmox")
+    return client
+
+
+@pytest.fixture(scope="module")
+def node_id(pmi: httpx.Client, node_body: dict[str, Any], kubectl: Kubectl) -> str:
+    """The node added through pmi."""
+    added = pmi.post("/nodes", json=node_body)
+    assert added.status_code == 201, added.text
+    assert node_body["api_token_secret"] not in added.text
+    return str(added.json()["data"]["node_id"])
+
+
+def test_add_node_creates_secret_and_proxmoxnode(
+    node_id: str, kubectl: Kubectl, node_body: dict[str, Any], pmi: httpx.Client
+) -> None:
+    node = kubectl.get("proxmoxnode", node_id, NAMESPACE)
+    assert node["spec"]["host"] == "127.0.0.1" and node["spec"]["tls"] == {"insecureSkipVerify": True}
+    secret_name = node["spec"]["tokenSecretRef"]["name"]
+    secret = json.loads(kubectl.run("get", "secret", secret_name, "-n", NAMESPACE, "-o", "json").stdout)
+    assert set(secret["data"]) == {"tokenId", "tokenSecret"}
+    wait_until(lambda: any(n["id"] == node_id for n in pmi.get("/nodes").json()["data"]), 30, "the node in the cache")
+    listed = pmi.get("/nodes")
+    assert (
+        node_body["api_token_secret"] not in listed.text
+        and node_body["api_token_secret"] not in pmi.get(f"/nodes/{node_id}").text
+    )
+
+
+def test_connection_tests(pmi: httpx.Client, node_id: str, node_body: dict[str, Any]) -> None:
+    tested = pmi.post(f"/nodes/{node_id}/test", params={"wait": 9})
+    assert tested.status_code == 200, tested.text
+    assert tested.json()["data"]["connected"] is True and tested.json()["message"].startswith("Connected to Proxmox VE")
+    probe = pmi.post("/test-connection", json=node_body, params={"wait": 9})
+    assert probe.status_code == 200, probe.text
+    assert probe.json()["data"]["connected"] is True
+    wrong = pmi.post("/test-connection", json={**node_body, "api_token_secret": "wrong"}, params={"wait": 9})
+    assert wrong.status_code == 200, wrong.text
+    assert wrong.json()["data"]["connected"] is False and wrong.json()["data"]["reason"] == "AuthenticationFailed"
+    assert all(not n["id"].startswith("pmi-test-") for n in pmi.get("/nodes").json()["data"])
+    node = pmi.get(f"/nodes/{node_id}").json()["data"]
+    assert node["status"] == "online" and node["is_connected"] is True and node["cpu_count"] > 0
+
+
+def test_resources_power_and_history(pmi: httpx.Client, node_id: str, facade: Facade) -> None:
+    def guest() -> dict[str, Any] | None:
+        vms = pmi.get(f"/nodes/{node_id}/resources").json()["data"]["vms"]
+        return next((v for v in vms if v["vmid"] == VMID), None)
+
+    wait_until(lambda: (guest() or {}).get("status") == "running", 120, f"guest {VMID} running in the inventory")
+    metrics = pmi.get(f"/nodes/{node_id}/resources/{VMID}/metrics").json()["data"]
+    assert metrics["name"] == "vm-pve2-2" and metrics["status"] == "running"
+
+    with facade.client("viewer") as viewer:
+        refused = viewer.post(f"{facade.url}/pmi/api/proxmox/nodes/{node_id}/resources/{VMID}/stop")
+        assert refused.status_code == 403 and refused.json()["success"] is False and refused.json()["request_id"]
+
+    stop = pmi.post(f"/nodes/{node_id}/resources/{VMID}/stop", json={"force": True})
+    assert stop.status_code == 202, stop.text
+    stop_id = stop.json()["data"]["operation_id"]
+
+    def finished(op_id: str) -> dict[str, Any] | None:
+        page = pmi.get("/history", params={"node": node_id, "limit": 500}).json()["data"]
+        return next((o for o in page["operations"] if o["id"] == op_id and o["status"] != "in_progress"), None)
+
+    wait_until(lambda: finished(stop_id), 90, "the stop in the history")
+    assert finished(stop_id)["status"] == "success"  # type: ignore[index]
+    start = pmi.post(f"/nodes/{node_id}/resources/{VMID}/start")
+    assert start.status_code == 202
+    start_id = start.json()["data"]["operation_id"]
+    wait_until(lambda: finished(start_id), 90, "the start in the history")
+
+    stops = pmi.get(f"/nodes/{node_id}/history", params={"operation_type": "stop", "status": "success"}).json()["data"]
+    assert stop_id in [o["id"] for o in stops["operations"]] and start_id not in [o["id"] for o in stops["operations"]]
+    assert stops["filters"] == {"node": None, "resource_type": None, "operation_type": "stop", "status": "success"}
+    record = next(o for o in stops["operations"] if o["id"] == stop_id)
+    assert record["user"] == "admin" and record["resource_id"] == VMID and record["resource_type"] == "vm"
+    assert pmi.get("/history", params={"status": "failed", "node": node_id}).json()["data"]["total"] == 0
+
+
+def test_update_and_delete_node(pmi: httpx.Client, node_id: str, kubectl: Kubectl) -> None:
+    assert pmi.put(f"/nodes/{node_id}", json={"name": "PMI Lab 2", "timeout": 20}).status_code == 200
+    assert kubectl.get("proxmoxnode", node_id, NAMESPACE)["spec"]["timeoutSeconds"] == 20
+    secret_name = kubectl.get("proxmoxnode", node_id, NAMESPACE)["spec"]["tokenSecretRef"]["name"]
+    assert pmi.delete(f"/nodes/{node_id}").status_code == 200
+    wait_until(lambda: pmi.get(f"/nodes/{node_id}").status_code == 404, 60, "the node gone from the cache")
+    gone = kubectl.run("get", "secret", secret_name, "-n", NAMESPACE, "--ignore-not-found", "-o", "name").stdout
+    assert gone.strip() == ""
