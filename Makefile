@@ -58,7 +58,7 @@ bench: deps controlplane ## benchmarks; JSON results in .daytwo/bench/
 cluster: deps controlplane ## run the local control plane in the foreground (Ctrl-C stops it)
 	@$(PY) -m tests.harness.controlplane
 
-demo: deps controlplane ## control plane (or $$KUBECONFIG), CRDs, stand-ins, operator, facade, examples
+demo: deps controlplane tools ## control plane (or $$KUBECONFIG), CRDs, stand-ins, operator, facade, examples
 	@$(PY) -m tests.harness.demo
 
 clean: ## remove local state (not the build cache in ~/.cache/daytwo)

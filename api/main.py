@@ -30,6 +30,8 @@ def main() -> None:
         port=settings.port,
         log_level=settings.log_level,
         access_log=settings.log_level == "debug",
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
 
 

@@ -23,16 +23,51 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["instrument"]
+__all__ = ["Metrics", "instrument"]
+
+
+class Metrics:
+    """The facade's registry and request metrics."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        process_collector.ProcessCollector(registry=self.registry)
+        platform_collector.PlatformCollector(registry=self.registry)
+        gc_collector.GCCollector(registry=self.registry)
+        self.requests = Counter(
+            "daytwo_api_requests",
+            "HTTP requests served by the facade, by method, route template and status code.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "daytwo_api_request_duration_seconds",
+            "Time to answer a request, by method and route template.",
+            ["method", "route"],
+            registry=self.registry,
+        )
+
+    def observe(self, scope: Scope, status: int, seconds: float) -> None:
+        """Count one finished request by the route template the router left in ``scope``."""
+        template = getattr(scope.get("route"), "path", None) or "unmatched"
+        if template != "/metrics":
+            self.latency.labels(scope["method"], template).observe(seconds)
+            self.requests.labels(scope["method"], template, str(status)).inc()
+
+    def mount(self, app: FastAPI) -> None:
+        """Serve the registry at ``/metrics`` on ``app``."""
+
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 class _Observe:
     """Count and time each HTTP request by method, route template and status."""
 
-    def __init__(self, app: ASGIApp, requests: Counter, latency: Histogram) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
-        self.requests = requests
-        self.latency = latency
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,34 +85,12 @@ class _Observe:
         try:
             await self.app(scope, receive, observed)
         finally:
-            template = getattr(scope.get("route"), "path", None) or "unmatched"
-            if template != "/metrics":
-                self.latency.labels(scope["method"], template).observe(time.perf_counter() - started)
-                self.requests.labels(scope["method"], template, str(status)).inc()
+            self.metrics.observe(scope, status, time.perf_counter() - started)
 
 
 def instrument(app: FastAPI) -> CollectorRegistry:
     """Mount /metrics on ``app`` with its own registry and count every request; returns the registry."""
-    registry = CollectorRegistry()
-    process_collector.ProcessCollector(registry=registry)
-    platform_collector.PlatformCollector(registry=registry)
-    gc_collector.GCCollector(registry=registry)
-    requests = Counter(
-        "daytwo_api_requests",
-        "HTTP requests served by the facade, by method, route template and status code.",
-        ["method", "route", "status"],
-        registry=registry,
-    )
-    latency = Histogram(
-        "daytwo_api_request_duration_seconds",
-        "Time to answer a request, by method and route template.",
-        ["method", "route"],
-        registry=registry,
-    )
-    app.add_middleware(_Observe, requests=requests, latency=latency)
-
-    @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
-
-    return registry
+    metrics = Metrics()
+    app.add_middleware(_Observe, metrics=metrics)
+    metrics.mount(app)
+    return metrics.registry

@@ -37,6 +37,11 @@ class ApiSettings(BaseSettings):
     login_rate_per_minute: int = Field(10, ge=1, description="Login attempts per client IP per minute.")
     user_rate_per_minute: int = Field(600, ge=1, description="Authenticated calls per user per minute.")
     allow_registration: bool = Field(True, description="Whether register/signup create (viewer) users.")
+    forwarded_allow_ips: str = Field(
+        "",
+        description="Proxies (comma-separated IPs, or *) whose X-Forwarded-For is trusted for the client IP "
+        "(per-IP login limits behind an ingress); empty: the peer address counts.",
+    )
     watch_timeout_seconds: int = Field(300, ge=5, description="Server-side timeout of one watch request.")
 
     @field_validator("jwt_secret")

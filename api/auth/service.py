@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -87,6 +88,7 @@ class AuthService:
         self.user_limiter = RateLimiter(user_rate)
         # credential -> Principal, valid while the auth Secrets are unchanged (any user, key or
         # revocation write bumps the watcher's version and empties it): a request pays no JWT/HMAC.
+        self._decoy = hash_password(uuid.uuid4().hex)
         self._known: dict[str, Principal] = {}
         self._known_version = -1
 
@@ -156,7 +158,9 @@ class AuthService:
     def login(self, username: str, password: str) -> LoginResult:
         """Check the password and issue a token; one vague 401 whatever was wrong."""
         user = self.accounts.user(username)
-        if user is None or not user.active or not verify_password(user.password_hash, password):
+        # an unknown user costs one argon2 verification too, so timing does not reveal which names exist
+        stored = user.password_hash if user is not None else self._decoy
+        if not verify_password(stored, password) or user is None or not user.active:
             raise ApiError(401, "Invalid username or password", "AUTHENTICATION_FAILED")
         token, claims = issue_token(self._secret, user.username, user.role, self.lifetime)
         return LoginResult(token, claims, user)

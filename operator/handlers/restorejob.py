@@ -88,7 +88,7 @@ def plan_conditions(plan: Plan) -> list[ConditionUpdate]:
     ]
 
 
-def _planned_update(steps: list[dict[str, Any]], plan: dict[str, Any]) -> list[ConditionUpdate]:
+def _planned_update(steps: list[dict[str, Any]]) -> list[ConditionUpdate]:
     """Planned during execution: from the VALIDATE_LIVE_STATE step."""
     index = step_index(steps, VALIDATE)
     step = steps[index] if index is not None else {}
@@ -125,6 +125,7 @@ class Pass:
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return self.settings.resync_seconds
         ctx = JobContext(client, self.body, obj, self.settings, self.wake)
+        self.phase = str(ctx.status.get("phase") or "PENDING")  # kept when the pass fails before it decides
         delay = self.settings.resync_seconds
         if not self.settings.restore_enabled:
             message = "restores are disabled in this operator (DAYTWO_RESTORE_ENABLED=false)"
@@ -184,7 +185,7 @@ class Pass:
         self.phase = phase(True, state, None)
         summary = Plan(ctx.plan).summary if ctx.plan.get("newVmName") else "planning"
         updates = [
-            *_planned_update(steps, ctx.plan),
+            *_planned_update(steps),
             *job_conditions(state, steps, dry_run=ctx.dry_run, summary=summary),
         ]
         return updates, self.settings.resync_seconds if delay is None else delay

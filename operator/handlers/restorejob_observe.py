@@ -16,18 +16,17 @@ from daytwo.crds.restorejob import MAX_FREE_IPS
 
 from ..backends.openstack import OpenStackConnectionParams, RestoreBackend, Server, Volume, connect
 from ..errors import NotFound
-from ..reconcile.restorejob import (
+from ..reconcile.restorejob import Request, new_vm_name
+from ..reconcile.restorejob_openstack import (
     NetworkFree,
     OpenStackObserved,
     PortView,
     QuotaLine,
-    Request,
     SnapshotView,
     SubnetFree,
     VmView,
     VolumeView,
     boot_volume,
-    new_vm_name,
 )
 from .credentials import openstack_params, resolve_credential
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from ..backends.openstack import AddressInUse, OpenStackConnectionParams, Port, RestoreBackend, Server, ServerSpec
 from ..errors import NotFound
-from ..reconcile.restorejob import Plan, Request, plan_openstack
+from ..reconcile.restorejob import Plan, Request
+from ..reconcile.restorejob_openstack import plan_openstack
 from ..reconcile.restorejob_steps import (
     CLEANUP_OLD_PORTS,
     CREATE_PORTS,

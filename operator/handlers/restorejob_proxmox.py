@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..backends.proxmox import Guest, GuestRef, GuestType, ProxmoxBackend
-from ..reconcile.restorejob import GuestView, Plan, ProxmoxObserved, Request, plan_proxmox
+from ..reconcile.restorejob import Plan, Request
+from ..reconcile.restorejob_proxmox import GuestView, ProxmoxObserved, plan_proxmox
 from ..reconcile.restorejob_steps import (
     CLONE,
     FINALIZE,

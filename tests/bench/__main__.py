@@ -17,6 +17,7 @@ BENCHMARKS = [
     "bench_cloud_inventory",
     "bench_aggregatemigration",
     "bench_snapshotpolicy",
+    "bench_restorejob",
     "bench_billing",
     "bench_facade",
 ]

@@ -193,7 +193,7 @@ def main() -> None:
         kubectl = Kubectl(plane.kubeconfig)
         kubectl.apply(REPO / "crds" / "generated")
         kubectl.run("wait", "--for=condition=Established", "crd", "-l", "app.kubernetes.io/part-of=daytwo")
-        facade = Facade.start(plane, kubectl, NS, Path(tmp), env={"DAYTWO_API_LOG_LEVEL": "warning"})
+        facade = Facade.start(plane.kubeconfig, kubectl, NS, Path(tmp), env={"DAYTWO_API_LOG_LEVEL": "warning"})
         assert facade.process.process is not None
         pid = facade.process.process.pid
         subprocess.run(["taskset", "-a", "-cp", "0", str(pid)], check=True, capture_output=True)

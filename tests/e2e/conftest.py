@@ -56,7 +56,7 @@ def operator(
 @pytest.fixture(scope="session")
 def facade(cluster: LocalControlPlane, kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Facade]:
     """`daytwo-api` as a real process serving NAMESPACE over HTTP, with one user per role (tests/harness/facade.py)."""
-    running = Facade.start(cluster, kubectl, NAMESPACE, tmp_path_factory.mktemp("facade-logs"))
+    running = Facade.start(cluster.kubeconfig, kubectl, NAMESPACE, tmp_path_factory.mktemp("facade-logs"))
     yield running
     running.stop()
 

@@ -155,3 +155,19 @@ def test_the_cache_sees_a_cr_created_with_kubectl(facade: Facade) -> None:
     wait_until(lambda: count() == before + 1, 15, "the facade's cache to see a DriftRule created with kubectl")
     facade.kubectl.run("delete", "driftrule", "seen-by-cache", "-n", facade.namespace)
     wait_until(lambda: count() == before, 15, "the facade's cache to see the DriftRule deleted")
+
+
+def test_logins_are_audited_in_the_configmap_ring(facade: Facade) -> None:
+    with facade.http(fresh_address()) as http:
+        http.post("/horcrux/api/auth/login", json={"username": "viewer", "password": "not-it"})
+
+    def failed_login_recorded() -> bool:
+        ring = json.loads(
+            facade.kubectl.run(
+                "get", "configmaps", "-n", facade.namespace, "-l", "daytwo.io/audit=ring", "-o", "json"
+            ).stdout
+        )
+        entries = [json.loads(v) for cm in ring["items"] for v in (cm.get("data") or {}).values()]
+        return any(e["action"] == "auth.login" and e["outcome"] == "failure" and e["user"] == "viewer" for e in entries)
+
+    wait_until(failed_login_recorded, 15, "the failed login in the audit ConfigMaps")

@@ -156,15 +156,20 @@ def test_drift_events_list_and_acknowledge(
 def test_restore_plan_is_a_restorejob_and_its_plan_is_read_back(
     examples: dict[str, dict[str, Any]], facade: Facade, kubectl: Kubectl
 ) -> None:
-    body = {
-        "project_id": "Default-proj-1",
-        "vm_id": VM_ID,
-        "restore_point_id": RESTORE_POINT,
-        "mode": "NEW",
-        "ip_strategy": "NEW_IPS",
-        "credential": CREDENTIAL,
-    }
     with pf9(facade, "operator") as operator:
+
+        def vm_project() -> str | None:
+            servers = ok(operator.get("/servers", params={"page_size": 1000}))["items"]
+            return next((s["tenant_id"] for s in servers if s["vm_id"] == VM_ID), None)
+
+        wait_until(lambda: vm_project() is not None, 180, "the example VM in /servers (inventory)")
+        body = {
+            "project_id": vm_project(),
+            "vm_id": VM_ID,
+            "restore_point_id": RESTORE_POINT,
+            "mode": "NEW",
+            "ip_strategy": "NEW_IPS",
+        }
         assert ok(operator.get("/restore/config"))["enabled"] is True
         replace = operator.post("/restore/plan", json={**body, "mode": "REPLACE", "confirm_destructive": "x"})
         assert replace.status_code == 403  # REPLACE needs restore:admin

@@ -36,7 +36,7 @@ def schema_facade(
     cluster: LocalControlPlane, kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Facade]:
     """A facade serving NAMESPACE, holding a copy of examples/."""
-    running = Facade.start(cluster, kubectl, NAMESPACE, tmp_path_factory.mktemp("schema-facade"))
+    running = Facade.start(cluster.kubeconfig, kubectl, NAMESPACE, tmp_path_factory.mktemp("schema-facade"))
     for path in sorted((REPO / "examples").glob("*.yaml")):
         for doc in yaml.safe_load_all(Path(path).read_text()):
             if doc and doc.get("apiVersion", "").startswith("daytwo.io/"):

@@ -15,7 +15,15 @@ from tests.harness.processes import wait_until
 
 from .conftest import NAMESPACE, condition, wait_for_condition
 
-IMPLEMENTED = {"ProxmoxNode", "DriftRule", "DriftEvent", "CloudCredential", "AggregateMigration", "SnapshotPolicy"}
+IMPLEMENTED = {
+    "ProxmoxNode",
+    "DriftRule",
+    "DriftEvent",
+    "CloudCredential",
+    "AggregateMigration",
+    "SnapshotPolicy",
+    "RestoreJob",
+}
 
 
 def test_every_kind_has_an_example(examples: dict[str, dict[str, Any]]) -> None:

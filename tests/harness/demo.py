@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .controlplane import DEFAULT_STATE, REPO, LocalControlPlane, build_binaries
 from .driftrules import builtin_drift_rules
+from .facade import PASSWORDS, USERNAMES, Facade
 from .kubectl import Kubectl
 from .operator import VENV_BIN, DaytwoProcess
 from .processes import spawn, stop, wait_until
@@ -79,7 +80,7 @@ def main() -> int:
         operator = DaytwoProcess("daytwo-operator", kubeconfig, logs / "operator.log").start()
         stack.callback(operator.stop)
         step("starting daytwo-api")
-        facade = DaytwoProcess("daytwo-api", kubeconfig, logs / "api.log", port=8000).start()
+        facade = Facade.start(kubeconfig, kubectl, NAMESPACE, logs, port=8000)
         stack.callback(facade.stop)
         step("applying examples/")
         kubectl.apply(REPO / "examples" / "00-namespace.yaml")
@@ -100,7 +101,14 @@ daytwo is up. In another shell, try:
   kubectl annotate d2dr server-flavor-prod -n {NAMESPACE} --overwrite \\
       daytwo.io/reconcile-requested-at=$(date +%s)   # force a reconcile: see status.lastHandledReconcileAt
   kubectl get d2dr,d2de -n {NAMESPACE}            # drift rules; change the stand-in, see DriftEvents
-  curl {facade.url}/health                  # the facade; OpenAPI at {facade.url}/docs
+  curl {facade.url}/health                  # the facade: five APIs under /platform9 /horcrux /pmi /spot /multicloud
+  TOKEN=$(curl -s {facade.url}/platform9/auth/login -H 'Content-Type: application/json' \
+      -d '{{"username": "{USERNAMES["admin"]}", "password": "{PASSWORDS["admin"]}"}}' \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -H "Authorization: Bearer $TOKEN" {facade.url}/platform9/drift/summary
+  curl -H "Authorization: Bearer $TOKEN" {facade.url}/pmi/api/proxmox/nodes
+  # OpenAPI of each API: {facade.url}/platform9/docs, /horcrux/docs, /pmi/docs, /spot/docs, /multicloud/docs
+  # users (password = <role>-e2e-password): viewer, operator, admin; superadmin {USERNAMES["superadmin"]}
 Logs: {logs}/  (operator.log is JSON, one line per event)
 Ctrl-C stops everything this started.""",
             flush=True,

@@ -1,6 +1,6 @@
 """The facade as a real process for e2e: its namespace, the chart's caller RBAC, users per role, HTTP clients.
 
-``Facade.start(cluster, kubectl, namespace, log_dir)`` prepares the served namespace (the chart's
+``Facade.start(kubeconfig, kubectl, namespace, log_dir)`` prepares the served namespace (the chart's
 daytwo-viewer/-editor/-admin ClusterRoles and the RoleBindings of groups daytwo:<role>, rendered
 with helm from charts/daytwo exactly as installed), a bootstrap admin Secret, one user per role
 (viewer, operator, admin; the bootstrap user ``root`` is the superadmin), then runs ``daytwo-api``
@@ -26,7 +26,6 @@ import httpx
 from daytwo.api.auth.accounts import Accounts, User
 from daytwo.api.auth.crypto import hash_password
 
-from .controlplane import LocalControlPlane
 from .helm import render
 from .kubectl import Kubectl
 from .operator import DaytwoProcess
@@ -85,11 +84,12 @@ class Facade:
     @classmethod
     def start(
         cls,
-        cluster: LocalControlPlane,
+        kubeconfig: Path,
         kubectl: Kubectl,
         namespace: str,
         log_dir: Path,
         env: dict[str, str] | None = None,
+        port: int = 0,
     ) -> Facade:
         """Prepare ``namespace`` and start ``daytwo-api`` serving it."""
         kubectl.apply(json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}))
@@ -113,7 +113,7 @@ class Facade:
             "DAYTWO_API_USER_RATE_PER_MINUTE": "100000",
             **(env or {}),
         }
-        process = DaytwoProcess("daytwo-api", cluster.kubeconfig, log_dir / "api.log", env=settings)
+        process = DaytwoProcess("daytwo-api", kubeconfig, log_dir / "api.log", env=settings, port=port)
         facade = cls(process, kubectl, namespace, jwt_secret)
         facade._run()
         return facade

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from weakref import WeakKeyDictionary
 
 from daytwo.api.errors import ApiError
@@ -14,12 +14,15 @@ from daytwo.api.views.platform9 import inventory as inv
 from daytwo.api.views.platform9 import models
 from daytwo.api.views.platform9 import snapshots as snap
 from daytwo.api.views.platform9.common import Memo
-from fastapi import Response
+from fastapi import Path
+from fastapi.responses import JSONResponse
 
 __all__ = [
     "ERRORS",
     "JsonResponse",
+    "PathId",
     "audit",
+    "dumps",
     "estate",
     "event_rows",
     "fast_json",
@@ -39,18 +42,23 @@ def memo(store: ObjectStore) -> Memo:
     """The memo of derived views of ``store``."""
     found = _MEMOS.get(store)
     if found is None:
-        found = _MEMOS.setdefault(store, Memo())
+        found = _MEMOS.setdefault(store, Memo(max_entries=2048))
     return found
 
 
-class JsonResponse(Response):
+class JsonResponse(JSONResponse):
     """A JSON body serialised once with the standard library (no jsonable_encoder pass: hot paths)."""
 
-    media_type = "application/json"
-
     def render(self, content: Any) -> bytes:
-        """Compact UTF-8 JSON."""
-        return json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
+        """Compact UTF-8 JSON (bytes are taken as already rendered JSON)."""
+        if isinstance(content, bytes):
+            return content
+        return dumps(content)
+
+
+def dumps(content: Any) -> bytes:
+    """Compact UTF-8 JSON bytes."""
+    return json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 #: The errors every platform9 route may answer, in the pf9 envelope (replaces FastAPI's default 422 schema,
@@ -66,6 +74,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (501, "Not supported by daytwo"),
     )
 }
+
+
+#: A path parameter: at least one character besides dots (``.``/``..`` would be resolved by HTTP clients
+#: as path segments and leave the API's prefix), no slash.
+PathId = Annotated[str, Path(pattern=r"^[^/]*[^/.][^/]*$", max_length=253)]
 
 
 def fast_json(content: Any, status_code: int = 200) -> JsonResponse:
@@ -84,12 +97,30 @@ def not_implemented(what: str, why: str) -> ApiError:
 
 
 def event_rows(store: ObjectStore) -> list[dict[str, Any]]:
-    """Every DriftEvent as a /drift/events row, sorted by name (memoised on the DriftEvent version)."""
-    return memo(store).get(
-        "drift-events",
-        store.version("DriftEvent"),
-        lambda: [drift_views.event_row(e) for e in store.list("DriftEvent")],
-    )
+    """Every DriftEvent as a /drift/events row, sorted by name (memoised on the DriftEvent version).
+
+    Rows are also kept per (name, resourceVersion), so after one acknowledgement only that event is
+    converted again, not all 10,000.
+    """
+
+    def compute() -> list[dict[str, Any]]:
+        cached: dict[str, tuple[str, dict[str, Any]]] = memo(store).get("drift-event-rows", 0, dict)
+        rows = []
+        seen = set()
+        for obj in store.list("DriftEvent"):
+            name = obj["metadata"]["name"]
+            version = str(obj["metadata"].get("resourceVersion", ""))
+            hit = cached.get(name)
+            if hit is None or hit[0] != version or not version:
+                hit = (version, drift_views.event_row(obj))
+                cached[name] = hit
+            rows.append(hit[1])
+            seen.add(name)
+        for gone in set(cached) - seen:
+            del cached[gone]
+        return rows
+
+    return memo(store).get("drift-events", store.version("DriftEvent"), compute)
 
 
 def estate(store: ObjectStore) -> inv.Estate:

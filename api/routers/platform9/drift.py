@@ -10,7 +10,7 @@ from daytwo.api.views.platform9 import drift as views
 from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, Field
 
-from ._shared import ERRORS, JsonResponse, audit, event_rows, fast_json, memo, now_iso
+from ._shared import ERRORS, JsonResponse, PathId, audit, dumps, event_rows, fast_json, memo, now_iso
 from .monitoring import TimedRoute
 
 __all__ = ["router"]
@@ -81,13 +81,17 @@ async def list_events(
         search=search,
     )
     key = ("drift-events-view", sort_by, sort_dir, *where.model_dump().values())
-    rows = memo(store).get(
-        key, store.version("DriftEvent"), lambda: views.filter_events(event_rows(store), where, sort_by, sort_dir)
-    )
+    version = store.version("DriftEvent")
+    rows = memo(store).get(key, version, lambda: views.filter_events(event_rows(store), where, sort_by, sort_dir))
     start = (page - 1) * page_size
-    return fast_json(
-        {"total": len(rows), "page": page, "page_size": page_size, "events": rows[start : start + page_size]}
-    )
+
+    def render() -> bytes:
+        return dumps(
+            {"total": len(rows), "page": page, "page_size": page_size, "events": rows[start : start + page_size]}
+        )
+
+    # the rendered page itself is memoised too: a dashboard polling page 1 costs a dict lookup
+    return fast_json(memo(store).get((*key, page, page_size), version, render))
 
 
 @router.get(
@@ -96,7 +100,7 @@ async def list_events(
     responses={200: {"model": views.DriftEventDetail, "description": "The event with its rule's metadata"}},
     summary="One drift event",
 )
-async def get_event(event_id: str, store: StoreDep, user: Principal = require("drift:read")) -> JsonResponse:
+async def get_event(event_id: PathId, store: StoreDep, user: Principal = require("drift:read")) -> JsonResponse:
     """One DriftEvent (``event_id`` = its name) with rule metadata."""
     event = store.get("DriftEvent", event_id)
     if event is None:
@@ -137,7 +141,7 @@ def bulk_acknowledge(
 @router.put("/drift/events/{event_id}/acknowledge", response_model=views.AckResult, summary="Acknowledge an event")
 def acknowledge(
     request: Request,
-    event_id: str,
+    event_id: PathId,
     store: StoreDep,
     writer: WriterDep,
     body: AckBody | None = None,
@@ -162,7 +166,7 @@ def list_rules(store: StoreDep, user: Principal = require("drift:read")) -> dict
 
 
 @router.get("/drift/rules/{rule_id}", response_model=views.DriftRuleRow, summary="One drift rule")
-def get_rule(rule_id: str, store: StoreDep, user: Principal = require("drift:read")) -> dict[str, Any]:
+def get_rule(rule_id: PathId, store: StoreDep, user: Principal = require("drift:read")) -> dict[str, Any]:
     """One DriftRule (``rule_id`` = its name)."""
     rule = store.get("DriftRule", rule_id)
     if rule is None:
@@ -179,7 +183,7 @@ class RuleUpdate(BaseModel):
 @router.put("/drift/rules/{rule_id}", response_model=views.DriftRuleUpdated, summary="Enable or disable a rule")
 def update_rule(
     request: Request,
-    rule_id: str,
+    rule_id: PathId,
     body: RuleUpdate,
     store: StoreDep,
     writer: WriterDep,

@@ -12,7 +12,7 @@ from daytwo.api.views.platform9 import history, inventory
 from daytwo.api.views.platform9.common import parse_time
 from fastapi import APIRouter, Query
 
-from ._shared import ERRORS, estate, event_rows
+from ._shared import ERRORS, PathId, estate, event_rows
 from .monitoring import TimedRoute
 
 __all__ = ["router"]
@@ -84,8 +84,8 @@ def by_timeframe(
 
 @router.get("/history/resource/{resource_type}/{resource_id}", summary="History of one resource")
 def resource_history(
-    resource_type: str,
-    resource_id: str,
+    resource_type: PathId,
+    resource_id: PathId,
     store: StoreDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     user: Principal = require("history:read"),
@@ -102,8 +102,8 @@ def resource_history(
 
 @router.get("/history/compare/{resource_type}/{resource_id}", summary="Compare two changes")
 def compare(
-    resource_type: str,
-    resource_id: str,
+    resource_type: PathId,
+    resource_id: PathId,
     current_hash: str,
     previous_hash: str,
     store: StoreDep,
@@ -127,7 +127,7 @@ def compare(
 
 @router.get("/history/details/{resource_type}/{resource_id}", summary="Change details of a resource")
 def details(
-    resource_type: str, resource_id: str, store: StoreDep, user: Principal = require("history:read")
+    resource_type: PathId, resource_id: PathId, store: StoreDep, user: Principal = require("history:read")
 ) -> dict[str, Any]:
     """Changes with sequence numbers and the fields they touched."""
     kind = _type(resource_type)
@@ -143,7 +143,7 @@ def details(
 
 @router.get("/audit/resource-timeline/{resource_type}", summary="Changes of a resource type per day")
 def resource_timeline(
-    resource_type: str,
+    resource_type: PathId,
     store: StoreDep,
     days: Annotated[int, Query(ge=1, le=365)] = 30,
     user: Principal = require("history:read"),

@@ -16,7 +16,7 @@ from daytwo.api.views.platform9.common import page as page_of
 from daytwo.api.views.platform9.common import sort_rows
 from fastapi import APIRouter, Query
 
-from ._shared import ERRORS, estate, memo, not_implemented, policy_targets, volume_rows
+from ._shared import ERRORS, PathId, estate, memo, not_implemented, policy_targets, volume_rows
 from .monitoring import TimedRoute
 
 __all__ = ["NOT_INVENTORIED", "UNSUPPORTED_WRITES", "router"]
@@ -103,7 +103,7 @@ def volumes_metadata(store: StoreDep, user: Principal = require("inventory:read"
 
 
 @router.get("/volumes/{volume_id}/metadata", summary="Snapshot policy metadata of one volume")
-def volume_metadata(volume_id: str, store: StoreDep, user: Principal = require("inventory:read")) -> dict[str, Any]:
+def volume_metadata(volume_id: PathId, store: StoreDep, user: Principal = require("inventory:read")) -> dict[str, Any]:
     """Whether a policy covers the volume, and which."""
     found = _volume_metadata(store).get(volume_id)
     if found is None:
@@ -211,7 +211,7 @@ def _with_path_params(endpoint: Callable[..., None], path: str) -> Callable[...,
     """Declare ``path``'s parameters (strings) on ``endpoint`` so the OpenAPI document lists them."""
     signature = inspect.signature(endpoint)
     params = [
-        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=str)
+        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=PathId)
         for name in re.findall(r"{(\w+)}", path)
     ]
     kept = [p for p in signature.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]

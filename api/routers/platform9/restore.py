@@ -18,7 +18,7 @@ from daytwo.api.views.platform9 import restore as views
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from ._shared import ERRORS, audit, estate, memo
+from ._shared import ERRORS, PathId, audit, estate, memo
 from .monitoring import TimedRoute
 
 __all__ = ["router"]
@@ -191,7 +191,7 @@ def list_jobs(
 
 
 @router.get("/restore/jobs/{job_id}", response_model=models.RestoreJob, summary="One restore job")
-def get_job(job_id: str, store: StoreDep, user: Principal = require("restore:read")) -> dict[str, Any]:
+def get_job(job_id: PathId, store: StoreDep, user: Principal = require("restore:read")) -> dict[str, Any]:
     """A RestoreJob with its plan, steps and created resources."""
     return views.job_row(_job(store, job_id))
 
@@ -205,7 +205,7 @@ class CancelRequest(BaseModel):
 @router.post("/restore/cancel/{job_id}", response_model=models.RestoreJob, summary="Cancel a restore job")
 def cancel(
     request: Request,
-    job_id: str,
+    job_id: PathId,
     store: StoreDep,
     writer: WriterDep,
     body: CancelRequest | None = None,
@@ -237,7 +237,7 @@ def _plan_vm_name(job: dict[str, Any]) -> str | None:
 )
 def retry(
     request: Request,
-    job_id: str,
+    job_id: PathId,
     store: StoreDep,
     writer: WriterDep,
     body: RetryRequest | None = None,
@@ -281,7 +281,7 @@ class CleanupRequest(BaseModel):
 )
 def cleanup(
     request: Request,
-    job_id: str,
+    job_id: PathId,
     store: StoreDep,
     writer: WriterDep,
     body: CleanupRequest | None = None,
@@ -320,7 +320,7 @@ def cleanup(
 )
 def cleanup_storage(
     request: Request,
-    job_id: str,
+    job_id: PathId,
     store: StoreDep,
     writer: WriterDep,
     delete_old_volume: bool = True,
@@ -371,7 +371,7 @@ def restore_snapshots(tenant_name: str, store: StoreDep, user: Principal = requi
 
 @router.get("/restore/vm/{vm_id}/restore-points", response_model=models.RestorePoints, summary="A VM's restore points")
 def restore_points(
-    vm_id: str, project_id: str, store: StoreDep, user: Principal = require("restore:read")
+    vm_id: PathId, project_id: str, store: StoreDep, user: Principal = require("restore:read")
 ) -> dict[str, Any]:
     """Snapshots of the VM's boot volume, newest first, as its newest restore plan listed them."""
     points = _planned_points(store, vm_id, None)
@@ -379,7 +379,7 @@ def restore_points(
 
 
 @router.get("/restore/networks/{network_id}/available-ips", summary="Free IPs of a network")
-def available_ips(network_id: str, store: StoreDep, user: Principal = require("restore:read")) -> dict[str, Any]:
+def available_ips(network_id: PathId, store: StoreDep, user: Principal = require("restore:read")) -> dict[str, Any]:
     """Free addresses per subnet as the newest restore plan touching the network computed them."""
     jobs = sorted(store.list(KIND), key=lambda j: j["metadata"].get("creationTimestamp") or "", reverse=True)
     for job in jobs:

@@ -12,6 +12,7 @@ import base64
 import json
 from typing import Any
 
+from daytwo.api.auth.accounts import user_secret_name
 from daytwo.api.deps import Principal, StoreDep, WriterDep, get_services, require
 from daytwo.api.errors import ApiError
 from daytwo.api.views.platform9 import models
@@ -109,8 +110,6 @@ def _accounts(request: Request) -> Any:
 
 
 def _user_secret(request: Request, username: str) -> tuple[Any, str, dict[str, Any] | None]:
-    from daytwo.api.auth.accounts import user_secret_name
-
     accounts = _accounts(request)
     name = user_secret_name(username)
     return accounts, name, accounts.watcher.objects.get(name)

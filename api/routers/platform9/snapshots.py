@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from weakref import WeakKeyDictionary
 
 from daytwo.api.deps import Principal, StoreDep, WriterDep, require
 from daytwo.api.errors import ApiError
@@ -14,7 +15,7 @@ from daytwo.api.views.platform9 import snapshots as views
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from ._shared import ERRORS, audit, memo, not_implemented, policy_targets, volume_rows
+from ._shared import ERRORS, PathId, audit, memo, not_implemented, policy_targets, volume_rows
 from .monitoring import TimedRoute
 
 __all__ = ["router"]
@@ -25,7 +26,7 @@ NAME = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 KIND = "SnapshotPolicy"
 REQUESTED_BY = "daytwo.io/requested-by"
 #: run-now tokens this process set and the store may not show yet (read-your-writes for the 409 check)
-_issued: dict[str, str] = {}
+_ISSUED: WeakKeyDictionary[ObjectStore, dict[str, str]] = WeakKeyDictionary()
 _run_now_lock = threading.Lock()
 
 
@@ -48,7 +49,7 @@ def list_policies(store: StoreDep, user: Principal = require("snapshots:read")) 
 
 
 @router.get("/snapshot-policies/{policy_id}", response_model=models.PolicySet, summary="One snapshot policy set")
-def get_policy(policy_id: str, store: StoreDep, user: Principal = require("snapshots:read")) -> dict[str, Any]:
+def get_policy(policy_id: PathId, store: StoreDep, user: Principal = require("snapshots:read")) -> dict[str, Any]:
     """One SnapshotPolicy."""
     return views.policy_row(_policy(store, policy_id))
 
@@ -126,7 +127,7 @@ def create_policy(
 @router.put("/snapshot-policies/{policy_id}", response_model=models.PolicySet, summary="Update a policy set")
 def update_policy(
     request: Request,
-    policy_id: str,
+    policy_id: PathId,
     body: PolicyBody,
     store: StoreDep,
     writer: WriterDep,
@@ -141,7 +142,11 @@ def update_policy(
 
 @router.delete("/snapshot-policies/{policy_id}", status_code=204, summary="Delete a policy set")
 def delete_policy(
-    request: Request, policy_id: str, store: StoreDep, writer: WriterDep, user: Principal = require("snapshots:admin")
+    request: Request,
+    policy_id: PathId,
+    store: StoreDep,
+    writer: WriterDep,
+    user: Principal = require("snapshots:admin"),
 ) -> Response:
     """Delete the SnapshotPolicy (its snapshots stay)."""
     _policy(store, policy_id)
@@ -199,7 +204,7 @@ def assign(
 @router.delete("/snapshot-assignments/{assignment_id}", status_code=204, summary="Remove an assignment")
 def unassign(
     request: Request,
-    assignment_id: str,
+    assignment_id: PathId,
     store: StoreDep,
     writer: WriterDep,
     user: Principal = require("snapshots:admin"),
@@ -234,12 +239,17 @@ def list_runs(
     return {"runs": chosen[:limit], "total": len(chosen)}
 
 
-def _busy(policy: dict[str, Any]) -> str | None:
-    name = policy["metadata"]["name"]
-    token = _issued.get(name)
-    handled = (policy.get("status") or {}).get("lastHandledReconcileAt")
-    if token is not None and token != handled:
-        return "pending"
+def _busy(store: ObjectStore, policy: dict[str, Any]) -> str | None:
+    """Why a run-now must wait; also counts the tokens this process set that the cache does not show yet."""
+    issued = _ISSUED.setdefault(store, {})
+    uid = str(policy["metadata"].get("uid") or policy["metadata"]["name"])
+    token = issued.get(uid)
+    if token is not None:
+        seen = (policy["metadata"].get("annotations") or {}).get(views.RECONCILE_ANNOTATION)
+        if seen is not None and seen >= token:
+            del issued[uid]  # the cache caught up: its annotation and status tell the rest
+        else:
+            return "pending"
     return views.busy_reason(policy)
 
 
@@ -268,13 +278,15 @@ def run_now(
     if policy and (chosen[0].get("spec") or {}).get("suspend"):
         raise ApiError(409, f"Snapshot policy {policy!r} is suspended; set suspend false first", "CONFLICT")
     with _run_now_lock:
-        if any(_busy(p) for p in chosen):
+        if any(_busy(store, p) for p in chosen):
             raise ApiError(409, "An on-demand snapshot pipeline is already pending or running.", "CONFLICT")
         token = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         names = [p["metadata"]["name"] for p in chosen]
         for name in names:
             writer.annotate(KIND, name, {views.RECONCILE_ANNOTATION: token, REQUESTED_BY: user.username})
-            _issued[name] = token
+        for policy_obj in chosen:
+            uid = str(policy_obj["metadata"].get("uid") or policy_obj["metadata"]["name"])
+            _ISSUED.setdefault(store, {})[uid] = token
     audit(request, user, "snapshot.run_now", f"{KIND}/{','.join(names)}", token=token)
     return {
         "job_id": names[0] if len(names) == 1 else token,

@@ -13,7 +13,7 @@ from daytwo.api.views.platform9 import health, inventory
 from daytwo.api.views.platform9.common import parse_time, sort_rows
 from fastapi import APIRouter, Query
 
-from ._shared import ERRORS, estate, event_rows, memo, volume_rows
+from ._shared import ERRORS, PathId, estate, event_rows, memo, volume_rows
 from .monitoring import TimedRoute
 
 __all__ = ["router", "tenant_table"]
@@ -116,7 +116,7 @@ def heatmap(
 
 @router.get("/tenant-health/trends/{project_id}", summary="Daily drift trend of a tenant")
 def trends(
-    project_id: str,
+    project_id: PathId,
     store: StoreDep,
     days: Annotated[int, Query(ge=1, le=365)] = 30,
     user: Principal = require("tenant_health:read"),
@@ -145,12 +145,12 @@ def trends(
 
 
 @router.get("/tenant-health/quota/{project_id}", summary="Live quota of a tenant")
-def quota(project_id: str, user: Principal = require("tenant_health:read")) -> dict[str, Any]:
+def quota(project_id: PathId, user: Principal = require("tenant_health:read")) -> dict[str, Any]:
     """pf9's graceful "unavailable": the facade never calls the cloud and quotas are not inventoried."""
     return {"available": False, "reason": "daytwo does not inventory quotas and the facade never calls the cloud"}
 
 
 @router.get("/tenant-health/{project_id}", summary="Health detail of a tenant")
-def detail(project_id: str, store: StoreDep, user: Principal = require("tenant_health:read")) -> dict[str, Any]:
+def detail(project_id: PathId, store: StoreDep, user: Principal = require("tenant_health:read")) -> dict[str, Any]:
     """Resource breakdown, top volumes and recent drift of one tenant."""
     return health.tenant_detail(_tenant(store, project_id), volume_rows(store), event_rows(store))

@@ -198,6 +198,21 @@ class Journal:
             self.total = 0
 
 
+async def _buffered(receive: Receive) -> Receive:
+    """Read the whole request body now and replay it later, as a server that received a request does."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    return replay
+
+
 def faults_middleware(
     app: ASGIApp, faults: FaultInjector, journal: Journal, clock: Clock, before: Callable[[], None]
 ) -> ASGIApp:
@@ -240,6 +255,7 @@ def faults_middleware(
                 if fault.latency:
                     await asyncio.sleep(fault.latency)
                 if fault.hang is not None:
+                    receive = await _buffered(receive)  # the request is in: it completes even if its client dies
                     released = faults.released
                     deadline = time.monotonic() + fault.hang
                     while time.monotonic() < deadline and not released.is_set():

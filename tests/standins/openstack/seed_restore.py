@@ -103,7 +103,7 @@ def _web01(model: Model, project: Record, net_info: tuple[Record, Record, list[i
         (EXAMPLE_OLDER_POINT_ID, 2, "web-01-root-nightly-2"),
         (EXAMPLE_RESTORE_POINT_ID, 1, "web-01-root-nightly-1"),
     ):
-        snap = new_snapshot(model, volume, name=name, metadata={"policy": "nightly"})
+        snap = new_snapshot(model, volume, name=name, metadata={"created_by": "p9_auto_snapshots", "policy": "daily_5"})
         _rekey(model.snapshots, snap, snap_id)
         stamp = model.clock.iso(now - age_days * _DAY, micro=True)
         snap.update(created_at=stamp, updated_at=stamp)

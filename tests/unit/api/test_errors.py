@@ -93,3 +93,12 @@ def test_openapi_documents_the_real_422_body(family: str) -> None:
     documented = app.openapi()["components"]["schemas"]["HTTPValidationError"]["properties"]
     client = TestClient(app, raise_server_exceptions=False)
     assert set(client.post("/validate", json={}).json()) == set(documented)
+
+
+def test_front_door_counts_sub_app_routes_by_template() -> None:
+    client, _ = route_client(role="viewer")
+    assert client.get("/horcrux/api/users/viewer/api-keys").status_code == 200
+    assert client.get("/horcrux/api/users/someone/api-keys").status_code == 403
+    text = client.get("/metrics").text
+    assert 'route="/api/users/{username}/api-keys",status="200"' in text
+    assert 'route="/api/users/{username}/api-keys",status="403"' in text

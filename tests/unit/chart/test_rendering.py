@@ -156,7 +156,11 @@ def test_operator_liveness_endpoint_matches_probe() -> None:
     assert env["DAYTWO_LIVENESS_ENDPOINT"] == "http://0.0.0.0:8080/healthz"
     assert container["command"] == ["daytwo-operator"] and container["ports"][0]["containerPort"] == 8080
     facade = by_name(render(), "Deployment", "daytwo-facade")["spec"]["template"]["spec"]["containers"][0]
-    assert facade["command"] == ["daytwo-api"] and facade["readinessProbe"]["httpGet"]["path"] == "/health"
+    assert facade["command"] == ["daytwo-api"] and facade["readinessProbe"]["httpGet"]["path"] == "/ready"
+    facade_env = {e["name"]: e for e in facade["env"]}
+    assert facade_env["DAYTWO_API_NAMESPACE"]["value"] == "daytwo-system"
+    jwt = facade_env["DAYTWO_API_JWT_SECRET"]
+    assert "value" not in jwt and jwt["valueFrom"]["secretKeyRef"] == {"name": "daytwo-facade-jwt", "key": "jwt-secret"}
 
 
 def test_optional_parts_only_when_enabled() -> None:

@@ -66,6 +66,7 @@ class FakeWriter:
         if current is None:
             raise ApiError(404, f"{kind} {name} not found", "NOT_FOUND")
         obj = merge(copy.deepcopy(current), merge_patch)
+        obj["metadata"]["resourceVersion"] = str(int(current["metadata"].get("resourceVersion") or 0) + 1)
         self._apply(kind, "MODIFIED", obj)
         return copy.deepcopy(obj)
 

@@ -64,6 +64,8 @@ def test_acknowledge_patches_as_the_caller() -> None:
     assert (kind, name, who) == ("DriftEvent", "ev-001", "operator")
     assert patch["spec"]["acknowledgement"]["by"] == "operator"
     assert w.get("/drift/events/ev-001").json()["acknowledged"] is True
+    listed = w.get("/drift/events", params={"search": "web", "acknowledged": "true", "page_size": 1000}).json()
+    assert "ev-001" in {e["id"] for e in listed["events"]} and listed["total"] == 61
     assert w.send("PUT", "/drift/events/nope/acknowledge", role="operator").status_code == 404
 
 

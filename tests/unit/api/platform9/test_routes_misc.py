@@ -168,4 +168,7 @@ def test_openapi_document_builds() -> None:
     spec = World([]).client.get("/openapi.json").json()
     assert "/drift/events/{event_id}" in spec["paths"]
     listed = spec["paths"]["/drift/events"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
-    assert listed["$ref"].endswith("DriftEventPage")
+    assert listed == {"$ref": "#/components/schemas/DriftEventPage"}  # no stray "type": "string" beside it
+    one = spec["paths"]["/drift/events/{event_id}"]["get"]["responses"]
+    assert one["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/DriftEventDetail"}
+    assert one["404"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}

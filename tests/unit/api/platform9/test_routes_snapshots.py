@@ -107,3 +107,15 @@ def test_compliance_dashboard_and_coverage() -> None:
     assert risks["total_volumes"] == 3 and risks["total_at_risk"] == 2
     assert {v["volume_id"] for v in risks["volumes"]} == {"vol-2", "vol-3"}
     assert w.get("/snapshots").status_code == 501
+
+
+def test_a_recreated_policy_is_not_blocked_by_the_old_request() -> None:
+    w = _world()
+    assert w.send("POST", "/snapshot/run-now").status_code == 202
+    assert w.send("POST", "/snapshot/run-now").status_code == 409
+    w.store._watcher("SnapshotPolicy").apply({"type": "DELETED", "object": w.store.get("SnapshotPolicy", "daily")})
+    fresh = policy()
+    fresh["metadata"]["uid"] = "uid-daily-2"
+    w.store._watcher("SnapshotPolicy").apply({"type": "ADDED", "object": fresh})
+    assert w.send("POST", "/snapshot/run-now").status_code == 202
+    assert _world().send("POST", "/snapshot/run-now").status_code == 202  # another store: no shared state
