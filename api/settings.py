@@ -43,6 +43,13 @@ class ApiSettings(BaseSettings):
         "(per-IP login limits behind an ingress); empty: the peer address counts.",
     )
     watch_timeout_seconds: int = Field(300, ge=5, description="Server-side timeout of one watch request.")
+    restore_enabled: bool = Field(
+        True, description="pf9 RESTORE_ENABLED as /restore/config reports it; the chart passes the operator's value."
+    )
+    restore_dry_run: bool = Field(False, description="pf9 RESTORE_DRY_RUN (the operator's DAYTWO_RESTORE_DRY_RUN).")
+    restore_cleanup_volumes: bool = Field(
+        False, description="pf9 RESTORE_CLEANUP_VOLUMES (the operator's DAYTWO_RESTORE_CLEANUP_VOLUMES)."
+    )
 
     @field_validator("jwt_secret")
     @classmethod

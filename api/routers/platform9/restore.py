@@ -30,7 +30,7 @@ REQUESTED_BY = "daytwo.io/requested-by"
 
 def _enabled(settings: SettingsDep) -> None:
     """pf9's RESTORE_ENABLED toggle: every restore endpoint answers 404 when it is off."""
-    if not getattr(settings, "restore_enabled", True):
+    if not settings.restore_enabled:
         raise ApiError(404, "Restore is disabled (DAYTWO_API_RESTORE_ENABLED=false)", "NOT_FOUND")
 
 
@@ -39,9 +39,9 @@ router = APIRouter(tags=["restore"], route_class=TimedRoute, responses=ERRORS, d
 
 def _config(settings: ApiSettings) -> dict[str, Any]:
     return {
-        "enabled": bool(getattr(settings, "restore_enabled", True)),
-        "dry_run": bool(getattr(settings, "restore_dry_run", False)),
-        "cleanup_volumes": bool(getattr(settings, "restore_cleanup_volumes", False)),
+        "enabled": settings.restore_enabled,
+        "dry_run": settings.restore_dry_run,
+        "cleanup_volumes": settings.restore_cleanup_volumes,
     }
 
 

@@ -188,3 +188,16 @@ def test_chart_crds_are_the_generated_ones() -> None:
     assert sorted(crd["metadata"]["name"] for crd in crds) == sorted(
         f"{path.stem.split('_', 1)[1]}.daytwo.io" for path in (CHART / "crds").glob("daytwo.io_*.yaml")
     )
+
+
+def test_restore_settings_reach_operator_and_facade_alike() -> None:
+    """pf9's /restore/config (facade) must report what the operator does: one values block feeds both."""
+    objects = render(values=["restore.dryRun=true", "restore.cleanupVolumes=true"])
+
+    def env(name: str, prefix: str) -> dict[str, str]:
+        container = by_name(objects, "Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+        return {e["name"][len(prefix) :]: e["value"] for e in container["env"] if e["name"].startswith(prefix)}
+
+    expected = {"ENABLED": "true", "DRY_RUN": "true", "CLEANUP_VOLUMES": "true"}
+    assert env("daytwo-operator", "DAYTWO_RESTORE_") == expected
+    assert env("daytwo-facade", "DAYTWO_API_RESTORE_") == expected
