@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -30,13 +31,25 @@ from typing import Any
 from ..store import KindSpec, Watcher, WatchSource
 from .crypto import hash_api_key, sign_record
 
-__all__ = ["AUTH_LABEL", "SECRETS", "Accounts", "ApiKey", "SecretWriter", "User", "key_secret_name", "user_secret_name"]
+__all__ = [
+    "AUTH_LABEL",
+    "PREFERENCES_KEY",
+    "SECRETS",
+    "Accounts",
+    "ApiKey",
+    "SecretWriter",
+    "User",
+    "key_secret_name",
+    "user_secret_name",
+]
 
 log = logging.getLogger("daytwo.api.auth")
 
 AUTH_LABEL = "daytwo.io/facade-auth"
 SECRETS = KindSpec("Secret", "/api/v1", "secrets", AUTH_LABEL)
 REVOCATIONS = "daytwo-api-revocations"
+#: Key of a user's Secret holding their UI preferences (JSON; not part of the signed record).
+PREFERENCES_KEY = "preferences.json"
 USER_FIELDS = ("username", "password_hash", "role", "email", "full_name", "active", "created_at", "id")
 KEY_FIELDS = ("key_hash", "key_prefix", "name", "username", "created_at", "expires_at", "id")
 
@@ -221,6 +234,30 @@ class Accounts:
         else:
             patch = {"stringData": body["stringData"], "metadata": {"labels": body["metadata"]["labels"]}}
             self._remember(self._write("PATCH", self._path(name), patch, "application/merge-patch+json"))
+
+    def preferences(self, username: str) -> dict[str, Any] | None:
+        """The user's saved preferences ({} when none), or None when the user has no record.
+
+        Preferences ride in the user's Secret (key ``preferences.json``), outside the signed fields:
+        they grant nothing, so editing them by hand changes only what the user sees.
+        """
+        obj = self.watcher.objects.get(user_secret_name(username))
+        if obj is None:
+            return None
+        raw = _decode(obj).get(PREFERENCES_KEY)
+        try:
+            loaded = json.loads(raw) if raw else {}
+        except ValueError:
+            return {}
+        return loaded if isinstance(loaded, dict) else {}
+
+    def put_preferences(self, username: str, preferences: dict[str, Any]) -> None:
+        """Replace the user's preferences (the caller checks size and that the record exists)."""
+        text = json.dumps(preferences, sort_keys=True)
+        patch = {"stringData": {PREFERENCES_KEY: text}}
+        self._remember(
+            self._write("PATCH", self._path(user_secret_name(username)), patch, "application/merge-patch+json")
+        )
 
     def put_api_key(self, key_hash: str, key_prefix: str, name: str, username: str, expires_at: str = "") -> ApiKey:
         """Store a new key's hash for ``username``."""

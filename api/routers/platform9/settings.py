@@ -8,11 +8,9 @@ caller's own facade user Secret, written with the facade's identity like the res
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
-from daytwo.api.auth.accounts import user_secret_name
 from daytwo.api.deps import Principal, StoreDep, WriterDep, get_services, require
 from daytwo.api.errors import ApiError
 from daytwo.api.views.platform9 import models
@@ -27,7 +25,6 @@ __all__ = ["BRANDING_CONFIGMAP", "DEFAULT_BRANDING", "router"]
 router = APIRouter(tags=["settings"], route_class=TimedRoute, responses=ERRORS)
 
 BRANDING_CONFIGMAP = "daytwo-pf9-branding"
-PREFERENCES_KEY = "preferences.json"
 MAX_PREFERENCES_BYTES = 64 * 1024
 DEFAULT_BRANDING: dict[str, Any] = {
     "company_name": "daytwo",
@@ -109,24 +106,10 @@ def _accounts(request: Request) -> Any:
     return auth.accounts
 
 
-def _user_secret(request: Request, username: str) -> tuple[Any, str, dict[str, Any] | None]:
-    accounts = _accounts(request)
-    name = user_secret_name(username)
-    return accounts, name, accounts.watcher.objects.get(name)
-
-
 @router.get("/user-preferences", response_model=models.Preferences, summary="The caller's preferences")
 def get_preferences(request: Request, user: Principal = require("preferences:write")) -> dict[str, Any]:
     """The caller's stored preferences ({} when none)."""
-    _, _, secret = _user_secret(request, user.username)
-    raw = ((secret or {}).get("data") or {}).get(PREFERENCES_KEY)
-    if not raw:
-        return {}
-    try:
-        loaded = json.loads(base64.b64decode(raw))
-    except ValueError:
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
+    return _accounts(request).preferences(user.username) or {}
 
 
 @router.put("/user-preferences", summary="Save the caller's preferences")
@@ -134,13 +117,10 @@ def put_preferences(
     request: Request, body: models.Preferences, user: Principal = require("preferences:write")
 ) -> dict[str, Any]:
     """Replace the caller's preferences (any JSON object up to 64 KiB)."""
-    text = json.dumps(body.model_dump(), sort_keys=True)
-    if len(text.encode()) > MAX_PREFERENCES_BYTES:
+    if len(json.dumps(body.model_dump()).encode()) > MAX_PREFERENCES_BYTES:
         raise ApiError(422, f"preferences are limited to {MAX_PREFERENCES_BYTES} bytes of JSON")
-    accounts, name, secret = _user_secret(request, user.username)
-    if secret is None:
+    accounts = _accounts(request)
+    if accounts.preferences(user.username) is None:
         raise ApiError(404, "Your user record was not found (API-key or bootstrap users must log in once)", "NOT_FOUND")
-    path = f"/api/v1/namespaces/{accounts.namespace}/secrets/{name}"
-    stored = accounts._write("PATCH", path, {"stringData": {PREFERENCES_KEY: text}}, "application/merge-patch+json")
-    accounts._remember(stored)
+    accounts.put_preferences(user.username, body.model_dump())
     return {"status": "saved", "username": user.username}

@@ -93,7 +93,8 @@ def test_boot_from_volume_with_ports_then_delete_frees_them(
     openstack_standin.clock.advance(5)
     assert backend.get_port(old_port.id).device_id is None, "a pre-created port survives its server, detached"
     assert backend.get_volume(original.volume_ids[0]).status == "available"
-    assert backend.delete_port(old_port.id) and backend.ports_with_ip(old_port.network_id, "x") == []
+    ip = str(old_port.fixed_ips[0].ip_address)
+    assert backend.delete_port(old_port.id) and backend.ports_with_ip(old_port.network_id, ip) == []
 
 
 def test_deleting_a_bound_port_unplugs_it(backend: SdkOpenStackBackend) -> None:

@@ -19,6 +19,7 @@ from daytwo.operator.reconcile.restorejob_openstack import (
     plan_openstack,
 )
 from daytwo.operator.reconcile.restorejob_proxmox import GuestView, ProxmoxObserved, plan_proxmox
+from daytwo.operator.settings import OperatorSettings
 
 VM = VmView(
     id="vm-1",
@@ -199,3 +200,9 @@ def test_proxmox_plans() -> None:
     assert wrong.reason == "ConfirmationMismatch"
     clone = plan_proxmox(replace(base, mode="NEW", confirm=None), ProxmoxObserved(guest, snaps), dry_run=False)
     assert clone.ok and clone.status["newVmName"] == "vm-pve1-1-restored-old" and "clone" in clone.warnings[0]
+
+
+def test_restore_config_is_what_pf9_reports() -> None:
+    assert OperatorSettings().restore_config() == {"enabled": True, "dry_run": False, "cleanup_volumes": False}
+    custom = OperatorSettings(restore_enabled=False, restore_dry_run=True, restore_cleanup_volumes=True)
+    assert custom.restore_config() == {"enabled": False, "dry_run": True, "cleanup_volumes": True}
