@@ -234,7 +234,9 @@ class InventoryStatus(CamelModel):
     """Where the synced inventory is and how big it is."""
 
     last_sync_time: datetime | None = Field(None, description="Last successful sync.")
-    counts: dict[str, int] | None = Field(None, description="Items per kind (vms, storage, networks).")
+    counts: dict[str, int] | None = Field(
+        None, description="Items per kind (vms, storage, networks; compute = aggregates + hypervisors + flavors)."
+    )
     config_map: str | None = Field(None, description="ConfigMap holding the normalised inventory.")
 
 

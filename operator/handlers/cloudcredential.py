@@ -46,6 +46,7 @@ from .billing import BillingPass, seconds_until_billing
 from .credentials import CloudAccount, ResolvedCredential, cloud_account, resolve_credential
 from .inventory_store import record_dict, write_inventory
 from .lifecycle import users_of
+from .openstack_account import COMPUTE, COMPUTE_TYPES
 from .polling import post_ready_change, register_polling, write_status
 
 __all__ = ["Memory", "SecretWatch", "register"]
@@ -241,6 +242,8 @@ class Cycle:
             log.warning("inventory of %s/%s failed: %s", self.namespace, self.name, error.reason)
             return (error.reason, error.message), None
         counts = inventory.counts()
+        if COMPUTE in ((spec.get("inventory") or {}).get("kinds") or ()):
+            counts[COMPUTE] = sum(1 for record in inventory.records if record.type in COMPUTE_TYPES)
         chunks = chunk_records([record_dict(record) for record in inventory.records])
         desired = inventory_configmaps(obj, spec["provider"], chunks, counts, inventory.synced_at)
         created, replaced, deleted = write_inventory(self.namespace, self.name, desired)

@@ -174,14 +174,15 @@ class PolicyPass:
                 kopf.event(self.body, type="Warning", reason="RunRefused", message=message)
             return dict(current)
         slot, trigger = None, ""
+        previous = parse_time((status.get("lastRun") or {}).get("scheduledAt"))
         if manual and view.suspend:
             kopf.event(self.body, type="Warning", reason="RunRefused", message="the policy is suspended")
         elif manual:
-            slot, trigger = on_demand_slot(self.now), "manual"
+            slot, trigger = on_demand_slot(self.now, previous), "manual"
         elif view.suspend:
             return None
         elif view.run_on_create and not (status.get("lastRun") or status.get("lastScheduleTime")):
-            slot, trigger = on_demand_slot(self.now), "onCreate"
+            slot, trigger = on_demand_slot(self.now, previous), "onCreate"
         else:
             created = parse_time(obj["metadata"].get("creationTimestamp")) or self.now
             decision = due_slot(view, self.now, parse_time(status.get("lastScheduleTime")), created)

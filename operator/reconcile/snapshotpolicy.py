@@ -237,9 +237,13 @@ def slot_stamp(slot: datetime) -> str:
     return f"{utc:%Y%m%d%H%M}" if utc.second == 0 else f"{utc:%Y%m%d%H%M%S}"
 
 
-def on_demand_slot(now: datetime) -> datetime:
-    """The slot of a run-now or runOnCreate run: the request's second, so each request snapshots anew."""
-    return now.astimezone(UTC).replace(microsecond=0)
+def on_demand_slot(now: datetime, previous: datetime | None = None) -> datetime:
+    """The slot of a run-now or runOnCreate run: the request's second, so each request snapshots anew;
+    at least a second after the ``previous`` run's slot, so two quick requests never share one."""
+    slot = now.astimezone(UTC).replace(microsecond=0)
+    if previous is not None and slot <= previous:
+        slot = previous.astimezone(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    return slot
 
 
 def snapshot_name(view: PolicyView, volume_id: str, slot: datetime) -> str:

@@ -19,9 +19,12 @@ import yaml
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
+from tests.e2e.conftest import wait_for_condition
 from tests.harness.controlplane import REPO, LocalControlPlane
 from tests.harness.facade import Facade
 from tests.harness.kubectl import Kubectl
+from tests.harness.operator import DaytwoProcess
+from tests.harness.standins import Standin
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
@@ -33,15 +36,26 @@ SKIPPED = {("POST", "/api/auth/logout")}
 
 @pytest.fixture(scope="module")
 def schema_facade(
-    cluster: LocalControlPlane, kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory
+    cluster: LocalControlPlane,
+    kubectl: Kubectl,
+    operator: DaytwoProcess,
+    standins: list[Standin],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Facade]:
-    """A facade serving NAMESPACE, holding a copy of examples/."""
+    """A facade serving NAMESPACE, holding a copy of examples/ (with their Secrets) reconciled by the
+    operator: the OpenStack credential has synced its inventory before any request is made."""
     running = Facade.start(cluster.kubeconfig, kubectl, NAMESPACE, tmp_path_factory.mktemp("schema-facade"))
+    for standin in standins:
+        for secret in standin.secrets(NAMESPACE):
+            kubectl.apply(json.dumps(secret))
     for path in sorted((REPO / "examples").glob("*.yaml")):
         for doc in yaml.safe_load_all(Path(path).read_text()):
-            if doc and doc.get("apiVersion", "").startswith("daytwo.io/"):
+            if doc and doc.get("kind") != "Namespace":
                 doc["metadata"]["namespace"] = NAMESPACE
                 kubectl.apply(json.dumps(doc))
+    wait_for_condition(
+        kubectl, "CloudCredential", "openstack-prod", "InventorySynced", "True", namespace=NAMESPACE, timeout=120
+    )
     yield running
     running.stop()
 

@@ -22,6 +22,8 @@ pytestmark = pytest.mark.e2e
 
 #: The e2e operator resyncs every 5 s; watch three periods.
 QUIET_SECONDS = 16
+#: First syncs (inventory, billing, references) are done when nothing changed for this long.
+SETTLE_SECONDS = 6
 #: Status fields that record when a periodic pass ran (a DriftRule's interval is at least 30 s); they may
 #: move while nothing else does. Results, counts and conditions must not.
 PASS_TIME_FIELDS = {"DriftRule": {"lastEvaluationTime"}}
@@ -66,6 +68,16 @@ def test_reapplied_examples_show_no_diff_and_no_churn(kubectl: Kubectl, examples
     assert diff.returncode == 0, f"kubectl diff exit {diff.returncode}:\n{diff.stdout}\n{diff.stderr}"
     assert diff.stdout == ""
 
+    settled_since: dict[str, Any] = {}
+
+    def settled() -> bool:
+        """First syncs finish (inventory, billing, users registering): no change for SETTLE_SECONDS."""
+        versions = {key: obj["metadata"]["resourceVersion"] for key, obj in snapshot(kubectl).items()}
+        if versions != settled_since.get("versions"):
+            settled_since.update(versions=versions, at=time.monotonic())
+        return time.monotonic() - settled_since["at"] >= SETTLE_SECONDS
+
+    wait_until(settled, 180, "the example objects to finish their first syncs", interval=1.0)
     before = snapshot(kubectl)
     time.sleep(QUIET_SECONDS)
     after = snapshot(kubectl)

@@ -100,6 +100,8 @@ def test_names_metadata_and_run_ids_are_deterministic() -> None:
     assert run_id(policy, slot, "scheduled") == "nightly-202611300200-scheduled"
     requested = on_demand_slot(datetime(2026, 11, 30, 14, 3, 9, 500, tzinfo=UTC))
     assert snapshot_name(policy, "1234abcd", requested) == "bk-nightly-1234abcd-20261130140309"
+    assert on_demand_slot(requested, previous=requested) == requested + timedelta(seconds=1)
+    assert on_demand_slot(requested, previous=requested - timedelta(hours=1)) == requested
     assert run_id(policy, slot, "manual", "t1") == run_id(policy, slot, "manual", "t1")
     assert run_id(policy, slot, "manual", "t1") != run_id(policy, slot, "manual", "t2")
 
