@@ -17,13 +17,14 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .auth.routes import auth_router
 from .deps import Services
-from .errors import FAMILIES, Family, install_envelope
+from .errors import FAMILIES, Family, install_envelope, request_id_of
 from .metrics import Metrics
 from .routers import horcrux, multicloud, platform9, pmi, spot
 from .settings import ApiSettings
@@ -276,6 +277,13 @@ def create_app(settings: ApiSettings | None = None, services: Services | None = 
         own: Services | None = getattr(app.state, "daytwo", None)
         synced = bool(own and own.store.synced())
         return JSONResponse({"ready": synced}, status_code=200 if synced else 503)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def root_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        """Errors outside the five APIs (an unknown path, a path escaping its prefix): ``{"detail"}`` as
+        FastAPI answers, plus the request id every daytwo error carries."""
+        body = {"detail": error.detail, "request_id": request_id_of(request.scope)}
+        return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
 
     subapps.update(mount_subapps(app))
     if services is not None:

@@ -56,7 +56,6 @@ def _add(method: str, path: str, why: str) -> None:
         status_code=501,
         response_model=None,
         dependencies=[require(permission)],
-        include_in_schema=False,  # answers 501 by design; kept out of the OpenAPI so schema fuzzing sees no 5xx
     )
 
 

@@ -28,6 +28,8 @@ __all__ = [
 
 #: /inventory/<kind> -> the records' type.
 KIND_TYPES = {"vms": "vm", "storage": "storage", "networks": "network"}
+#: The multicloud API's resource types; other inventory records are not its business.
+SERVED_TYPES = frozenset(KIND_TYPES.values())
 _PRICED = frozenset({"aws", "azure", "gcp", "openstack"})
 
 
@@ -72,6 +74,8 @@ class InventoryIndex:
         for inventory in parse_inventories(configmaps):
             index.synced[inventory.credential] = inventory.synced_at or ""
             for record in inventory.records:
+                if record.get("type") not in SERVED_TYPES:
+                    continue  # OpenStack compute records (aggregates, hypervisors, flavors) feed the spot views
                 item = _item(inventory.credential, record, inventory.synced_at)
                 index.items.append(item)
                 index.by_id[item["id"]] = item

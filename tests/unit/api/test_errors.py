@@ -102,3 +102,12 @@ def test_front_door_counts_sub_app_routes_by_template() -> None:
     text = client.get("/metrics").text
     assert 'route="/api/users/{username}/api-keys",status="200"' in text
     assert 'route="/api/users/{username}/api-keys",status="403"' in text
+
+
+def test_paths_outside_the_five_apis_still_carry_the_request_id() -> None:
+    client, _ = route_client(role=None)
+    lost = client.get("/nowhere", headers={"X-Request-ID": "trace-7"})
+    assert lost.status_code == 404 and lost.json() == {"detail": "Not Found", "request_id": "trace-7"}
+    wrong_method = client.post("/health")
+    assert wrong_method.status_code == 405 and wrong_method.headers["allow"] == "GET"
+    assert wrong_method.json()["request_id"] == wrong_method.headers["x-request-id"]

@@ -101,7 +101,8 @@ def inventory(cred: dict[str, Any], recs: list[dict[str, Any]], budget: int = 90
     """The inventory ConfigMaps of one credential."""
     counts = {"vms": 0, "storage": 0, "networks": 0}
     for r in recs:
-        counts[{"vm": "vms", "storage": "storage", "network": "networks"}[r["type"]]] += 1
+        kind = {"vm": "vms", "storage": "storage", "network": "networks"}.get(r["type"], "compute")
+        counts[kind] = counts.get(kind, 0) + 1
     return inventory_configmaps(cred, cred["spec"]["provider"], chunk_records(recs, budget), counts, SYNCED)
 
 

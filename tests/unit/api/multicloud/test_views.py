@@ -187,3 +187,16 @@ def test_dashboard_stats() -> None:
     assert health["aws"]["status"] == "degraded" and "AuthFailed" in health["aws"]["error_message"]
     assert health["gcp"]["status"] == "healthy" and health["gcp"]["error_message"] is None
     assert len(out["recent_activity"]) == 9 and out["last_updated"] == "2026-12-01T00:00:00Z"
+
+
+def test_openstack_compute_records_stay_out_of_the_multicloud_inventory() -> None:
+    """Aggregates, hypervisors and flavors (the spot views' compute kind) are not multicloud resources."""
+    cloud = credential("os", "openstack")
+    compute = [
+        {"resource_id": f"{kind}-1", "name": kind, "type": kind, "provider": "openstack", "region": "RegionOne",
+         "status": "active", "metadata": {}}
+        for kind in ("aggregate", "hypervisor", "flavor")
+    ]  # fmt: skip
+    index = InventoryIndex.build(inventory(cloud, records("openstack", "RegionOne", 2) + compute))
+    assert sorted({item["resource_type"] for item in index.items}) == ["network", "storage", "vm"]
+    assert index.find("flavor-1") is None
