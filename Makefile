@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.daytwo-installed
 PYTEST_ARGS ?=
 
-.PHONY: help deps controlplane tools chart-check crds crds-check lint unit integration e2e test bench cluster demo clean
+.PHONY: help setup deps controlplane tools chart-check crds crds-check lint unit integration e2e test bench cluster demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,8 +49,12 @@ integration: deps
 e2e: deps controlplane
 	@$(PY) -m pytest tests/e2e -q -m e2e $(PYTEST_ARGS)
 
-test: deps controlplane lint crds-check chart-check ## everything: lint, unit, integration, e2e on the real control plane
-	@$(PY) -m pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
+setup: ## deps, control plane and chart tools side by side (pip waits on the network while Go compiles)
+	@$(MAKE) --no-print-directory -j3 --output-sync=target deps controlplane tools
+
+test: setup ## everything: lint, unit, integration, e2e on the real control plane
+	@$(MAKE) --no-print-directory lint crds-check chart-check
+	@$(PY) -m pytest tests -q -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: deps controlplane ## benchmarks; JSON results in .daytwo/bench/
 	@$(PY) -m tests.bench --out .daytwo/bench

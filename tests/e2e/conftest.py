@@ -47,7 +47,7 @@ def operator(
         "daytwo-operator",
         cluster.kubeconfig,
         tmp_path_factory.mktemp("logs") / "operator.log",
-        env={"DAYTWO_RESYNC_SECONDS": "5", "DAYTWO_RETRY_DELAY_SECONDS": "2"},
+        env={"DAYTWO_RESYNC_SECONDS": "5", "DAYTWO_RETRY_DELAY_SECONDS": "2", "DAYTWO_RESTORE_POLL_SECONDS": "0.5"},
     ).start()
     yield process
     process.stop()
