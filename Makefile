@@ -54,7 +54,7 @@ setup: ## deps, control plane and chart tools side by side (pip waits on the net
 
 test: setup ## everything: lint, unit, integration, e2e on the real control plane
 	@$(MAKE) --no-print-directory lint crds-check chart-check
-	@$(PY) -m pytest tests -q -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS)
+	@bash hack/run-tests.sh $(PY) $(PYTEST_ARGS)
 
 bench: deps controlplane ## benchmarks; JSON results in .daytwo/bench/
 	@$(PY) -m tests.bench --out .daytwo/bench
