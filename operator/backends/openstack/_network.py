@@ -18,6 +18,24 @@ def _only(**filters: Any) -> dict[str, Any]:
     return {k: v for k, v in filters.items() if v is not None}
 
 
+def port_body(
+    network_id: str,
+    name: str,
+    fixed_ips: Sequence[tuple[str | None, str | None]] = (),
+    security_group_ids: Sequence[str] | None = None,
+    project_id: str | None = None,
+) -> dict[str, Any]:
+    """Neutron's ``port`` body; ``fixed_ips`` are (subnet_id, ip_address) pairs, either may be None."""
+    body: dict[str, Any] = {"network_id": network_id, "name": name}
+    if fixed_ips:
+        body["fixed_ips"] = [_only(subnet_id=s, ip_address=ip) for s, ip in fixed_ips]
+    if security_group_ids is not None:
+        body["security_groups"] = list(security_group_ids)
+    if project_id:
+        body["project_id"] = project_id
+    return body
+
+
 class NetworkCalls(ServiceCalls):
     """Neutron v2.0 part of the backend."""
 
@@ -66,13 +84,7 @@ class NetworkCalls(ServiceCalls):
         project_id: str | None = None,
     ) -> Port:
         """Create a port; ``fixed_ips`` are (subnet_id, ip_address) pairs, either may be None."""
-        body: dict[str, Any] = {"network_id": network_id, "name": name}
-        if fixed_ips:
-            body["fixed_ips"] = [_only(subnet_id=s, ip_address=ip) for s, ip in fixed_ips]
-        if security_group_ids is not None:
-            body["security_groups"] = list(security_group_ids)
-        if project_id:
-            body["project_id"] = project_id
+        body = port_body(network_id, name, fixed_ips, security_group_ids, project_id)
         created = self._call(
             "create port", lambda c: request_json(c.network, "POST", "/ports", body={"port": body}), idempotent=False
         )

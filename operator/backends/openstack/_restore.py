@@ -9,6 +9,7 @@ from openstack import exceptions as sdk_exc
 
 from . import _convert
 from ._base import ServiceCalls, fetch_all, microversion
+from ._network import port_body
 from .clients import Connection
 from .records import Port, Server, Volume
 from .restore import AddressInUse
@@ -89,15 +90,7 @@ class RestoreCalls(ServiceCalls):
         description: str = "",
     ) -> Port:
         """Create a port carrying ``tags`` (Neutron's tags-on-create); AddressInUse when a fixed IP is taken."""
-        body: dict[str, Any] = {"network_id": network_id, "name": name}
-        if fixed_ips:
-            body["fixed_ips"] = [
-                {k: v for k, v in (("subnet_id", s), ("ip_address", ip)) if v is not None} for s, ip in fixed_ips
-            ]
-        if security_group_ids is not None:
-            body["security_groups"] = list(security_group_ids)
-        if project_id:
-            body["project_id"] = project_id
+        body = port_body(network_id, name, fixed_ips, security_group_ids, project_id)
         if tags:
             body["tags"] = list(tags)
         if description:
