@@ -152,24 +152,32 @@ def fault_middleware(app: ASGIApp, faults: Faults, journal: Journal, error_body:
         path, method = scope["path"], scope["method"]
         query = scope.get("query_string", b"").decode()
         scope.setdefault("state", {})
-        status = [0]
+        fault = faults.take(path)
+        injected = fault is not None and fault.status is not None
+        recorded = [False]
+
+        def record(status: int) -> None:
+            principal = "" if injected else str(scope["state"].get("principal", ""))
+            journal.record(JournalEntry(method, path, query, status, principal, injected))
+            recorded[0] = True
 
         async def recording(message: Message) -> None:
+            # Journal before the response leaves: a client that has its answer must find it recorded.
             if message["type"] == "http.response.start":
-                status[0] = int(message["status"])
+                record(int(message["status"]))
             await send(message)
 
-        fault = faults.take(path)
         if fault is not None and fault.latency:
             await asyncio.sleep(fault.latency)
         if fault is not None and fault.status is not None:
             response = JSONResponse(error_body(path, fault.status, fault.message), status_code=fault.status)
             await response(scope, receive, recording)
-            journal.record(JournalEntry(method, path, query, status[0], "", True))
             return
-        await app(scope, receive, recording)
-        principal = str(scope["state"].get("principal", ""))
-        journal.record(JournalEntry(method, path, query, status[0], principal, False))
+        try:
+            await app(scope, receive, recording)
+        finally:
+            if not recorded[0]:
+                record(0)
 
     return wrapped
 
