@@ -8,10 +8,11 @@ sane one, else a new one) and, for authenticated and login calls, ``X-RateLimit-
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -26,10 +27,10 @@ from .auth.routes import auth_router
 from .deps import Services
 from .errors import FAMILIES, Family, install_envelope, request_id_of
 from .metrics import Metrics
-from .routers import horcrux, multicloud, platform9, pmi, spot
+from .routers import horcrux, merge_routes, multicloud, platform9, pmi, spot
 from .settings import ApiSettings
 
-__all__ = ["SUBAPP_TITLES", "create_app", "mount_subapps"]
+__all__ = ["SUBAPP_TITLES", "FacadeApp", "create_app", "mount_subapps", "new_request_id"]
 
 log = logging.getLogger("daytwo.api")
 
@@ -44,26 +45,38 @@ _ROUTERS = {"platform9": platform9, "horcrux": horcrux, "pmi": pmi, "spot": spot
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+_REQUEST_ID_PREFIX = f"req_{secrets.token_hex(4)}"
+_REQUEST_COUNTER = itertools.count(1)
+
+
+def new_request_id() -> str:
+    """A request id unique across the facade's replicas: a random per-process prefix and a counter.
+
+    ``req_`` + 16 hex digits, as before; a counter instead of uuid4 spares an os.urandom call per request.
+    """
+    return f"{_REQUEST_ID_PREFIX}{next(_REQUEST_COUNTER) & 0xFFFFFFFF:08x}"
+
+
 class FrontDoor:
     """Pure ASGI entry: request id in and out, rate-limit headers out, metrics, and the five prefixes.
 
     Requests under ``/<prefix>/`` go straight to their sub-app (the scope set as Starlette's Mount
     would), skipping the root app's own middleware and router: about a fifth of a cached GET.
-    Everything else (``/health``, ``/ready``, ``/metrics``, ``/docs``) goes through the root app.
+    Everything else (``/health``, ``/ready``, ``/metrics``, ``/docs``, lifespan) goes to ``root``.
     """
 
-    def __init__(self, app: ASGIApp, subapps: dict[str, ASGIApp], metrics: Metrics) -> None:
-        self.app = app
-        self.prefixes = [(f"/{family}", f"/{family}/", sub) for family, sub in subapps.items()]
+    def __init__(self, root: ASGIApp, subapps: dict[str, ASGIApp], metrics: Metrics) -> None:
+        self.root = root
+        self.prefixes = [(f"/{family}/", sub) for family, sub in subapps.items()]
         self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await self.root(scope, receive, send)
             return
         started = time.perf_counter()
         incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
-        rid = incoming if _SANE_ID.match(incoming) else f"req_{uuid.uuid4().hex[:16]}"
+        rid = incoming if incoming and _SANE_ID.match(incoming) else new_request_id()
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         status = 500
@@ -74,20 +87,22 @@ class FrontDoor:
                 status = message["status"]
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
                 headers.append((b"x-request-id", rid.encode()))
-                present = {k.lower() for k, _ in headers}
-                for name, value in (state.get("rate_limit_headers") or {}).items():
-                    if name.lower().encode() not in present:
-                        headers.append((name.lower().encode(), value.encode()))
+                limits = state.get("rate_limit_headers")
+                if limits:
+                    present = {k.lower() for k, _ in headers}
+                    for name, value in limits.items():
+                        if name.lower().encode() not in present:
+                            headers.append((name.lower().encode(), value.encode()))
                 message = {**message, "headers": headers}
             await send(message)
 
-        target = self.app
+        target = self.root
         root_path = scope.get("root_path", "")
         route_path = scope["path"][len(root_path) :] if scope["path"].startswith(root_path) else scope["path"]
-        for prefix, prefix_slash, sub in self.prefixes:
+        for prefix_slash, sub in self.prefixes:
             if route_path.startswith(prefix_slash):
                 scope["app_root_path"] = scope.get("app_root_path", root_path)
-                scope["root_path"] = root_path + prefix
+                scope["root_path"] = root_path + prefix_slash[:-1]
                 scope.setdefault("path_params", {})
                 target = sub
                 break
@@ -95,6 +110,28 @@ class FrontDoor:
             await target(scope, receive, send_with_headers)
         finally:
             self.metrics.observe(scope, status, time.perf_counter() - started)
+
+
+class FacadeApp(FastAPI):
+    """The root application; its ASGI entry is the :class:`FrontDoor` once :func:`create_app` set it.
+
+    The front door is the app's ``__call__`` rather than a middleware so that requests for the five
+    APIs never pass the root app's own middleware stack (exception and telemetry layers the sub-app
+    has again): each layer wraps every ``send``.
+    """
+
+    front_door: FrontDoor | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Enter through the front door (the root FastAPI app itself until it is set)."""
+        if self.front_door is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await self.front_door(scope, receive, send)
+
+    async def serve_root(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The root FastAPI app (its middleware, ``/health``, ``/ready``, ``/metrics``, docs, lifespan)."""
+        await super().__call__(scope, receive, send)
 
 
 def mount_subapps(root: FastAPI) -> dict[Family, FastAPI]:
@@ -108,8 +145,7 @@ def mount_subapps(root: FastAPI) -> dict[Family, FastAPI]:
         )
         install_envelope(sub, family)
         _document_security(sub)
-        sub.include_router(auth_router(family))
-        sub.include_router(_ROUTERS[family].router)
+        merge_routes(sub.router, auth_router(family), _ROUTERS[family].router)
         root.mount(f"/{family}", sub)
         subapps[family] = sub
     return subapps
@@ -225,7 +261,7 @@ def _freeze_cache(store: Any, every: float = 30.0, growth: int = 1000) -> None:
         time.sleep(every)
 
 
-def create_app(settings: ApiSettings | None = None, services: Services | None = None) -> FastAPI:
+def create_app(settings: ApiSettings | None = None, services: Services | None = None) -> FacadeApp:
     """The facade app. With ``services`` (tests) nothing is started; else settings are read at start-up."""
     subapps: dict[Family, FastAPI] = {}
 
@@ -246,7 +282,7 @@ def create_app(settings: ApiSettings | None = None, services: Services | None = 
             if own.kube is not None:
                 own.kube.close()
 
-    app = FastAPI(
+    app = FacadeApp(
         title="daytwo facade",
         version="0.1.0",
         description="REST APIs of existing day-2 dashboards, served from daytwo custom resources.",
@@ -290,5 +326,5 @@ def create_app(settings: ApiSettings | None = None, services: Services | None = 
         app.state.daytwo = services
         for sub in subapps.values():
             sub.state.daytwo = services
-    app.add_middleware(FrontDoor, subapps={str(family): sub for family, sub in subapps.items()}, metrics=metrics)
+    app.front_door = FrontDoor(app.serve_root, {str(family): sub for family, sub in subapps.items()}, metrics)
     return app

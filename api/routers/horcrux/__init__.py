@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from .. import merge_routes
+
 from . import audit, backups, monitoring, snapshots, unsupported, vms, webhooks
 
 __all__ = ["router"]
 
 router = APIRouter()
-for _module in (monitoring, vms, snapshots, backups, audit, webhooks, unsupported):
-    router.include_router(_module.router)
+merge_routes(router, *(m.router for m in (monitoring, vms, snapshots, backups, audit, webhooks, unsupported)))

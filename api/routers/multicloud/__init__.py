@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from .. import merge_routes
+
 from . import billing, credentials, dashboard, inventory, resources
 
 __all__ = ["router"]
 
 router = APIRouter()
-# One flat route table (the route-table tests and OpenAPI walk APIRoute objects directly).
-for _part in (credentials, inventory, billing, dashboard, resources):
-    router.routes.extend(_part.router.routes)
+merge_routes(router, *(m.router for m in (credentials, inventory, billing, dashboard, resources)))

@@ -8,6 +8,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from .. import merge_routes
+
 from . import nodes, resources
 
 __all__ = ["router"]
@@ -29,5 +31,4 @@ def health() -> dict[str, Any]:
     return {"status": "healthy", "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "version": "1.0.0"}
 
 
-router.include_router(nodes.router)
-router.include_router(resources.router)
+merge_routes(router, nodes.router, resources.router)

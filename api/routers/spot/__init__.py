@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from .. import merge_routes
+
 from . import gpu, migrations, unsupported
 
 __all__ = ["router"]
 
 router = APIRouter()
-# One flat route table (the route-table tests and OpenAPI walk APIRoute objects directly).
-for _part in (gpu, migrations, unsupported):
-    router.routes.extend(_part.router.routes)
+merge_routes(router, gpu.router, migrations.router, unsupported.router)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from daytwo.api.deps import Principal
 from daytwo.api.errors import ApiError, install_envelope
-from daytwo.api.routers import platform9
+from daytwo.api.routers import merge_routes, platform9
 from daytwo.api.store import ObjectStore
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -104,7 +104,7 @@ class World:
         self.services.writer_factory = lambda principal: FakeWriter(self.store, principal, self.calls)
         app = FastAPI()
         install_envelope(app, "platform9")
-        app.include_router(platform9.router)
+        merge_routes(app.router, platform9.router)
         app.state.daytwo = self.services
         self.app = app
         self.client = TestClient(app, raise_server_exceptions=False)
