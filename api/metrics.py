@@ -1,14 +1,13 @@
 """Prometheus metrics of the facade at /metrics (what the chart's ServiceMonitor scrapes).
 
-Requests are counted and timed by route template (``/api/v1/vms/{vm_id}``, never the raw path), so
-the label set stays bounded whatever ids clients send. A pure ASGI middleware (no per-request task
-or stream, unlike ``@app.middleware("http")``): it reads the matched route from the scope, which
-mounted sub-apps update in place.
+Requests are counted and timed by route template (``/horcrux/api/vms/{vmid}``, never the raw path),
+so the label set stays bounded whatever ids clients send. The front door (api/app.py) calls
+:meth:`Metrics.observe` once per request with the scope the matched route left behind.
 """
 
 from __future__ import annotations
 
-import time
+from typing import Any
 
 from fastapi import FastAPI, Response
 from prometheus_client import (
@@ -21,9 +20,9 @@ from prometheus_client import (
     platform_collector,
     process_collector,
 )
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
-__all__ = ["Metrics", "instrument"]
+__all__ = ["Metrics"]
 
 
 class Metrics:
@@ -47,12 +46,28 @@ class Metrics:
             registry=self.registry,
         )
 
+        #: labelled children by (method, template, status): ``labels()`` per request costs more than the count
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
     def observe(self, scope: Scope, status: int, seconds: float) -> None:
-        """Count one finished request by the route template the router left in ``scope``."""
-        template = getattr(scope.get("route"), "path", None) or "unmatched"
-        if template != "/metrics":
-            self.latency.labels(scope["method"], template).observe(seconds)
-            self.requests.labels(scope["method"], template, str(status)).inc()
+        """Count one finished request by the route template the router left in ``scope``.
+
+        The template is prefixed with the mount's path (``root_path``), as the client sees it.
+        """
+        route = getattr(scope.get("route"), "path", None)
+        template = f"{scope.get('root_path', '')}{route}" if route else "unmatched"
+        if template == "/metrics":
+            return
+        key = (scope["method"], template, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.latency.labels(scope["method"], template),
+                self.requests.labels(scope["method"], template, str(status)),
+            )
+            self._children[key] = children
+        children[0].observe(seconds)
+        children[1].inc()
 
     def mount(self, app: FastAPI) -> None:
         """Serve the registry at ``/metrics`` on ``app``."""
@@ -60,37 +75,3 @@ class Metrics:
         @app.get("/metrics", include_in_schema=False)
         async def metrics() -> Response:
             return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
-
-
-class _Observe:
-    """Count and time each HTTP request by method, route template and status."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def observed(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, observed)
-        finally:
-            self.metrics.observe(scope, status, time.perf_counter() - started)
-
-
-def instrument(app: FastAPI) -> CollectorRegistry:
-    """Mount /metrics on ``app`` with its own registry and count every request; returns the registry."""
-    metrics = Metrics()
-    app.add_middleware(_Observe, metrics=metrics)
-    metrics.mount(app)
-    return metrics.registry

@@ -9,8 +9,10 @@ them in through its watch (we report how long that took and the RSS it added). T
 requests, responses read by Content-Length, one latency sample per request.
 
 Scenarios, each ``--seconds`` long in all, ``--connections`` concurrent connections; they alternate in
-``--rounds`` rounds (each after a 1 s warm-up) so that anything else the machine does hits them alike;
-req/s is the median over the rounds, latency percentiles are over every request:
+``--rounds`` rounds (after a 1 s warm-up each) so that anything else the machine does hits them alike.
+req/s is the median over the rounds; single GET vs bare is the median of the per-round ratios;
+latency percentiles are over every request. The server's CPU time per request (``/proc``, all
+threads) is reported too: a cross-check that CPU stolen from the VM cannot skew:
 - ``bare``: a FastAPI app with one route returning a dict, under the same uvicorn settings, core 0;
 - ``single_get``: ``GET /platform9/drift/events/{id}`` (random ids) as an authenticated admin;
 - ``list_page``: ``GET /platform9/drift/events?page=N&page_size=50`` (random pages).
@@ -140,14 +142,18 @@ class Scenario:
 
     name: str
     port: int
+    pid: int
     paths: Sequence[str]
     headers: dict[str, str] = field(default_factory=dict)
     samples: list[float] = field(default_factory=list)
     errors: list[int] = field(default_factory=list)
     rates: list[float] = field(default_factory=list)
+    #: server CPU seconds (user + system, all threads) per request, by round
+    cpu_per_request: list[float] = field(default_factory=list)
 
     def run(self, seconds: float, connections: int) -> None:
-        """Drive the paths for ``seconds`` after a 1 s warm-up; keeps the latencies and the round's req/s."""
+        """Drive the paths for ``seconds`` (after a 1 s warm-up the first time); keeps the latencies,
+        the round's req/s and the server's CPU time per request."""
         extra = "".join(f"{k}: {v}\r\n" for k, v in self.headers.items())
         requests = [f"GET {p} HTTP/1.1\r\nHost: bench\r\n{extra}\r\n".encode() for p in self.paths]
 
@@ -159,10 +165,13 @@ class Scenario:
             )
             return time.monotonic() - started
 
-        asyncio.run(drive(1.0, [], []))
-        before = len(self.samples)
+        if not self.rates:
+            asyncio.run(drive(1.0, [], []))
+        before, cpu_before = len(self.samples), cpu_seconds(self.pid)
         wall = asyncio.run(drive(seconds, self.samples, self.errors))
-        self.rates.append((len(self.samples) - before) / wall)
+        served = len(self.samples) - before
+        self.rates.append(served / wall)
+        self.cpu_per_request.append((cpu_seconds(self.pid) - cpu_before) / max(served, 1))
 
     def summary(self) -> dict[str, Any]:
         """Median req/s over the rounds (each round's too) and latency percentiles over all requests."""
@@ -175,6 +184,7 @@ class Scenario:
             "requests": len(samples),
             "requests_per_second": round(statistics.median(self.rates), 1),
             "requests_per_second_by_round": [round(rate, 1) for rate in self.rates],
+            "server_cpu_us_per_request": round(statistics.median(self.cpu_per_request) * 1e6, 1),
             "p50_ms": pct(0.50),
             "p99_ms": pct(0.99),
             "max_ms": round(samples[-1] * 1000, 2),
@@ -187,6 +197,17 @@ def measure(scenarios: Sequence[Scenario], rounds: int, seconds: float, connecti
     for _ in range(rounds):
         for scenario in scenarios:
             scenario.run(seconds, connections)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (all its threads), from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def paired_ratio(numerator: Scenario, denominator: Scenario) -> float:
+    """Median over the rounds of ``numerator``'s req/s over ``denominator``'s in the same round."""
+    return statistics.median(n / d for n, d in zip(numerator.rates, denominator.rates, strict=True))
 
 
 def rss_mb(pid: int) -> float:
@@ -209,7 +230,7 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=5, help="scenarios alternate; --seconds is split over the rounds")
+    parser.add_argument("--rounds", type=int, default=10, help="scenarios alternate; --seconds is split over the rounds")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
@@ -254,16 +275,17 @@ def main() -> None:
                 for i in random.Random(1).sample(range(args.objects), 500)
             ]
             pages = [f"/platform9/drift/events?page={p}&page_size=50" for p in range(1, args.objects // 50 + 1)]
-            bare_load = Scenario("bare", bare_port, ["/bare"])
-            single_load = Scenario("single_get", facade.process.port, ids, auth)
-            list_load = Scenario("list_page_50", facade.process.port, pages, auth)
+            bare_load = Scenario("bare", bare_port, bare.pid, ["/bare"])
+            single_load = Scenario("single_get", facade.process.port, pid, ids, auth)
+            list_load = Scenario("list_page_50", facade.process.port, pid, pages, auth)
             measure([bare_load, single_load, list_load], args.rounds, args.seconds / args.rounds, args.connections)
         finally:
             stop(bare)
         bare_result, single, listing = bare_load.summary(), single_load.summary(), list_load.summary()
+        ratio = round(paired_ratio(single_load, bare_load), 3)
+        cpu_ratio = round(bare_result["server_cpu_us_per_request"] / single["server_cpu_us_per_request"], 3)
         peak = peak_rss_mb_of(pid)
         facade.stop()
-    ratio = round(single["requests_per_second"] / bare_result["requests_per_second"], 3)
     result = {
         "objects": args.objects,
         "connections": args.connections,
@@ -279,6 +301,7 @@ def main() -> None:
         "single_get": single,
         "list_page_50": listing,
         "single_get_vs_bare": ratio,
+        "single_get_vs_bare_by_cpu": cpu_ratio,
         "targets": {
             "p99_under_50ms": max(single["p99_ms"], listing["p99_ms"]) < 50,
             "single_get_at_least_60pct_of_bare": ratio >= 0.6,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from collections.abc import Callable, Hashable
 from typing import Annotated, Any
 from weakref import WeakKeyDictionary
 
@@ -30,6 +31,7 @@ __all__ = [
     "not_implemented",
     "now_iso",
     "policy_targets",
+    "rendered",
     "volume_rows",
 ]
 
@@ -38,12 +40,26 @@ __all__ = [
 _MEMOS: WeakKeyDictionary[ObjectStore, Memo] = WeakKeyDictionary()
 
 
+#: Rendered single objects per store, keyed by object and memoised on its (and its relations')
+#: resourceVersions; cleared whole past 50,000 entries (names of deleted objects linger until then).
+_RENDERED: WeakKeyDictionary[ObjectStore, Memo] = WeakKeyDictionary()
+
+
 def memo(store: ObjectStore) -> Memo:
     """The memo of derived views of ``store``."""
     found = _MEMOS.get(store)
     if found is None:
         found = _MEMOS.setdefault(store, Memo(max_entries=2048))
     return found
+
+
+def rendered(store: ObjectStore, key: Hashable, versions: Hashable, view: Callable[[], Any]) -> JsonResponse:
+    """The JSON answer for one object's ``view``, rendered once per ``versions`` (its resourceVersion and
+    those of what the view reads besides): a dashboard polling an object costs a dict lookup."""
+    found = _RENDERED.get(store)
+    if found is None:
+        found = _RENDERED.setdefault(store, Memo(max_entries=50_000))
+    return JsonResponse(found.get(key, versions, lambda: dumps(view())))
 
 
 class JsonResponse(JSONResponse):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from daytwo.api.deps import Principal, StoreDep, WriterDep, require
+from daytwo.api.deps import Principal, Reader, StoreDep, WriterDep, reads, require
 from daytwo.api.errors import ApiError
 from daytwo.api.views.platform9 import drift as views
 from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, Field
 
-from ._shared import ERRORS, JsonResponse, PathId, audit, dumps, event_rows, fast_json, memo, now_iso
+from ._shared import ERRORS, JsonResponse, PathId, audit, dumps, event_rows, fast_json, memo, now_iso, rendered
 from .monitoring import TimedRoute
 
 __all__ = ["router"]
@@ -58,7 +58,6 @@ def drift_summary(
     summary="Drift events with filters, sorting and pagination",
 )
 async def list_events(
-    store: StoreDep,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 50,
     sort_by: Annotated[str | None, Query(description="One of " + ", ".join(views.EVENT_SORTS))] = None,
@@ -69,9 +68,10 @@ async def list_events(
     domain_name: str | None = None,
     tenant_name: str | None = None,
     search: Annotated[str | None, Query(max_length=256)] = None,
-    user: Principal = require("drift:read"),
+    read: Reader = reads("drift:read"),
 ) -> JsonResponse:
     """Filtered, sorted rows memoised per (filters, sort) on the DriftEvent version; the page is a slice."""
+    store = read.store
     where = views.EventFilter(
         resource_type=resource_type,
         severity=severity,
@@ -100,13 +100,17 @@ async def list_events(
     responses={200: {"model": views.DriftEventDetail, "description": "The event with its rule's metadata"}},
     summary="One drift event",
 )
-async def get_event(event_id: PathId, store: StoreDep, user: Principal = require("drift:read")) -> JsonResponse:
+async def get_event(event_id: PathId, read: Reader = reads("drift:read")) -> JsonResponse:
     """One DriftEvent (``event_id`` = its name) with rule metadata."""
+    store = read.store
     event = store.get("DriftEvent", event_id)
     if event is None:
         raise _not_found("Drift event", event_id)
     rule = store.get("DriftRule", (event.get("spec") or {}).get("ruleRef", ""))
-    return fast_json(views.event_detail(event, rule))
+    versions = (event["metadata"].get("resourceVersion"), rule and rule["metadata"].get("resourceVersion"))
+    if versions[0] is None:  # objects without a resourceVersion (never from the apiserver) are not memoised
+        return fast_json(views.event_detail(event, rule))
+    return rendered(store, ("drift-event", event_id), versions, lambda: views.event_detail(event, rule))
 
 
 class AckBody(BaseModel):

@@ -100,8 +100,8 @@ def test_front_door_counts_sub_app_routes_by_template() -> None:
     assert client.get("/horcrux/api/users/viewer/api-keys").status_code == 200
     assert client.get("/horcrux/api/users/someone/api-keys").status_code == 403
     text = client.get("/metrics").text
-    assert 'route="/api/users/{username}/api-keys",status="200"' in text
-    assert 'route="/api/users/{username}/api-keys",status="403"' in text
+    assert 'route="/horcrux/api/users/{username}/api-keys",status="200"' in text
+    assert 'route="/horcrux/api/users/{username}/api-keys",status="403"' in text
 
 
 def test_paths_outside_the_five_apis_still_carry_the_request_id() -> None:
