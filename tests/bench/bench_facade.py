@@ -230,7 +230,7 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=10, help="scenarios alternate; --seconds is split over the rounds")
+    parser.add_argument("--rounds", type=int, default=10, help="scenarios alternate; --seconds is split among rounds")
     parser.add_argument("--serve-bare", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from .. import merge_routes
-
 from . import audit, backups, monitoring, snapshots, unsupported, vms, webhooks
 
 __all__ = ["router"]

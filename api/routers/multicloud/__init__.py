@@ -9,7 +9,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from .. import merge_routes
-
 from . import billing, credentials, dashboard, inventory, resources
 
 __all__ = ["router"]

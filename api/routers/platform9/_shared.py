@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from collections.abc import Callable, Hashable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from weakref import WeakKeyDictionary
 

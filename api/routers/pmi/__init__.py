@@ -9,7 +9,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from .. import merge_routes
-
 from . import nodes, resources
 
 __all__ = ["router"]

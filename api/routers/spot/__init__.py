@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from .. import merge_routes
-
 from . import gpu, migrations, unsupported
 
 __all__ = ["router"]

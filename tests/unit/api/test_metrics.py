@@ -19,8 +19,8 @@ def test_requests_are_counted_by_route_template() -> None:
     assert client.get("/nowhere").status_code == 404
     text = client.get("/metrics").text
     template = 'method="GET",route="/platform9/drift/events/{event_id}"'
-    assert f"daytwo_api_requests_total{{{template},status=\"200\"}} 2.0" in text
-    assert f"daytwo_api_requests_total{{{template},status=\"404\"}} 1.0" in text
+    assert f'daytwo_api_requests_total{{{template},status="200"}} 2.0' in text
+    assert f'daytwo_api_requests_total{{{template},status="404"}} 1.0' in text
     assert f"daytwo_api_request_duration_seconds_count{{{template}}} 3.0" in text
     assert 'daytwo_api_requests_total{method="GET",route="unmatched",status="404"} 1.0' in text
     assert 'route="/metrics"' not in text
