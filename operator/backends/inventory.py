@@ -20,7 +20,6 @@ import os
 import random
 import tempfile
 import threading
-import time
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -33,6 +32,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ..errors import BackendError, InvalidRequest, RetryableError, Timeout, TLSVerificationFailed, Unavailable
+from ..stopping import pause
 
 __all__ = [
     "ALL_KINDS",
@@ -191,7 +191,7 @@ def call_with_retries(what: str, endpoint: str, attempt: Callable[[], T], policy
             policy.retries,
             delay,
         )
-        time.sleep(delay)
+        pause(delay)
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ from ..kube import KubeClient
 from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
 from ..reconcile.lifecycle import RECONCILE_ANNOTATION
 from ..settings import OperatorSettings
+from ..stopping import STOP, OperatorStopping
 
 __all__ = ["PassFactory", "finish_status", "post_ready_change", "register_polling", "write_status"]
 
@@ -30,6 +31,8 @@ __all__ = ["PassFactory", "finish_status", "post_ready_change", "register_pollin
 #: the pass runs in a worker thread and returns the seconds until the next one.
 PassFactory = Callable[[dict[str, Any]], Callable[[], float]]
 _TICK_SECONDS = 0.25
+#: Why a daemon stops when the whole process does (pausing for a peer is not exiting: it resumes later).
+_EXITING = kopf.DaemonStoppingReason.OPERATOR_EXITING
 
 
 def register_polling(
@@ -60,7 +63,9 @@ def register_polling(
             wake.clear()
             try:
                 one_pass = make_pass({**kwargs, "memo": memo, "logger": logger})
-                delay = await asyncio.to_thread(one_pass)
+                delay = await _run_pass(one_pass, stopped)
+            except OperatorStopping:
+                return
             except Exception as error:
                 logger.exception("%s pass failed: %s", kind, error)
                 delay = settings.retry_delay_seconds
@@ -74,6 +79,20 @@ def register_polling(
 
     kopf.daemon(GROUP, VERSION, plural, id=daemon_id, cancellation_timeout=10)(daemon)
     kopf.on.update(GROUP, VERSION, plural, id="wake")(poke)
+
+
+async def _run_pass(one_pass: Callable[[], float], stopped: kopf.DaemonStopped) -> float:
+    """Run the pass in a worker thread; when the operator starts exiting meanwhile, set the stop signal
+    so the thread's sleeps and polls end it now (a thread cannot be cancelled; the exit waits for it)."""
+    running = asyncio.ensure_future(asyncio.to_thread(one_pass))
+    exiting = asyncio.ensure_future(stopped.wait())
+    try:
+        await asyncio.wait({running, exiting}, return_when=asyncio.FIRST_COMPLETED)
+        if not running.done() and stopped.reason is not None and stopped.reason & _EXITING:
+            STOP.set()
+        return await running
+    finally:
+        exiting.cancel()
 
 
 def post_ready_change(body: kopf.Body, change: dict[str, Any] | None) -> None:

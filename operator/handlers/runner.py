@@ -8,6 +8,7 @@ from typing import Any
 import kopf
 
 from ..settings import OperatorSettings
+from ..stopping import STOP
 from . import aggregatemigration, cloudcredential, drift, proxmoxnode, restorejob, snapshotpolicy
 from .lifecycle import register_pending_kinds
 
@@ -47,6 +48,11 @@ def run(settings: OperatorSettings) -> None:
         settings.watching.server_timeout = 300
         settings.networking.request_timeout = 60
         settings.batching.error_delays = [1, 2, 5, 10, 30, 60]
+
+    @kopf.on.cleanup()
+    def stop_blocking_work(**_: Any) -> None:
+        """Backstop for passes outside the polling daemons (which set it on exit): end their sleeps now."""
+        STOP.set()
 
     daytwo_settings = settings
     kopf.run(

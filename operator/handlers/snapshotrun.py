@@ -30,6 +30,7 @@ from ..reconcile.snapshotpolicy import (
     snapshot_metadata,
     snapshot_name,
 )
+from ..stopping import pause
 
 __all__ = ["CONCURRENCY", "RunExecutor", "RunTally", "TargetRunner", "snapshot_info"]
 
@@ -139,7 +140,7 @@ class RunExecutor:
             except RetryableError:
                 if attempt == self.attempts - 1:
                     raise
-                time.sleep(self.backoff * 2**attempt)
+                pause(self.backoff * 2**attempt)
         raise AssertionError("unreachable")
 
     def resolve(self, selectors: Mapping[str, Any]) -> list[VolumeInfo]:
@@ -240,7 +241,7 @@ class RunExecutor:
                     tally.fail(_volume(targets, sid), f"snapshot {sid} still creating", "Timeout")
                 return
             if pending:
-                time.sleep(1.0)
+                pause(1.0)
 
     def _listed(self, status: str) -> list[Snapshot]:
         return self.call(lambda: self.backend.list_snapshots(all_projects=True, status=status))

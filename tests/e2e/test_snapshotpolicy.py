@@ -239,6 +239,45 @@ def test_operator_killed_mid_run_creates_no_duplicate(
     assert status["lastRun"]["state"] == "Succeeded" and status["lastRun"]["trigger"] == "manual"
 
 
+def snapshot_listings() -> int:
+    """How many snapshot listings the stand-in has answered so far."""
+    with urllib.request.urlopen(f"{STANDIN}/_standin/journal?path=/snapshots/detail$", timeout=10) as answer:
+        return int(json.load(answer)["matching"])
+
+
+def test_sigterm_during_backend_retries_stops_at_once_and_the_run_resumes(
+    kubectl: Kubectl, operator: DaytwoProcess, volumes: dict[str, list[Volume]]
+) -> None:
+    targets = volumes["in-use"][7:9]
+    kubectl.apply(policy("term", [v.id for v in targets]))
+    wait_for_condition(kubectl, "d2sp", "term", "Ready", "True", namespace=NS)
+    # every snapshot listing fails: the run's pass spends ~13 s per listing in client and run retries
+    standin("faults", "POST", {"path": "/snapshots/detail$", "method": "GET", "status": 503, "times": None})
+    try:
+        kubectl.run("annotate", "--overwrite", "d2sp", "term", "-n", NS, "daytwo.io/reconcile-requested-at=term-1")
+        listed = snapshot_listings()
+        wait_until(lambda: snapshot_listings() >= listed + 2, 60, "the run to retry failing snapshot listings")
+        assert operator.process is not None
+        operator.process.terminate()
+        at_sigterm = snapshot_listings()
+        exit_code = operator.process.wait(timeout=60)
+        after_exit = snapshot_listings()
+    finally:
+        standin("faults", "DELETE")
+        operator.start()
+    assert exit_code == 0, "a graceful exit, not a kill"
+    assert after_exit - at_sigterm <= 1, "no retry after SIGTERM (at most the listing already in flight)"
+
+    def handled() -> bool:
+        status = kubectl.get("d2sp", "term", NS).get("status", {})
+        return not status.get("currentRun") and status.get("lastHandledReconcileAt") == "term-1"
+
+    wait_until(handled, 120, "the restarted operator to finish the requested run")
+    status = kubectl.get("d2sp", "term", NS)["status"]
+    assert status["lastRun"]["state"] == "Succeeded" and status["lastRun"]["trigger"] == "manual"
+    assert sorted(s.volume_id for s in owned("term")) == sorted(v.id for v in targets), "one snapshot per volume"
+
+
 def test_second_run_now_while_running_is_refused(kubectl: Kubectl, volumes: dict[str, list[Volume]]) -> None:
     targets = volumes["available"][6:8]
     kubectl.apply(policy("busy", [v.id for v in targets]))

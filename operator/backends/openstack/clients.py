@@ -15,7 +15,6 @@ import logging
 import os
 import tempfile
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -25,6 +24,7 @@ import openstack.connection
 from openstack.connection import Connection
 
 from ...errors import BackendError, Unavailable
+from ...stopping import pause
 from .errors import translate
 from .params import OpenStackClientSettings, OpenStackConnectionParams
 
@@ -120,7 +120,7 @@ class OpenStackClients:
                         "delay_s": delay,
                     },
                 )
-                time.sleep(delay)
+                pause(delay)
 
     def _should_retry(self, error: BackendError, attempt: int, idempotent: bool) -> bool:
         if not error.retryable or attempt >= self.settings.retry_attempts:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection
 from typing import Protocol, TypeVar
 
 from ...errors import InvalidRequest, NotFound, Timeout
+from ...stopping import pause
 
 __all__ = ["wait_for_gone", "wait_for_status"]
 
@@ -41,7 +42,7 @@ def wait_for_status(
             raise Timeout(f"status still {current.status} after {timeout_s}s waiting for {wanted}")
         if on_poll is not None:
             on_poll()
-        time.sleep(interval_s)
+        pause(interval_s)
 
 
 def wait_for_gone(
@@ -62,4 +63,4 @@ def wait_for_gone(
             raise Timeout(f"object still present after {timeout_s}s")
         if on_poll is not None:
             on_poll()
-        time.sleep(interval_s)
+        pause(interval_s)

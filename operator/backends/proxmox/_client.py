@@ -20,6 +20,7 @@ from proxmoxer.core import AuthenticationError, ResourceException
 from requests.adapters import HTTPAdapter
 
 from ...errors import BackendError, InvalidRequest, Timeout
+from ...stopping import pause
 from ._errors import map_exception
 from ._models import (
     ClusterStatus,
@@ -214,7 +215,7 @@ class ProxmoxerBackend:
                 self._retries,
                 delay,
             )
-            time.sleep(delay)
+            pause(delay)
 
     def _guest_path(self, guest: GuestRef, *rest: str) -> str:
         node = _segment("node", guest.node)
@@ -309,7 +310,7 @@ class ProxmoxerBackend:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise Timeout(f"Proxmox task {upid} on node {node} still running after {timeout:g}s")
-            time.sleep(min(poll_interval, remaining))
+            pause(min(poll_interval, remaining))
 
     # ------------------------------------------------------------------ snapshots and clones
 
