@@ -191,7 +191,9 @@ class TlsAppServer:
     def __init__(self, app: ASGIApp, *, name: str, port: int = 0, host: str = "127.0.0.1") -> None:
         self.host = host
         self.name = name
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on TCP-protocol sockets; without it, every answer
+        # on a kept-alive connection waited ~40 ms for the client's delayed ACK (Nagle)
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self.port: int = self._sock.getsockname()[1]

@@ -42,7 +42,9 @@ class StandIn:
         self.clock = Clock(clock_mode)
         self.faults = FaultInjector()
         self.journal = Journal()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on TCP-protocol sockets; without it, every answer
+        # on a kept-alive connection waited ~40 ms for the client's delayed ACK (Nagle)
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(("127.0.0.1", port))
         self.port: int = self._sock.getsockname()[1]
