@@ -1,9 +1,9 @@
-"""Where a CloudCredential's inventory and billing live: labelled, owned ConfigMaps (see reconcile.cloudcredential
-and reconcile.billing).
+"""Where inventories and billing live: labelled, owned ConfigMaps (see reconcile.chunked, reconcile.cloudcredential,
+reconcile.proxmoxguests and reconcile.billing).
 
-The facade reads ``<name>-inventory`` (manifest + first chunk) and the chunks it lists; a restarted
-operator or facade finds the last sync there. The ConfigMaps are owned by the credential, so the garbage
-collector removes them with it.
+The facade reads the head (``<name>-inventory`` of a CloudCredential, ``<name>-guests`` of a ProxmoxNode:
+manifest + first chunk) and the chunks it lists; a restarted operator or facade finds the last sync there.
+The ConfigMaps are owned by the credential or node, so the garbage collector removes them with it.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from kubernetes.client.exceptions import ApiException
 from ..backends.inventory import InventoryRecord
 from ..kube import kube_client
 from ..reconcile.billing import billing_configmap_name
-from ..reconcile.cloudcredential import INVENTORY_LABEL, configmap_changes
+from ..reconcile.chunked import configmap_changes
+from ..reconcile.cloudcredential import INVENTORY_LABEL
 
-__all__ = ["delete_billing", "read_inventory", "record_dict", "write_billing", "write_inventory"]
+__all__ = ["delete_billing", "list_inventory", "read_inventory", "record_dict", "write_billing", "write_inventory"]
 
 
 def record_dict(record: InventoryRecord) -> dict[str, Any]:
@@ -44,11 +45,25 @@ def _core() -> client.CoreV1Api:
     return client.CoreV1Api()
 
 
-def write_inventory(namespace: str, credential: str, desired: Iterable[Mapping[str, Any]]) -> tuple[int, int, int]:
-    """Create, replace and delete ConfigMaps so that exactly ``desired`` exist; (created, replaced, deleted)."""
+def list_inventory(namespace: str, owner: str, label: str = INVENTORY_LABEL) -> dict[str, dict[str, str]]:
+    """The data of every ConfigMap labelled ``label: owner``, by name (e.g. to carry the head's history over)."""
+    listed = _core().list_namespaced_config_map(namespace, label_selector=f"{label}={owner}")
+    return {item.metadata.name: dict(item.data or {}) for item in listed.items}
+
+
+def write_inventory(
+    namespace: str,
+    owner: str,
+    desired: Iterable[Mapping[str, Any]],
+    label: str = INVENTORY_LABEL,
+    existing: Mapping[str, Mapping[str, str]] | None = None,
+) -> tuple[int, int, int]:
+    """Create, replace and delete the ConfigMaps labelled ``label: owner`` so that exactly ``desired`` exist;
+    (created, replaced, deleted). ``label`` is the owner kind's label (a CloudCredential's by default);
+    ``existing`` is what :func:`list_inventory` returned this pass (listed here when not given)."""
     core = _core()
-    listed = core.list_namespaced_config_map(namespace, label_selector=f"{INVENTORY_LABEL}={credential}")
-    existing = {item.metadata.name: dict(item.data or {}) for item in listed.items}
+    if existing is None:
+        existing = list_inventory(namespace, owner, label)
     create, replace, delete = configmap_changes(existing, list(desired))
     for body in create:
         try:
@@ -70,8 +85,7 @@ def write_inventory(namespace: str, credential: str, desired: Iterable[Mapping[s
 
 def read_inventory(namespace: str, credential: str) -> tuple[list[dict[str, Any]], str] | None:
     """The stored records of the last sync, in manifest order, with its syncedAt; None when never synced."""
-    listed = _core().list_namespaced_config_map(namespace, label_selector=f"{INVENTORY_LABEL}={credential}")
-    data = {item.metadata.name: dict(item.data or {}) for item in listed.items}
+    data = list_inventory(namespace, credential)
     head = next((d for d in data.values() if "manifest.json" in d), None)
     if head is None:
         return None

@@ -4,6 +4,8 @@ Each cycle re-reads the object, observes the endpoint through the backend (in a 
 asks ``reconcile.proxmoxnode`` what to do, and writes status. Operations are written to
 ``status.inFlight`` before they are submitted and finished from their task UPID, so a restart
 finishes each exactly once. Spec changes and the reconcile annotation wake the daemon at once.
+Each successful observation also stores every guest with usage, and a sample of cluster totals, in the
+``<node>-guests`` ConfigMaps (``reconcile.proxmoxguests``); a failed write is a condition and a retry.
 """
 
 from __future__ import annotations
@@ -14,11 +16,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
+from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
 
 from ..backends.proxmox import Guest, GuestRef, ProxmoxBackend
 from ..errors import BackendError, TLSVerificationFailed
 from ..kube import kube_client
 from ..reconcile.conditions import ConditionUpdate
+from ..reconcile.proxmoxguests import (
+    GUESTS_LABEL,
+    guest_configmaps,
+    guests_configmap_name,
+    history_sample,
+    next_history,
+)
 from ..reconcile.proxmoxnode import (
     GuestView,
     Observation,
@@ -33,6 +44,7 @@ from ..reconcile.proxmoxnode import (
 )
 from ..settings import OperatorSettings
 from .credentials import proxmox_backend_for
+from .inventory_store import list_inventory, write_inventory
 from .polling import finish_status, register_polling, write_status
 
 __all__ = ["register"]
@@ -40,10 +52,29 @@ __all__ = ["register"]
 KIND = "ProxmoxNode"
 #: Poll this often while power operations run.
 _BUSY_POLL_SECONDS = 1.0
+#: Retry this soon (at most) after the guest inventory ConfigMaps could not be written.
+_STORE_RETRY_SECONDS = 10.0
 
 
 def _view(guest: Guest) -> GuestView:
-    return GuestView(guest.vmid, guest.name, guest.node, guest.type, guest.status, guest.uptime)
+    return GuestView(
+        guest.vmid,
+        guest.name,
+        guest.node,
+        guest.type,
+        guest.status,
+        guest.uptime,
+        template=guest.template,
+        tags=guest.tags,
+        cpus=guest.maxcpu,
+        cpu=guest.cpu,
+        mem=guest.mem,
+        maxmem=guest.maxmem,
+        disk=guest.disk,
+        maxdisk=guest.maxdisk,
+        netin=guest.netin,
+        netout=guest.netout,
+    )
 
 
 def _observe(backend: ProxmoxBackend) -> Observation:
@@ -108,6 +139,7 @@ class Cycle:
         insecure = bool((spec.get("tls") or {}).get("insecureSkipVerify"))
         updates: list[ConditionUpdate]
         fields: dict[str, Any] = {}
+        stored = True
         if spec.get("suspend"):
             updates = [ConditionUpdate("Ready", False, "Suspended", "spec.suspend is true: nothing is polled or run")]
         else:
@@ -129,15 +161,21 @@ class Cycle:
                 ]
             else:
                 fields.update(observation_status(observation, self.now, status.get("nodes") or []))
+                problem = self.store_guests(obj, observation, interval)
+                stored = problem is None
                 self.operate(backend, spec, status, observation)
                 connected = connection_conditions(
                     None, f"Proxmox VE {observation.version} at {spec['host']}:{spec.get('port', 8006)}", insecure
                 )
-                inventory = ConditionUpdate(
-                    "InventorySynced",
-                    True,
-                    "Synced",
-                    f"{len(observation.guests)} guests on {len(observation.nodes)} nodes",
+                inventory = (
+                    ConditionUpdate(
+                        "InventorySynced",
+                        True,
+                        "Synced",
+                        f"{len(observation.guests)} guests on {len(observation.nodes)} nodes",
+                    )
+                    if problem is None
+                    else ConditionUpdate("InventorySynced", False, "InventoryWriteFailed", problem)
                 )
                 updates = [
                     *connected,
@@ -145,7 +183,36 @@ class Cycle:
                     *summary_conditions(connected[0], inventory, len(status.get("inFlight") or [])),
                 ]
         self.finish_status(obj, status, fields, updates)
-        return _BUSY_POLL_SECONDS if status.get("inFlight") else interval
+        if status.get("inFlight"):
+            return _BUSY_POLL_SECONDS
+        return interval if stored else min(interval, _STORE_RETRY_SECONDS)
+
+    def store_guests(self, obj: dict[str, Any], observation: Observation, interval: float) -> str | None:
+        """Write the guest inventory ConfigMaps (history carried over from the existing head); a message
+        saying what failed, or None when they were written."""
+        head_name = guests_configmap_name(self.name, 0)
+        try:
+            existing = list_inventory(self.namespace, self.name, GUESTS_LABEL)
+            history = next_history(existing.get(head_name), history_sample(observation, self.now), interval)
+            desired = guest_configmaps(obj, observation.guests, history, self.now)
+            created, replaced, deleted = write_inventory(
+                self.namespace, self.name, desired, label=GUESTS_LABEL, existing=existing
+            )
+        except (ApiException, HTTPError, OSError) as error:
+            reason = f"{error.status} {error.reason}" if isinstance(error, ApiException) else type(error).__name__
+            message = f"guest inventory not written to ConfigMap {self.namespace}/{head_name}: {reason}; retrying"
+            self.logger.warning("%s", message)
+            return message
+        self.logger.debug(
+            "guest inventory: %d guests in %d ConfigMap(s) (%d created, %d replaced, %d deleted), %d history samples",
+            len(observation.guests),
+            len(desired),
+            created,
+            replaced,
+            deleted,
+            len(history["samples"]),
+        )
+        return None
 
     def finish_status(
         self, obj: dict[str, Any], status: dict[str, Any], fields: dict[str, Any], updates: list[ConditionUpdate]

@@ -14,8 +14,6 @@ the 1 MiB object limit. Records carry no per-record sync time (``manifest.synced
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +21,7 @@ from typing import Any
 
 from daytwo.crds.base import MAX_STATUS_LIST
 
+from .chunked import CHUNK_BYTES, MANIFEST_FORMAT, chunk_name, chunk_records, chunked_configmaps, configmap_changes
 from .conditions import ConditionUpdate
 from .references import missing_reference_condition, secret_refs
 
@@ -30,6 +29,7 @@ __all__ = [
     "CHUNK_BYTES",
     "EXPIRY_WARNING",
     "INVENTORY_LABEL",
+    "MANIFEST_FORMAT",
     "TERMINAL_REASONS",
     "Observed",
     "RetryState",
@@ -51,8 +51,6 @@ __all__ = [
     "why_validate",
 ]
 
-#: Budget for one chunk's records.json; the rest of the 1 MiB ConfigMap is metadata and the manifest.
-CHUNK_BYTES = 900_000
 #: Validated turns to reason Expiring this long before a credential's own (non-renewable) expiry.
 EXPIRY_WARNING = timedelta(days=7)
 #: Reasons a person has to fix; the others heal by themselves (Stalled is True only for these).
@@ -62,7 +60,7 @@ TERMINAL_REASONS = frozenset(
 #: Backend error reasons as Validated/InventorySynced reasons.
 _REASONS = {"CredentialsNotFound": "KeyMissing", "InvalidRequest": "InvalidCredential"}
 INVENTORY_LABEL = "daytwo.io/credential"
-MANIFEST_FORMAT = "daytwo.io/inventory.v1"
+INVENTORY_SUFFIX = "-inventory"
 
 
 @dataclass(frozen=True)
@@ -267,99 +265,22 @@ def users_status(users: Sequence[str]) -> list[dict[str, str]]:
 
 def configmap_name(credential: str, index: int) -> str:
     """Name of chunk ``index`` (0 = the head with the manifest), within the 253-character limit."""
-    suffix = "-inventory" if index == 0 else f"-inventory-{index}"
-    if len(credential) + len(suffix) <= 253:
-        return credential + suffix
-    short = hashlib.sha256(credential.encode()).hexdigest()[:8]
-    return f"{credential[: 253 - len(suffix) - 9]}-{short}{suffix}"
-
-
-def chunk_records(records: Sequence[Mapping[str, Any]], budget: int = CHUNK_BYTES) -> list[str]:
-    """JSON arrays of the records, each at most ``budget`` bytes (a larger single record goes alone).
-
-    Always at least one chunk (``[]`` for no records), in the given order.
-    """
-    chunks: list[str] = []
-    current: list[str] = []
-    size = 2
-    for record in records:
-        text = json.dumps(record, separators=(",", ":"), sort_keys=True)
-        grown = size + len(text.encode()) + (1 if current else 0)
-        if current and grown > budget:
-            chunks.append("[" + ",".join(current) + "]")
-            current, grown = [], 2 + len(text.encode())
-        current.append(text)
-        size = grown
-    chunks.append("[" + ",".join(current) + "]")
-    return chunks
+    return chunk_name(credential, INVENTORY_SUFFIX, index)
 
 
 def inventory_configmaps(
     credential: Mapping[str, Any], provider: str, chunks: Sequence[str], counts: Mapping[str, int], synced_at: datetime
 ) -> list[dict[str, Any]]:
     """The ConfigMaps of one sync, head first; labelled with the credential and owned by it (GC'd with it)."""
-    meta = credential["metadata"]
-    names = [configmap_name(meta["name"], index) for index in range(len(chunks))]
-    manifest = {
-        "format": MANIFEST_FORMAT,
-        "provider": provider,
-        "syncedAt": _iso(synced_at),
-        "counts": dict(counts),
-        "records": sum(counts.values()),
-        "chunks": [
-            {"name": name, "sha256": hashlib.sha256(chunk.encode()).hexdigest()}
-            for name, chunk in zip(names, chunks, strict=True)
-        ],
-    }
-    owner = {
-        "apiVersion": credential["apiVersion"],
-        "kind": credential["kind"],
-        "name": meta["name"],
-        "uid": meta["uid"],
-        "controller": True,
-        "blockOwnerDeletion": False,
-    }
-    maps = []
-    for index, (name, chunk) in enumerate(zip(names, chunks, strict=True)):
-        data = {"records.json": chunk}
-        if index == 0:
-            data["manifest.json"] = json.dumps(manifest, separators=(",", ":"), sort_keys=True)
-        maps.append(
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {
-                    "name": name,
-                    "namespace": meta["namespace"],
-                    "labels": {
-                        INVENTORY_LABEL: meta["name"],
-                        "app.kubernetes.io/managed-by": "daytwo",
-                        "app.kubernetes.io/part-of": "daytwo",
-                        "daytwo.io/inventory-chunk": str(index),
-                    },
-                    "ownerReferences": [owner],
-                },
-                "data": data,
-            }
-        )
-    return maps
-
-
-def configmap_changes(
-    existing: Mapping[str, Mapping[str, str]], desired: Sequence[Mapping[str, Any]]
-) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]], list[str]]:
-    """(create, replace, delete names) turning ``existing`` (name -> data) into ``desired``.
-
-    Chunks come before the head so a reader that follows the head's manifest finds every chunk;
-    stale chunks go last. Unchanged ConfigMaps are left alone.
-    """
-    ordered = [*desired[1:], *desired[:1]]
-    create = [cm for cm in ordered if cm["metadata"]["name"] not in existing]
-    replace = [
-        cm for cm in ordered if cm["metadata"]["name"] in existing and existing[cm["metadata"]["name"]] != cm["data"]
-    ]
-    wanted = {cm["metadata"]["name"] for cm in desired}
-    return create, replace, sorted(name for name in existing if name not in wanted)
+    return chunked_configmaps(
+        credential,
+        label=INVENTORY_LABEL,
+        suffix=INVENTORY_SUFFIX,
+        provider=provider,
+        chunks=chunks,
+        counts=counts,
+        synced_at=synced_at,
+    )
 
 
 def _iso(moment: datetime) -> str:

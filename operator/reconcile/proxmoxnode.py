@@ -54,7 +54,7 @@ TARGET_STATE = {"start": "running", "stop": "stopped", "shutdown": "stopped"}
 
 @dataclass(frozen=True)
 class GuestView:
-    """One guest as the reconciler needs it."""
+    """One guest as the reconciler needs it (usage as /cluster/resources gives it, for the guest inventory)."""
 
     vmid: int
     name: str
@@ -62,6 +62,16 @@ class GuestView:
     kind: str  # vm | lxc
     status: str  # running | stopped | ...
     uptime: int = 0
+    template: bool = False
+    tags: tuple[str, ...] = ()
+    cpus: int = 0
+    cpu: float = 0.0  # fraction of its CPUs
+    mem: int = 0
+    maxmem: int = 0
+    disk: int = 0
+    maxdisk: int = 0
+    netin: int = 0
+    netout: int = 0
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,25 @@ def test_on_demand_snapshot_is_a_snapshotpolicy_run(
     assert received(receiver, "snapshot.created")[0]["data"]["job_id"] == job
 
 
+def test_vms_and_monitoring_from_the_guest_inventory(horcrux: httpx.Client) -> None:
+    """Once the operator has written the guest inventories: usage figures, complete lists, a history."""
+    wait_until(
+        lambda: horcrux.get("/api/vms").headers.get("x-inventory-complete") == "true",
+        120,
+        "the VMs from the guest inventories",
+    )
+    vm = horcrux.get(f"/api/vms/{VM}").json()
+    assert vm["memory"] and vm["cpus"] and vm["disk_size"] is not None and isinstance(vm["tags"], list)
+    stats = horcrux.get(f"/api/monitoring/vms/{VM}").json()
+    assert stats["cpu_usage"] is not None and stats["memory_total"] and stats["network_rx_bytes"] is not None
+    assert horcrux.get("/api/monitoring/vms").headers["x-inventory-complete"] == "true"
+    assert horcrux.get("/api/monitoring/node").json()["network_rx_bytes"] is not None
+    history = horcrux.get("/api/monitoring/history/memory_usage", params={"interval": 1}).json()
+    assert history["data"] and all(0 <= point["value"] <= 100 for point in history["data"])
+    metrics = horcrux.get("/metrics").text
+    assert f'horcrux_vm_memory_total_bytes{{vm_id="{VM}"' in metrics
+
+
 def test_webhook_test_endpoint_and_unsupported(
     facade: Facade, webhook: str, receiver: Receiver, horcrux: httpx.Client
 ) -> None:

@@ -132,6 +132,24 @@ def test_resources_power_and_history(pmi: httpx.Client, node_id: str, facade: Fa
     assert pmi.get("/history", params={"status": "failed", "node": node_id}).json()["data"]["total"] == 0
 
 
+def test_resources_come_from_the_guest_inventory(pmi: httpx.Client, node_id: str) -> None:
+    """Once the operator has written the node's guest inventory ConfigMaps, every guest is listed with usage."""
+
+    def listed() -> dict[str, Any] | None:
+        data = pmi.get(f"/nodes/{node_id}/resources").json()["data"]
+        return data if data["source"] == "inventory" else None
+
+    wait_until(listed, 120, "the resources from the guest inventory")
+    data = listed() or {}
+    assert data["truncated"] is False
+    assert len(data["vms"]) == data["total_vms"] and len(data["containers"]) == data["total_containers"]
+    guest = next(v for v in data["vms"] if v["vmid"] == VMID)
+    assert guest["memory_total"] and guest["cpu_count"] and guest["cpu_usage"] is not None
+    assert guest["network_in"] is not None and guest["last_updated"] and isinstance(guest["tags"], list)
+    metrics = pmi.get(f"/nodes/{node_id}/resources/{VMID}/metrics").json()["data"]
+    assert metrics["memory_total"] == guest["memory_total"] and metrics["uptime"] is not None
+
+
 def test_update_and_delete_node(pmi: httpx.Client, node_id: str, kubectl: Kubectl) -> None:
     assert pmi.put(f"/nodes/{node_id}", json={"name": "PMI Lab 2", "timeout": 20}).status_code == 200
     assert kubectl.get("proxmoxnode", node_id, NAMESPACE)["spec"]["timeoutSeconds"] == 20

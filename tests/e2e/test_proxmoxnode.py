@@ -328,6 +328,97 @@ def test_interrupted_operation_finishes_exactly_once(
     assert len(records) == 2 and pve.request_count() > before
 
 
+def guest_inventory(kubectl: Kubectl, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The head ConfigMap of a ProxmoxNode's guest inventory and every record of the chunks its manifest lists."""
+    head = kubectl.get("configmap", f"{name}-guests", NS)
+    records: list[dict[str, Any]] = []
+    for chunk in json.loads(head["data"]["manifest.json"])["chunks"]:
+        records.extend(json.loads(kubectl.get("configmap", chunk["name"], NS)["data"]["records.json"]))
+    return head, records
+
+
+def samples(kubectl: Kubectl, name: str) -> list[dict[str, Any]]:
+    """history.json samples of a ProxmoxNode's guest inventory (oldest first)."""
+    found = kubectl.run("get", "configmap", f"{name}-guests", "-n", NS, "-o", "json", check=False)
+    if found.returncode != 0:
+        return []
+    samples: list[dict[str, Any]] = json.loads(json.loads(found.stdout)["data"]["history.json"])["samples"]
+    return samples
+
+
+def test_guest_inventory_configmaps_hold_every_guest_and_keep_history(
+    kubectl: Kubectl, namespace: str, operator: DaytwoProcess, pve: PveStandin
+) -> None:
+    """With more guests than status keeps (50), ``<node>-guests`` holds every one with usage, is owned by
+    the node, and history.json gains a sample per pass, carried over an operator restart."""
+    bulk = list(range(900, 952))
+
+    def add(p: Any) -> None:
+        for vmid in bulk:
+            config = {"memory": 1024, "cores": 1, "scsi0": f"local-lvm:vm-{vmid}-disk-0,size=8G", "tags": "bulk"}
+            vm = p.add_vm(vmid, f"bulk-{vmid}", node="pve2", status="running", config=config)
+            vm.stats.update(netin=1000 * vmid, netout=vmid)
+
+    pve.call(add)
+    try:
+        kubectl.apply(node("inventory", pve.port))
+        ready = wait_for_condition(kubectl, "d2pn", "inventory", "Ready", "True", namespace=NS)
+        expected = sorted([g.vmid for g in pve.guests] + bulk)
+        assert len(expected) > 50 and len(ready["status"]["guests"]) == 50  # status is bounded
+        head, records = guest_inventory(kubectl, "inventory")
+        assert head["metadata"]["labels"]["daytwo.io/proxmoxnode"] == "inventory"
+        assert head["metadata"]["labels"]["app.kubernetes.io/part-of"] == "daytwo"
+        (owner,) = head["metadata"]["ownerReferences"]
+        assert owner["kind"] == "ProxmoxNode" and owner["uid"] == ready["metadata"]["uid"] and owner["controller"]
+        manifest = json.loads(head["data"]["manifest.json"])
+        lxc = sum(1 for g in pve.guests if g.type == "lxc")
+        assert manifest["provider"] == "proxmox" and manifest["records"] == len(expected)
+        assert manifest["counts"] == {"vm": len(expected) - lxc, "lxc": lxc}
+        assert [r["vmid"] for r in records] == expected
+        bulky = next(r for r in records if r["vmid"] == 951)
+        assert bulky["netin"] == 951_000 and bulky["netout"] == 951 and bulky["tags"] == ["bulk"]
+        assert bulky["maxmem"] == 1024 * 2**20 and bulky["cpus"] == 1 and bulky["maxdisk"] == 8 * 2**30
+        assert bulky["status"] == "running" and bulky["mem"] > 0 and bulky["kind"] == "vm"
+        assert all({"cpu", "mem", "disk", "netin", "netout", "uptime", "template"} <= set(r) for r in records)
+        wait_until(lambda: len(samples(kubectl, "inventory")) >= 2, 60, "a second history sample")
+        sample = samples(kubectl, "inventory")[-1]
+        assert sample["cpus"] == 8 and sample["netin"] >= sum(1000 * vmid for vmid in bulk)
+        assert sample["running"] >= len(bulk) and 0 < sample["mem"] <= sample["maxmem"]
+        before = samples(kubectl, "inventory")
+        operator.kill()
+        operator.start()
+        wait_until(lambda: len(samples(kubectl, "inventory")) > len(before), 60, "a sample after the restart")
+        # Carried over, not restarted (a pass within half an interval of the last sample replaces it).
+        assert samples(kubectl, "inventory")[: len(before) - 1] == before[:-1] and len(before) >= 2
+    finally:
+        pve.call(lambda p: setattr(p, "vms", [vm for vm in p.vms if vm.vmid not in bulk]))
+
+
+def test_guest_inventory_write_failure_is_a_condition_and_retried(
+    kubectl: Kubectl, namespace: str, pve: PveStandin
+) -> None:
+    """An immutable ConfigMap squatting on ``<node>-guests`` makes the write fail: InventorySynced=False
+    with a reason, no crash; once it is gone the next pass writes the inventory."""
+    squatter = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "blocked-guests", "namespace": NS},
+        "immutable": True,
+        "data": {"note": "in the way"},
+    }
+    kubectl.apply(json.dumps(squatter))
+    kubectl.apply(node("blocked", pve.port))
+    failed = wait_for_condition(
+        kubectl, "d2pn", "blocked", "InventorySynced", "False", reason="InventoryWriteFailed", namespace=NS
+    )
+    assert "blocked-guests" in condition(failed, "InventorySynced")["message"]
+    assert condition(failed, "Connected")["status"] == "True" and condition(failed, "Ready")["status"] == "False"
+    kubectl.run("delete", "configmap", "blocked-guests", "-n", NS)
+    wait_for_condition(kubectl, "d2pn", "blocked", "Ready", "True", namespace=NS)
+    head, records = guest_inventory(kubectl, "blocked")
+    assert head["metadata"]["ownerReferences"][0]["name"] == "blocked" and len(records) == len(pve.guests)
+
+
 def test_token_never_leaves_the_secret(
     kubectl: Kubectl, namespace: str, operator: DaytwoProcess, pve: PveStandin
 ) -> None:

@@ -1,4 +1,9 @@
-"""What the horcrux routes share: memoised guest list, lookups, 501s, audit and webhook service access."""
+"""What the horcrux routes share: memoised guest list, lookups, 501s, audit and webhook service access.
+
+Derived views are memoised per store (``platform9._shared.memo``) on what they were computed from: the
+guest inventories (:func:`daytwo.api.routers.pmi._shared.inventories`, identical while unchanged) and the
+ProxmoxNode/ConfigMap versions.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +12,39 @@ from typing import Any
 
 from daytwo.api.deps import get_services
 from daytwo.api.errors import ApiError
+from daytwo.api.routers.platform9._shared import memo
+from daytwo.api.routers.pmi._shared import inventories
 from daytwo.api.store import ObjectStore
 from daytwo.api.views.horcrux import vms as vm_views
-from daytwo.api.views.platform9.common import Memo
 from daytwo.api.webhooks.service import WebhookService, secret_reader, webhooks_for
 from fastapi import Request
 
-__all__ = ["MEMO", "audit", "guests", "not_implemented", "target_ids", "vm_or_404", "webhook_service"]
-
-MEMO = Memo()
+__all__ = [
+    "audit",
+    "guests",
+    "inventories",
+    "memo",
+    "not_implemented",
+    "target_ids",
+    "vm_or_404",
+    "webhook_service",
+]
 
 
 def guests(store: ObjectStore) -> list[vm_views.Guest]:
-    """Every guest of every ProxmoxNode (memoised on the ProxmoxNode version)."""
-    return MEMO.get("guests", store.version("ProxmoxNode"), lambda: vm_views.guests(store.list("ProxmoxNode")))
+    """Every guest of every ProxmoxNode, by vmid (memoised on the guest inventories)."""
+    nodes = inventories(store)
+    return memo(store).get("horcrux-guests", nodes, lambda: vm_views.guests(nodes))
+
+
+def _index(store: ObjectStore) -> dict[str, vm_views.Guest]:
+    nodes = inventories(store)
+    return memo(store).get("horcrux-guest-index", nodes, lambda: {str(g.vmid): g for g in guests(store)})
 
 
 def vm_or_404(store: ObjectStore, vm_id: str) -> vm_views.Guest:
     """The guest ``vm_id`` or horcrux's 404."""
-    found = next((g for g in guests(store) if str(g.vmid) == vm_id), None)
+    found = _index(store).get(vm_id)
     if found is None:
         raise ApiError(404, f"Virtual machine '{vm_id}' not found", "NOT_FOUND")
     return found
@@ -47,7 +66,7 @@ def target_ids(store: ObjectStore) -> dict[str, list[str]]:
             found[policy] = [str(r.get("id")) for r in rows if isinstance(r, dict) and r.get("kind") == "guest"]
         return found
 
-    return MEMO.get("targets", store.version("ConfigMap"), compute)
+    return memo(store).get("horcrux-targets", store.version("ConfigMap"), compute)
 
 
 def audit(request: Request, principal: Any, action: str, target: str, outcome: str = "success", **details: Any) -> None:

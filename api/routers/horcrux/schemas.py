@@ -60,21 +60,24 @@ class Disk(BaseModel):
 
 
 class Vm(BaseModel):
-    """A VM; figures daytwo does not store are null."""
+    """A VM from the guest inventory; figures daytwo does not know are null (memory, cpus, disk_size, uptime
+    and tags too while only the ProxmoxNode's bounded status lists the guest)."""
 
     id: str
     name: str
     hypervisor: str
     status: str
-    memory: int | None
+    memory: int | None = Field(description="MiB")
     cpus: int | None
-    disk_size: int | None
+    disk_size: int | None = Field(description="Bytes")
     architecture: str | None
     disks: list[Disk]
     created_at: str | None
     uptime_seconds: int | None
     node: str = Field(description="Proxmox node the guest runs on")
     proxmox_node: str = Field(description="The daytwo ProxmoxNode reporting it")
+    tags: list[str] | None = Field(description="Proxmox tags")
+    template: bool | None = Field(description="A Proxmox template")
 
 
 class StopBody(BaseModel):
@@ -264,7 +267,8 @@ class NodeStats(BaseModel):
 
 
 class VmStats(BaseModel):
-    """GET /api/monitoring/vms/{id}; usage is not stored by daytwo (null)."""
+    """GET /api/monitoring/vms/{id}: usage at the last inventory pass (null while only the ProxmoxNode's bounded
+    status lists the guest; disk I/O counters are not collected)."""
 
     vm_id: str
     status: str
@@ -277,6 +281,9 @@ class VmStats(BaseModel):
     network_rx_bytes: int | None
     network_tx_bytes: int | None
     uptime_seconds: int | None
+    disk_used: int | None = Field(description="Bytes (0 when Proxmox cannot see inside a VM)")
+    disk_total: int | None = Field(description="Bytes")
+    disk_usage: float | None = Field(description="Percent")
 
 
 class Sample(BaseModel):
@@ -287,7 +294,8 @@ class Sample(BaseModel):
 
 
 class MetricHistory(BaseModel):
-    """GET /api/monitoring/history/{metric}: daytwo keeps no time series, only the current value."""
+    """GET /api/monitoring/history/{metric}: cluster totals sampled at each inventory pass (at most 1440 per
+    ProxmoxNode), averaged per ``interval``; cpu/memory/disk in percent, network as byte counters."""
 
     metric: str
     start: str | None

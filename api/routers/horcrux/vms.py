@@ -1,4 +1,4 @@
-"""horcrux /api/vms: guests from ProxmoxNode inventories; start/stop are ProxmoxNode power requests (202)."""
+"""horcrux /api/vms: guests from the ProxmoxNode guest inventories; start/stop are ProxmoxNode power requests (202)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ from typing import Annotated, Any
 
 from daytwo.api.deps import Principal, StoreDep, WriterDep, require
 from daytwo.api.errors import ApiError
+from daytwo.api.routers.platform9._shared import JsonResponse
 from daytwo.api.routers.pmi._shared import request_power
 from daytwo.api.views.horcrux import vms as views
-from fastapi import APIRouter, Body, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Request
 
-from ._shared import audit, guests, vm_or_404
+from ._shared import audit, guests, inventories, memo, vm_or_404
+from .monitoring import COMPLETE_HEADER
 from .schemas import PowerAnswer, StopBody, Vm
 
 __all__ = ["router"]
@@ -18,21 +20,32 @@ __all__ = ["router"]
 router = APIRouter(tags=["vms"])
 
 
-@router.get("/api/vms", response_model=list[Vm], summary="List VMs (from the ProxmoxNode inventories)")
+def _rows(store: StoreDep, status: str | None, hypervisor: str | None) -> list[dict[str, Any]]:
+    nodes = inventories(store)
+    every = memo(store).get("horcrux-vm-rows", nodes, lambda: [views.vm_view(g) for g in guests(store)])
+    if status is None and hypervisor is None:
+        return every
+    return memo(store).get(
+        ("horcrux-vm-rows", status, hypervisor),
+        nodes,
+        lambda: [r for r in every if status in (None, r["status"]) and hypervisor in (None, r["hypervisor"])],
+    )
+
+
+@router.get("/api/vms", response_model=list[Vm], summary="List VMs (from the ProxmoxNode guest inventories)")
 def list_vms(
     store: StoreDep,
-    response: Response,
     status: Annotated[str | None, Query(pattern="^(running|stopped|paused)$")] = None,
     hypervisor: Annotated[str | None, Query(pattern="^(qemu|lxd|incus|lxc)$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
     user: Principal = require("vms:read"),
-) -> list[dict[str, Any]]:
-    """Guests of every ProxmoxNode (at most 50 stored per ProxmoxNode), filtered and paginated."""
-    rows = [views.vm_view(g) for g in guests(store)]
-    rows = [r for r in rows if (status is None or r["status"] == status) and (hypervisor in (None, r["hypervisor"]))]
-    response.headers["X-Total-Count"] = str(len(rows))
-    return rows[offset : offset + limit]
+) -> JsonResponse:
+    """Every guest of every ProxmoxNode, filtered and paginated (``X-Total-Count``); ``X-Inventory-Complete:
+    false`` while some ProxmoxNode's guests are its bounded status list (no inventory written yet)."""
+    rows = _rows(store, status, hypervisor)
+    headers = {"X-Total-Count": str(len(rows)), COMPLETE_HEADER: str(views.complete(inventories(store))).lower()}
+    return JsonResponse(rows[offset : offset + limit], headers=headers)
 
 
 @router.get("/api/vms/{vm_id}", response_model=Vm, summary="Get a VM")

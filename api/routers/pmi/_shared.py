@@ -1,18 +1,32 @@
-"""What the pmi routes share: the success envelope, response models, lookups and power requests."""
+"""What the pmi routes share: the success envelope, response models, lookups, guest inventories, power requests."""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from daytwo.api.errors import ApiError
 from daytwo.api.kubewrite import Writer
+from daytwo.api.routers.platform9._shared import memo
 from daytwo.api.store import ObjectStore
+from daytwo.api.views.pmi import guests as guest_views
 from daytwo.api.views.pmi.power import TooManyPending, action_id, append_action, power_action
 from pydantic import BaseModel
 
-__all__ = ["KIND", "Envelope", "Message", "node_or_404", "now", "ok", "request_power", "wait_for"]
+__all__ = [
+    "KIND",
+    "Envelope",
+    "Message",
+    "inventories",
+    "node_guests",
+    "node_or_404",
+    "now",
+    "ok",
+    "request_power",
+    "wait_for",
+]
 
 KIND = "ProxmoxNode"
 T = TypeVar("T")
@@ -56,6 +70,40 @@ def node_or_404(store: ObjectStore, node_id: str) -> dict[str, Any]:
     if obj is None:
         raise ApiError(404, f"Node '{node_id}' not found", "RESOURCE_NOT_FOUND")
     return obj
+
+
+def inventories(store: ObjectStore) -> tuple[guest_views.NodeGuests, ...]:
+    """Every ProxmoxNode's guests (by name), from its inventory ConfigMaps or its status.
+
+    Memoised on the ConfigMap and ProxmoxNode versions; below that, each ProxmoxNode's guests are parsed
+    again only when its own ConfigMaps' resourceVersions change (or, without a head ConfigMap, its own), so an
+    audit write or another node's pass parses nothing. The tuple's items are identical objects while
+    unchanged: memoise views derived from it on the tuple itself (compared by identity, cheaply).
+    """
+    cache = memo(store)
+
+    def compute() -> tuple[guest_views.NodeGuests, ...]:
+        owned = guest_views.by_owner(store.list("ConfigMap"))
+        found = []
+        for obj in store.list(KIND):
+            name = obj["metadata"]["name"]
+            maps = owned.get(name, [])
+            headed = any("manifest.json" in (m.get("data") or {}) for m in maps)
+            source = maps if headed else [*maps, obj]  # without a head the status is read: its version counts
+            versions: Any = tuple((o["metadata"]["name"], o["metadata"].get("resourceVersion")) for o in source)
+            if not all(rv for _name, rv in versions):
+                versions = object()  # no resourceVersion (hand-made objects): never reuse
+            found.append(cache.get(("proxmox-guests", name), versions, partial(guest_views.node_guests, obj, maps)))
+        return tuple(found)
+
+    return cache.get("proxmox-inventories", (store.version("ConfigMap"), store.version(KIND)), compute)
+
+
+def node_guests(store: ObjectStore, obj: dict[str, Any]) -> guest_views.NodeGuests:
+    """The guests of ProxmoxNode ``obj`` (from :func:`inventories`)."""
+    name = obj["metadata"]["name"]
+    found = next((node for node in inventories(store) if node.cr == name), None)
+    return found if found is not None else guest_views.node_guests(obj, ())
 
 
 def request_power(

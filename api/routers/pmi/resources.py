@@ -11,11 +11,13 @@ from typing import Annotated, Any
 
 from daytwo.api.deps import Principal, StoreDep, WriterDep, require
 from daytwo.api.errors import ApiError
+from daytwo.api.routers.platform9._shared import JsonResponse, dumps, memo
 from daytwo.api.views.pmi import history as history_views
 from daytwo.api.views.pmi import nodes as views
+from daytwo.api.views.pmi.guests import Guest, NodeGuests
 from fastapi import APIRouter, Body, Query
 
-from ._shared import KIND, Envelope, node_or_404, ok, request_power
+from ._shared import KIND, Envelope, inventories, node_guests, node_or_404, now, ok, request_power
 from .schemas import History, OperationAccepted, PowerBody, Resource, Resources
 
 __all__ = ["router"]
@@ -36,14 +38,21 @@ Status = Annotated[
 ]
 
 
-def _guest(obj: dict[str, Any], vmid: int) -> dict[str, Any] | None:
-    return next((g for g in (obj.get("status") or {}).get("guests") or [] if int(g["vmid"]) == vmid), None)
+def _by_vmid(store: StoreDep, node: NodeGuests) -> dict[int, Guest]:
+    return memo(store).get(("pmi-guest-index", node.cr), node, lambda: {g.vmid: g for g in node.guests})
+
+
+def _guest(store: StoreDep, obj: dict[str, Any], vmid: int) -> Guest | None:
+    return _by_vmid(store, node_guests(store, obj)).get(vmid)
 
 
 @router.get("/nodes/{node_id}/resources", response_model=Envelope[Resources], summary="VMs and containers of a node")
-def resources(node_id: str, store: StoreDep, user: Principal = require("nodes:read")) -> dict[str, Any]:
-    """The node's guests from its inventory (usage figures are not stored: null)."""
-    return ok(views.resources_view(node_or_404(store, node_id)))
+def resources(node_id: str, store: StoreDep, user: Principal = require("nodes:read")) -> JsonResponse:
+    """Every guest of the node with usage, from its guest inventory ConfigMaps (rendered once per inventory
+    change); until the operator has written them, the bounded status list (usage null, ``truncated``)."""
+    node = node_guests(store, node_or_404(store, node_id))
+    data = memo(store).get(("pmi-resources", node.cr), node, lambda: dumps(views.resources_view(node)))
+    return JsonResponse(b'{"success":true,"data":' + data + b',"timestamp":' + dumps(now()) + b"}")
 
 
 @router.get(
@@ -52,22 +61,18 @@ def resources(node_id: str, store: StoreDep, user: Principal = require("nodes:re
 def resource_metrics(
     node_id: str, vmid: int, store: StoreDep, user: Principal = require("nodes:read")
 ) -> dict[str, Any]:
-    """One guest of the node's inventory."""
-    obj = node_or_404(store, node_id)
-    guest = _guest(obj, vmid)
+    """One guest of the node's inventory, with its usage (null until the operator wrote the inventory)."""
+    guest = _guest(store, node_or_404(store, node_id), vmid)
     if guest is None:
         raise ApiError(404, f"Resource {vmid} not found on node '{node_id}'", "RESOURCE_NOT_FOUND")
-    return ok(views.resource_view(guest, (obj.get("status") or {}).get("lastInventoryTime")))
+    return ok(views.resource_view(guest))
 
 
 def _power(
     store: StoreDep, writer: WriterDep, user: Principal, node_id: str, vmid: int, verb: str, force: bool
 ) -> dict[str, Any]:
     obj = node_or_404(store, node_id)
-    status = obj.get("status") or {}
-    counts = status.get("guestCounts") or {}
-    complete = len(status.get("guests") or []) >= int(counts.get("vms", 0)) + int(counts.get("containers", 0))
-    if _guest(obj, vmid) is None and complete:
+    if _guest(store, obj, vmid) is None and node_guests(store, obj).complete:
         raise ApiError(404, f"Resource {vmid} not found on node '{node_id}'", "RESOURCE_NOT_FOUND")
     operation = OPERATIONS[(verb, force)]
     op_id = request_power(store, writer, node_id, vmid, operation, force and operation != "stop", user.username, "pmi")
@@ -127,7 +132,13 @@ def restart(
     return _power(store, writer, user, node_id, vmid, "restart", bool(body and body.force))
 
 
+def _names(store: StoreDep) -> dict[str, dict[int, str]]:
+    nodes = inventories(store)
+    return memo(store).get("pmi-guest-names", nodes, lambda: {n.cr: {g.vmid: g.name for g in n.guests} for n in nodes})
+
+
 def _history(
+    store: StoreDep,
     objects: list[dict[str, Any]],
     node: str | None,
     resource_type: str | None,
@@ -136,7 +147,7 @@ def _history(
     limit: int,
     offset: int,
 ) -> dict[str, Any]:
-    rows = history_views.operations(objects)
+    rows = history_views.operations(objects, _names(store))
     page = history_views.history_page(
         rows,
         node=node,
@@ -161,7 +172,7 @@ def history(
     user: Principal = require("history:read"),
 ) -> dict[str, Any]:
     """Operations of every node (newest 50 finished per node, plus the running ones)."""
-    return _history(store.list(KIND), node, resource_type, operation_type, status, limit, offset)
+    return _history(store, store.list(KIND), node, resource_type, operation_type, status, limit, offset)
 
 
 @router.get("/nodes/{node_id}/history", response_model=Envelope[History], summary="Operation history of one node")
@@ -177,4 +188,4 @@ def node_history(
     user: Principal = require("history:read"),
 ) -> dict[str, Any]:
     """Operations of one node."""
-    return _history([node_or_404(store, node_id)], node, resource_type, operation_type, status, limit, offset)
+    return _history(store, [node_or_404(store, node_id)], node, resource_type, operation_type, status, limit, offset)

@@ -90,34 +90,40 @@ class Connected(BaseModel):
 
 
 class Resource(BaseModel):
-    """A VM or container; usage figures daytwo does not store are null."""
+    """A VM or container with its usage at the last inventory pass (null while only the ProxmoxNode's status
+    lists it: the operator has not written its guest inventory yet)."""
 
     vmid: int
     name: str
     node: str | None
     type: str = Field(description="qemu or lxc")
     status: str
-    uptime: int | None
-    cpu_usage: float | None
-    memory_usage: int | None
-    memory_total: int | None
+    uptime: int | None = Field(description="Seconds")
+    cpu_usage: float | None = Field(description="Percent of the guest's CPUs")
+    cpu_count: int | None = Field(description="CPUs of the guest")
+    memory_usage: int | None = Field(description="Bytes used")
+    memory_total: int | None = Field(description="Bytes")
     memory_percentage: float | None
-    disk_usage: int | None
-    disk_total: int | None
+    disk_usage: int | None = Field(description="Bytes used (0 when Proxmox cannot see inside a VM)")
+    disk_total: int | None = Field(description="Bytes")
     disk_percentage: float | None
-    network_in: int | None
-    network_out: int | None
-    last_updated: str | None
+    network_in: int | None = Field(description="Bytes received since the guest started")
+    network_out: int | None = Field(description="Bytes sent since the guest started")
+    tags: list[str] | None = Field(description="Proxmox tags (null while unknown)")
+    last_updated: str | None = Field(description="When the operator took the inventory")
 
 
 class Resources(BaseModel):
-    """VMs and containers of a node (at most 50 stored; totals and ``truncated`` tell)."""
+    """VMs and containers of a node: every guest from the guest inventory (``source`` inventory), or at most
+    50 from the ProxmoxNode's status until the operator has written it (``source`` status; usage null)."""
 
     vms: list[Resource]
     containers: list[Resource]
     total_vms: int
     total_containers: int
-    truncated: bool
+    truncated: bool = Field(description="Some guests are not listed (status fallback, or an inventory mid-write)")
+    source: str = Field(description="inventory (guest inventory ConfigMaps) or status (bounded status.guests)")
+    synced_at: str | None = Field(description="When the listed inventory was taken")
 
 
 class PowerBody(BaseModel):

@@ -3,10 +3,14 @@
 The operator stores each credential's inventory as ``<cred>-inventory`` (``manifest.json`` + the first
 ``records.json`` chunk) and ``<cred>-inventory-<n>`` chunks, labelled ``daytwo.io/credential=<cred>``.
 Record metadata values are strings; the helpers here turn them back into numbers and booleans.
+
+:func:`parse_inventories` reads any inventory in that manifest/chunk format: ProxmoxNode guest inventories
+(``daytwo.io/proxmoxnode``, read by the horcrux and pmi views) use it with their own owner label.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -19,6 +23,7 @@ __all__ = [
     "CREDENTIAL_LABEL",
     "CredentialInventory",
     "Estate",
+    "Inventory",
     "estate",
     "flavors",
     "hypervisors",
@@ -33,20 +38,37 @@ CREDENTIAL_LABEL = "daytwo.io/credential"
 
 
 @dataclass(frozen=True)
-class CredentialInventory:
-    """One credential's last synced inventory."""
+class Inventory:
+    """One owner's last synced inventory (a CloudCredential's, or a ProxmoxNode's guests).
 
-    credential: str
+    ``complete``: every chunk the manifest lists is there with its sha256 and the record count matches
+    (False while the operator is between writes of a multi-chunk inventory). ``extra``: the head's other
+    data entries, unparsed (e.g. a ProxmoxNode's ``history.json``).
+    """
+
+    owner: str
     provider: str
     synced_at: str | None
     records: tuple[dict[str, Any], ...]
+    counts: Mapping[str, int] = field(default_factory=dict)
+    complete: bool = True
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def credential(self) -> str:
+        """The owner's name (a CloudCredential's, for the cloud inventories)."""
+        return self.owner
+
+
+#: The CloudCredential inventories' name for :class:`Inventory`.
+CredentialInventory = Inventory
 
 
 @dataclass
 class Estate:
     """Every OpenStack inventory, by record type (vm, storage, network, hypervisor, flavor, aggregate)."""
 
-    inventories: list[CredentialInventory] = field(default_factory=list)
+    inventories: list[Inventory] = field(default_factory=list)
     by_type: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def of(self, kind: str) -> list[dict[str, Any]]:
@@ -66,35 +88,56 @@ def _json(text: Any, fallback: Any) -> Any:
         return fallback
 
 
-def parse_inventories(configmaps: Iterable[Mapping[str, Any]]) -> list[CredentialInventory]:
-    """The inventories held by the labelled ConfigMaps; chunks in the manifest's order, missing ones skipped."""
+def _counts(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): int(v) for k, v in value.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+
+
+def parse_inventories(configmaps: Iterable[Mapping[str, Any]], label: str = CREDENTIAL_LABEL) -> list[Inventory]:
+    """The inventories held by ConfigMaps labelled ``label`` (= owner name), by owner; chunks in the manifest's
+    order, missing ones skipped (and the inventory marked incomplete)."""
     by_name = {cm["metadata"]["name"]: cm for cm in configmaps}
     found = []
     for cm in by_name.values():
         data = cm.get("data") or {}
-        credential = (cm["metadata"].get("labels") or {}).get(CREDENTIAL_LABEL)
-        if not credential or "manifest.json" not in data:
+        owner = (cm["metadata"].get("labels") or {}).get(label)
+        if not owner or "manifest.json" not in data:
             continue
         manifest = _json(data["manifest.json"], None)
         if not isinstance(manifest, dict):
             continue
         records: list[dict[str, Any]] = []
         chunks = manifest.get("chunks") or [{"name": cm["metadata"]["name"]}]
+        complete = True
         for chunk in chunks:
             source = by_name.get(str(chunk.get("name")))
             if source is None:
+                complete = False
                 continue
-            loaded = _json((source.get("data") or {}).get("records.json"), [])
+            text = (source.get("data") or {}).get("records.json")
+            if chunk.get("sha256") and hashlib.sha256(str(text).encode()).hexdigest() != chunk["sha256"]:
+                complete = False
+            loaded = _json(text, [])
             records.extend(r for r in loaded if isinstance(r, dict))
+        if isinstance(manifest.get("records"), int) and manifest["records"] != len(records):
+            complete = False
+        extra = {k: v for k, v in data.items() if k not in ("manifest.json", "records.json") and isinstance(v, str)}
         found.append(
-            CredentialInventory(
-                credential, str(manifest.get("provider", "")), iso(manifest.get("syncedAt")), tuple(records)
+            Inventory(
+                owner,
+                str(manifest.get("provider", "")),
+                iso(manifest.get("syncedAt")),
+                tuple(records),
+                _counts(manifest.get("counts")),
+                complete,
+                extra,
             )
         )
-    return sorted(found, key=lambda inv: inv.credential)
+    return sorted(found, key=lambda inv: inv.owner)
 
 
-def estate(inventories: Sequence[CredentialInventory]) -> Estate:
+def estate(inventories: Sequence[Inventory]) -> Estate:
     """The OpenStack inventories grouped by record type (each record tagged with its credential)."""
     result = Estate(inventories=[inv for inv in inventories if inv.provider == "openstack"])
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)

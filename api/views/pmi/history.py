@@ -49,12 +49,17 @@ def _record(
     }
 
 
-def operations(objects: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Every recorded operation of ``objects``, running ones first, then newest first."""
+def operations(
+    objects: Iterable[Mapping[str, Any]], guest_names: Mapping[str, Mapping[int, str]] | None = None
+) -> list[dict[str, Any]]:
+    """Every recorded operation of ``objects``, running ones first, then newest first; guests named from
+    ``guest_names`` (ProxmoxNode -> vmid -> name, e.g. the guest inventory), else from ``status.guests``."""
     rows: list[dict[str, Any]] = []
     for obj in objects:
         status = obj.get("status") or {}
-        names = {int(g["vmid"]): str(g.get("name") or "") for g in status.get("guests") or []}
+        names = (guest_names or {}).get(obj["metadata"]["name"]) or {
+            int(g["vmid"]): str(g.get("name") or "") for g in status.get("guests") or []
+        }
         rows += [_record(obj, entry, names, True) for entry in status.get("inFlight") or []]
         rows += [_record(obj, entry, names, False) for entry in status.get("history") or []]
     return sorted(rows, key=lambda row: (row["status"] != "in_progress", _desc(row["timestamp"])))

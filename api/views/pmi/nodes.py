@@ -1,9 +1,9 @@
-"""pmi nodes and resources from ProxmoxNode objects (status: conditions, nodes, guests, history).
+"""pmi nodes and resources from ProxmoxNode objects (status: conditions, nodes, history) and their guests.
 
-A ProxmoxNode is one pmi "node" (a configured Proxmox endpoint); its status holds the cluster
-nodes' usage and a bounded guest list (``status.guests``, at most 50, no per-guest usage), so a
-resource's cpu/memory/disk/network figures are ``None``: daytwo does not store them and the facade
-never calls Proxmox.
+A ProxmoxNode is one pmi "node" (a configured Proxmox endpoint); its status holds the cluster nodes'
+usage. Its resources (guests) come from its guest inventory ConfigMaps, every guest with usage
+(:mod:`.guests`); until those exist, from the bounded ``status.guests`` (at most 50, usage ``None``,
+``truncated`` when there are more). The facade never calls Proxmox.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+
+from .guests import Guest, NodeGuests
 
 __all__ = [
     "DISPLAY_NAME",
@@ -114,40 +116,41 @@ def node_view(obj: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
-def resource_view(guest: Mapping[str, Any], synced_at: str | None) -> dict[str, Any]:
-    """One VM or container: identity and power state; usage figures are not stored (None)."""
+def resource_view(guest: Guest) -> dict[str, Any]:
+    """One VM or container with its usage (None when only the ProxmoxNode's status lists it)."""
     return {
-        "vmid": int(guest["vmid"]),
-        "name": guest.get("name") or f"{guest.get('kind', 'vm')}-{guest['vmid']}",
-        "node": guest.get("node"),
-        "type": "lxc" if guest.get("kind") == "lxc" else "qemu",
-        "status": guest.get("status") or "unknown",
-        "uptime": None,
-        "cpu_usage": None,
-        "memory_usage": None,
-        "memory_total": None,
-        "memory_percentage": None,
-        "disk_usage": None,
-        "disk_total": None,
-        "disk_percentage": None,
-        "network_in": None,
-        "network_out": None,
-        "last_updated": synced_at,
+        "vmid": guest.vmid,
+        "name": guest.name,
+        "node": guest.node or None,
+        "type": "lxc" if guest.kind == "lxc" else "qemu",
+        "status": guest.status,
+        "uptime": guest.uptime,
+        "cpu_usage": None if guest.cpu is None else round(guest.cpu * 100.0, 1),
+        "cpu_count": guest.cpus,
+        "memory_usage": guest.mem,
+        "memory_total": guest.maxmem,
+        "memory_percentage": None if guest.mem is None or guest.maxmem is None else _pct(guest.mem, guest.maxmem),
+        "disk_usage": guest.disk,
+        "disk_total": guest.maxdisk,
+        "disk_percentage": None if guest.disk is None or guest.maxdisk is None else _pct(guest.disk, guest.maxdisk),
+        "network_in": guest.netin,
+        "network_out": guest.netout,
+        "tags": None if guest.tags is None else list(guest.tags),
+        "last_updated": guest.synced_at,
     }
 
 
-def resources_view(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """``{vms, containers}`` of a ProxmoxNode from its (bounded) guest list, plus the true counts."""
-    status = obj.get("status") or {}
-    synced = _iso(status.get("lastInventoryTime"))
-    guests = [resource_view(g, synced) for g in status.get("guests") or []]
-    counts = status.get("guestCounts") or {}
+def resources_view(node: NodeGuests) -> dict[str, Any]:
+    """``{vms, containers}`` of a ProxmoxNode, the true counts, whether some are missing and where they came from."""
+    rows = [resource_view(g) for g in node.guests]
     return {
-        "vms": [g for g in guests if g["type"] == "qemu"],
-        "containers": [g for g in guests if g["type"] == "lxc"],
-        "total_vms": int(counts.get("vms", 0)),
-        "total_containers": int(counts.get("containers", 0)),
-        "truncated": len(guests) < int(counts.get("vms", 0)) + int(counts.get("containers", 0)),
+        "vms": [g for g in rows if g["type"] == "qemu"],
+        "containers": [g for g in rows if g["type"] == "lxc"],
+        "total_vms": node.total_vms,
+        "total_containers": node.total_containers,
+        "truncated": not node.complete,
+        "source": node.source,
+        "synced_at": node.synced_at,
     }
 
 

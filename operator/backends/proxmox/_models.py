@@ -228,6 +228,8 @@ class Guest:
     tags: tuple[str, ...]
     template: bool
     lock: str | None
+    netin: int = 0  # bytes received since the guest started (PVE's counter)
+    netout: int = 0  # bytes sent since the guest started
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any], *, node: str | None = None, type_: GuestType | None = None) -> Guest:
@@ -249,6 +251,8 @@ class Guest:
             tags=split_tags(data.get("tags")),
             template=bool(_int(data.get("template"))),
             lock=str(data["lock"]) if data.get("lock") else None,
+            netin=_int(data.get("netin")),
+            netout=_int(data.get("netout")),
         )
 
     @property

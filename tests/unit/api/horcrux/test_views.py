@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from daytwo.api.views.horcrux import requests as build
 from daytwo.api.views.horcrux import snapshots, vms
+from daytwo.api.views.pmi.guests import node_guests
 from daytwo.operator.reconcile.guestsnapshots import guest_snapshot_name
 from daytwo.operator.reconcile.snapshotpolicy import policy_view
 
@@ -22,23 +23,25 @@ def test_vms_from_every_proxmoxnode_first_wins_a_duplicate_vmid() -> None:
             {"vmid": 500, "name": "far", "node": "b1", "kind": "lxc", "status": "running"},
         ],
     )
-    found = vms.guests([proxmox_node(), other])
+    found = vms.guests([node_guests(proxmox_node(), ()), node_guests(other, ())])
     assert [(g.vmid, g.cr) for g in found] == [(100, "pve-lab"), (101, "pve-lab"), (200, "pve-lab"), (500, "pve-b")]
     view = vms.vm_view(found[3])
     assert view["id"] == "500" and view["hypervisor"] == "lxc" and view["memory"] is None and view["disks"] == []
-    assert vms.find_guest([proxmox_node()], "101") is not None and vms.find_guest([proxmox_node()], "abc") is None
+    assert view["tags"] is None and vms.vm_stats(found[0])["cpu_usage"] is None
 
 
 def test_node_stats_cluster_nodes_and_prometheus_text() -> None:
-    stats = vms.node_stats([proxmox_node()], NOW)
+    inventories = [node_guests(proxmox_node(), ())]
+    stats = vms.node_stats([proxmox_node()], inventories, NOW)
     assert stats["hostname"] == "pve1" and stats["cpu_cores"] == 8 and stats["cpu_usage"] == 25.0
-    assert stats["memory_usage"] == 25.0 and stats["uptime_seconds"] == 86400
-    nodes = vms.cluster_nodes([proxmox_node()])
+    assert stats["memory_usage"] == 25.0 and stats["uptime_seconds"] == 86400 and stats["network_rx_bytes"] is None
+    nodes = vms.cluster_nodes([proxmox_node()], inventories)
     assert [(n["name"], n["status"], n["vms_running"]) for n in nodes] == [
         ("pve1", "online", 2),
         ("pve2", "offline", 0),
     ]
-    text = vms.prometheus_text([proxmox_node(history=[record("a", 100, "start", "success", "2026-11-30T10:00:00Z")])])
+    obj = proxmox_node(history=[record("a", 100, "start", "success", "2026-11-30T10:00:00Z")])
+    text = vms.prometheus_text([obj], inventories)
     assert 'horcrux_vm_running{vm_id="100",name="web",node="pve1"} 1' in text
     assert 'horcrux_node_online{node="pve2",proxmox_node="pve-lab"} 0' in text
     assert 'horcrux_operations_total{proxmox_node="pve-lab",operation="start",status="success"} 1' in text

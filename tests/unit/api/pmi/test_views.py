@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from daytwo.api.views.pmi import history, nodes, power
+from daytwo.api.views.pmi.guests import node_guests
 
 from .data import proxmox_node, record
 
@@ -32,9 +33,9 @@ def test_node_status_words(connected: bool | None, reason: str, expected: str) -
 
 
 def test_resources_split_vms_and_containers_without_invented_figures() -> None:
-    view = nodes.resources_view(proxmox_node())
+    view = nodes.resources_view(node_guests(proxmox_node(), ()))
     assert [g["vmid"] for g in view["vms"]] == [100, 101] and [g["vmid"] for g in view["containers"]] == [200]
-    assert view["vms"][0]["cpu_usage"] is None and view["truncated"] is False
+    assert view["vms"][0]["cpu_usage"] is None and view["truncated"] is False and view["source"] == "status"
     assert view["vms"][0]["last_updated"] == "2026-11-30T11:00:00Z"
 
 
