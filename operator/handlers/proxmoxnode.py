@@ -11,6 +11,7 @@ Each successful observation also stores every guest with usage, and a sample of 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +55,8 @@ KIND = "ProxmoxNode"
 _BUSY_POLL_SECONDS = 1.0
 #: Retry this soon (at most) after the guest inventory ConfigMaps could not be written.
 _STORE_RETRY_SECONDS = 10.0
+#: Memo key: when (monotonic) the guest inventory ConfigMaps were last written.
+_GUESTS_STORED_AT = "guests_stored_at"
 
 
 def _view(guest: Guest) -> GuestView:
@@ -120,8 +123,11 @@ def _phase(conditions: list[dict[str, Any]]) -> str:
 class Cycle:
     """One pass over one ProxmoxNode: observe, run operations, write status."""
 
-    def __init__(self, body: kopf.Body, namespace: str, name: str, logger: logging.Logger | kopf.Logger) -> None:
+    def __init__(
+        self, body: kopf.Body, namespace: str, name: str, logger: logging.Logger | kopf.Logger, memo: Any
+    ) -> None:
         self.body, self.namespace, self.name, self.logger = body, namespace, name, logger
+        self.memo = memo  # the daemon's memo: lives across this object's passes
         self.client = kube_client()
         self.now = datetime.now(UTC)
 
@@ -161,9 +167,11 @@ class Cycle:
                 ]
             else:
                 fields.update(observation_status(observation, self.now, status.get("nodes") or []))
-                problem = self.store_guests(obj, observation, interval)
-                stored = problem is None
                 self.operate(backend, spec, status, observation)
+                problem = None
+                if self.guests_due(interval, busy=bool(status.get("inFlight"))):
+                    problem = self.store_guests(obj, observation, interval)
+                stored = problem is None
                 connected = connection_conditions(
                     None, f"Proxmox VE {observation.version} at {spec['host']}:{spec.get('port', 8006)}", insecure
                 )
@@ -187,6 +195,12 @@ class Cycle:
             return _BUSY_POLL_SECONDS
         return interval if stored else min(interval, _STORE_RETRY_SECONDS)
 
+    def guests_due(self, interval: float, busy: bool) -> bool:
+        """Whether this pass writes the guest inventory: every pass, except while power operations are
+        polled each second; then at most once per inventory interval (and again in the pass they finish)."""
+        last = self.memo.get(_GUESTS_STORED_AT)
+        return not busy or last is None or time.monotonic() - float(last) >= interval
+
     def store_guests(self, obj: dict[str, Any], observation: Observation, interval: float) -> str | None:
         """Write the guest inventory ConfigMaps (history carried over from the existing head); a message
         saying what failed, or None when they were written."""
@@ -203,6 +217,7 @@ class Cycle:
             message = f"guest inventory not written to ConfigMap {self.namespace}/{head_name}: {reason}; retrying"
             self.logger.warning("%s", message)
             return message
+        self.memo[_GUESTS_STORED_AT] = time.monotonic()
         self.logger.debug(
             "guest inventory: %d guests in %d ConfigMap(s) (%d created, %d replaced, %d deleted), %d history samples",
             len(observation.guests),
@@ -287,7 +302,7 @@ def register(settings: OperatorSettings) -> None:
     """Register the ProxmoxNode daemon and the handler that wakes it on changes."""
 
     def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
-        cycle = Cycle(kwargs["body"], str(kwargs["namespace"]), str(kwargs["name"]), kwargs["logger"])
+        cycle = Cycle(kwargs["body"], str(kwargs["namespace"]), str(kwargs["name"]), kwargs["logger"], kwargs["memo"])
         return lambda: cycle.run(settings)
 
     register_polling(KIND, "proxmoxnodes", "sync", settings, make_pass)
