@@ -33,6 +33,7 @@ __all__ = [
     "SettingsDep",
     "StoreDep",
     "WriterDep",
+    "audit",
     "current_principal",
     "get_services",
     "reads",
@@ -172,6 +173,13 @@ def reads(permission: str) -> Any:
 
     dependency.__name__ = f"reads_{permission.replace(':', '_')}"
     return Depends(dependency)
+
+
+def audit(request: Request, principal: Any, action: str, target: str, outcome: str = "success", **details: Any) -> None:
+    """Record a write in the facade's audit log, when the app has one (route unit tests may run without)."""
+    log = getattr(getattr(request.app.state, "daytwo", None), "audit", None)
+    if log is not None:
+        log.record(principal, action, target, outcome, details or None)
 
 
 async def _store(request: Request) -> ObjectStore:

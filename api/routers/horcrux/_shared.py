@@ -8,9 +8,8 @@ ProxmoxNode/ConfigMap versions.
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from daytwo.api.deps import get_services
+from daytwo.api.deps import audit, get_services
 from daytwo.api.errors import ApiError
 from daytwo.api.routers.platform9._shared import memo
 from daytwo.api.routers.pmi._shared import inventories
@@ -67,13 +66,6 @@ def target_ids(store: ObjectStore) -> dict[str, list[str]]:
         return found
 
     return memo(store).get("horcrux-targets", store.version("ConfigMap"), compute)
-
-
-def audit(request: Request, principal: Any, action: str, target: str, outcome: str = "success", **details: Any) -> None:
-    """Record a write in the facade's audit log (route unit tests may run without one)."""
-    log = getattr(getattr(request.app.state, "daytwo", None), "audit", None)
-    if log is not None:
-        log.record(principal, action, target, outcome, details or None)
 
 
 def not_implemented(what: str, why: str) -> ApiError:

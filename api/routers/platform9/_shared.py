@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from weakref import WeakKeyDictionary
 
+from daytwo.api.deps import audit
 from daytwo.api.errors import ApiError
 from daytwo.api.store import ObjectStore
 from daytwo.api.views.platform9 import drift as drift_views
@@ -166,11 +167,3 @@ def policy_targets(store: ObjectStore) -> dict[str, list[dict[str, Any]]]:
 
 def _labels(obj: dict[str, Any]) -> dict[str, str]:
     return obj.get("metadata", {}).get("labels") or {}
-
-
-def audit(request: Any, principal: Any, action: str, target: str, outcome: str = "success", **details: Any) -> None:
-    """Record a write in the audit log when the facade has one (route unit tests may run without)."""
-    services = getattr(request.app.state, "daytwo", None)
-    log = getattr(services, "audit", None)
-    if log is not None:
-        log.record(principal, action, target, outcome, details or None)
