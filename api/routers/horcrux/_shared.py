@@ -1,6 +1,6 @@
 """What the horcrux routes share: memoised guest list, lookups, 501s, audit and webhook service access.
 
-Derived views are memoised per store (``platform9._shared.memo``) on what they were computed from: the
+Derived views are memoised per store (``daytwo.api.cached.memo``) on what they were computed from: the
 guest inventories (:func:`daytwo.api.routers.pmi._shared.inventories`, identical while unchanged) and the
 ProxmoxNode/ConfigMap versions.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 
+from daytwo.api.cached import memo
 from daytwo.api.deps import audit, get_services
 from daytwo.api.errors import ApiError
-from daytwo.api.routers.platform9._shared import memo
 from daytwo.api.routers.pmi._shared import inventories
 from daytwo.api.store import ObjectStore
 from daytwo.api.views.horcrux import vms as vm_views

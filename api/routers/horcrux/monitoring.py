@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from daytwo.api.cached import JsonResponse, dumps
 from daytwo.api.deps import Principal, StoreDep, require
 from daytwo.api.errors import ApiError
-from daytwo.api.routers.platform9._shared import JsonResponse, dumps
 from daytwo.api.views.horcrux import history as history_views
 from daytwo.api.views.horcrux import vms as views
 from fastapi import APIRouter, Path, Query

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from daytwo.api.cached import JsonResponse
 from daytwo.api.deps import Principal, StoreDep, WriterDep, require
 from daytwo.api.errors import ApiError
-from daytwo.api.routers.platform9._shared import JsonResponse
 from daytwo.api.routers.pmi._shared import request_power
 from daytwo.api.views.horcrux import vms as views
 from fastapi import APIRouter, Body, Query, Request

@@ -1,13 +1,11 @@
-"""What the platform9 routes share: memoised store reads, fast JSON answers, 501 and time helpers."""
+"""What the platform9 routes share: memoised store reads (api/cached.py), errors, 501 and time helpers."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Hashable
 from datetime import UTC, datetime
 from typing import Annotated, Any
-from weakref import WeakKeyDictionary
 
+from daytwo.api.cached import JsonResponse, dumps, fast_json, memo, rendered
 from daytwo.api.deps import audit
 from daytwo.api.errors import ApiError
 from daytwo.api.store import ObjectStore
@@ -15,9 +13,7 @@ from daytwo.api.views.platform9 import drift as drift_views
 from daytwo.api.views.platform9 import inventory as inv
 from daytwo.api.views.platform9 import models
 from daytwo.api.views.platform9 import snapshots as snap
-from daytwo.api.views.platform9.common import Memo
 from fastapi import Path
-from fastapi.responses import JSONResponse
 
 __all__ = [
     "ERRORS",
@@ -35,48 +31,6 @@ __all__ = [
     "rendered",
     "volume_rows",
 ]
-
-#: One memo per store (normally one per process) for every derived platform9 view, keyed by view name
-#: (+ parameters) and the store versions it was computed from.
-_MEMOS: WeakKeyDictionary[ObjectStore, Memo] = WeakKeyDictionary()
-
-
-#: Rendered single objects per store, keyed by object and memoised on its (and its relations')
-#: resourceVersions; cleared whole past 50,000 entries (names of deleted objects linger until then).
-_RENDERED: WeakKeyDictionary[ObjectStore, Memo] = WeakKeyDictionary()
-
-
-def memo(store: ObjectStore) -> Memo:
-    """The memo of derived views of ``store``."""
-    found = _MEMOS.get(store)
-    if found is None:
-        found = _MEMOS.setdefault(store, Memo(max_entries=2048))
-    return found
-
-
-def rendered(store: ObjectStore, key: Hashable, versions: Hashable, view: Callable[[], Any]) -> JsonResponse:
-    """The JSON answer for one object's ``view``, rendered once per ``versions`` (its resourceVersion and
-    those of what the view reads besides): a dashboard polling an object costs a dict lookup."""
-    found = _RENDERED.get(store)
-    if found is None:
-        found = _RENDERED.setdefault(store, Memo(max_entries=50_000))
-    return JsonResponse(found.get(key, versions, lambda: dumps(view())))
-
-
-class JsonResponse(JSONResponse):
-    """A JSON body serialised once with the standard library (no jsonable_encoder pass: hot paths)."""
-
-    def render(self, content: Any) -> bytes:
-        """Compact UTF-8 JSON (bytes are taken as already rendered JSON)."""
-        if isinstance(content, bytes):
-            return content
-        return dumps(content)
-
-
-def dumps(content: Any) -> bytes:
-    """Compact UTF-8 JSON bytes."""
-    return json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()
-
 
 #: The errors every platform9 route may answer, in the pf9 envelope (replaces FastAPI's default 422 schema,
 #: which would not describe the envelope's string messages).
@@ -96,11 +50,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 #: A path parameter: at least one character besides dots (``.``/``..`` would be resolved by HTTP clients
 #: as path segments and leave the API's prefix), no slash.
 PathId = Annotated[str, Path(pattern=r"^[^/]*[^/.][^/]*$", max_length=253)]
-
-
-def fast_json(content: Any, status_code: int = 200) -> JsonResponse:
-    """A JSON answer for data the view already shaped (plain dicts/lists/strings/numbers only)."""
-    return JsonResponse(content, status_code=status_code)
 
 
 def now_iso() -> str:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Generic, TypeVar
 
+from daytwo.api.cached import memo
 from daytwo.api.errors import ApiError
 from daytwo.api.kubewrite import Writer
-from daytwo.api.routers.platform9._shared import memo
 from daytwo.api.store import ObjectStore
 from daytwo.api.views.pmi import guests as guest_views
 from daytwo.api.views.pmi.power import TooManyPending, action_id, append_action, power_action

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from daytwo.api.cached import JsonResponse, dumps, memo
 from daytwo.api.deps import Principal, StoreDep, WriterDep, require
 from daytwo.api.errors import ApiError
-from daytwo.api.routers.platform9._shared import JsonResponse, dumps, memo
 from daytwo.api.views.pmi import history as history_views
 from daytwo.api.views.pmi import nodes as views
 from daytwo.api.views.pmi.guests import Guest, NodeGuests
