@@ -1,0 +1,26 @@
+"""The label a Kubernetes Secret carries to opt in to being read by the daytwo operator.
+
+The operator reads a Secret named by a CloudCredential or a ProxmoxNode (``secretRef``,
+``tokenSecretRef``, ``caSecretRef``) only if it carries
+``daytwo.io/credential: "true"``. Without the opt-in, anyone allowed to create those kinds could
+make the operator send any Secret of the namespace to an endpoint of their choosing (a confused
+deputy). The facade labels the credential Secrets it creates; its own Secrets (JWT signing key,
+bootstrap admin, users, API keys) never carry the label.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+__all__ = ["CREDENTIAL_SECRET_LABEL", "CREDENTIAL_SECRET_LABEL_VALUE", "is_credential_secret"]
+
+CREDENTIAL_SECRET_LABEL = "daytwo.io/credential"
+"""Label key a Secret must carry for the operator to read it."""
+
+CREDENTIAL_SECRET_LABEL_VALUE = "true"
+"""The only label value that opts a Secret in."""
+
+
+def is_credential_secret(labels: Mapping[str, str] | None) -> bool:
+    """Whether Secret ``labels`` opt the Secret in to being read by the operator."""
+    return (labels or {}).get(CREDENTIAL_SECRET_LABEL) == CREDENTIAL_SECRET_LABEL_VALUE
