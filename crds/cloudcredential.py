@@ -6,6 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import Field
+from pydantic.config import JsonDict
 
 from .base import (
     MAX_STATUS_LIST,
@@ -19,6 +20,7 @@ from .base import (
     explained,
     with_validations,
 )
+from .secrets import SecretBinding
 
 __all__ = ["DEFAULT_SECRET_KEYS", "DEFINITION", "CloudCredentialSpec", "CloudCredentialStatus", "Provider"]
 
@@ -53,8 +55,29 @@ class CredentialSecretRef(CamelModel):
     )
 
 
+_INSECURE_HTTP = "allowInsecureHttp"
+
+
+def _https_unless_opted_out(url_field: str, optional: bool) -> JsonDict:
+    """CEL: ``url_field`` must be https:// unless allowInsecureHttp is true (credentials would go in clear)."""
+    present = f"has(self.{url_field}) && " if optional else ""
+    return cel(
+        f"!({present}self.{url_field}.startsWith('http://')) || (has(self.{_INSECURE_HTTP}) && self.{_INSECURE_HTTP})",
+        f"{url_field} is http://: the credential would be sent in clear text; use https://, or set "
+        f"{_INSECURE_HTTP}: true (only for a loopback or lab endpoint)",
+    )
+
+
+_INSECURE_HTTP_DESCRIPTION = (
+    "Allow an http:// endpoint (the credential is then sent unencrypted). Off by default; only for a loopback "
+    "stand-in or a lab."
+)
+
+
 class OpenStackProvider(CamelModel):
     """Keystone endpoint and scope."""
+
+    model_config = with_validations(_https_unless_opted_out("authUrl", optional=False))
 
     auth_url: str = Field(
         description="Keystone v3 URL, e.g. https://keystone.example:5000/v3.",
@@ -73,10 +96,13 @@ class OpenStackProvider(CamelModel):
     project_domain_name: str = Field("Default", description="Domain of the project.", max_length=255)
     user_domain_name: str = Field("Default", description="Domain of the user.", max_length=255)
     ca_secret_ref: SecretKeyRef | None = Field(None, description="CA bundle (PEM) for Keystone and the endpoints.")
+    allow_insecure_http: bool = Field(False, description=_INSECURE_HTTP_DESCRIPTION)
 
 
 class AwsProvider(CamelModel):
     """AWS account access."""
+
+    model_config = with_validations(_https_unless_opted_out("endpointUrl", optional=True))
 
     region: str = Field(description="Region, e.g. eu-west-1.", pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")
     assume_role_arn: str | None = Field(
@@ -87,6 +113,7 @@ class AwsProvider(CamelModel):
         None, description="Endpoint override (e.g. a local stand-in).", pattern=r"^https?://", max_length=2048
     )
     ca_secret_ref: SecretKeyRef | None = Field(None, description="CA bundle (PEM) for the endpoint override.")
+    allow_insecure_http: bool = Field(False, description=_INSECURE_HTTP_DESCRIPTION)
 
 
 class AzureProvider(CamelModel):
@@ -261,6 +288,9 @@ class CloudCredentialStatus(StatusBase):
     )
     inventory: InventoryStatus | None = Field(None, description="Inventory sync.")
     billing: BillingStatus | None = Field(None, description="Billing refresh.")
+    secret_binding: SecretBinding | None = Field(
+        None, description="The Secret version last sent and the endpoint it went to (see README, security)."
+    )
 
 
 DEFINITION = KindDefinition(

@@ -18,6 +18,7 @@ from .base import (
     cel,
     with_validations,
 )
+from .secrets import SecretBinding
 
 __all__ = ["DEFINITION", "InFlightOperation", "PowerAction", "ProxmoxNodeSpec", "ProxmoxNodeStatus"]
 
@@ -207,6 +208,9 @@ class ProxmoxNodeStatus(StatusBase):
     )
     history: list[OperationRecord] | None = Field(
         None, description=f"Operations, newest first (at most {MAX_STATUS_LIST}).", max_length=MAX_STATUS_LIST
+    )
+    secret_binding: SecretBinding | None = Field(
+        None, description="The token Secret version last sent and the endpoint it went to (see README, security)."
     )
 
 

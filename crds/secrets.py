@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-__all__ = ["CREDENTIAL_SECRET_LABEL", "CREDENTIAL_SECRET_LABEL_VALUE", "is_credential_secret"]
+from pydantic import Field
+
+from .base import CamelModel
+
+__all__ = ["CREDENTIAL_SECRET_LABEL", "CREDENTIAL_SECRET_LABEL_VALUE", "SecretBinding", "is_credential_secret"]
 
 CREDENTIAL_SECRET_LABEL = "daytwo.io/credential"
 """Label key a Secret must carry for the operator to read it."""
@@ -24,3 +28,19 @@ CREDENTIAL_SECRET_LABEL_VALUE = "true"
 def is_credential_secret(labels: Mapping[str, str] | None) -> bool:
     """Whether Secret ``labels`` opt the Secret in to being read by the operator."""
     return (labels or {}).get(CREDENTIAL_SECRET_LABEL) == CREDENTIAL_SECRET_LABEL_VALUE
+
+
+class SecretBinding(CamelModel):
+    """Which version of the credential Secret the operator last sent, and where to.
+
+    Sending it to another endpoint (a change of endpoint, CA reference or TLS verification) needs the
+    Secret written again (a new resourceVersion); until then the object is Ready=False SecretNotRebound.
+    """
+
+    secret_uid: str = Field(description="uid of the Secret that was sent.", max_length=64)
+    secret_resource_version: str = Field(description="Its resourceVersion when it was sent.", max_length=64)
+    endpoint_fingerprint: str = Field(
+        description="sha256 (hex, truncated) of the endpoint fields, the CA reference and the TLS flags it was "
+        "sent with.",
+        max_length=64,
+    )

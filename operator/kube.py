@@ -4,17 +4,35 @@ from __future__ import annotations
 
 import base64
 import threading
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from daytwo.crds.base import GROUP, VERSION
 from daytwo.crds.kinds import by_kind
+from daytwo.crds.secrets import is_credential_secret
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-__all__ = ["KubeClient", "kube_client"]
+__all__ = ["KubeClient", "SecretRead", "kube_client"]
 
 _lock = threading.Lock()
 _reader: KubeClient | None = None
+
+
+@dataclass(frozen=True)
+class SecretRead:
+    """One Secret as the operator may see it: identity, labels, key names, and values only when it opted in."""
+
+    uid: str
+    resource_version: str
+    labels: dict[str, str]
+    keys: frozenset[str]
+    values: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def allowed(self) -> bool:
+        """Whether the Secret carries the opt-in label ``daytwo.io/credential=true``."""
+        return is_credential_secret(self.labels)
 
 
 class KubeClient:
@@ -62,17 +80,34 @@ class KubeClient:
         """The core/v1 API (ConfigMaps, Secrets) with the operator's identity."""
         return self._core
 
-    def get_secret_data(self, namespace: str, name: str) -> tuple[str, dict[str, str]] | None:
-        """(resourceVersion, decoded values) of a Secret, or None. Callers must never log the values."""
+    def read_secret(self, namespace: str, name: str, *, values: bool = False) -> SecretRead | None:
+        """The Secret's uid, resourceVersion, labels and key names, or None when it does not exist.
+
+        With ``values`` its values are decoded too, but only when it carries the opt-in label
+        (``daytwo.crds.secrets.CREDENTIAL_SECRET_LABEL``): the values of any other Secret never leave
+        this method. Callers must never log the values.
+        """
         try:
             secret = self._core.read_namespaced_secret(name, namespace)
         except ApiException as error:
             if error.status == 404:
                 return None
             raise
-        version = secret.metadata.resource_version if secret.metadata else None
-        data = {key: base64.b64decode(value).decode() for key, value in (secret.data or {}).items()}
-        return str(version), data
+        metadata = secret.metadata
+        labels = dict((metadata.labels if metadata else None) or {})
+        data = secret.data or {}
+        decoded = (
+            {key: base64.b64decode(value).decode() for key, value in data.items()}
+            if values and is_credential_secret(labels)
+            else {}
+        )
+        return SecretRead(
+            uid=str(metadata.uid if metadata else ""),
+            resource_version=str(metadata.resource_version if metadata else ""),
+            labels=labels,
+            keys=frozenset(data),
+            values=decoded,
+        )
 
     def patch_status(self, kind: str, namespace: str, name: str, status: dict[str, Any]) -> None:
         """JSON-merge-patch the status subresource (only the fields given; lists are replaced)."""

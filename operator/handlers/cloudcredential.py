@@ -20,12 +20,13 @@ import kopf
 
 from ..backends.inventory import CloudIdentity
 from ..errors import BackendError
-from ..kube import kube_client
+from ..kube import SecretRead, kube_client
 from ..reconcile.cloudcredential import (
     Observed,
     RetryState,
     Validation,
     after_attempt,
+    after_validation,
     chunk_records,
     identity_status,
     inventory_condition,
@@ -49,7 +50,7 @@ from .lifecycle import users_of
 from .openstack_account import COMPUTE, COMPUTE_TYPES
 from .polling import post_ready_change, register_polling, write_status
 
-__all__ = ["Memory", "SecretWatch", "register"]
+__all__ = ["Memory", "SecretWatch", "register", "unwatch_secrets", "watch_secrets"]
 
 KIND = "CloudCredential"
 log = logging.getLogger(__name__)
@@ -68,29 +69,40 @@ class Memory:
 
 
 class SecretWatch:
-    """Which Secrets the running daemons depend on, so a Secret event wakes exactly those daemons."""
+    """Which Secrets the running daemons depend on (CloudCredentials and ProxmoxNodes), so a Secret event
+    wakes exactly those daemons: a rotation, a new label or a rewrite after a refusal is handled at once."""
 
     def __init__(self) -> None:
-        self._by_credential: dict[tuple[str, str], tuple[frozenset[str], Memory]] = {}
+        self._by_owner: dict[tuple[str, str], tuple[frozenset[str], asyncio.Event]] = {}
 
-    def register(self, namespace: str, credential: str, secrets: set[str], memory: Memory) -> None:
-        """Remember (or update) the Secrets one credential reads."""
-        self._by_credential[(namespace, credential)] = (frozenset(secrets), memory)
+    def register(self, namespace: str, owner: str, secrets: set[str], wake: asyncio.Event) -> None:
+        """Remember (or update) the Secrets one object (``Kind/name``) reads, and the event that wakes it."""
+        self._by_owner[(namespace, owner)] = (frozenset(secrets), wake)
 
-    def forget(self, namespace: str, credential: str) -> None:
-        """The credential's daemon stopped."""
-        self._by_credential.pop((namespace, credential), None)
+    def forget(self, namespace: str, owner: str) -> None:
+        """The object's daemon stopped."""
+        self._by_owner.pop((namespace, owner), None)
 
-    def dependents(self, namespace: str, secret: str) -> list[Memory]:
-        """The memories of the credentials that read this Secret."""
+    def dependents(self, namespace: str, secret: str) -> list[asyncio.Event]:
+        """The wake events of the objects that read this Secret."""
         return [
-            memory
-            for (ns, _), (secrets, memory) in list(self._by_credential.items())
-            if ns == namespace and secret in secrets
+            wake for (ns, _), (secrets, wake) in list(self._by_owner.items()) if ns == namespace and secret in secrets
         ]
 
 
 _WATCH = SecretWatch()
+
+
+def watch_secrets(kind: str, namespace: str, name: str, spec: dict[str, Any], memo: Any) -> set[str]:
+    """Register the Secrets ``spec`` names with the watch (a change wakes ``memo["wake"]``); their names."""
+    names = {ref.name for ref in secret_refs(kind, spec)}
+    _WATCH.register(namespace, f"{kind}/{name}", names, memo["wake"])
+    return names
+
+
+def unwatch_secrets(kind: str, namespace: str, name: str) -> None:
+    """The object's daemon stopped: its Secrets no longer wake anything."""
+    _WATCH.forget(namespace, f"{kind}/{name}")
 
 
 def _iso(moment: datetime) -> str:
@@ -115,10 +127,14 @@ class Cycle:
         keys = self.secret_keys(spec)
         main = keys.get(spec["secretRef"]["name"])
         token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
-        observed = Observed(obj["metadata"].get("generation"), main[0] if main else None, token, self.now)
+        observed = Observed(obj["metadata"].get("generation"), main.resource_version if main else None, token, self.now)
         fields: dict[str, Any] = {"users": users_status(users_of(KIND, self.namespace, self.name))}
         updates: list[ConditionUpdate] = []
-        problem = secret_problem(spec, {name: found[1] if found else None for name, found in keys.items()})
+        problem = secret_problem(
+            spec,
+            {name: set(found.keys) if found else None for name, found in keys.items()},
+            {name for name, found in keys.items() if found is not None and not found.allowed},
+        )
         revalidated: str | None = None
         if problem is not None:
             updates.append(problem)
@@ -171,11 +187,10 @@ class Cycle:
         )
         return wait if billing_wait is None else min(wait, billing_wait)
 
-    def secret_keys(self, spec: dict[str, Any]) -> dict[str, tuple[str, set[str]] | None]:
-        """(resourceVersion, key names) of every Secret the spec names, and register them with the watch."""
-        names = {ref.name for ref in secret_refs(KIND, spec)}
-        _WATCH.register(self.namespace, self.name, names, self.memory)
-        return {name: self.client.get_secret_keys(self.namespace, name) for name in sorted(names)}
+    def secret_keys(self, spec: dict[str, Any]) -> dict[str, SecretRead | None]:
+        """Metadata and key names (no values) of every Secret the spec names, and register them with the watch."""
+        names = watch_secrets(KIND, self.namespace, self.name, spec, {"wake": self.memory.wake})
+        return {name: self.client.read_secret(self.namespace, name) for name in sorted(names)}
 
     def backoff(self) -> tuple[float, float]:
         """(first delay, cap) in seconds of the backoff after transient failures."""
@@ -203,6 +218,8 @@ class Cycle:
         fields["secretResourceVersion"] = (
             self.resolved.secret_resource_version if self.resolved else observed.secret_version
         )
+        if self.resolved is not None and self.resolved.binding is not None:
+            fields["secretBinding"] = self.resolved.binding.to_status()  # the values were sent there
         if result.reached_cloud:
             fields["lastValidatedTime"] = _iso(self.now)
         renewable = spec["provider"] == "openstack" or bool((spec.get("aws") or {}).get("assumeRoleArn"))
@@ -211,13 +228,13 @@ class Cycle:
                 identity.provider, identity.principal, identity.account, identity.tenant, identity.project
             )
             fields["expiresAt"] = None if renewable or identity.expires_at is None else _iso(identity.expires_at)
-        self.memory.validation = after_attempt(
+        self.memory.validation = after_validation(
             self.memory.validation,
-            result.reason is not None,
-            result.retryable,
+            result,
             self.now,
             self.backoff(),
             float(spec.get("validationIntervalSeconds", 3600)),
+            self.settings.retry_delay_seconds,
         )
         if result.reason is not None:
             log.warning("%s/%s not validated: %s", self.namespace, self.name, result.reason)
@@ -282,7 +299,7 @@ def register(settings: OperatorSettings) -> None:
         return Cycle(kwargs["body"], str(kwargs["namespace"]), str(kwargs["name"]), memory, settings).run
 
     def forget(kwargs: dict[str, Any]) -> None:
-        _WATCH.forget(str(kwargs["namespace"]), str(kwargs["name"]))
+        unwatch_secrets(KIND, str(kwargs["namespace"]), str(kwargs["name"]))
 
     register_polling(KIND, "cloudcredentials", "sync", settings, make_pass, on_stop=forget)
 
@@ -290,7 +307,7 @@ def register(settings: OperatorSettings) -> None:
         return bool(_WATCH.dependents(str(namespace), name))
 
     async def secret_changed(name: str, namespace: str | None, **_: Any) -> None:
-        for memory in _WATCH.dependents(str(namespace), name):
-            memory.wake.set()
+        for wake in _WATCH.dependents(str(namespace), name):
+            wake.set()
 
     kopf.on.event("", "v1", "secrets", id="credential-secret", when=watched)(secret_changed)

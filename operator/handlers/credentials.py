@@ -3,7 +3,9 @@
 Every kind that talks to OpenStack goes through :func:`openstack_backend`, to Proxmox through
 :func:`proxmox_backend` (a ProxmoxNode and its token Secret); the CloudCredential kind
 itself reaches any of the four providers through :func:`cloud_account`. It reads the
-CloudCredential and its Secret (only CloudCredential and ProxmoxNode Secrets are ever read), builds
+CloudCredential and its Secret (only CloudCredential and ProxmoxNode Secrets are ever read, and only those
+labelled ``daytwo.io/credential=true``; see ``reconcile.secretaccess`` for the label and the endpoint
+binding checked before any value leaves the operator), builds
 the connection parameters and returns a backend from the process-wide client cache. A rotated
 Secret changes the parameters' fingerprint, so the next call re-authenticates with the new values.
 Missing objects raise :class:`CredentialsNotFound` with a message that names what to create; the
@@ -20,10 +22,18 @@ from ..backends.aws import AwsClientFactory, AwsConnectionParams
 from ..backends.azure import AzureClientFactory, AzureConnectionParams
 from ..backends.gcp import GcpClientFactory, GcpConnectionParams
 from ..backends.inventory import CloudIdentity, Inventory
-from ..backends.openstack import OpenStackBackend, OpenStackConnectionParams, connect
+from ..backends.openstack import OpenStackBackend, OpenStackConnectionParams, connect, shared_clients
 from ..backends.proxmox import ProxmoxBackend, ProxmoxClientFactory, ProxmoxConnectionParams
 from ..errors import CredentialsNotFound, InvalidRequest
-from ..kube import kube_client
+from ..kube import KubeClient, SecretRead, kube_client
+from ..reconcile.secretaccess import (
+    Binding,
+    Bound,
+    SecretRefused,
+    binding_decision,
+    endpoint_fingerprint,
+    not_allowed_message,
+)
 from .openstack_account import OpenStackAccount
 
 __all__ = [
@@ -31,12 +41,14 @@ __all__ = [
     "ResolvedCredential",
     "aws_params",
     "azure_params",
+    "checked_binding",
     "cloud_account",
     "gcp_params",
     "openstack_backend",
     "openstack_params",
     "proxmox_backend",
     "proxmox_backend_for",
+    "proxmox_connection",
     "proxmox_params",
     "resolve_credential",
 ]
@@ -72,39 +84,87 @@ class ResolvedCredential:
     values: dict[str, str]
     secret_resource_version: str
     ca_pem: str | None
+    binding: Binding | None = None  # what status.secretBinding becomes once the values are sent
 
     def value(self, logical: str) -> str | None:
         """The Secret value for a logical key name (``password``, ``accessKeyId``...), or None."""
         return self.values.get(logical)
 
 
+def _read(reader: KubeClient, namespace: str, name: str, missing: str) -> SecretRead:
+    """A Secret with its values; CredentialsNotFound (``missing``) when absent, SecretNotAllowed without the label."""
+    found = reader.read_secret(namespace, name, values=True)
+    if found is None:
+        raise CredentialsNotFound(missing)
+    if not found.allowed:
+        raise SecretRefused("SecretNotAllowed", not_allowed_message(name))
+    return found
+
+
+def _ca_pem(reader: KubeClient, namespace: str, ca_ref: dict[str, Any] | None) -> str | None:
+    """The PEM a ``caSecretRef`` names (the CA Secret must opt in like any other), or None."""
+    if not ca_ref:
+        return None
+    message = f"CA Secret {ca_ref['name']!r} or its key {ca_ref['key']!r} is missing"
+    ca = _read(reader, namespace, ca_ref["name"], message)
+    if not ca.values.get(ca_ref["key"]):
+        raise CredentialsNotFound(message)
+    return ca.values[ca_ref["key"]]
+
+
+def _bindings(reader: KubeClient, namespace: str, kind: str, name: str) -> list[Bound]:
+    """The bindings of every other CloudCredential and ProxmoxNode of the namespace."""
+    found = []
+    for other_kind in ("CloudCredential", "ProxmoxNode"):
+        for other in reader.list_objects(other_kind, namespace):
+            binding = Binding.from_status(other.get("status"))
+            if binding is not None and (other_kind, other["metadata"]["name"]) != (kind, name):
+                found.append(Bound(other_kind, other["metadata"]["name"], binding))
+    return found
+
+
+def checked_binding(
+    reader: KubeClient, namespace: str, obj: dict[str, Any], secret_name: str, secret: SecretRead
+) -> Binding:
+    """The binding sending ``secret`` where ``obj`` says would give; SecretRefused when it may not be sent."""
+    kind, spec = obj["kind"], obj["spec"]
+    current = Binding(secret.uid, secret.resource_version, endpoint_fingerprint(kind, spec))
+    stored = Binding.from_status(obj.get("status"))
+    others = _bindings(reader, namespace, kind, obj["metadata"]["name"]) if stored is None else []
+    decision = binding_decision(kind, spec, secret_name, current, stored, others)
+    if not decision.allowed:
+        raise decision.refusal()
+    return current
+
+
 def resolve_credential(namespace: str, name: str) -> ResolvedCredential:
-    """Read CloudCredential ``name`` and its Secret(s); CredentialsNotFound names what is missing."""
+    """Read CloudCredential ``name`` and its Secret(s); CredentialsNotFound names what is missing.
+
+    Refuses (SecretRefused, before any value is used) a Secret without the opt-in label and one whose
+    binding forbids sending it where the spec now points (see ``reconcile.secretaccess``).
+    """
     reader = kube_client()
     credential = reader.get_object("CloudCredential", namespace, name)
     if credential is None:
         raise CredentialsNotFound(f"CloudCredential {name!r} does not exist in namespace {namespace!r}; create it")
+    credential.setdefault("kind", "CloudCredential")
     spec = credential["spec"]
     secret_ref = spec["secretRef"]
-    found = reader.get_secret_data(namespace, secret_ref["name"])
-    if found is None:
-        raise CredentialsNotFound(
-            f"Secret {secret_ref['name']!r} named by CloudCredential {name!r} does not exist; create it"
-        )
-    resource_version, data = found
+    found = _read(
+        reader,
+        namespace,
+        secret_ref["name"],
+        f"Secret {secret_ref['name']!r} named by CloudCredential {name!r} does not exist; create it",
+    )
+    ca_pem = _ca_pem(reader, namespace, (spec.get(spec["provider"]) or {}).get("caSecretRef"))
+    binding = checked_binding(reader, namespace, credential, secret_ref["name"], found)
+    data = found.values
     renames = secret_ref.get("keys") or {}
     values = dict(data)
     for logical, key in renames.items():
         if key in data:
             values[logical] = data[key]
-    ca_pem = None
-    ca_ref = (spec.get(spec["provider"]) or {}).get("caSecretRef")
-    if ca_ref:
-        ca = reader.get_secret_data(namespace, ca_ref["name"])
-        if ca is None or not ca[1].get(ca_ref["key"]):
-            raise CredentialsNotFound(f"CA Secret {ca_ref['name']!r} or its key {ca_ref['key']!r} is missing")
-        ca_pem = ca[1][ca_ref["key"]]
-    return ResolvedCredential(name, spec, values, resource_version, ca_pem)
+    return ResolvedCredential(name, spec, values, found.resource_version, ca_pem, binding)
 
 
 def openstack_params(credential: ResolvedCredential, timeout_seconds: float = 30.0) -> OpenStackConnectionParams:
@@ -220,30 +280,36 @@ def cloud_account(credential: ResolvedCredential) -> CloudAccount:
     if provider == "gcp":
         return _GCP.get(gcp_params(credential))
     params = openstack_params(credential)
-    return OpenStackAccount(connect(params), params.region, params.username)
+    return OpenStackAccount(
+        connect(params), params.region, params.username, lambda: shared_clients().invalidate_token(params)
+    )
 
 
-def proxmox_params(namespace: str, spec: dict[str, Any]) -> ProxmoxConnectionParams:
-    """Connection parameters from the spec and its Secrets; CredentialsNotFound names what is missing."""
+def proxmox_params(namespace: str, node: dict[str, Any]) -> tuple[ProxmoxConnectionParams, Binding]:
+    """Connection parameters of a ProxmoxNode object from its spec and Secrets, and the binding they give.
+
+    CredentialsNotFound names what is missing; SecretRefused when a Secret lacks the opt-in label or the
+    binding forbids sending the token where the spec now points.
+    """
     client = kube_client()
+    node.setdefault("kind", "ProxmoxNode")
+    spec = node["spec"]
     token_ref = spec["tokenSecretRef"]
-    found = client.get_secret_data(namespace, token_ref["name"])
-    if found is None:
-        raise CredentialsNotFound(f"Secret {token_ref['name']!r} does not exist in this namespace; create it")
-    data = found[1]
+    found = _read(
+        client,
+        namespace,
+        token_ref["name"],
+        f"Secret {token_ref['name']!r} does not exist in this namespace; create it",
+    )
+    data = found.values
     keys = (token_ref.get("tokenIdKey", "tokenId"), token_ref.get("tokenSecretKey", "tokenSecret"))
     missing = [key for key in keys if not data.get(key)]
     if missing:
         raise CredentialsNotFound(f"Secret {token_ref['name']!r} has no key(s) {', '.join(missing)}; add them")
     tls = spec.get("tls") or {}
-    ca_pem = None
-    if tls.get("caSecretRef"):
-        ca_ref = tls["caSecretRef"]
-        ca = client.get_secret_data(namespace, ca_ref["name"])
-        if ca is None or not ca[1].get(ca_ref["key"]):
-            raise CredentialsNotFound(f"CA Secret {ca_ref['name']!r} or its key {ca_ref['key']!r} is missing")
-        ca_pem = ca[1][ca_ref["key"]]
-    return ProxmoxConnectionParams(
+    ca_pem = _ca_pem(client, namespace, tls.get("caSecretRef"))
+    binding = checked_binding(client, namespace, node, token_ref["name"], found)
+    params = ProxmoxConnectionParams(
         host=spec["host"],
         port=spec.get("port", 8006),
         token_id=data[keys[0]],
@@ -252,11 +318,18 @@ def proxmox_params(namespace: str, spec: dict[str, Any]) -> ProxmoxConnectionPar
         ca_bundle_pem=ca_pem,
         timeout_seconds=float(spec.get("timeoutSeconds", 10)),
     )
+    return params, binding
 
 
-def proxmox_backend_for(namespace: str, spec: dict[str, Any]) -> ProxmoxBackend:
-    """The cached Proxmox client for a ProxmoxNode ``spec`` (all clients of one endpoint share its limit)."""
-    return _PROXMOX.get(proxmox_params(namespace, spec))
+def proxmox_connection(namespace: str, node: dict[str, Any]) -> tuple[ProxmoxBackend, Binding]:
+    """The cached Proxmox client for a ProxmoxNode object, and the binding to store once it is used."""
+    params, binding = proxmox_params(namespace, node)
+    return _PROXMOX.get(params), binding
+
+
+def proxmox_backend_for(namespace: str, node: dict[str, Any]) -> ProxmoxBackend:
+    """The cached Proxmox client for a ProxmoxNode object (all clients of one endpoint share its limit)."""
+    return proxmox_connection(namespace, node)[0]
 
 
 def proxmox_backend(namespace: str, credentials_ref: dict[str, Any]) -> ProxmoxBackend:
@@ -268,4 +341,4 @@ def proxmox_backend(namespace: str, credentials_ref: dict[str, Any]) -> ProxmoxB
         raise CredentialsNotFound(
             f"ProxmoxNode {credentials_ref['name']!r} does not exist in namespace {namespace!r}; create it"
         )
-    return proxmox_backend_for(namespace, node["spec"])
+    return proxmox_backend_for(namespace, node)

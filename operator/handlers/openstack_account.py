@@ -15,7 +15,7 @@ key/value maps are compact JSON.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
 from ..backends.inventory import CloudIdentity, Inventory, InventoryKind, InventoryRecord, parse_kinds
@@ -52,11 +52,21 @@ def _json(mapping: Mapping[str, str]) -> str | None:
 class OpenStackAccount:
     """One Keystone scope (project) of a CloudCredential, through the shared OpenStack backend."""
 
-    def __init__(self, backend: OpenStackBackend, region: str | None, username: str | None) -> None:
+    def __init__(
+        self,
+        backend: OpenStackBackend,
+        region: str | None,
+        username: str | None,
+        fresh_token: Callable[[], None] | None = None,
+    ) -> None:
         self.backend, self.region, self.username = backend, region or "", username
+        self.fresh_token = fresh_token
 
     def validate(self) -> CloudIdentity:
-        """Keystone token issue (whoami): user, project and domain of the token."""
+        """Keystone token issue (whoami) with a token issued now, not a cached one (``fresh_token`` drops
+        the cached token first), so a revoked password fails this validation: user, project and domain."""
+        if self.fresh_token is not None:
+            self.fresh_token()
         who = self.backend.whoami()
         return CloudIdentity(
             PROVIDER,

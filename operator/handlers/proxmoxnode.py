@@ -44,7 +44,8 @@ from ..reconcile.proxmoxnode import (
     summary_conditions,
 )
 from ..settings import OperatorSettings
-from .credentials import proxmox_backend_for
+from .cloudcredential import unwatch_secrets, watch_secrets
+from .credentials import proxmox_connection
 from .inventory_store import list_inventory, write_inventory
 from .polling import finish_status, register_polling, write_status
 
@@ -149,8 +150,10 @@ class Cycle:
         if spec.get("suspend"):
             updates = [ConditionUpdate("Ready", False, "Suspended", "spec.suspend is true: nothing is polled or run")]
         else:
+            watch_secrets(KIND, self.namespace, self.name, spec, self.memo)
             try:
-                backend = proxmox_backend_for(self.namespace, spec)
+                backend, binding = proxmox_connection(self.namespace, obj)
+                fields["secretBinding"] = binding.to_status()  # the token is sent from here on
                 observation = _observe(backend)
             except BackendError as error:
                 message = (
@@ -305,4 +308,7 @@ def register(settings: OperatorSettings) -> None:
         cycle = Cycle(kwargs["body"], str(kwargs["namespace"]), str(kwargs["name"]), kwargs["logger"], kwargs["memo"])
         return lambda: cycle.run(settings)
 
-    register_polling(KIND, "proxmoxnodes", "sync", settings, make_pass)
+    def forget(kwargs: dict[str, Any]) -> None:
+        unwatch_secrets(KIND, str(kwargs["namespace"]), str(kwargs["name"]))
+
+    register_polling(KIND, "proxmoxnodes", "sync", settings, make_pass, on_stop=forget)

@@ -14,7 +14,7 @@ the 1 MiB object limit. Records carry no per-record sync time (``manifest.synced
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,17 +24,21 @@ from daytwo.crds.base import MAX_STATUS_LIST
 from .chunked import CHUNK_BYTES, MANIFEST_FORMAT, chunk_name, chunk_records, chunked_configmaps, configmap_changes
 from .conditions import ConditionUpdate
 from .references import missing_reference_condition, secret_refs
+from .secretaccess import REFUSAL_REASONS
 
 __all__ = [
+    "AUTH_RETRY_CAP",
     "CHUNK_BYTES",
     "EXPIRY_WARNING",
     "INVENTORY_LABEL",
     "MANIFEST_FORMAT",
+    "RETRIED_REJECTIONS",
     "TERMINAL_REASONS",
     "Observed",
     "RetryState",
     "Validation",
     "after_attempt",
+    "after_validation",
     "chunk_records",
     "configmap_changes",
     "configmap_name",
@@ -56,7 +60,12 @@ EXPIRY_WARNING = timedelta(days=7)
 #: Reasons a person has to fix; the others heal by themselves (Stalled is True only for these).
 TERMINAL_REASONS = frozenset(
     {"SecretNotFound", "KeyMissing", "AuthFailed", "PermissionDenied", "TLSVerificationFailed", "InvalidCredential"}
+    | REFUSAL_REASONS
 )
+#: Cloud rejections retried with backoff (they may heal on the cloud's side), see :func:`after_validation`.
+RETRIED_REJECTIONS = frozenset({"AuthFailed"})
+#: The longest wait between retries of a rejected credential (fewer failed logins than a lockout policy counts).
+AUTH_RETRY_CAP = timedelta(minutes=30)
 #: Backend error reasons as Validated/InventorySynced reasons.
 _REASONS = {"CredentialsNotFound": "KeyMissing", "InvalidRequest": "InvalidCredential"}
 INVENTORY_LABEL = "daytwo.io/credential"
@@ -96,13 +105,17 @@ def reason_of(error_reason: str) -> str:
     return _REASONS.get(error_reason, error_reason)
 
 
-def secret_problem(spec: Mapping[str, Any], secrets: Mapping[str, set[str] | None]) -> ConditionUpdate | None:
-    """Validated=False (SecretNotFound / KeyMissing) when a Secret or key the spec names is missing.
+def secret_problem(
+    spec: Mapping[str, Any], secrets: Mapping[str, set[str] | None], not_allowed: Collection[str] = ()
+) -> ConditionUpdate | None:
+    """Validated=False (SecretNotFound / SecretNotAllowed / KeyMissing) when a Secret the spec names is
+    missing, lacks the opt-in label ``daytwo.io/credential=true``, or lacks a key.
 
-    ``secrets`` maps each Secret name to its key names (None when it does not exist).
+    ``secrets`` maps each Secret name to its key names (None when it does not exist); ``not_allowed``
+    names the Secrets without the label.
     """
     refs = {ref: secrets.get(ref.name) for ref in secret_refs("CloudCredential", dict(spec))}
-    missing = missing_reference_condition({}, refs)
+    missing = missing_reference_condition({}, refs, not_allowed)
     if missing is None:
         return None
     return ConditionUpdate("Validated", False, missing.reason, missing.message)
@@ -186,6 +199,24 @@ def after_attempt(
     base, cap = backoff
     delay = min(cap, base * 2.0**retry.failures)
     return RetryState(retry.failures + 1, now + timedelta(seconds=delay))
+
+
+def after_validation(
+    retry: RetryState,
+    result: Validation,
+    now: datetime,
+    backoff: tuple[float, float],
+    interval: float,
+    auth_retry_seconds: float,
+) -> RetryState:
+    """The retry state after a validation: like :func:`after_attempt`, except that a rejected credential
+    (AuthFailed: a revoked password, a disabled user) is retried with backoff, from ``auth_retry_seconds``
+    doubling up to the validation interval (at most :data:`AUTH_RETRY_CAP`), instead of waiting a whole
+    interval for a fix that is often made on the cloud's side, where no Secret or spec change wakes it."""
+    if result.reason in RETRIED_REJECTIONS:
+        cap = max(auth_retry_seconds, min(interval, AUTH_RETRY_CAP.total_seconds()))
+        return after_attempt(retry, True, True, now, (auth_retry_seconds, cap), interval)
+    return after_attempt(retry, result.reason is not None, result.retryable, now, backoff, interval)
 
 
 def validated_condition(

@@ -15,6 +15,7 @@ from typing import Any
 from daytwo.crds.base import MAX_STATUS_LIST
 
 from .conditions import ConditionUpdate
+from .secretaccess import REFUSAL_REASONS
 
 __all__ = [
     "GuestView",
@@ -42,7 +43,13 @@ CONNECTION_REASONS = {
     "TLSVerificationFailed": "TLSVerificationFailed",
 }
 #: Reasons a person has to fix; the others heal by themselves.
-TERMINAL_REASONS = {"AuthenticationFailed", "PermissionDenied", "CredentialsNotFound", "TLSVerificationFailed"}
+TERMINAL_REASONS = {
+    "AuthenticationFailed",
+    "PermissionDenied",
+    "CredentialsNotFound",
+    "TLSVerificationFailed",
+    *REFUSAL_REASONS,
+}
 #: Node usage moves every second; status keeps the last figure until it moves by more than this share
 #: of capacity, so an idle cluster writes no status (Argo CD and Flux see no churn).
 USAGE_TOLERANCE = 0.05

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 from daytwo.crds.cloudcredential import DEFAULT_SECRET_KEYS
 
 from .conditions import ConditionUpdate
+from .secretaccess import not_allowed_message
 
 __all__ = ["ObjectRef", "SecretRef", "missing_reference_condition", "object_refs", "secret_refs"]
 
@@ -77,12 +79,16 @@ def secret_refs(kind: str, spec: dict[str, Any]) -> list[SecretRef]:
 
 
 def missing_reference_condition(
-    objects: dict[ObjectRef, bool], secrets: dict[SecretRef, set[str] | None]
+    objects: dict[ObjectRef, bool],
+    secrets: dict[SecretRef, set[str] | None],
+    not_allowed: Collection[str] = (),
 ) -> ConditionUpdate | None:
-    """A Ready=False update naming the first missing reference, or None when all exist.
+    """A Ready=False update naming the first missing (or refused) reference, or None when all are usable.
 
     ``objects`` maps each ref to whether it exists; ``secrets`` maps each ref to the Secret's key
-    names (None when the Secret does not exist). Messages say what to create.
+    names (None when the Secret does not exist); ``not_allowed`` names the Secrets without the opt-in
+    label ``daytwo.io/credential=true`` (SecretNotAllowed, checked before the keys so nothing is said
+    about a Secret the operator may not read). Messages say what to create or label.
     """
     for ref, exists in objects.items():
         if not exists:
@@ -98,6 +104,8 @@ def missing_reference_condition(
             return ConditionUpdate(
                 "Ready", False, "SecretNotFound", f"Secret {secret.name!r} does not exist in this namespace; create it"
             )
+        if secret.name in not_allowed:
+            return ConditionUpdate("Ready", False, "SecretNotAllowed", not_allowed_message(secret.name))
         missing = [key for key in secret.required_keys if key not in keys]
         if secret.any_of_keys and not any(all(k in keys for k in group) for group in secret.any_of_keys):
             options = " or ".join("+".join(group) for group in secret.any_of_keys)

@@ -11,10 +11,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from daytwo.crds.secrets import CREDENTIAL_SECRET_LABEL, CREDENTIAL_SECRET_LABEL_VALUE
 
 from .controlplane import DEFAULT_STATE, REPO
 
 EXAMPLES = REPO / "examples"
+#: metadata.labels of every Secret the operator may read (README, Security).
+CREDENTIAL_LABELS = {CREDENTIAL_SECRET_LABEL: CREDENTIAL_SECRET_LABEL_VALUE}
+
+
+def credential_secret(name: str, namespace: str, data: dict[str, str]) -> dict[str, Any]:
+    """A Secret manifest the operator may read (it carries the opt-in label)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(CREDENTIAL_LABELS)},
+        "stringData": data,
+    }
 
 
 def example_secret(file: str, name: str) -> dict[str, str]:
@@ -29,12 +42,7 @@ def openstack_credential(namespace: str, name: str = "openstack", base: str | No
     """A Secret and a CloudCredential (provider openstack) for the OpenStack stand-in at ``base`` (default:
     the demo one), as its admin."""
     password = example_secret("cloudcredential-openstack.yaml", "openstack-admin")["password"]
-    secret = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": name, "namespace": namespace},
-        "stringData": {"username": "admin", "password": password},
-    }
+    secret = credential_secret(name, namespace, {"username": "admin", "password": password})
     credential = {
         "apiVersion": "daytwo.io/v1alpha1",
         "kind": "CloudCredential",
@@ -45,6 +53,7 @@ def openstack_credential(namespace: str, name: str = "openstack", base: str | No
             "openstack": {
                 "authUrl": f"{base or f'http://127.0.0.1:{OPENSTACK_PORT}'}/identity/v3",
                 "projectName": "admin",
+                "allowInsecureHttp": True,  # the stand-in is plain http on loopback
             },
         },
     }
@@ -82,14 +91,7 @@ PROXMOX_CA = DEFAULT_STATE / "standins" / "proxmox-ca.pem"
 
 
 def _proxmox_ca_secret(namespace: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "apiVersion": "v1",
-            "kind": "Secret",
-            "metadata": {"name": "proxmox-ca", "namespace": namespace},
-            "stringData": {"ca.crt": PROXMOX_CA.read_text()},
-        }
-    ]
+    return [credential_secret("proxmox-ca", namespace, {"ca.crt": PROXMOX_CA.read_text()})]
 
 
 def _proxmox_ready() -> bool:

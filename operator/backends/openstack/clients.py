@@ -2,7 +2,8 @@
 
 - Connections are cached by ``OpenStackConnectionParams.fingerprint()``: a rotated Secret has a
   new fingerprint, so it gets a fresh connection (and a fresh token). keystoneauth renews tokens
-  that expire and re-authenticates once when a service answers 401.
+  that expire and re-authenticates once when a service answers 401. A validation drops the cached
+  token first (:meth:`OpenStackClients.invalidate_token`), so it always proves the Secret's values.
 - Each ``auth_url`` gets a bounded semaphore, so one slow cloud cannot take every worker thread.
 - ``call()`` maps every SDK exception through :func:`errors.translate`, retries retryable
   failures with exponential backoff (never 4xx), and never lets an SDK exception escape.
@@ -63,6 +64,16 @@ class OpenStackClients:
                 _, old = self._connections.popitem(last=False)
                 _close_quietly(old)
             return conn
+
+    def invalidate_token(self, params: OpenStackConnectionParams) -> None:
+        """Drop the cached Keystone token of these params' connection (no I/O), so the next call issues a
+        fresh one with the Secret's values: a validation then sees a revoked password or a disabled user at
+        once instead of when the cached token expires."""
+        with self._lock:
+            conn = self._connections.get(params.fingerprint())
+        if conn is not None:
+            auth: Any = conn.session.auth
+            auth.invalidate()
 
     def forget(self, params: OpenStackConnectionParams) -> None:
         """Drop (and close) the cached connection for these params, e.g. when a credential is deleted."""
