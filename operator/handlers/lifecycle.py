@@ -33,10 +33,13 @@ def reference_condition(kind: str, namespace: str, spec: dict[str, Any]) -> Cond
     reader = kube_client()
     objects = {ref: reader.get_object(ref.kind, namespace, ref.name) is not None for ref in object_refs(kind, spec)}
     secrets: dict[Any, set[str] | None] = {}
+    not_allowed: set[str] = set()
     for ref in secret_refs(kind, spec):
-        found = reader.get_secret_keys(namespace, ref.name)
-        secrets[ref] = None if found is None else found[1]
-    return missing_reference_condition(objects, secrets)
+        found = reader.read_secret(namespace, ref.name)
+        secrets[ref] = None if found is None else set(found.keys)
+        if found is not None and not found.allowed:
+            not_allowed.add(ref.name)
+    return missing_reference_condition(objects, secrets, not_allowed)
 
 
 def apply_status(body: kopf.Body, patch: kopf.Patch, updates: list[ConditionUpdate], phase: str | None = None) -> None:
