@@ -25,6 +25,7 @@ from tests.harness.controlplane import REPO, LocalControlPlane, free_port
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess
 from tests.harness.processes import spawn, stop, wait_until
+from tests.harness.standins import CREDENTIAL_LABELS
 
 from .common import peak_rss_mb_of, write_result
 
@@ -37,7 +38,7 @@ def _credential(port: int) -> list[dict[str, Any]]:
         {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": "openstack-admin", "namespace": NS},
+            "metadata": {"name": "openstack-admin", "namespace": NS, "labels": dict(CREDENTIAL_LABELS)},
             "stringData": {"username": "admin", "password": PASSWORD},
         },
         {
@@ -47,7 +48,11 @@ def _credential(port: int) -> list[dict[str, Any]]:
             "spec": {
                 "provider": "openstack",
                 "secretRef": {"name": "openstack-admin"},
-                "openstack": {"authUrl": f"http://127.0.0.1:{port}/identity/v3", "projectName": "admin"},
+                "openstack": {
+                    "authUrl": f"http://127.0.0.1:{port}/identity/v3",
+                    "projectName": "admin",
+                    "allowInsecureHttp": True,
+                },
             },
         },
     ]

@@ -27,6 +27,7 @@ from tests.harness.controlplane import REPO, LocalControlPlane
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess
 from tests.harness.processes import wait_until
+from tests.harness.standins import CREDENTIAL_LABELS
 
 from .bench_cloud_inventory import _start_moto
 from .common import peak_rss_mb_of, write_result
@@ -64,7 +65,7 @@ def main() -> None:
                 {
                     "apiVersion": "v1",
                     "kind": "Secret",
-                    "metadata": {"name": "aws", "namespace": NS},
+                    "metadata": {"name": "aws", "namespace": NS, "labels": dict(CREDENTIAL_LABELS)},
                     "stringData": {
                         "accessKeyId": ready["access_key_id"],
                         "secretAccessKey": ready["secret_access_key"],
@@ -77,7 +78,7 @@ def main() -> None:
                     "spec": {
                         "provider": "aws",
                         "secretRef": {"name": "aws"},
-                        "aws": {"region": ready["region"], "endpointUrl": ready["url"]},
+                        "aws": {"region": ready["region"], "endpointUrl": ready["url"], "allowInsecureHttp": True},
                         "inventory": {"enabled": True, "intervalSeconds": 86400, "kinds": ["vms"]},
                     },
                 },

@@ -30,6 +30,7 @@ from tests.harness.driftrules import builtin_drift_rules
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess
 from tests.harness.processes import wait_until
+from tests.harness.standins import CREDENTIAL_LABELS
 from tests.standins.openstack.seed import ADMIN_PASSWORD
 
 NS = "bench"
@@ -41,7 +42,7 @@ def manifests(base: str) -> list[dict[str, Any]]:
         {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": "openstack", "namespace": NS},
+            "metadata": {"name": "openstack", "namespace": NS, "labels": dict(CREDENTIAL_LABELS)},
             "stringData": {"username": "admin", "password": ADMIN_PASSWORD},
         },
         {
@@ -51,7 +52,7 @@ def manifests(base: str) -> list[dict[str, Any]]:
             "spec": {
                 "provider": "openstack",
                 "secretRef": {"name": "openstack"},
-                "openstack": {"authUrl": f"{base}/identity/v3", "projectName": "admin"},
+                "openstack": {"authUrl": f"{base}/identity/v3", "projectName": "admin", "allowInsecureHttp": True},
             },
         },
     ]

@@ -21,6 +21,7 @@ from tests.harness.controlplane import REPO, LocalControlPlane, free_port
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess
 from tests.harness.processes import spawn, stop, wait_until
+from tests.harness.standins import CREDENTIAL_LABELS
 
 from .common import peak_rss_mb_of, write_result
 
@@ -79,7 +80,7 @@ def main() -> None:
                 {
                     "apiVersion": "v1",
                     "kind": "Secret",
-                    "metadata": {"name": f"pve-{index}", "namespace": NS},
+                    "metadata": {"name": f"pve-{index}", "namespace": NS, "labels": dict(CREDENTIAL_LABELS)},
                     "stringData": {"tokenId": "daytwo@pve!operator", "tokenSecret": SECRET, "ca.crt": ca.read_text()},
                 }
             )
@@ -87,7 +88,7 @@ def main() -> None:
                 {
                     "apiVersion": "daytwo.io/v1alpha1",
                     "kind": "ProxmoxNode",
-                    "metadata": {"name": f"pve-{index}", "namespace": NS},
+                    "metadata": {"name": f"pve-{index}", "namespace": NS, "labels": dict(CREDENTIAL_LABELS)},
                     "spec": {
                         "host": "127.0.0.1",
                         "port": port,

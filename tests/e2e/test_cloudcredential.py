@@ -19,6 +19,7 @@ import pytest
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess
 from tests.harness.processes import wait_until
+from tests.harness.standins import credential_secret
 from tests.standins.aws import AwsStandin, Fault, run_moto
 from tests.standins.azure import AzureStandin, run_azure
 from tests.standins.gcp import GcpStandin, run_gcp
@@ -64,9 +65,7 @@ def gcp() -> Iterator[GcpStandin]:
 
 def secret(name: str, data: dict[str, str], namespace: str = NS) -> str:
     """A Secret manifest."""
-    return json.dumps(
-        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace}, "stringData": data}
-    )
+    return json.dumps(credential_secret(name, namespace, data))
 
 
 @pytest.fixture(scope="module")
@@ -127,10 +126,11 @@ def blocks(
     return {
         "openstack": {
             "authUrl": openstack.auth_url,
+            "allowInsecureHttp": True,  # the stand-ins are plain http on loopback
             "region": openstack.model.region,
             "projectName": openstack.info.admin_project,
         },
-        "aws": {"region": moto.region, "endpointUrl": moto.url},
+        "aws": {"region": moto.region, "endpointUrl": moto.url, "allowInsecureHttp": True},
         "azure": {
             "tenantId": azure.tenant_id,
             "subscriptionId": azure.subscription_id,

@@ -115,7 +115,7 @@ def test_secret_with_missing_key_is_reported(
             {
                 "apiVersion": "v1",
                 "kind": "Secret",
-                "metadata": {"name": "half-aws", "namespace": NAMESPACE},
+                "metadata": {"name": "half-aws", "namespace": NAMESPACE, "labels": {"daytwo.io/credential": "true"}},
                 "stringData": {"accessKeyId": "AKIAHALFKEYEXAMPLE"},
             }
         )

@@ -13,6 +13,7 @@ import pytest
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess
 from tests.harness.processes import wait_until
+from tests.harness.standins import credential_secret
 from tests.standins.proxmox import PveStandin, run_fakepve
 from tests.standins.proxmox.fixtures import closed_port
 
@@ -39,11 +40,7 @@ def namespace(kubectl: Kubectl, operator: DaytwoProcess, pve: PveStandin) -> str
         ("pve-ca", {"ca.crt": pve.ca_pem}),
     ]
     for name, data in secrets:
-        kubectl.apply(
-            json.dumps(
-                {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NS}, "stringData": data}
-            )
-        )
+        kubectl.apply(json.dumps(credential_secret(name, NS, data)))
     return NS
 
 

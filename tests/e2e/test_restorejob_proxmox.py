@@ -15,6 +15,7 @@ from daytwo.operator.backends.proxmox import GuestRef, ProxmoxClientFactory, Pro
 
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess
+from tests.harness.standins import CREDENTIAL_LABELS
 from tests.standins.proxmox import PveStandin, run_fakepve
 
 from .conftest import condition, wait_for_condition
@@ -50,7 +51,7 @@ def node(kubectl: Kubectl, operator: DaytwoProcess, pve: PveStandin) -> Iterator
         {
             "apiVersion": "v1",
             "kind": "Secret",
-            "metadata": {"name": name, "namespace": NS},
+            "metadata": {"name": name, "namespace": NS, "labels": dict(CREDENTIAL_LABELS)},
             "stringData": data,
         }
         for name, data in (

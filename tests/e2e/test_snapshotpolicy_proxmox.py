@@ -25,6 +25,7 @@ from daytwo.operator.reconcile.snapshotpolicy import parse_time, policy_view
 from tests.e2e.test_snapshotpolicy import YEARLY, events, run_now
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess
+from tests.harness.standins import credential_secret
 from tests.standins.proxmox import PveStandin, run_fakepve
 
 from .conftest import condition, wait_for_condition
@@ -82,7 +83,7 @@ def node(kubectl: Kubectl, operator: DaytwoProcess, pve: PveStandin) -> Iterator
 
 
 def _secret(name: str, data: dict[str, str]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NS}, "stringData": data}
+    return credential_secret(name, NS, data)
 
 
 def policy(name: str, targets: dict[str, Any], **spec: Any) -> str:
