@@ -35,14 +35,58 @@ class ApiSettings(BaseSettings):
         description="Secret (in the served namespace) with `username` and `password` of the bootstrap superadmin.",
     )
     login_rate_per_minute: int = Field(10, ge=1, description="Login attempts per client IP per minute.")
+    login_account_failures: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Failed logins of one account (from any IP) before each further attempt waits 2, 4, 8, ... s.",
+    )
+    login_account_max_backoff_seconds: int = Field(
+        900,
+        ge=1,
+        le=86400,
+        description="Cap of that per-account wait: a guesser can hold an account off for at most this long.",
+    )
     user_rate_per_minute: int = Field(600, ge=1, description="Authenticated calls per user per minute.")
-    allow_registration: bool = Field(True, description="Whether register/signup create (viewer) users.")
+    allow_registration: bool = Field(
+        False,
+        description="Whether horcrux register / multicloud signup create accounts; they get role `pending` "
+        "(no permissions) until an administrator grants one.",
+    )
+    api_keys_per_user: int = Field(10, ge=1, le=1000, description="API keys one user may hold at a time.")
+    api_key_lifetime_days: int = Field(
+        90, ge=1, le=3650, description="Lifetime of a new API key, and the most a key request may ask for."
+    )
     forwarded_allow_ips: str = Field(
         "",
         description="Proxies (comma-separated IPs, or *) whose X-Forwarded-For is trusted for the client IP "
         "(per-IP login limits behind an ingress); empty: the peer address counts.",
     )
     watch_timeout_seconds: int = Field(300, ge=5, description="Server-side timeout of one watch request.")
+    pmi_waits_per_user: int = Field(
+        3,
+        ge=0,
+        le=100,
+        description="pmi connection tests one user may have waiting for the operator at once (`wait=`); past it a "
+        "node test answers 202 at once (poll the node) and test-connection answers 429.",
+    )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Largest request body accepted (bytes); larger ones answer 413 before they are read.",
+    )
+    audit_quota_per_minute: int = Field(
+        60,
+        ge=1,
+        description="Audit entries one non-admin caller (anonymous: per client IP) adds per minute and ring; "
+        "beyond it they are counted in one `audit.suppressed` entry.",
+    )
+    webhook_allowed_hosts: str = Field(
+        "",
+        description="Comma-separated host names, IPs or CIDRs webhooks may target over plain http:// and "
+        "even when loopback/link-local; everything else must be https:// to a non-loopback host.",
+    )
     restore_enabled: bool = Field(
         True, description="pf9 RESTORE_ENABLED as /restore/config reports it; the chart passes the operator's value."
     )

@@ -9,7 +9,8 @@ writes), and the facade writes them with its own ServiceAccount. Records are HMA
 Secret layout (``data``, base64 as usual):
 
 - ``daytwo-api-user-<sha256(username)[:20]>``: username, password_hash (argon2id), role, email,
-  active, created_at, id, signature
+  active, created_at, id, token_generation (bumped by a password change: older JWTs stop working;
+  signed when present, so records written before it existed still verify), signature
 - ``daytwo-api-key-<sha256(key)[:20]>``: key_hash (sha256), key_prefix, name, username, created_at,
   id, signature
 - ``daytwo-api-revocations``: ``<jti>: <expiry epoch>``; expired entries are pruned on each logout,
@@ -51,6 +52,8 @@ REVOCATIONS = "daytwo-api-revocations"
 #: Key of a user's Secret holding their UI preferences (JSON; not part of the signed record).
 PREFERENCES_KEY = "preferences.json"
 USER_FIELDS = ("username", "password_hash", "role", "email", "full_name", "active", "created_at", "id")
+#: Signed when present (added later: records without them still verify; removing one breaks the signature).
+USER_OPTIONAL_FIELDS = ("token_generation",)
 KEY_FIELDS = ("key_hash", "key_prefix", "name", "username", "created_at", "expires_at", "id")
 
 #: (method, path, body, content_type) -> decoded JSON; raises on HTTP errors. The facade's own identity.
@@ -89,6 +92,8 @@ class User:
     created_at: str
     id: int
     full_name: str = ""
+    #: JWTs carry the generation they were issued under; only the current one authenticates.
+    token_generation: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,12 +136,13 @@ class Accounts:
         self.watcher = Watcher(SECRETS, namespace, source)
 
     # -- reading (memory only) ---------------------------------------------------------------
-    def _verified(self, name: str, fields: tuple[str, ...]) -> dict[str, str] | None:
+    def _verified(self, name: str, fields: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, str] | None:
         obj = self.watcher.objects.get(name)
         if obj is None:
             return None
         data = _decode(obj)
         record = {k: data.get(k, "") for k in fields}
+        record.update({k: data[k] for k in optional if k in data})
         if data.get("signature") != sign_record(self._secret, record):
             log.warning("ignoring Secret %s: its signature does not match (edited outside the facade?)", name)
             return None
@@ -144,9 +150,10 @@ class Accounts:
 
     def user(self, username: str) -> User | None:
         """The user called ``username``, if stored and correctly signed."""
-        r = self._verified(user_secret_name(username), USER_FIELDS)
+        r = self._verified(user_secret_name(username), USER_FIELDS, USER_OPTIONAL_FIELDS)
         if r is None or r["username"] != username:
             return None
+        generation = r.get("token_generation", "0")
         return User(
             r["username"],
             r["password_hash"],
@@ -156,6 +163,7 @@ class Accounts:
             r["created_at"],
             int(r["id"] or 0),
             r["full_name"],
+            int(generation) if generation.isdigit() else 0,
         )
 
     def users(self) -> list[User]:
@@ -226,6 +234,7 @@ class Accounts:
             "active": "true" if user.active else "false",
             "created_at": user.created_at,
             "id": str(user.id or _stable_id(user.username)),
+            "token_generation": str(user.token_generation),
         }
         name = user_secret_name(user.username)
         body = self._secret_body(name, "user", fields)

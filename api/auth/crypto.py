@@ -76,17 +76,25 @@ class Claims:
     role: str
     jti: str
     expires_at: datetime
+    #: the user's token generation when issued; a password change bumps the user's, killing older tokens
+    generation: int = 0
 
 
 def issue_token(
-    secret: str, username: str, role: str, lifetime: timedelta, now: datetime | None = None
+    secret: str,
+    username: str,
+    role: str,
+    lifetime: timedelta,
+    now: datetime | None = None,
+    generation: int = 0,
 ) -> tuple[str, Claims]:
-    """A signed JWT for ``username`` expiring after ``lifetime``, and its claims."""
+    """A signed JWT for ``username`` expiring after ``lifetime`` (claim ``gen``: the user's token generation)."""
     issued = now or datetime.now(UTC)
-    claims = Claims(username, role, uuid.uuid4().hex, (issued + lifetime).replace(microsecond=0))
+    claims = Claims(username, role, uuid.uuid4().hex, (issued + lifetime).replace(microsecond=0), generation)
     payload: dict[str, Any] = {
         "sub": username,
         "role": role,
+        "gen": generation,
         "jti": claims.jti,
         "iat": int(issued.timestamp()),
         "exp": int(claims.expires_at.timestamp()),
@@ -108,4 +116,5 @@ def decode_token(secret: str, token: str) -> Claims | None:
         str(payload.get("role", "")),
         str(payload["jti"]),
         datetime.fromtimestamp(payload["exp"], UTC),
+        int(payload.get("gen", 0)) if isinstance(payload.get("gen", 0), int) else -1,
     )

@@ -1,4 +1,10 @@
-"""Roles and the permissions they grant: viewer < operator < admin < superadmin, deny by default.
+"""Roles and the permissions they grant: pending < viewer < operator < admin < superadmin, deny by default.
+
+``pending`` is what self-registration gives (when it is enabled at all): the account may log in, see
+itself (horcrux ``/api/auth/verify``, multicloud ``/auth/me``), change its password and log out, and
+nothing else: every data route answers 403 until an administrator grants a role
+(``python -m daytwo.api.auth.admin set-role <user> <role>`` in the facade's Pod). Its Kubernetes
+group ``daytwo:pending`` is bound to nothing by the chart (and the facade may not impersonate it).
 
 Permission names are the references' (``drift:read``, ``restore:admin``, ...) plus, for the APIs
 that name none, ``<area>:read|write|admin`` in the same style. Each role grants its own list plus
@@ -15,6 +21,7 @@ from typing import Literal
 
 __all__ = [
     "GRANTS",
+    "PENDING",
     "PERMISSIONS",
     "ROLES",
     "Role",
@@ -24,11 +31,14 @@ __all__ = [
     "role_at_least",
 ]
 
-Role = Literal["viewer", "operator", "admin", "superadmin"]
-ROLES: tuple[Role, ...] = ("viewer", "operator", "admin", "superadmin")
+Role = Literal["pending", "viewer", "operator", "admin", "superadmin"]
+ROLES: tuple[Role, ...] = ("pending", "viewer", "operator", "admin", "superadmin")
+#: The role of a self-registered account until an administrator grants another.
+PENDING: Role = "pending"
 
 #: What each role adds to the one below it.
 GRANTS: dict[Role, tuple[str, ...]] = {
+    "pending": (),  # awaiting approval: nothing beyond its own account (routes that need no permission)
     "viewer": (
         "dashboard:read",  # platform9 dashboards, multicloud /dashboard/stats
         "drift:read",

@@ -4,7 +4,10 @@
 - horcrux: ``/api/auth/login|register|logout|verify|password`` and ``/api/users/{username}/api-keys``
 - multicloud: ``POST /auth/signup``, ``POST /auth/login`` (OAuth2 password form), ``GET /auth/me``
 
-Login and registration count against the per-IP login limit; every outcome goes to the audit log.
+Login and registration count against the per-IP login limit, logins also against the per-account
+backoff (api/auth/ratelimit.py); every outcome goes to the audit log. Registration is off unless
+``DAYTWO_API_ALLOW_REGISTRATION``; a registered account is ``pending`` (no permissions) until an
+administrator grants a role (``python -m daytwo.api.auth.admin set-role``).
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from pydantic import BaseModel, Field
 from ..deps import Authenticated, Services, get_services
 from ..errors import ApiError, Family
 from .accounts import ApiKey, User
-from .service import AuthService, LoginResult, Principal
+from .roles import PENDING
+from .service import AuthPolicy, AuthService, LoginResult, Principal
 
-__all__ = ["PUBLIC_ROUTES", "READ_ONLY_ROUTES", "SELF_SERVICE_ROUTES", "auth_router"]
+__all__ = ["PENDING_ROUTES", "PUBLIC_ROUTES", "READ_ONLY_ROUTES", "SELF_SERVICE_ROUTES", "auth_router"]
 
 #: Write routes anyone may call (the authz table test skips them).
 PUBLIC_ROUTES: frozenset[tuple[str, str, str]] = frozenset(
@@ -39,6 +43,16 @@ SELF_SERVICE_ROUTES: frozenset[tuple[str, str, str]] = frozenset(
         ("horcrux", "POST", "/api/users/{username}/api-keys"),
         ("horcrux", "DELETE", "/api/users/{username}/api-keys/{key_id}"),
         ("platform9", "PUT", "/user-preferences"),
+    }
+)
+#: Routes a ``pending`` (self-registered, not yet approved) account may use besides the public ones:
+#: its own account only. Every other route that needs a login answers it 403.
+PENDING_ROUTES: frozenset[tuple[str, str, str]] = frozenset(
+    {
+        ("horcrux", "GET", "/api/auth/verify"),
+        ("horcrux", "POST", "/api/auth/logout"),
+        ("horcrux", "POST", "/api/auth/password"),
+        ("multicloud", "GET", "/auth/me"),
     }
 )
 #: Routes with a write method that only read (a query in a POST body): viewers may call them, anonymous may not.
@@ -89,6 +103,7 @@ class KeyRequest(BaseModel):
 def _auth(services: Services) -> AuthService:
     if services.auth is None:
         raise ApiError(503, "Authentication is not available", "SERVICE_UNAVAILABLE")
+    services.auth.configure(AuthPolicy.from_settings(services.settings))  # no-op once applied
     return services.auth
 
 
@@ -173,7 +188,7 @@ def _horcrux() -> APIRouter:
 
     @router.post("/api/auth/register", status_code=201)
     def register(body: Registration, request: Request) -> dict[str, Any]:
-        """Create a viewer account (when registration is allowed)."""
+        """Create a ``pending`` account (when registration is allowed): no permissions until an admin grants a role."""
         services = get_services(request)
         auth = _limited(request, services)
         if not services.settings.allow_registration:
@@ -208,6 +223,10 @@ def _horcrux() -> APIRouter:
     def create_key(username: str, body: KeyRequest, principal: Authenticated, request: Request) -> dict[str, Any]:
         """A new API key; the key itself is in this response only (it is stored hashed)."""
         _own_or_admin(principal, username)
+        if principal.role == PENDING:
+            raise ApiError(
+                403, "Your account awaits approval: an administrator must grant it a role first", "FORBIDDEN"
+            )
         services = get_services(request)
         auth = _auth(services)
         if auth.accounts.user(username) is None:
@@ -252,7 +271,7 @@ def _multicloud() -> APIRouter:
 
     @router.post("/auth/signup", status_code=201)
     def signup(body: Signup, request: Request) -> dict[str, Any]:
-        """Create a viewer account whose username is the email."""
+        """Create a ``pending`` account whose username is the email (no permissions until an admin grants a role)."""
         services = get_services(request)
         auth = _limited(request, services)
         if not services.settings.allow_registration:

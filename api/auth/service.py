@@ -1,13 +1,26 @@
-"""AuthService: who is calling (JWT or API key), logging in and out, registering, the bootstrap admin."""
+"""AuthService: who is calling (JWT or API key), logging in and out, registering, the bootstrap admin.
+
+Decisions (README "Users and API keys"):
+
+- A password change (and a bootstrap password rotation) bumps the user's ``token_generation``: every
+  JWT issued before stops authenticating at once. API keys are separate credentials with their own
+  expiry and stay valid (delete them to revoke them).
+- Failed logins count per account name, whatever the client IP (:class:`AccountBackoff`), on top
+  of the per-IP limit; unknown names are limited the same way, so the limit reveals nothing.
+- Self-registration creates role ``pending`` (no permissions). Every registration failure the
+  service decides (name taken, weak password) is the same 422 "Registration failed" without the name.
+- API keys always expire: ``api_key_lifetime_days`` by default and at most; at most
+  ``api_keys_per_user`` per user (409 beyond: delete an old key first).
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import ApiError
 from .accounts import Accounts, ApiKey, User
@@ -21,14 +34,52 @@ from .crypto import (
     new_api_key,
     verify_password,
 )
-from .ratelimit import Decision, RateLimiter
-from .roles import ROLES, group_of, permissions_of
+from .ratelimit import AccountBackoff, Decision, RateLimiter
+from .roles import PENDING, ROLES, group_of, permissions_of
 
-__all__ = ["AuthService", "LoginResult", "Principal"]
+if TYPE_CHECKING:
+    from ..settings import ApiSettings
+
+__all__ = ["REGISTRATION_FAILED", "AuthPolicy", "AuthService", "LoginResult", "Principal"]
 
 log = logging.getLogger("daytwo.api.auth")
 #: Kubernetes user the facade impersonates for a daytwo user (the prefix keeps it apart from real users).
 USER_PREFIX = "daytwo:user:"
+#: The one answer to a registration the service refuses (taken name or weak input): no name echoed.
+REGISTRATION_FAILED = (
+    "Registration failed: choose another username and a password of at least 8 characters, "
+    "or ask an administrator for an account"
+)
+
+
+def _setting_default(name: str) -> int:
+    from ..settings import ApiSettings
+
+    default = ApiSettings.model_fields[name].default
+    assert isinstance(default, int)
+    return default
+
+
+@dataclass(frozen=True)
+class AuthPolicy:
+    """The account limits of ``ApiSettings`` the service enforces (defaults: the settings' defaults)."""
+
+    account_failures: int = field(default_factory=lambda: _setting_default("login_account_failures"))
+    account_max_backoff_seconds: int = field(
+        default_factory=lambda: _setting_default("login_account_max_backoff_seconds")
+    )
+    api_keys_per_user: int = field(default_factory=lambda: _setting_default("api_keys_per_user"))
+    api_key_lifetime_days: int = field(default_factory=lambda: _setting_default("api_key_lifetime_days"))
+
+    @classmethod
+    def from_settings(cls, settings: ApiSettings) -> AuthPolicy:
+        """The policy the process's settings ask for."""
+        return cls(
+            settings.login_account_failures,
+            settings.login_account_max_backoff_seconds,
+            settings.api_keys_per_user,
+            settings.api_key_lifetime_days,
+        )
 
 
 @dataclass(frozen=True)
@@ -80,17 +131,40 @@ class LoginResult:
 class AuthService:
     """Authentication and account operations over :class:`Accounts`; rate limiters for login and users."""
 
-    def __init__(self, accounts: Accounts, secret: str, lifetime_seconds: int, login_rate: int, user_rate: int) -> None:
+    def __init__(
+        self,
+        accounts: Accounts,
+        secret: str,
+        lifetime_seconds: int,
+        login_rate: int,
+        user_rate: int,
+        *,
+        policy: AuthPolicy | None = None,
+    ) -> None:
         self.accounts = accounts
         self._secret = secret
         self.lifetime = timedelta(seconds=lifetime_seconds)
         self.login_limiter = RateLimiter(login_rate)
         self.user_limiter = RateLimiter(user_rate)
+        self.policy = AuthPolicy()
+        self.account_backoff = AccountBackoff(self.policy.account_failures, self.policy.account_max_backoff_seconds)
+        self.configure(policy or self.policy)
         # credential -> Principal, valid while the auth Secrets are unchanged (any user, key or
         # revocation write bumps the watcher's version and empties it): a request pays no JWT/HMAC.
         self._decoy = hash_password(uuid.uuid4().hex)
         self._known: dict[str, Principal] = {}
         self._known_version = -1
+
+    def configure(self, policy: AuthPolicy) -> None:
+        """Apply ``policy`` (idempotent: the failure counts survive unless the backoff settings change)."""
+        if policy == self.policy:
+            return
+        if (policy.account_failures, policy.account_max_backoff_seconds) != (
+            self.policy.account_failures,
+            self.policy.account_max_backoff_seconds,
+        ):
+            self.account_backoff = AccountBackoff(policy.account_failures, policy.account_max_backoff_seconds)
+        self.policy = policy
 
     def _remembered(self, credential: str) -> Principal | None:
         version = self.accounts.watcher.version
@@ -124,7 +198,8 @@ class AuthService:
     def from_token(self, token: str) -> Principal | None:
         """The caller a bearer token names, if valid, unexpired, not revoked, and the user still active.
 
-        The role comes from the user record, not the token: a demotion takes effect at once.
+        The role comes from the user record, not the token: a demotion takes effect at once; so does a
+        password change (the token's generation must be the user's current one).
         """
         known = self._remembered(token)
         if known is not None:
@@ -132,7 +207,10 @@ class AuthService:
         claims = decode_token(self._secret, token)
         if claims is None or self.accounts.revoked(claims.jti):
             return None
-        return self._remember(token, self._principal(self.accounts.user(claims.username), "jwt", claims))
+        user = self.accounts.user(claims.username)
+        if user is None or user.token_generation != claims.generation:
+            return None
+        return self._remember(token, self._principal(user, "jwt", claims))
 
     def from_api_key(self, key: str) -> Principal | None:
         """The caller an ``X-API-Key`` names, if the key is stored and its user active."""
@@ -156,13 +234,29 @@ class AuthService:
 
     # -- account operations ----------------------------------------------------------------------
     def login(self, username: str, password: str) -> LoginResult:
-        """Check the password and issue a token; one vague 401 whatever was wrong."""
+        """Check the password and issue a token; one vague 401 whatever was wrong.
+
+        429 (with ``Retry-After``) while the account is backing off after repeated failures, from
+        whichever IP; the password is then not even checked.
+        """
+        wait = self.account_backoff.retry_after(username)
+        if wait:
+            raise ApiError(
+                429,
+                f"Too many failed logins for this account; try again in {wait} s",
+                "RATE_LIMITED",
+                headers={"Retry-After": str(wait)},
+            )
         user = self.accounts.user(username)
         # an unknown user costs one argon2 verification too, so timing does not reveal which names exist
         stored = user.password_hash if user is not None else self._decoy
         if not verify_password(stored, password) or user is None or not user.active:
+            self.account_backoff.failed(username)
             raise ApiError(401, "Invalid username or password", "AUTHENTICATION_FAILED")
-        token, claims = issue_token(self._secret, user.username, user.role, self.lifetime)
+        self.account_backoff.succeeded(username)
+        token, claims = issue_token(
+            self._secret, user.username, user.role, self.lifetime, generation=user.token_generation
+        )
         return LoginResult(token, claims, user)
 
     def logout(self, principal: Principal) -> None:
@@ -171,20 +265,37 @@ class AuthService:
             raise ApiError(400, "Only a bearer token can be logged out; delete an API key instead")
         self.accounts.revoke(principal.token_id, principal.expires_at)
 
-    def register(
-        self, username: str, password: str, email: str = "", role: str = "viewer", full_name: str = ""
-    ) -> User:
-        """Create a user (409 if the name is taken)."""
+    def register(self, username: str, password: str, email: str = "", role: str = PENDING, full_name: str = "") -> User:
+        """Create a user (self-registration: role ``pending``, no permissions until an admin grants a role).
+
+        A taken name and a weak password get the same 422 :data:`REGISTRATION_FAILED`, which does not
+        echo the name; the password is hashed first either way, so timing tells them apart no better.
+        """
         if role not in ROLES:
             raise ApiError(422, f"role must be one of {', '.join(ROLES)}")
-        if len(password) < 8:
-            raise ApiError(422, "password must be at least 8 characters")
-        if self.accounts.user(username) is not None:
-            raise ApiError(409, f"user {username!r} already exists", "CONFLICT")
+        hashed = hash_password(password)
+        if len(password) < 8 or self.accounts.user(username) is not None:
+            raise ApiError(422, REGISTRATION_FAILED, "VALIDATION_ERROR")
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        user = User(username, hash_password(password), role, email, True, now, 0, full_name)
-        self.accounts.put_user(user, create=True)
+        user = User(username, hashed, role, email, True, now, 0, full_name)
+        try:
+            self.accounts.put_user(user, create=True)
+        except ApiError as error:
+            if error.status_code == 409:  # registered meanwhile (another replica)
+                raise ApiError(422, REGISTRATION_FAILED, "VALIDATION_ERROR") from None
+            raise
         return self.accounts.user(username) or user
+
+    def set_role(self, username: str, role: str) -> User:
+        """Give ``username`` another role (an administrator approving a pending account, say)."""
+        if role not in ROLES:
+            raise ApiError(422, f"role must be one of {', '.join(ROLES)}")
+        user = self.accounts.user(username)
+        if user is None:
+            raise ApiError(404, f"user {username!r} not found", "NOT_FOUND")
+        if user.role != role:
+            self.accounts.put_user(replace(user, role=role), create=False)
+        return self.accounts.user(username) or replace(user, role=role)
 
     def change_password(self, principal: Principal, current: str, new: str) -> None:
         """Change the caller's own password after checking the current one."""
@@ -193,14 +304,29 @@ class AuthService:
             raise ApiError(401, "Current password is wrong", "AUTHENTICATION_FAILED")
         if len(new) < 8:
             raise ApiError(422, "new password must be at least 8 characters")
-        self.accounts.put_user(User(**{**user.__dict__, "password_hash": hash_password(new)}), create=False)
+        changed = replace(user, password_hash=hash_password(new), token_generation=user.token_generation + 1)
+        self.accounts.put_user(changed, create=False)
 
     def create_api_key(self, username: str, name: str, expires_in_days: int | None) -> tuple[str, ApiKey]:
-        """A new key for ``username``: the plaintext (to show once) and its stored record."""
+        """A new key for ``username``: the plaintext (to show once) and its stored record.
+
+        Keys always expire (the policy's lifetime by default, shorter on request, never longer: 422);
+        a user holding ``api_keys_per_user`` unexpired keys gets 409 until they delete one.
+        """
+        most = self.policy.api_key_lifetime_days
+        if expires_in_days is not None and expires_in_days > most:
+            raise ApiError(422, f"expires_in_days may be at most {most} (API keys always expire)", "VALIDATION_ERROR")
+        held = [k for k in self.accounts.api_keys(username) if not k.expired()]
+        if len(held) >= self.policy.api_keys_per_user:
+            raise ApiError(
+                409,
+                f"{username!r} already holds {len(held)} API keys, the most allowed; delete an old key "
+                "(DELETE /api/users/{username}/api-keys/{key_id}) before creating another",
+                "CONFLICT",
+            )
         key = new_api_key()
-        expires = ""
-        if expires_in_days:
-            expires = (datetime.now(UTC) + timedelta(days=expires_in_days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        days = expires_in_days or most
+        expires = (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
         return key, self.accounts.put_api_key(hash_api_key(key), key[:7], name, username, expires)
 
     def bootstrap(self, username: str, password: str) -> None:
@@ -211,15 +337,13 @@ class AuthService:
             self.accounts.put_user(User(username, hash_password(password), "superadmin", "", True, now, 0), create=True)
             log.info("bootstrap superadmin %r created", username)
         elif user.role != "superadmin" or not user.active or not verify_password(user.password_hash, password):
-            fixed = User(
-                username,
-                hash_password(password),
-                "superadmin",
-                user.email,
-                True,
-                user.created_at,
-                user.id,
-                user.full_name,
+            rotated = not verify_password(user.password_hash, password)
+            fixed = replace(
+                user,
+                password_hash=hash_password(password),
+                role="superadmin",
+                active=True,
+                token_generation=user.token_generation + (1 if rotated else 0),
             )
             self.accounts.put_user(fixed, create=False)
             log.info("bootstrap superadmin %r brought in line with its Secret", username)
