@@ -56,7 +56,9 @@ def operator(
 @pytest.fixture(scope="session")
 def facade(cluster: LocalControlPlane, kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Facade]:
     """`daytwo-api` as a real process serving NAMESPACE over HTTP, with one user per role (tests/harness/facade.py)."""
-    running = Facade.start(cluster.kubeconfig, kubectl, NAMESPACE, tmp_path_factory.mktemp("facade-logs"))
+    running = Facade.start(  # registration on: the e2e tests exercise it (its default is off)
+        cluster.kubeconfig, kubectl, NAMESPACE, tmp_path_factory.mktemp("facade-logs"), allow_registration=True
+    )
     yield running
     running.stop()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from daytwo.api.kubewrite import KubeWriter
 from kubernetes import client, config
 
 from tests.harness.controlplane import LocalControlPlane
-from tests.harness.facade import PASSWORDS, Facade, fresh_address
+from tests.harness.facade import PASSWORDS, Facade, fresh_address, seed_user
 from tests.harness.processes import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -123,9 +124,9 @@ def test_impersonated_writes_obey_kubernetes_rbac(facade: Facade, cluster: Local
 
 
 def test_login_rate_limit_headers_and_429(facade: Facade) -> None:
-    with facade.http("127.0.0.99") as http:
+    with facade.http("127.0.0.99") as http:  # one IP, a different unknown account each time (per-IP limit only)
         answers = [
-            http.post("/platform9/auth/login", json={"username": "viewer", "password": "wrong"}) for _ in range(11)
+            http.post("/platform9/auth/login", json={"username": f"nobody-{n}", "password": "wrong"}) for n in range(11)
         ]
     assert [a.status_code for a in answers] == [401] * 10 + [429]
     assert answers[0].headers["X-RateLimit-Limit"] == "10" and answers[0].headers["X-RateLimit-Remaining"] == "9"
@@ -171,3 +172,61 @@ def test_logins_are_audited_in_the_configmap_ring(facade: Facade) -> None:
         return any(e["action"] == "auth.login" and e["outcome"] == "failure" and e["user"] == "viewer" for e in entries)
 
     wait_until(failed_login_recorded, 15, "the failed login in the audit ConfigMaps")
+
+
+def seeded(facade: Facade, role: str = "viewer") -> tuple[str, str]:
+    """A fresh user of ``role`` (as an administrator would store it) once the facade can log it in."""
+    username, password = f"e2e-{uuid.uuid4().hex[:10]}", "a-long-e2e-password"
+    seed_user(facade.kubectl, facade.namespace, facade.jwt_secret, username, password, role)
+
+    def can_log_in() -> bool:
+        with facade.http(fresh_address()) as http:
+            return http.post("/platform9/auth/login", json={"username": username, "password": password}).is_success
+
+    wait_until(can_log_in, 15, f"the facade to see user {username}")
+    return username, password
+
+
+def test_failed_logins_back_off_per_account_whatever_the_client_ip(facade: Facade) -> None:
+    """Issue 16 item 9: five bad passwords from five addresses, then 429 from any address, even for the owner."""
+    username, password = seeded(facade)
+    codes = []
+    for _ in range(5):
+        with facade.http(fresh_address()) as http:
+            codes.append(http.post("/platform9/auth/login", json={"username": username, "password": "no"}).status_code)
+    assert codes == [401] * 5
+    with facade.http(fresh_address()) as http:
+        refused = http.post("/horcrux/api/auth/login", json={"username": username, "password": password})
+    assert refused.status_code == 429 and refused.json()["error"] == "RATE_LIMITED"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 2 and "this account" in refused.json()["message"]
+    with facade.http(fresh_address()) as http:  # another account is not affected
+        assert http.post("/platform9/auth/login", json={"username": "viewer", "password": "no"}).status_code == 401
+
+    def owner_gets_in() -> bool:  # the backoff is short at first: the owner is not locked out
+        with facade.http(fresh_address()) as http:
+            return http.post("/platform9/auth/login", json={"username": username, "password": password}).is_success
+
+    wait_until(owner_gets_in, 15, "the owner's login after the backoff")
+    with facade.http(fresh_address()) as http:  # the success reset the count: a typo is a plain 401 again
+        assert http.post("/platform9/auth/login", json={"username": username, "password": "no"}).status_code == 401
+
+
+def test_a_password_change_ends_every_session_of_that_user(facade: Facade) -> None:
+    """Issue 16 (low): tokens issued before a password change are refused, across a restart too."""
+    username, password = seeded(facade, "operator")
+    tokens = []
+    for _ in range(2):
+        with facade.http(fresh_address()) as http:
+            answer = http.post("/horcrux/api/auth/login", json={"username": username, "password": password})
+            tokens.append(answer.json()["token"])
+    with facade.http(headers={"Authorization": f"Bearer {tokens[0]}"}) as http:
+        key = http.post(f"/horcrux/api/users/{username}/api-keys", json={"name": "ci"})
+        assert key.status_code == 201 and key.json()["expires_at"]  # keys always expire
+        changed = http.post("/horcrux/api/auth/password", json={"old_password": password, "new_password": "new-pw-123"})
+        assert changed.status_code == 200, changed.text
+    with facade.http() as http:
+        for token in tokens:
+            assert http.get("/horcrux/api/auth/verify", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+        assert http.get("/horcrux/api/auth/verify", headers={"X-API-Key": key.json()["key"]}).status_code == 200
+    stored = [s for s in facade.auth_secrets("user") if s["username"] == username]
+    assert stored[0]["token_generation"] == "1"

@@ -80,7 +80,8 @@ def main() -> int:
         operator = DaytwoProcess("daytwo-operator", kubeconfig, logs / "operator.log").start()
         stack.callback(operator.stop)
         step("starting daytwo-api")
-        facade = Facade.start(kubeconfig, kubectl, NAMESPACE, logs, port=8000)
+        # self-registration stays off (the facade's default): an anonymous caller gets no account
+        facade = Facade.start(kubeconfig, kubectl, NAMESPACE, logs, port=8000, allow_registration=False)
         stack.callback(facade.stop)
         step("applying examples/")
         kubectl.apply(REPO / "examples" / "00-namespace.yaml")

@@ -4,7 +4,8 @@
 daytwo-viewer/-editor/-admin ClusterRoles and the RoleBindings of groups daytwo:<role>, rendered
 with helm from charts/daytwo exactly as installed), a bootstrap admin Secret, one user per role
 (viewer, operator, admin; the bootstrap user ``root`` is the superadmin), then runs ``daytwo-api``
-and waits for ``/ready`` (the cache has synced).
+and waits for ``/ready`` (the cache has synced). Self-registration is off unless
+``allow_registration=True`` (the e2e session turns it on to test it; ``make demo`` keeps the default).
 
 ``facade.client(role)`` is an ``httpx.Client`` on the facade's root URL with that role's bearer
 token (``None``: anonymous); paths include the API prefix, e.g. ``/platform9/drift/events``.
@@ -90,8 +91,9 @@ class Facade:
         log_dir: Path,
         env: dict[str, str] | None = None,
         port: int = 0,
+        allow_registration: bool = False,
     ) -> Facade:
-        """Prepare ``namespace`` and start ``daytwo-api`` serving it."""
+        """Prepare ``namespace`` and start ``daytwo-api`` serving it (registration off unless asked for)."""
         kubectl.apply(json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}))
         for obj in caller_rbac(namespace):
             kubectl.apply(json.dumps(obj))
@@ -111,6 +113,7 @@ class Facade:
             "DAYTWO_API_BOOTSTRAP_SECRET": BOOTSTRAP_SECRET,
             # schemathesis and route walks call a lot; unit tests cover the per-user 429
             "DAYTWO_API_USER_RATE_PER_MINUTE": "100000",
+            "DAYTWO_API_ALLOW_REGISTRATION": "true" if allow_registration else "false",
             **(env or {}),
         }
         process = DaytwoProcess("daytwo-api", kubeconfig, log_dir / "api.log", env=settings, port=port)
