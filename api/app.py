@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -23,14 +24,15 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .audit import RequestContext, request_context
 from .auth.routes import auth_router
 from .deps import Services
-from .errors import FAMILIES, Family, install_envelope, request_id_of
+from .errors import FAMILIES, Family, envelope, install_envelope, request_id_of
 from .metrics import Metrics
 from .routers import horcrux, merge_routes, multicloud, platform9, pmi, spot
 from .settings import ApiSettings
 
-__all__ = ["SUBAPP_TITLES", "FacadeApp", "create_app", "mount_subapps", "new_request_id"]
+__all__ = ["SUBAPP_TITLES", "WRITE_METHODS", "FacadeApp", "FrontDoor", "create_app", "mount_subapps", "new_request_id"]
 
 log = logging.getLogger("daytwo.api")
 
@@ -43,6 +45,11 @@ SUBAPP_TITLES: dict[Family, str] = {
 }
 _ROUTERS = {"platform9": platform9, "horcrux": horcrux, "pmi": pmi, "spot": spot, "multicloud": multicloud}
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+#: Methods that change something: every call of one to the five APIs is audited (api/audit.py).
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+DENIALS = frozenset({401, 403})
+#: The body limit before the settings are loaded (``ApiSettings.max_body_bytes``'s default).
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
 _REQUEST_ID_PREFIX = f"req_{secrets.token_hex(4)}"
@@ -58,17 +65,33 @@ def new_request_id() -> str:
 
 
 class FrontDoor:
-    """Pure ASGI entry: request id in and out, rate-limit headers out, metrics, and the five prefixes.
+    """Pure ASGI entry: request id, body limit, audit, rate-limit headers, metrics, and the five prefixes.
 
     Requests under ``/<prefix>/`` go straight to their sub-app (the scope set as Starlette's Mount
     would), skipping the root app's own middleware and router: about a fifth of a cached GET.
     Everything else (``/health``, ``/ready``, ``/metrics``, ``/docs``, lifespan) goes to ``root``.
+
+    Every request passes here, so this is where the facade enforces what no route may forget:
+
+    - bodies over ``max_body_bytes`` answer 413 in the API's envelope before they are read (the
+      ``Content-Length`` checked; a body without one is read here up to the limit, then replayed);
+    - every write (POST/PUT/PATCH/DELETE) and every denial (401/403) of the five APIs is audited:
+      the request runs in an audit :func:`~daytwo.api.audit.request_context` (client IP as the
+      ASGI server resolved it, user agent), and when no route recorded an entry itself a generic
+      one (method, route template, status, caller) is added after the response.
     """
 
-    def __init__(self, root: ASGIApp, subapps: dict[str, ASGIApp], metrics: Metrics) -> None:
+    def __init__(
+        self,
+        root: ASGIApp,
+        subapps: dict[str, ASGIApp],
+        metrics: Metrics,
+        services: Callable[[], Services | None] = lambda: None,
+    ) -> None:
         self.root = root
-        self.prefixes = [(f"/{family}/", sub) for family, sub in subapps.items()]
+        self.prefixes = [(f"/{family}/", family, sub) for family, sub in subapps.items()]
         self.metrics = metrics
+        self.services = services
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -97,19 +120,107 @@ class FrontDoor:
             await send(message)
 
         target = self.root
+        family: str | None = None
         root_path = scope.get("root_path", "")
         route_path = scope["path"][len(root_path) :] if scope["path"].startswith(root_path) else scope["path"]
-        for prefix_slash, sub in self.prefixes:
+        for prefix_slash, name, sub in self.prefixes:
             if route_path.startswith(prefix_slash):
                 scope["app_root_path"] = scope.get("app_root_path", root_path)
                 scope["root_path"] = root_path + prefix_slash[:-1]
                 scope.setdefault("path_params", {})
-                target = sub
+                target, family = sub, name
                 break
+        services = self.services()
         try:
-            await target(scope, receive, send_with_headers)
+            if family is None:
+                await self._bounded(target, family, services, scope, receive, send_with_headers)
+                return
+            client = scope.get("client")
+            agent = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"user-agent"), None)
+            with request_context(client[0] if client else None, agent) as context:
+                try:
+                    await self._bounded(target, family, services, scope, receive, send_with_headers)
+                finally:
+                    self._audit_unrecorded(scope, context, status, services)
         finally:
             self.metrics.observe(scope, status, time.perf_counter() - started)
+
+    async def _bounded(
+        self,
+        target: ASGIApp,
+        family: str | None,
+        services: Services | None,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+    ) -> None:
+        """Call ``target`` unless the body is over the limit (413 in ``family``'s envelope instead)."""
+        limit = services.settings.max_body_bytes if services is not None else DEFAULT_MAX_BODY_BYTES
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if length is not None:
+            if length.isdigit() and int(length) > limit:
+                await _too_large(family, limit, scope, send)
+                return
+            await target(scope, receive, send)
+            return
+        if not any(k == b"transfer-encoding" for k, _ in scope["headers"]):
+            await target(scope, receive, send)  # no body
+            return
+        buffered: list[Message] = []
+        size = 0
+        while True:  # a body of unknown length: read it here, at most ``limit`` bytes
+            message = await receive()
+            buffered.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > limit:
+                await _too_large(family, limit, scope, send)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return buffered.pop(0) if buffered else await receive()
+
+        await target(scope, replay, send)
+
+    def _audit_unrecorded(self, scope: Scope, context: RequestContext, status: int, services: Services | None) -> None:
+        """A generic audit entry for a write or a denial that no route recorded itself."""
+        method = str(scope.get("method", ""))
+        if context.recorded or (method not in WRITE_METHODS and status not in DENIALS):
+            return
+        audit = services.audit if services is not None else None
+        if audit is None:
+            return
+        route = getattr(scope.get("route"), "path", None)
+        template = f"{scope.get('root_path', '')}{route}" if route else "unmatched"
+        denied = status in DENIALS
+        outcome = "success" if status < 400 else "denied" if denied else "failure"
+        details = {"method": method[:16], "route": template, "status": status, "path": str(scope["path"])[:256]}
+        principal = (scope.get("state") or {}).get("principal")
+        try:
+            audit.record(principal, "request.denied" if denied else "request.write", template, outcome, details)
+        except Exception:  # the answer is sent; never turn an audit hiccup into a failed request
+            log.exception("audit: could not record %s %s", method, template)
+
+
+async def _too_large(family: str | None, limit: int, scope: Scope, send: Send) -> None:
+    """Answer 413 in ``family``'s error envelope (the root's ``{"detail"}`` outside the five APIs)."""
+    message = f"Request body too large: at most {limit} bytes are accepted"
+    rid = request_id_of(scope)
+    if family is None:
+        body: dict[str, Any] = {"detail": message, "request_id": rid}
+    else:
+        body = envelope(family, 413, message, "PAYLOAD_TOO_LARGE", {"max_body_bytes": limit}, rid)  # type: ignore[arg-type]
+    payload = json.dumps(body).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 class FacadeApp(FastAPI):
@@ -202,7 +313,7 @@ def _build_services(settings: ApiSettings) -> Services:
     auth = AuthService(
         accounts, secret, settings.token_lifetime_seconds, settings.login_rate_per_minute, settings.user_rate_per_minute
     )
-    audit = AuditLog(store, own, settings.namespace)
+    audit = AuditLog(store, own, settings.namespace, quota_per_minute=settings.audit_quota_per_minute)
     return Services(settings, store, auth, kube, audit)
 
 
@@ -326,5 +437,10 @@ def create_app(settings: ApiSettings | None = None, services: Services | None = 
         app.state.daytwo = services
         for sub in subapps.values():
             sub.state.daytwo = services
-    app.front_door = FrontDoor(app.serve_root, {str(family): sub for family, sub in subapps.items()}, metrics)
+    app.front_door = FrontDoor(
+        app.serve_root,
+        {str(family): sub for family, sub in subapps.items()},
+        metrics,
+        lambda: getattr(app.state, "daytwo", None),
+    )
     return app

@@ -1,8 +1,10 @@
 """Prometheus metrics of the facade at /metrics (what the chart's ServiceMonitor scrapes).
 
 Requests are counted and timed by route template (``/horcrux/api/vms/{vmid}``, never the raw path),
-so the label set stays bounded whatever ids clients send. The front door (api/app.py) calls
-:meth:`Metrics.observe` once per request with the scope the matched route left behind.
+so the label set stays bounded whatever ids clients send; a path no route matches counts as
+``unmatched`` and a method outside :data:`METHODS` as ``other``, so neither random paths nor random
+method names (``FOO /x``) create series. The front door (api/app.py) calls :meth:`Metrics.observe`
+once per request with the scope the matched route left behind.
 """
 
 from __future__ import annotations
@@ -22,7 +24,15 @@ from prometheus_client import (
 )
 from starlette.types import Scope
 
-__all__ = ["Metrics"]
+__all__ = ["METHODS", "Metrics", "method_label"]
+
+#: The HTTP methods counted under their own name; any other is ``other``.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    """The ``method`` label of a request: its method if standard, else ``other`` (a bounded label set)."""
+    return method if method in METHODS else "other"
 
 
 class Metrics:
@@ -58,12 +68,13 @@ class Metrics:
         template = f"{scope.get('root_path', '')}{route}" if route else "unmatched"
         if template == "/metrics":
             return
-        key = (scope["method"], template, status)
+        method = method_label(scope["method"])
+        key = (method, template, status)
         children = self._children.get(key)
         if children is None:
             children = (
-                self.latency.labels(scope["method"], template),
-                self.requests.labels(scope["method"], template, str(status)),
+                self.latency.labels(method, template),
+                self.requests.labels(method, template, str(status)),
             )
             self._children[key] = children
         children[0].observe(seconds)

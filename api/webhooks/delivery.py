@@ -33,6 +33,7 @@ __all__ = [
     "Target",
     "backoff_delays",
     "event_body",
+    "failure",
     "sign",
     "verify",
 ]
@@ -61,6 +62,12 @@ def event_body(event: str, data: dict[str, Any], timestamp: str | None = None) -
     """horcrux's event document as compact JSON bytes."""
     document = {"event_type": event, "timestamp": timestamp or _now(), "source": "daytwo", "data": data}
     return json.dumps(document, separators=(",", ":"), sort_keys=True, default=str).encode()
+
+
+def failure(status: int | None) -> str:
+    """What a failed delivery reports: ``delivery failed`` and the status class (``HTTP 5xx``) or
+    ``no HTTP response``; never the low-level error (a port-scan oracle: refused vs timed out)."""
+    return f"delivery failed: HTTP {status // 100}xx" if status is not None else "delivery failed: no HTTP response"
 
 
 def backoff_delays(max_retries: int, base_delay: float) -> list[float]:
@@ -173,11 +180,14 @@ class Deliverer:
                 with httpx.Client(timeout=self.timeout, follow_redirects=False) as client:
                     response = client.post(target.url, content=body, headers=headers)
                 delivery.response_code = response.status_code
-                delivery.error = None if response.is_success else f"HTTP {response.status_code}"
+                delivery.error = None if response.is_success else failure(response.status_code)
+                delivery.response_time_ms = int((time.monotonic() - started) * 1000)
             except httpx.HTTPError as error:
+                # refused, reset, timed out, TLS: one answer and no timing, else callers could map a network
+                log.info("webhook %s: %s not delivered (%s)", target.webhook_id, event, type(error).__name__)
                 delivery.response_code = None
-                delivery.error = f"{type(error).__name__}: {error}"[:300]
-            delivery.response_time_ms = int((time.monotonic() - started) * 1000)
+                delivery.response_time_ms = None
+                delivery.error = failure(None)
             delivery.retries = attempt
             if delivery.error is None:
                 delivery.status, delivery.delivered_at = "success", _now()

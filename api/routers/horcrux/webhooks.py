@@ -1,5 +1,9 @@
 """horcrux /api/webhooks: definitions in a ConfigMap, the secret in a Secret (write-only), deliveries of
-daytwo lifecycle events signed with HMAC-SHA256 (api/webhooks)."""
+daytwo lifecycle events signed with HMAC-SHA256 (api/webhooks).
+
+URLs must pass :func:`daytwo.api.webhooks.urls.check_url` (https, no loopback/link-local unless on
+``webhook_allowed_hosts``); callers without ``webhooks:write`` see them redacted (``https://host/…``).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,11 @@ import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
-from daytwo.api.deps import Principal, WriterDep, require
+from daytwo.api.deps import Principal, WriterDep, get_services, require
 from daytwo.api.errors import ApiError
 from daytwo.api.webhooks.events import EVENTS
 from daytwo.api.webhooks.service import definition_configmap, new_webhook_id, resource_name
+from daytwo.api.webhooks.urls import check_url, redact
 from fastapi import APIRouter, Request
 
 from ._shared import audit, webhook_service
@@ -30,6 +35,18 @@ def _check_events(events: list[str]) -> list[str]:
     return sorted(set(events))
 
 
+def _check_url(request: Request, url: str) -> str:
+    try:
+        return check_url(url, get_services(request).settings.webhook_allowed_hosts)
+    except ValueError as error:
+        raise ApiError(422, f"Invalid webhook url: {error}", "VALIDATION_ERROR", {"field": "url"}) from None
+
+
+def _shown(hook: dict[str, Any], user: Principal) -> dict[str, Any]:
+    """The webhook as ``user`` may see it: the full URL only for those who may manage webhooks."""
+    return hook if user.can("webhooks:write") else {**hook, "url": redact(str(hook.get("url", "")))}
+
+
 def _hook_or_404(request: Request, webhook_id: str) -> dict[str, Any]:
     hook = webhook_service(request).get(webhook_id)
     if hook is None:
@@ -39,8 +56,8 @@ def _hook_or_404(request: Request, webhook_id: str) -> dict[str, Any]:
 
 @router.get("/api/webhooks", response_model=list[Webhook], summary="List webhooks")
 def list_webhooks(request: Request, user: Principal = require("webhooks:read")) -> list[dict[str, Any]]:
-    """Every webhook (never its secret)."""
-    return webhook_service(request).webhooks()
+    """Every webhook (never its secret; URLs redacted without webhooks:write)."""
+    return [_shown(hook, user) for hook in webhook_service(request).webhooks()]
 
 
 @router.post("/api/webhooks", response_model=WebhookCreated, status_code=201, summary="Create a webhook")
@@ -51,7 +68,7 @@ def create_webhook(
     webhook_id = new_webhook_id()
     fields = {
         "name": body.name,
-        "url": body.url,
+        "url": _check_url(request, body.url),
         "events": _check_events(body.events),
         "enabled": body.enabled,
         "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -73,8 +90,8 @@ def create_webhook(
 
 @router.get("/api/webhooks/{webhook_id}", response_model=Webhook, summary="Get a webhook")
 def get_webhook(webhook_id: str, request: Request, user: Principal = require("webhooks:read")) -> dict[str, Any]:
-    """One webhook (never its secret)."""
-    return _hook_or_404(request, webhook_id)
+    """One webhook (never its secret; its URL redacted without webhooks:write)."""
+    return _shown(_hook_or_404(request, webhook_id), user)
 
 
 @router.post("/api/webhooks/{webhook_id}", response_model=Webhook, summary="Update a webhook")
@@ -90,6 +107,8 @@ def update_webhook(
     changes = body.model_dump(exclude_none=True, exclude={"secret"})
     if "events" in changes:
         changes["events"] = _check_events(changes["events"])
+    if "url" in changes:
+        changes["url"] = _check_url(request, changes["url"])
     has_secret = hook["has_secret"]
     if body.secret:
         if has_secret:
@@ -125,7 +144,8 @@ def delete_webhook(
 
 @router.post("/api/webhooks/{webhook_id}/test", response_model=TestResult, summary="Send a test event")
 def test_webhook(webhook_id: str, request: Request, user: Principal = require("webhooks:write")) -> dict[str, Any]:
-    """Deliver a signed ``webhook.test`` event now (no retries) and report the answer."""
+    """Deliver a signed ``webhook.test`` event now (no retries) and report the answer: the receiver's
+    status code, or ``delivery failed: no HTTP response`` (never the connection error or its timing)."""
     service = webhook_service(request)
     delivery = service.test(_hook_or_404(request, webhook_id))
     return {

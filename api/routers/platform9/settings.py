@@ -9,13 +9,14 @@ caller's own facade user Secret, written with the facade's identity like the res
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from daytwo.api.deps import Principal, StoreDep, WriterDep, get_services, require
 from daytwo.api.errors import ApiError
 from daytwo.api.views.platform9 import models
 from fastapi import APIRouter, File, Request, UploadFile
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from ._shared import ERRORS, audit, not_implemented
 from .monitoring import TimedRoute
@@ -25,7 +26,11 @@ __all__ = ["BRANDING_CONFIGMAP", "DEFAULT_BRANDING", "router"]
 router = APIRouter(tags=["settings"], route_class=TimedRoute, responses=ERRORS)
 
 BRANDING_CONFIGMAP = "daytwo-pf9-branding"
-MAX_PREFERENCES_BYTES = 64 * 1024
+MAX_PREFERENCES_BYTES = 16 * 1024
+#: Deepest nesting of objects/arrays in saved preferences (the top-level object is depth 1).
+MAX_PREFERENCES_DEPTH = 8
+#: What a logo URL may be: an https:// URL, or an inline PNG/JPEG/SVG image (never javascript: & co).
+LOGO_URL = re.compile(r"^(https://[^\s]+|data:image/(png|jpeg|svg\+xml)(;base64)?,[^\s]*)$", re.IGNORECASE)
 DEFAULT_BRANDING: dict[str, Any] = {
     "company_name": "daytwo",
     "company_subtitle": "Infrastructure Management",
@@ -50,6 +55,14 @@ class Branding(BaseModel):
     login_hero_title: str | None = Field(None, max_length=200)
     login_hero_description: str | None = Field(None, max_length=2000)
     login_hero_features: list[str] | None = Field(None, max_length=20)
+
+    @field_validator("company_logo_url")
+    @classmethod
+    def _safe_logo(cls, value: str | None) -> str | None:
+        """Only ``https://`` URLs and ``data:image/(png|jpeg|svg+xml)`` (a login page renders it)."""
+        if value is not None and not LOGO_URL.match(value):
+            raise ValueError("company_logo_url must be an https:// URL or a data:image/(png|jpeg|svg+xml) URI")
+        return value
 
 
 def _branding(store: Any) -> dict[str, Any]:
@@ -99,6 +112,18 @@ def upload_logo(logo: UploadFile = File(...), user: Principal = require("setting
     )
 
 
+def _depth(value: Any, limit: int = MAX_PREFERENCES_DEPTH + 1) -> int:
+    """Nesting depth of a JSON value (a scalar 0, ``{}`` 1), counted no further than ``limit``."""
+    depth, level = 0, [value]
+    while depth < limit:
+        containers = [item for item in level if isinstance(item, dict | list)]
+        if not containers:
+            break
+        depth += 1
+        level = [child for item in containers for child in (item.values() if isinstance(item, dict) else item)]
+    return depth
+
+
 def _accounts(request: Request) -> Any:
     auth = get_services(request).auth
     if auth is None:
@@ -116,8 +141,11 @@ def get_preferences(request: Request, user: Principal = require("preferences:wri
 def put_preferences(
     request: Request, body: models.Preferences, user: Principal = require("preferences:write")
 ) -> dict[str, Any]:
-    """Replace the caller's preferences (any JSON object up to 64 KiB)."""
-    if len(json.dumps(body.model_dump()).encode()) > MAX_PREFERENCES_BYTES:
+    """Replace the caller's preferences (any JSON object up to 16 KiB, nested at most 8 deep)."""
+    document = body.model_dump()
+    if _depth(document) > MAX_PREFERENCES_DEPTH:
+        raise ApiError(422, f"preferences may nest objects and arrays at most {MAX_PREFERENCES_DEPTH} levels deep")
+    if len(json.dumps(document).encode()) > MAX_PREFERENCES_BYTES:
         raise ApiError(422, f"preferences are limited to {MAX_PREFERENCES_BYTES} bytes of JSON")
     accounts = _accounts(request)
     if accounts.preferences(user.username) is None:

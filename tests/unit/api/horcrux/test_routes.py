@@ -65,7 +65,7 @@ class StoreWriter(BodyWriter):
 
 def world(objects: list[dict[str, Any]], role: str | None = "admin") -> tuple[TestClient, StoreWriter]:
     """The facade over ``objects`` as ``role``; the writer applies writes to the store."""
-    test_client, services = route_client(objects, role=role)
+    test_client, services = route_client(objects, role=role, webhook_allowed_hosts="127.0.0.1")
     writer = StoreWriter(services.store)
     services.writer_factory = lambda _principal: writer
     return test_client, writer

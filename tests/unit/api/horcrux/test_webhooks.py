@@ -64,13 +64,15 @@ def test_giving_up_is_recorded_as_failed() -> None:
     assert (
         delivery.status == "failed"
         and delivery.retries == 2
-        and delivery.error == "HTTP 500"
+        and delivery.error == "delivery failed: HTTP 5xx"
         and len(receiver.received) == 3
     )
     unreachable = Deliverer(max_retries=1, base_delay=0.0, timeout=1.0).deliver(
         Target("w", "http://127.0.0.1:9/", None), "x", {}
     )
-    assert unreachable.status == "failed" and unreachable.response_code is None and unreachable.error
+    assert unreachable.status == "failed" and unreachable.response_code is None
+    # no connection error and no timing: refused, reset and timed out look the same (no port-scan oracle)
+    assert unreachable.error == "delivery failed: no HTTP response" and unreachable.response_time_ms is None
 
 
 def test_power_history_becomes_vm_events() -> None:
