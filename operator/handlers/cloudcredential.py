@@ -46,9 +46,9 @@ from ..settings import OperatorSettings
 from .billing import BillingPass, seconds_until_billing
 from .credentials import CloudAccount, ResolvedCredential, cloud_account, resolve_credential
 from .inventory_store import record_dict, write_inventory
-from .lifecycle import users_of
 from .openstack_account import COMPUTE, COMPUTE_TYPES
 from .polling import post_ready_change, register_polling, write_status
+from .users_index import INDEX_ID, users_in
 
 __all__ = ["Memory", "SecretWatch", "register", "unwatch_secrets", "watch_secrets"]
 
@@ -117,6 +117,7 @@ class Cycle:
         self.client = kube_client()
         self.now = datetime.now(UTC)
         self.resolved: ResolvedCredential | None = None
+        self.users: list[str] = []  # "Kind/name" naming it, from the users index (read on the event loop)
 
     def run(self) -> float:
         """Do one pass; returns seconds until the next one."""
@@ -128,7 +129,7 @@ class Cycle:
         main = keys.get(spec["secretRef"]["name"])
         token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
         observed = Observed(obj["metadata"].get("generation"), main.resource_version if main else None, token, self.now)
-        fields: dict[str, Any] = {"users": users_status(users_of(KIND, self.namespace, self.name))}
+        fields: dict[str, Any] = {"users": users_status(self.users)}
         updates: list[ConditionUpdate] = []
         problem = secret_problem(
             spec,
@@ -296,7 +297,9 @@ def register(settings: OperatorSettings) -> None:
     def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
         memo = kwargs["memo"]
         memory: Memory = memo.setdefault("credential", Memory(wake=memo["wake"]))
-        return Cycle(kwargs["body"], str(kwargs["namespace"]), str(kwargs["name"]), memory, settings).run
+        cycle = Cycle(kwargs["body"], str(kwargs["namespace"]), str(kwargs["name"]), memory, settings)
+        cycle.users = users_in(kwargs[INDEX_ID], KIND, cycle.namespace, cycle.name)
+        return cycle.run
 
     def forget(kwargs: dict[str, Any]) -> None:
         unwatch_secrets(KIND, str(kwargs["namespace"]), str(kwargs["name"]))

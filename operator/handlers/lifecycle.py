@@ -20,12 +20,10 @@ from ..reconcile.lifecycle import not_implemented, status_patch
 from ..reconcile.references import missing_reference_condition, object_refs, secret_refs
 from ..settings import OperatorSettings
 
-__all__ = ["PENDING_ISSUES", "reconcile_object", "register_pending_kinds", "users_of"]
+__all__ = ["PENDING_ISSUES", "reconcile_object", "register_pending_kinds"]
 
 #: Kinds whose own reconciliation has not landed yet, with the issue that brings it.
 PENDING_ISSUES: dict[str, int] = {}
-#: Kinds that name credentials, for the in-use finalizer.
-CREDENTIAL_USERS = ("SnapshotPolicy", "RestoreJob", "DriftRule", "AggregateMigration")
 
 
 def reference_condition(kind: str, namespace: str, spec: dict[str, Any]) -> ConditionUpdate | None:
@@ -71,20 +69,9 @@ def reconcile_object(kind: str, body: kopf.Body, patch: kopf.Patch, logger: logg
     logger.debug("reconciled %s: %s", kind, ready.reason)
 
 
-def users_of(kind: str, namespace: str, name: str) -> list[str]:
-    """daytwo objects in ``namespace`` whose credentialsRef names this credential."""
-    reader = kube_client()
-    users = []
-    for definition_kind in CREDENTIAL_USERS:
-        for item in reader.list_objects(definition_kind, namespace):
-            refs = object_refs(definition_kind, item.get("spec", {}))
-            if any(ref.kind == kind and ref.name == name for ref in refs):
-                users.append(f"{definition_kind}/{item['metadata']['name']}")
-    return users
-
-
 def register_pending_kinds(settings: OperatorSettings) -> None:
-    """Register create/update/resume/timer handlers for each pending kind, and in-use finalizers."""
+    """Register create/update/resume/timer handlers for each pending kind (the deletion that waits for a
+    credential's users is ``users_index``'s)."""
     for kind in PENDING_ISSUES:
         plural = by_kind(kind).info.plural
 
@@ -96,16 +83,3 @@ def register_pending_kinds(settings: OperatorSettings) -> None:
         kopf.timer(
             GROUP, VERSION, plural, id="resync", interval=settings.resync_seconds, initial_delay=settings.resync_seconds
         )(handler)
-
-    for kind in ("CloudCredential", "ProxmoxNode"):
-        plural = by_kind(kind).info.plural
-
-        def in_use(body: kopf.Body, _kind: str = kind, **_: Any) -> None:
-            users = users_of(_kind, str(body.metadata.namespace), str(body.metadata.name))
-            if users:
-                raise kopf.TemporaryError(
-                    f"{_kind} is in use by {', '.join(sorted(users)[:10])}; delete or repoint them first",
-                    delay=settings.retry_delay_seconds,
-                )
-
-        kopf.on.delete(GROUP, VERSION, plural, id="in-use")(in_use)

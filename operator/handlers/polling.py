@@ -3,7 +3,10 @@ CloudCredential): run a synchronous pass in a worker thread, sleep for the delay
 early when the object changes (spec, or the ``daytwo.io/reconcile-requested-at`` annotation).
 
 One loop per object means two passes over the same object never overlap, and a pass that raises is
-logged and retried after ``retry_delay_seconds`` without restarting the daemon. A pass ends with
+logged and retried after ``retry_delay_seconds`` without restarting the daemon. Between passes the daemon
+waits on its wake event, its stop flag or its deadline, whichever comes first: no polling tick, so an
+idle object costs nothing. Its wake event is also registered in :data:`wakeups.WAKE` under
+``(kind, namespace, name)``, so other handlers (a user of a credential changing) wake it too. A pass ends with
 :func:`finish_status`: conditions, observedGeneration, phase and the reconcile token, written only
 where they changed (no churn for GitOps), and an Event when Ready flips.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -24,13 +28,21 @@ from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_chan
 from ..reconcile.lifecycle import RECONCILE_ANNOTATION
 from ..settings import OperatorSettings
 from ..stopping import STOP, OperatorStopping
+from .wakeups import WAKE
 
-__all__ = ["PassFactory", "finish_status", "post_ready_change", "register_polling", "write_status"]
+__all__ = [
+    "PassFactory",
+    "daemon_loop",
+    "finish_status",
+    "post_ready_change",
+    "register_polling",
+    "sleep_until_woken",
+    "write_status",
+]
 
 #: Builds one pass from the daemon's keyword arguments (body, name, namespace, memo, logger, indices...);
 #: the pass runs in a worker thread and returns the seconds until the next one.
 PassFactory = Callable[[dict[str, Any]], Callable[[], float]]
-_TICK_SECONDS = 0.25
 #: Why a daemon stops when the whole process does (pausing for a peer is not exiting: it resumes later).
 _EXITING = kopf.DaemonStoppingReason.OPERATOR_EXITING
 
@@ -48,37 +60,65 @@ def register_polling(
 
     async def daemon(*, stopped: kopf.DaemonStopped, memo: Any, logger: kopf.Logger, **kwargs: Any) -> None:
         wake = memo.setdefault("wake", asyncio.Event())
+        key = (kind, str(kwargs["namespace"]), str(kwargs["name"]))
+        WAKE.register(key, wake)
         try:
-            await _loop(stopped, memo, logger, kwargs, wake)
+            await daemon_loop(
+                kind,
+                stopped,
+                wake,
+                lambda: make_pass({**kwargs, "memo": memo, "logger": logger}),
+                settings.retry_delay_seconds,
+                logger,
+            )
         finally:
+            WAKE.unregister(key, wake)
+            WAKE.wake(key)  # whoever waits on this object (a blocked deletion) re-checks now the daemon ended
             if on_stop is not None:
                 on_stop({**kwargs, "memo": memo})
-
-    async def _loop(
-        stopped: kopf.DaemonStopped, memo: Any, logger: kopf.Logger, kwargs: dict[str, Any], wake: asyncio.Event
-    ) -> None:
-        while not stopped:
-            # Cleared before the pass, not after: a change that arrives while a pass runs (which may have
-            # read the object before it) must trigger another pass, not be swallowed.
-            wake.clear()
-            try:
-                one_pass = make_pass({**kwargs, "memo": memo, "logger": logger})
-                delay = await _run_pass(one_pass, stopped)
-            except OperatorStopping:
-                return
-            except Exception as error:
-                logger.exception("%s pass failed: %s", kind, error)
-                delay = settings.retry_delay_seconds
-            waited = 0.0
-            while waited < delay and not stopped and not wake.is_set():
-                await asyncio.sleep(_TICK_SECONDS)
-                waited += _TICK_SECONDS
 
     async def poke(*, memo: Any, **_: Any) -> None:
         memo.setdefault("wake", asyncio.Event()).set()
 
     kopf.daemon(GROUP, VERSION, plural, id=daemon_id, cancellation_timeout=10)(daemon)
     kopf.on.update(GROUP, VERSION, plural, id="wake")(poke)
+
+
+async def daemon_loop(
+    kind: str,
+    stopped: kopf.DaemonStopped,
+    wake: asyncio.Event,
+    next_pass: Callable[[], Callable[[], float]],
+    retry_delay: float,
+    logger: logging.Logger | kopf.Logger,
+) -> None:
+    """Run ``next_pass()`` in a worker thread, then wait for the delay it returned (``retry_delay`` after a
+    failure) or until ``wake`` is set or the daemon is stopped; until stopped."""
+    while not stopped:
+        # Cleared before the pass, not after: a change that arrives while a pass runs (which may have
+        # read the object before it) must trigger another pass, not be swallowed.
+        wake.clear()
+        try:
+            delay = await _run_pass(next_pass(), stopped)
+        except OperatorStopping:
+            return
+        except Exception as error:
+            logger.exception("%s pass failed: %s", kind, error)
+            delay = retry_delay
+        await sleep_until_woken(wake, stopped, delay)
+
+
+async def sleep_until_woken(wake: asyncio.Event, stopped: kopf.DaemonStopped, delay: float) -> None:
+    """Return when ``wake`` is set, the daemon is stopped or ``delay`` seconds passed, whichever is first."""
+    if wake.is_set() or stopped:
+        return
+    woken = asyncio.ensure_future(wake.wait())
+    ending = asyncio.ensure_future(stopped.wait())
+    try:
+        await asyncio.wait({woken, ending}, timeout=max(0.0, delay), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        woken.cancel()
+        ending.cancel()
 
 
 async def _run_pass(one_pass: Callable[[], float], stopped: kopf.DaemonStopped) -> float:

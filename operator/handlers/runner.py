@@ -9,7 +9,7 @@ import kopf
 
 from ..settings import OperatorSettings
 from ..stopping import STOP
-from . import aggregatemigration, cloudcredential, drift, proxmoxnode, restorejob, snapshotpolicy
+from . import aggregatemigration, cloudcredential, drift, proxmoxnode, restorejob, snapshotpolicy, users_index
 from .lifecycle import register_pending_kinds
 
 __all__ = ["FINALIZER", "run"]
@@ -29,6 +29,7 @@ def run(settings: OperatorSettings) -> None:
     for noisy in ("kubernetes", "urllib3", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     register_pending_kinds(settings)
+    users_index.register(settings)
     proxmoxnode.register(settings)
     aggregatemigration.register(settings)
     cloudcredential.register(settings)
