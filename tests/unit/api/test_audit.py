@@ -45,3 +45,44 @@ def test_unwritten_entries_are_readable_and_filters_apply() -> None:
     assert audit.entries(user="bob")[0] == 2
     assert audit.entries(action="restore", outcome="denied")[1][0]["target"] == "RestoreJob/r2"
     assert audit.entries(offset=2, limit=5)[1][0]["user"] == "bob"
+
+
+def test_a_noisy_viewer_cannot_flush_admin_entries_or_security_events() -> None:
+    store = ObjectStore.of([], "ns")
+    backend = SecretsAndConfigMaps()
+    audit = AuditLog(store, backend, "ns", quota_per_minute=60, clock=lambda: 1_800_000_000.0)
+    admin, viewer = Principal.of("root", "admin"), Principal.of("vic", "viewer")
+    kept = audit.record(admin, "settings.branding", "ConfigMap/daytwo-pf9-branding")
+    failed = audit.record("mallory", "auth.login", "user/mallory", "failure")
+    for i in range(6000):
+        audit.record(viewer, "preferences.save", f"user/vic/{i}")
+        audit.record(viewer, "request.denied", "/pmi/api/proxmox/nodes", "denied", {"status": 403})
+        if i % 400 == 0:
+            audit.flush()
+            sync(store, backend)
+    audit.flush()
+    sync(store, backend)
+    ids = {e["id"] for e in audit.entries(limit=100_000)[1]}
+    assert kept["id"] in ids and failed["id"] in ids
+    total, summaries = audit.entries(user="vic", action="audit.suppressed")
+    assert total == 2 and {s["details"]["suppressed"] for s in summaries} == {6000 - 60}
+    assert {s["target"] for s in summaries} == {"vic"} and {s["outcome"] for s in summaries} == {"suppressed"}
+    assert audit.entries(user="vic")[0] == 2 * 60 + 2  # 60 a minute per ring, plus one summary each
+    restarted = AuditLog(store, backend, "ns")
+    assert restarted.entries(action="audit.suppressed")[1][0]["details"]["suppressed"] == 5940  # written, not lost
+
+
+def test_the_quota_is_per_minute_and_admins_have_none() -> None:
+    now = [0.0]
+    audit = AuditLog(ObjectStore.of([], "ns"), None, "ns", quota_per_minute=3, clock=lambda: now[0])
+    for _ in range(5):
+        audit.record(Principal.of("op", "operator"), "drift.acknowledge", "DriftEvent/e")
+        audit.record(Principal.of("root", "superadmin"), "users.create", "user/x")
+    assert audit.entries(user="op")[0] == 4 and audit.entries(user="root")[0] == 5
+    now[0] = 61.0
+    audit.record(Principal.of("op", "operator"), "drift.acknowledge", "DriftEvent/e")
+    assert audit.entries(user="op", action="drift")[0] == 4
+    anonymous = AuditLog(ObjectStore.of([], "ns"), None, "ns", quota_per_minute=1)
+    for ip in ("10.0.0.1", "10.0.0.2", "10.0.0.1"):
+        anonymous.record(None, "request.denied", "/x", "denied", {"ip_address": ip})
+    assert anonymous.entries(action="request.denied")[0] == 2  # per client IP when anonymous
