@@ -91,6 +91,8 @@ class RecordingWriter:
     """A Writer that records what routes asked for and returns the body it was given."""
 
     calls: list[tuple[str, ...]] = field(default_factory=list)
+    #: Secret name -> labels: what ``secret_metadata`` answers (create_secret adds, delete_secret removes).
+    secrets: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def create(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         """Record a create."""
@@ -114,14 +116,27 @@ class RecordingWriter:
     def create_secret(self, name: str, string_data: Mapping[str, str], labels: Mapping[str, str] | None = None) -> None:
         """Record a Secret create."""
         self.calls.append(("create_secret", name))
+        self.secrets[name] = dict(labels or {})
 
-    def patch_secret(self, name: str, string_data: Mapping[str, str]) -> None:
+    def patch_secret(
+        self,
+        name: str,
+        string_data: Mapping[str, str],
+        labels: Mapping[str, str] | None = None,
+        resource_version: str | None = None,
+    ) -> None:
         """Record a Secret patch."""
         self.calls.append(("patch_secret", name))
 
-    def delete_secret(self, name: str) -> None:
+    def delete_secret(self, name: str, preconditions: Mapping[str, str] | None = None) -> None:
         """Record a Secret delete."""
         self.calls.append(("delete_secret", name))
+        self.secrets.pop(name, None)
+
+    def secret_metadata(self, name: str) -> dict[str, Any] | None:
+        """The labels ``secrets`` holds for ``name`` (None when absent)."""
+        labels = self.secrets.get(name)
+        return None if labels is None else {"name": name, "labels": dict(labels), "uid": f"uid-{name}"}
 
 
 def unit_services(

@@ -3,6 +3,12 @@
 The secret fields are write-only: they go into the Secret through the caller's impersonated identity
 and nothing of them is ever answered or logged. A credential still named by other daytwo objects
 (``status.users``) is not deleted (409): deleting it would leave them without credentials.
+
+Only Secrets this API made (``app.kubernetes.io/managed-by: daytwo-api`` and ``daytwo.io/secret-of: <id>``)
+are rewritten or deleted; a credential whose Secret someone else made gets its secret values from
+them (409). Changing an endpoint field needs the secret again in the same request (422 naming the
+fields, nothing changed); the credential is patched first, then its Secret rewritten, so the
+operator sees the new endpoint together with a Secret written after it.
 """
 
 from __future__ import annotations
@@ -12,8 +18,11 @@ from typing import Annotated, Any
 
 from daytwo.api.deps import Principal, StoreDep, WriterDep, require
 from daytwo.api.errors import ApiError
+from daytwo.api.kubewrite import Writer as KubeWriter
+from daytwo.api.kubewrite import owned_secret, preconditions_of
 from daytwo.api.views.multicloud import credentials as views
 from fastapi import APIRouter, Path, Response
+from fastapi.exceptions import RequestValidationError
 
 from .schemas import CredentialCreate, CredentialOut, CredentialUpdate, errors
 
@@ -69,13 +78,18 @@ def create_credential(body: CredentialCreate, store: StoreDep, writer: WriterDep
     return views.credential_item(created)
 
 
-@router.patch("/credentials/{credential_id}", response_model=CredentialOut, responses=errors(400, 401, 403, 404, 422))
+@router.patch(
+    "/credentials/{credential_id}", response_model=CredentialOut, responses=errors(400, 401, 403, 404, 409, 422)
+)
 def update_credential(
     credential_id: IdPath, body: CredentialUpdate, store: StoreDep, writer: WriterDep, user: Writer
 ) -> dict[str, Any]:
     """Change the display name, provider fields or secret values (a new secret value is revalidated at once).
 
     ``provider`` must be the credential's (it cannot change: 409); no other field given changes nothing.
+    A new endpoint (auth_url, endpoint_url, authority_host, ...) needs the secret in the same request
+    (422 naming the fields: password; access_key and secret_key; client_secret; service_account_json).
+    Secret values are rewritten only in a Secret this API made for the credential (409 otherwise).
     """
     current = _get(store, credential_id)
     spec = current.get("spec") or {}
@@ -83,19 +97,67 @@ def update_credential(
         raise ApiError(
             409, f"Credential {credential_id!r} is provider {spec.get('provider')}; it cannot change", "CONFLICT"
         )
-    data, patch = views.update_patches(body.provider, body.plain())
+    plain = body.plain()
+    changed, missing = views.missing_resend(body.provider, spec, plain)
+    if missing:
+        raise RequestValidationError([_resend_error(field, changed) for field in missing])
+    data, patch = views.update_patches(body.provider, plain)
     if not data and not patch:
         return views.credential_item(current)  # nothing to change
-    if data:
-        renames = (spec.get("secretRef") or {}).get("keys") or {}
-        writer.patch_secret(spec["secretRef"]["name"], {renames.get(k, k): v for k, v in data.items()})
+    secret = _owned(writer, spec, credential_id) if data else None
     updated = writer.patch(KIND, credential_id, patch) if patch else current
+    if secret is not None:
+        renames = (spec.get("secretRef") or {}).get("keys") or {}
+        try:
+            writer.patch_secret(
+                spec["secretRef"]["name"],
+                {renames.get(k, k): v for k, v in data.items()},
+                views.secret_labels(credential_id),
+                secret.get("resourceVersion"),
+            )
+        except ApiError:
+            if changed:  # the new endpoint must not stay without the Secret written for it
+                _undo(writer, credential_id, body.provider, spec, changed)
+            raise
     return views.credential_item(updated)
+
+
+def _resend_error(field: str, changed: list[str]) -> dict[str, Any]:
+    """One FastAPI-shaped validation error: ``field`` must be sent again with the endpoint change."""
+    return {
+        "type": "missing",
+        "loc": ("body", field),
+        "msg": f"Changing {', '.join(changed)} sends this credential somewhere new: send {field} again in the same "
+        "request (nothing was changed)",
+    }
+
+
+def _owned(writer: KubeWriter, spec: dict[str, Any], credential_id: str) -> dict[str, Any]:
+    """The metadata of the credential's Secret if this API made it for this credential, else 409."""
+    name = (spec.get("secretRef") or {}).get("name", "")
+    found = owned_secret(writer, name, views.secret_owner(credential_id))
+    if found is None:
+        raise ApiError(
+            409,
+            f"Secret {name!r} was not made by this API for credential {credential_id!r}; change its values "
+            "where it was made (kubectl), or create the credential through this API",
+            "CONFLICT",
+        )
+    return found
+
+
+def _undo(writer: KubeWriter, credential_id: str, provider: str, spec: dict[str, Any], changed: list[str]) -> None:
+    """Put the endpoint fields back after the Secret could not be rewritten (best effort, logged)."""
+    block, fields = spec.get(provider) or {}, views.PROVIDER_FIELDS[provider]
+    try:
+        writer.patch(KIND, credential_id, {"spec": {provider: {fields[f]: block.get(fields[f]) for f in changed}}})
+    except ApiError:
+        log.warning("credential %s: could not restore %s after its Secret was not rewritten", credential_id, changed)
 
 
 @router.delete("/credentials/{credential_id}", status_code=204, responses=errors(401, 403, 404, 409))
 def delete_credential(credential_id: IdPath, store: StoreDep, writer: WriterDep, user: Writer) -> Response:
-    """Delete the credential (its inventory and billing go with it) and the Secret this API made for it."""
+    """Delete the credential (its inventory and billing go with it) and the Secret this API made for it (only that)."""
     current = _get(store, credential_id)
     users = [f"{u.get('kind')}/{u.get('name')}" for u in (current.get("status") or {}).get("users") or ()]
     if users:
@@ -103,12 +165,12 @@ def delete_credential(credential_id: IdPath, store: StoreDep, writer: WriterDep,
             409, f"Credential {credential_id!r} is in use by {', '.join(users)}; remove them first", "CONFLICT"
         )
     writer.delete(KIND, credential_id)
-    ours = (current["metadata"].get("annotations") or {}).get("daytwo.io/created-by")
-    secret = (current.get("spec") or {}).get("secretRef", {}).get("name")
-    if ours and secret == views.secret_name(credential_id):
+    secret = (current.get("spec") or {}).get("secretRef", {}).get("name", "")
+    found = owned_secret(writer, secret, views.secret_owner(credential_id)) if secret else None
+    if found is not None:  # only the Secret this API made for it; a kubectl-made one stays
         try:
-            writer.delete_secret(secret)
+            writer.delete_secret(secret, preconditions_of(found))
         except ApiError as error:
-            if error.status_code != 404:
+            if error.status_code not in (404, 409):  # gone, or replaced since: not ours to delete
                 raise
     return Response(status_code=204)

@@ -43,8 +43,9 @@ def _pattern(model: type[BaseModel], field: str) -> str:
     raise LookupError(f"{model.__name__}.{field} has no pattern")
 
 
-#: A display name must yield an id: at least one letter or digit.
-NAME_PATTERN = "[A-Za-z0-9]"
+#: A display name: starts with a letter or digit (so it yields an id), then letters, digits, spaces and
+#: ``_ . , : ( ) @ + / -``; anchored at both ends (``$`` is the end of the text: no trailing newline).
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.,:()@+/-]*$"
 HTTP_URL = "^https?://"
 HTTPS_URL = "^https://"
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Generic, TypeVar
@@ -26,6 +29,7 @@ __all__ = [
     "ok",
     "request_power",
     "wait_for",
+    "wait_slot",
 ]
 
 KIND = "ProxmoxNode"
@@ -133,13 +137,40 @@ def request_power(
     raise ApiError(409, "The node changed concurrently; try again", "CONFLICT")  # pragma: no cover
 
 
-def wait_for(store: ObjectStore, name: str, done: Any, timeout: float, step: float = 0.2) -> dict[str, Any] | None:
-    """Poll the cached ProxmoxNode ``name`` until ``done(obj)``; the object, or None on timeout."""
-    deadline = time.monotonic() + timeout
+async def wait_for(
+    store: ObjectStore, name: str, done: Callable[[dict[str, Any]], bool], timeout: float, step: float = 0.2
+) -> dict[str, Any] | None:
+    """Poll the cached ProxmoxNode ``name`` until ``done(obj)``; the object, or None on timeout.
+
+    On the event loop (``asyncio.sleep``): a wait holds no worker thread, only a coroutine reading the
+    watch-backed cache every ``step`` seconds.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     while True:
         obj = store.get(KIND, name)
         if obj is not None and done(obj):
             return obj
-        if time.monotonic() >= deadline:
+        left = deadline - loop.time()
+        if left <= 0:
             return None
-        time.sleep(step)
+        await asyncio.sleep(min(step, left))
+
+
+#: Waits in progress per user (touched only on the event loop: no lock).
+_WAITING: dict[str, int] = {}
+
+
+@contextlib.contextmanager
+def wait_slot(user: str, limit: int) -> Iterator[bool]:
+    """Take one of ``user``'s ``limit`` wait slots for the block: yields False (nothing taken) when all are busy."""
+    if _WAITING.get(user, 0) >= limit:
+        yield False
+        return
+    _WAITING[user] = _WAITING.get(user, 0) + 1
+    try:
+        yield True
+    finally:
+        _WAITING[user] -= 1
+        if not _WAITING[user]:
+            del _WAITING[user]

@@ -1,26 +1,39 @@
 """pmi /api/proxmox/nodes*: a node is a ProxmoxNode plus a Secret holding its API token (write-only).
 
 Tests of a connection ask the operator (annotation ``daytwo.io/reconcile-requested-at``) and read
-the ProxmoxNode's Connected condition; the facade itself never calls Proxmox.
+the ProxmoxNode's Connected condition; the facade itself never calls Proxmox. Their waits run on the
+event loop (async routes polling the watch-backed cache), at most ``pmi_waits_per_user`` per user at
+once: past that a node test answers 202 at once (poll the node) and test-connection answers 429.
+
+Token Secrets carry the operator's opt-in label and the facade's mark; the facade rewrites and deletes
+only those it made for that node (a kubectl-made ``<node>-token`` is left alone). Moving a node (host,
+port, ssl_verify) needs ``api_token_secret`` in the same request (422, nothing changed); the node is
+patched first, then its Secret rewritten, so the operator sees the new endpoint with a Secret written
+after it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from daytwo.api.deps import Principal, StoreDep, WriterDep, require
+from daytwo.api.deps import Principal, SettingsDep, StoreDep, WriterDep, require
 from daytwo.api.errors import ApiError
+from daytwo.api.kubewrite import Writer, owned_secret, preconditions_of
 from daytwo.api.views.pmi import nodes as views
 from fastapi import APIRouter, Body, Query, Response
+from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 
-from ._shared import KIND, Envelope, Message, node_or_404, ok, wait_for
+from ._shared import KIND, Envelope, Message, node_or_404, ok, wait_for, wait_slot
 from .schemas import Connected, NodeCreate, NodeId, NodeUpdate, NodeView
 
 __all__ = ["router"]
 
+log = logging.getLogger("daytwo.api.pmi")
 router = APIRouter(prefix="/api/proxmox", tags=["nodes"])
 
 RECONCILE = "daytwo.io/reconcile-requested-at"
@@ -68,11 +81,8 @@ def add_node(
     taken = {o["metadata"]["name"] for o in store.list(KIND)}
     node_id = views.node_id_for(body.name, taken, uuid.uuid4().hex[:5])
     secret = views.token_secret_name(node_id)
-    labels = {"daytwo.io/proxmox-node": node_id}
     writer.create_secret(
-        secret,
-        {"tokenId": body.api_token_id, "tokenSecret": body.api_token_secret},
-        {**labels, "app.kubernetes.io/part-of": "daytwo"},
+        secret, {"tokenId": body.api_token_id, "tokenSecret": body.api_token_secret}, views.token_secret_labels(node_id)
     )
     try:
         writer.create(
@@ -89,18 +99,68 @@ def add_node(
 def update_node(
     node_id: str, body: NodeUpdate, store: StoreDep, writer: WriterDep, user: Principal = require("credentials:write")
 ) -> dict[str, Any]:
-    """Patch the ProxmoxNode with the fields given; a new token id/secret goes into its Secret."""
+    """Patch the ProxmoxNode with the fields given; a new token id/secret goes into its Secret.
+
+    Moving the node (host, port, ssl_verify) needs ``api_token_secret`` too (422 naming it, nothing changed);
+    a token goes only into a Secret this API made for the node (409 otherwise).
+    """
     obj = node_or_404(store, node_id)
     fields = body.model_dump(exclude_none=True)
+    changed = views.endpoint_changes(obj["spec"], fields)
+    if changed and not body.api_token_secret:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "missing",
+                    "loc": ("body", "api_token_secret"),
+                    "msg": f"Changing {', '.join(changed)} sends the node's token somewhere new: send "
+                    "api_token_secret again in the same request (nothing was changed)",
+                }
+            ]
+        )
     token = {k: v for k, v in (("tokenId", body.api_token_id), ("tokenSecret", body.api_token_secret)) if v}
-    if token:
-        ref = obj["spec"]["tokenSecretRef"]
-        keys = {"tokenId": ref.get("tokenIdKey", "tokenId"), "tokenSecret": ref.get("tokenSecretKey", "tokenSecret")}
-        writer.patch_secret(ref["name"], {keys[k]: v for k, v in token.items()})
+    ref = obj["spec"]["tokenSecretRef"]
+    secret = _owned_token(writer, ref["name"], node_id) if token else None
     patch = views.node_patch(fields)
     if patch:
         writer.patch(KIND, node_id, patch)
+    if secret is not None:
+        keys = {"tokenId": ref.get("tokenIdKey", "tokenId"), "tokenSecret": ref.get("tokenSecretKey", "tokenSecret")}
+        try:
+            writer.patch_secret(
+                ref["name"],
+                {keys[k]: v for k, v in token.items()},
+                views.token_secret_labels(node_id),
+                secret.get("resourceVersion"),
+            )
+        except ApiError:
+            if changed:  # the new endpoint must not stay without the Secret written for it
+                _undo(writer, node_id, obj["spec"])
+            raise
     return ok(message=f"Node '{body.name or views.node_name(obj)}' updated successfully")
+
+
+def _owned_token(writer: Writer, name: str, node_id: str) -> dict[str, Any]:
+    """The metadata of the node's token Secret if this API made it for this node, else 409."""
+    found = owned_secret(writer, name, views.token_owner(node_id))
+    if found is None:
+        raise ApiError(
+            409,
+            f"Secret '{name}' was not made by this API for node '{node_id}'; change the token where it was made "
+            "(kubectl), or add the node through this API",
+            "CONFLICT",
+        )
+    return found
+
+
+def _undo(writer: Writer, node_id: str, spec: dict[str, Any]) -> None:
+    """Put host, port and TLS back after the token Secret could not be rewritten (best effort, logged)."""
+    try:
+        writer.patch(
+            KIND, node_id, {"spec": {"host": spec.get("host"), "port": spec.get("port"), "tls": spec.get("tls")}}
+        )
+    except ApiError:
+        log.warning("node %s: could not restore its endpoint after its token Secret was not rewritten", node_id)
 
 
 @router.delete(
@@ -109,14 +169,16 @@ def update_node(
 def delete_node(
     node_id: str, store: StoreDep, writer: WriterDep, user: Principal = require("credentials:write")
 ) -> dict[str, Any]:
-    """Delete the ProxmoxNode, then its token Secret when it is the one "add node" created."""
+    """Delete the ProxmoxNode, then its token Secret if this API made it for the node (a kubectl-made one stays)."""
     obj = node_or_404(store, node_id)
     writer.delete(KIND, node_id)
-    if obj["spec"]["tokenSecretRef"]["name"] == views.token_secret_name(node_id):
+    name = obj["spec"]["tokenSecretRef"]["name"]
+    found = owned_secret(writer, name, views.token_owner(node_id))
+    if found is not None:
         try:
-            writer.delete_secret(views.token_secret_name(node_id))
+            writer.delete_secret(name, preconditions_of(found))
         except ApiError as error:
-            if error.status_code != 404:
+            if error.status_code not in (404, 409):  # gone, or replaced since: not ours to delete
                 raise
     return ok(message=f"Node '{views.node_name(obj)}' deleted successfully")
 
@@ -127,21 +189,30 @@ def delete_node(
     responses={202: {"model": Envelope[Connected], "description": "Requested; the operator has not answered yet"}},
     summary="Test the connection of a node",
 )
-def test_node(
+async def test_node(
     node_id: str,
     response: Response,
     store: StoreDep,
     writer: WriterDep,
+    settings: SettingsDep,
     wait: Annotated[
         float, Query(ge=0, le=9, description="daytwo: seconds to wait for the operator")
     ] = TEST_WAIT_SECONDS,
     user: Principal = require("nodes:write"),
 ) -> dict[str, Any]:
-    """Ask the operator to contact the node now and wait briefly for its answer (else 202, job id = node)."""
+    """Ask the operator to contact the node now and wait briefly for its answer (else 202, job id = node).
+
+    The wait holds no worker thread; a user already waiting ``pmi_waits_per_user`` times gets 202 at once.
+    """
     node_or_404(store, node_id)
     token = _token()
-    writer.annotate(KIND, node_id, {RECONCILE: token})
-    obj = wait_for(store, node_id, lambda o: (o.get("status") or {}).get("lastHandledReconcileAt") == token, wait)
+    await run_in_threadpool(writer.annotate, KIND, node_id, {RECONCILE: token})
+    obj = None
+    with wait_slot(user.username, settings.pmi_waits_per_user) as slot:
+        if slot:
+            obj = await wait_for(
+                store, node_id, lambda o: (o.get("status") or {}).get("lastHandledReconcileAt") == token, wait
+            )
     if obj is None:
         response.status_code = 202
         return ok(
@@ -150,35 +221,50 @@ def test_node(
     return _connection_answer(obj)
 
 
-@router.post("/test-connection", response_model=Envelope[Connected], summary="Test a configuration without saving it")
-def test_connection(
+@router.post(
+    "/test-connection",
+    response_model=Envelope[Connected],
+    responses={429: {"description": "The caller already has pmi_waits_per_user tests waiting"}},
+    summary="Test a configuration without saving it",
+)
+async def test_connection(
     store: StoreDep,
     writer: WriterDep,
+    settings: SettingsDep,
     body: Annotated[NodeCreate, Body()],
     wait: Annotated[
         float, Query(ge=0, le=9, description="daytwo: seconds to wait for the operator")
     ] = PROBE_WAIT_SECONDS,
     user: Principal = require("credentials:write"),
 ) -> dict[str, Any]:
-    """Create a throw-away Secret + ProxmoxNode, wait for the operator's first contact, delete both."""
-    probe = f"pmi-test-{uuid.uuid4().hex[:10]}"
-    labels = {PROBE_LABEL: "true"}
-    writer.create_secret(
-        views.token_secret_name(probe), {"tokenId": body.api_token_id, "tokenSecret": body.api_token_secret}, labels
-    )
-    try:
-        writer.create(
-            KIND,
-            views.proxmoxnode_body(
+    """Create a throw-away Secret + ProxmoxNode, wait for the operator's first contact, delete both.
+
+    The wait holds no worker thread; a user already waiting ``pmi_waits_per_user`` times gets 429.
+    """
+    with wait_slot(user.username, settings.pmi_waits_per_user) as slot:
+        if not slot:
+            raise ApiError(
+                429,
+                f"{settings.pmi_waits_per_user} connection tests of yours are already waiting; try again when one "
+                "has answered",
+                "RATE_LIMITED",
+            )
+        probe = f"pmi-test-{uuid.uuid4().hex[:10]}"
+        labels = {PROBE_LABEL: "true"}
+        secret = views.token_secret_name(probe)
+        data = {"tokenId": body.api_token_id, "tokenSecret": body.api_token_secret}
+        await run_in_threadpool(writer.create_secret, secret, data, views.token_secret_labels(probe, labels))
+        try:
+            manifest = views.proxmoxnode_body(
                 probe, body.name, body.host, body.port, body.ssl_verify, min(body.timeout, 15), labels
-            ),
-        )
-        obj = wait_for(store, probe, lambda o: views.condition(o, "Connected") is not None, wait)
-    finally:
-        with contextlib.suppress(ApiError):
-            writer.delete(KIND, probe)
-        with contextlib.suppress(ApiError):
-            writer.delete_secret(views.token_secret_name(probe))
+            )
+            await run_in_threadpool(writer.create, KIND, manifest)
+            obj = await wait_for(store, probe, lambda o: views.condition(o, "Connected") is not None, wait)
+        finally:
+            with contextlib.suppress(ApiError):
+                await run_in_threadpool(writer.delete, KIND, probe)
+            with contextlib.suppress(ApiError):
+                await run_in_threadpool(writer.delete_secret, secret)
     if obj is None:
         raise ApiError(408, f"No answer from {body.host}:{body.port} within {wait:.0f}s", "TIMEOUT_ERROR")
     return _connection_answer(obj)

@@ -56,12 +56,16 @@ class NodeCreate(BaseModel):
     port: int = Field(8006, ge=1, le=65535)
     api_token_id: str = Field(min_length=3, max_length=256, pattern=r"^\S+@\S+!\S+$", description="user@realm!token")
     api_token_secret: str = Field(min_length=1, max_length=256, description="Token secret (never returned)")
-    ssl_verify: bool = False
+    ssl_verify: bool = Field(
+        True,
+        description="Verify the node's certificate (daytwo default true; pmi documents false). Set false explicitly "
+        "for a self-signed node: the token is then sent to whoever answers at host:port.",
+    )
     timeout: int = Field(30, ge=1, le=300, description="Seconds")
 
 
 class NodeUpdate(BaseModel):
-    """PUT /nodes/{id}: any subset of NodeCreate's fields."""
+    """PUT /nodes/{id}: any subset of NodeCreate's fields; changing host, port or ssl_verify needs api_token_secret."""
 
     model_config = ConfigDict(extra="ignore")
 

@@ -5,6 +5,11 @@ answered) and a CloudCredential ``<id>`` whose spec names it, with inventory and
 the CloudCredential's name, made from the display name (``AWS Production Account`` ->
 ``aws-production-account``); the display name and a region the provider block has no place for are
 annotations. ``is_active`` is the operator's ``Validated`` condition.
+
+The Secret carries the operator's opt-in label and the facade's mark (:func:`secret_labels`); the facade
+rewrites or deletes no other. An update that changes where the credential is sent (an endpoint field of
+:data:`ENDPOINT_FIELDS`) must carry the secret again (:data:`RESEND_FIELDS`, :func:`missing_resend`):
+otherwise whoever may edit a credential could move its stored secret to a listener of theirs.
 """
 
 from __future__ import annotations
@@ -14,16 +19,24 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from daytwo.api.kubewrite import credential_secret_labels
+
 __all__ = [
     "DISPLAY_NAME",
+    "ENDPOINT_FIELDS",
     "PROVIDER_FIELDS",
     "REGION",
+    "RESEND_FIELDS",
     "SECRET_FIELDS",
+    "SECRET_OF",
     "credential_item",
     "credential_manifests",
     "credential_name",
+    "endpoint_changes",
+    "missing_resend",
     "secret_labels",
     "secret_name",
+    "secret_owner",
     "update_patches",
 ]
 
@@ -68,6 +81,25 @@ _REQUIRED = {
 }
 
 
+#: API fields that decide where (or how safely) the secret is sent: changing one needs the secret again.
+#: (An OpenStack region only picks endpoints from the catalog of the same Keystone: not listed.)
+ENDPOINT_FIELDS: dict[str, tuple[str, ...]] = {
+    "aws": ("endpoint_url",),
+    "azure": ("authority_host", "management_endpoint"),
+    "gcp": ("endpoint_override", "token_uri_override"),
+    "openstack": ("auth_url",),
+}
+#: The secret fields an endpoint change must carry again, per provider.
+RESEND_FIELDS: dict[str, tuple[str, ...]] = {
+    "aws": ("access_key", "secret_key"),
+    "azure": ("client_secret",),
+    "gcp": ("service_account_json",),
+    "openstack": ("password",),
+}
+#: Label naming the credential a facade-made Secret belongs to.
+SECRET_OF = "daytwo.io/secret-of"
+
+
 class InvalidCredential(ValueError):
     """The body cannot become a credential; the message says what to change."""
 
@@ -85,9 +117,14 @@ def secret_name(credential: str) -> str:
     return f"{credential}-credentials"
 
 
+def secret_owner(credential: str) -> dict[str, str]:
+    """The label naming the credential a Secret this API made belongs to."""
+    return {SECRET_OF: credential}
+
+
 def secret_labels(credential: str) -> dict[str, str]:
-    """Labels of the Secret this API makes for a credential."""
-    return {"daytwo.io/secret-of": credential, "app.kubernetes.io/managed-by": "daytwo-api"}
+    """Labels of the Secret this API makes for a credential: its owner, the facade's mark, the operator's opt-in."""
+    return credential_secret_labels(secret_owner(credential))
 
 
 def _present(body: Mapping[str, Any], field: str) -> bool:
@@ -146,6 +183,20 @@ def update_patches(provider: str, body: Mapping[str, Any]) -> tuple[dict[str, st
     if spec:
         patch["spec"] = spec
     return data, patch
+
+
+def endpoint_changes(provider: str, spec: Mapping[str, Any], body: Mapping[str, Any]) -> list[str]:
+    """The endpoint fields (:data:`ENDPOINT_FIELDS`) ``body`` gives with a value other than the credential's."""
+    block = spec.get(provider) or {}
+    fields = PROVIDER_FIELDS[provider]
+    return [f for f in ENDPOINT_FIELDS[provider] if _present(body, f) and body[f] != block.get(fields[f])]
+
+
+def missing_resend(provider: str, spec: Mapping[str, Any], body: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(endpoint fields changed, secret fields to send again that ``body`` lacks); nothing missing: allowed."""
+    changed = endpoint_changes(provider, spec, body)
+    missing = [f for f in RESEND_FIELDS[provider] if not _present(body, f)] if changed else []
+    return changed, missing
 
 
 def _condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any]:

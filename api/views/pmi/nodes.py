@@ -4,6 +4,9 @@ A ProxmoxNode is one pmi "node" (a configured Proxmox endpoint); its status hold
 usage. Its resources (guests) come from its guest inventory ConfigMaps, every guest with usage
 (:mod:`.guests`); until those exist, from the bounded ``status.guests`` (at most 50, usage ``None``,
 ``truncated`` when there are more). The facade never calls Proxmox.
+
+A node's token Secret carries the operator's opt-in label and the facade's mark (:func:`token_secret_labels`);
+moving a node (host, port, ssl_verify: :func:`endpoint_changes`) needs its token secret again.
 """
 
 from __future__ import annotations
@@ -12,12 +15,17 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from daytwo.api.kubewrite import credential_secret_labels
+
 from .guests import Guest, NodeGuests
 
 __all__ = [
     "DISPLAY_NAME",
+    "ENDPOINT_FIELDS",
+    "SECRET_OF",
     "condition",
     "connection",
+    "endpoint_changes",
     "node_id_for",
     "node_name",
     "node_patch",
@@ -25,11 +33,17 @@ __all__ = [
     "proxmoxnode_body",
     "resource_view",
     "resources_view",
+    "token_owner",
+    "token_secret_labels",
     "token_secret_name",
 ]
 
 #: Annotation holding the display name pmi showed (CR names are DNS labels).
 DISPLAY_NAME = "daytwo.io/display-name"
+#: Label naming the ProxmoxNode a facade-made token Secret belongs to.
+SECRET_OF = "daytwo.io/proxmox-node"
+#: pmi fields that decide where (and how safely) the token is sent: changing one needs the token secret again.
+ENDPOINT_FIELDS = ("host", "port", "ssl_verify")
 
 
 def _iso(value: Any) -> str | None:
@@ -166,6 +180,26 @@ def node_id_for(name: str, taken: set[str], suffix: str) -> str:
 def token_secret_name(node_id: str) -> str:
     """The Secret the facade creates for a node's API token."""
     return f"{node_id}-token"
+
+
+def token_owner(node_id: str) -> dict[str, str]:
+    """The label naming the node a token Secret this API made belongs to."""
+    return {SECRET_OF: node_id}
+
+
+def token_secret_labels(node_id: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Labels of a token Secret the facade makes: its node, the facade's mark, the operator's opt-in."""
+    return {**(extra or {}), "app.kubernetes.io/part-of": "daytwo", **credential_secret_labels(token_owner(node_id))}
+
+
+def endpoint_changes(spec: Mapping[str, Any], fields: Mapping[str, Any]) -> list[str]:
+    """The pmi endpoint fields (host, port, ssl_verify) ``fields`` gives with a value other than the node's."""
+    current = {
+        "host": spec.get("host"),
+        "port": int(spec.get("port", 8006)),
+        "ssl_verify": not bool((spec.get("tls") or {}).get("insecureSkipVerify")),
+    }
+    return [f for f in ENDPOINT_FIELDS if fields.get(f) is not None and fields[f] != current[f]]
 
 
 def proxmoxnode_body(

@@ -90,11 +90,12 @@ def test_create_refusals(body: dict[str, Any], status: int) -> None:
 
 def test_update_and_delete() -> None:
     api, writer = client("admin")
+    writer.secrets["prod-credentials"] = {"daytwo.io/secret-of": "prod", "app.kubernetes.io/managed-by": "daytwo-api"}
     updated = api.patch(
         "/multicloud/credentials/prod", json={"provider": "aws", "secret_key": "rotated", "name": "Prod"}
     )
     assert updated.status_code == 200 and "rotated" not in updated.text
-    assert writer.calls == [("patch_secret", "prod-credentials"), ("patch", "CloudCredential", "prod")]
+    assert writer.calls == [("patch", "CloudCredential", "prod"), ("patch_secret", "prod-credentials")]
     assert api.patch("/multicloud/credentials/prod", json={"provider": "aws"}).json()["id"] == "prod"  # no change
     moved = api.patch("/multicloud/credentials/prod", json={"provider": "gcp", "name": "x"})
     assert moved.status_code == 409 and "cannot change" in moved.json()["detail"]

@@ -43,10 +43,16 @@ class BodyWriter(RecordingWriter):
         self.bodies.append(("create_secret", name, dict(string_data)))
         super().create_secret(name, string_data, labels)
 
-    def patch_secret(self, name: str, string_data: Mapping[str, str]) -> None:
+    def patch_secret(
+        self,
+        name: str,
+        string_data: Mapping[str, str],
+        labels: Mapping[str, str] | None = None,
+        resource_version: str | None = None,
+    ) -> None:
         """Record a Secret patch with its data."""
         self.bodies.append(("patch_secret", name, dict(string_data)))
-        super().patch_secret(name, string_data)
+        super().patch_secret(name, string_data, labels, resource_version)
 
 
 def client(
@@ -102,6 +108,10 @@ def test_add_node_validates_input_in_the_pmi_envelope() -> None:
 
 def test_update_patches_spec_and_token_separately_and_delete_removes_both() -> None:
     writer = BodyWriter()
+    writer.secrets["pve-lab-token"] = {
+        "daytwo.io/proxmox-node": "pve-lab",
+        "app.kubernetes.io/managed-by": "daytwo-api",
+    }
     c = client([proxmox_node()], writer)
     assert c.put(f"{BASE}/nodes/pve-lab", json={"port": 8443, "api_token_secret": "new"}).status_code == 200
     assert ("patch_secret", "pve-lab-token", {"tokenSecret": "new"}) in writer.bodies
