@@ -204,6 +204,17 @@ class SnapshotRun(CamelModel):
     failures: list[RunFailure] | None = Field(
         None, description=f"Failed targets with reasons (at most {MAX_STATUS_LIST}).", max_length=MAX_STATUS_LIST
     )
+    in_flight_until: datetime | None = Field(
+        None,
+        description=(
+            "Set while snapshot creates may be in flight: no create is sent unless its client timeout ends "
+            "before this time. An operator that resumes the run waits until then before it re-lists, so a "
+            "create whose answer was lost (the operator died) is found instead of being made twice."
+        ),
+    )
+    in_flight_holder: str | None = Field(
+        None, description="The operator process that set inFlightUntil (it need not wait for its own creates)."
+    )
 
 
 class TenantCompliance(CamelModel):

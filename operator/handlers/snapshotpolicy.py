@@ -7,13 +7,24 @@ first, then a run-now request (annotation ``daytwo.io/reconcile-requested-at``),
 then the schedule. The run is written to status before any snapshot is created; snapshots carry the
 policy and the slot in their name and metadata, so a resumed or repeated run of the same slot finds
 them and creates nothing twice. The pass then sleeps until ``nextScheduleTime``.
+
+Cinder accepts duplicate snapshot names, so finding is not enough when the operator dies while a
+create is in flight (the snapshot appears only after the new process has listed). Before each create
+the run records ``inFlightUntil`` (later than that create's client timeout) and which process set it;
+a process that resumes a run another one left waits until that time (the pass comes back, no sleep),
+then lists. Retention deletes any duplicate of a slot that still slips through (an answer later than
+the client timeout), keeping one.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
+import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
@@ -32,6 +43,7 @@ from ..reconcile.snapshotpolicy import (
     due_slot,
     existing_for_slot,
     format_time,
+    in_flight_wait,
     next_time,
     on_demand_slot,
     parse_time,
@@ -52,6 +64,10 @@ KIND = "SnapshotPolicy"
 #: An idle policy re-resolves its targets and SLA at least this often.
 MAX_IDLE_SECONDS = 3600.0
 STEPS = ("ResolveTargets", "CreateSnapshots", "Retention", "Compliance")
+#: This operator process, as ``currentRun.inFlightHolder`` names it.
+HOLDER = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+#: ``inFlightUntil`` is set this much beyond a create's window, so it is written about this often.
+IN_FLIGHT_RENEW_SECONDS = 15.0
 
 
 def _steps(done: int, now: str, failed_step: str | None = None) -> list[dict[str, Any]]:
@@ -62,6 +78,32 @@ def _steps(done: int, now: str, failed_step: str | None = None) -> list[dict[str
             state = "Failed"
         steps.append({"name": name, "state": state, **({"finishedAt": now} if index < done else {})})
     return steps
+
+
+class InFlight:
+    """``currentRun.inFlightUntil``: written before a create is sent unless it already covers that
+    create's window (client timeout plus margin), so a resuming process knows how long to wait."""
+
+    def __init__(self, patch: Callable[[dict[str, Any]], None], run: dict[str, Any], window_seconds: float) -> None:
+        self.patch, self.run, self.window = patch, run, timedelta(seconds=window_seconds)
+        self._lock = threading.Lock()
+
+    def hold(self) -> None:
+        """Make sure a create sent now ends before ``inFlightUntil`` (called from worker threads)."""
+        with self._lock:
+            now = datetime.now(UTC)
+            until = parse_time(self.run.get("inFlightUntil"))
+            if self.run.get("inFlightHolder") == HOLDER and until is not None and now + self.window <= until:
+                return
+            renewed = now + self.window + timedelta(seconds=IN_FLIGHT_RENEW_SECONDS)
+            self.run.update(inFlightUntil=format_time(renewed), inFlightHolder=HOLDER)
+            self.patch({"currentRun": dict(self.run)})
+
+    def release(self) -> None:
+        """Every create was answered (or abandoned by this live process): nothing is in flight."""
+        with self._lock:
+            self.run.pop("inFlightUntil", None)
+            self.run.pop("inFlightHolder", None)
 
 
 class PolicyPass:
@@ -138,8 +180,9 @@ class PolicyPass:
             else ConditionUpdate("TargetsResolved", False, "NoTargets", f"no {noun} matches targets.{platform}")
         ]
         run = self.due_run(obj, view, status, manual, token)
+        wait = 0.0
         if run is not None:
-            self.execute(obj, view, status, run, executor, targets, fields)
+            wait = self.execute(obj, view, status, run, executor, targets, fields)
         upcoming = next_time(view, datetime.now(UTC))
         fields["nextScheduleTime"] = format_time(upcoming)
         last = fields.get("lastRun") or status.get("lastRun")
@@ -152,6 +195,8 @@ class PolicyPass:
         else:
             updates.append(ConditionUpdate("Ready", True, "Scheduled", f"next run at {format_time(upcoming)}"))
         delay = min(MAX_IDLE_SECONDS, max(1.0, (upcoming - datetime.now(UTC)).total_seconds()))
+        if wait:
+            delay = min(delay, wait + 1.0)
         return updates, delay
 
     def runner(self, obj: dict[str, Any], view: PolicyView, platform: str) -> TargetRunner:
@@ -207,8 +252,18 @@ class PolicyPass:
         executor: TargetRunner,
         targets: list[VolumeInfo],
         fields: dict[str, Any],
-    ) -> None:
-        """Record the run, create, wait, apply retention, compute SLA; the finished run goes to lastRun."""
+    ) -> float:
+        """Record the run, create, wait, apply retention, compute SLA; the finished run goes to lastRun.
+
+        Returns 0, or the seconds to come back after when another (dead) operator process may still
+        have creates of this run in flight; nothing is listed or created before then.
+        """
+        wait = in_flight_wait(run, HOLDER, datetime.now(UTC))
+        if wait > 0:
+            self.logger.info(
+                "run %s: creates of an earlier process may be in flight; resuming in %.0fs", run["id"], wait
+            )
+            return wait
         slot = parse_time(run["scheduledAt"]) or self.now
         started = run.get("startedAt") or format_time(datetime.now(UTC))
         run.update(state="Running", startedAt=started, steps=_steps(1, started))
@@ -221,10 +276,21 @@ class PolicyPass:
         self.client.patch_status(KIND, self.namespace, self.name, early)
         status.update(early)
         tally = RunTally()
+        in_flight = None
+        if isinstance(executor, RunExecutor):  # Proxmox refuses a second snapshot of the same name itself
+
+            def patch(changed: dict[str, Any]) -> None:
+                self.client.patch_status(KIND, self.namespace, self.name, changed)
+
+            in_flight = InFlight(patch, run, executor.create_window_seconds)
+            executor.before_create = in_flight.hold
         waiting = executor.create_missing(targets, slot, existing_for_slot(view, slot, executor.snapshots()), tally)
+        if in_flight is not None:
+            in_flight.release()
         executor.wait_available(waiting, targets, tally)
         run["steps"] = _steps(2, format_time(datetime.now(UTC)))
-        self.client.patch_status(KIND, self.namespace, self.name, {"currentRun": run})
+        cleared = {"inFlightUntil": None, "inFlightHolder": None} if in_flight is not None else {}
+        self.client.patch_status(KIND, self.namespace, self.name, {"currentRun": {**run, **cleared}})
         listed = executor.snapshots()
         executor.retention(targets, listed, tally)
         remaining = [s for s in listed if s.id not in tally.deleted_ids]
@@ -254,6 +320,7 @@ class PolicyPass:
         else:
             names = ", ".join(f"{f['name'] or f['target']} ({f['reason']})" for f in tally.failures[:5])
             kopf.event(self.body, type="Warning", reason="RunFailed", message=f"run {run['id']} {state}: {names}")
+        return 0.0
 
     def refuse_requests_during(self, obj: dict[str, Any], run: dict[str, Any]) -> None:
         """A run-now requested while ``run`` was running is refused (an Event), and counts as handled:

@@ -4,7 +4,10 @@ Every decision comes from ``reconcile.snapshotpolicy``; this module only calls t
 are bounded per credential (``CONCURRENCY`` at a time across every policy using it), retryable
 errors are retried with exponential backoff, and a volume that fails becomes a failure entry with
 its reason instead of stopping the others. Before retrying a create, the volume's snapshots are
-re-listed: a create that timed out may have landed, and must not be made twice.
+re-listed: a create that timed out may have landed, and must not be made twice. Cinder accepts
+duplicate names, so that re-list cannot be the whole story: ``before_create`` lets the handler record
+the creates as in flight (``inFlightUntil``) before each POST, and retention deletes a slot's
+duplicates (``slot_duplicates``) that a create answered too late still leaves.
 """
 
 from __future__ import annotations
@@ -63,6 +66,9 @@ class TargetRunner(Protocol):
         ...
 
 
+#: Seconds past the client timeout a create's POST may still be sent: the client repeats a create only
+#: after a 429/503 answer, after at most a few seconds of backoff.
+CREATE_MARGIN_SECONDS = 10.0
 #: Default for backend calls in flight at once per credential, across all policies that use it
 #: (``OperatorSettings.snapshot_concurrency``).
 CONCURRENCY = 8
@@ -125,6 +131,13 @@ class RunExecutor:
         self.backend, self.view = backend, view
         self.limit, self.concurrency = _limit(limit_key, concurrency), concurrency
         self.attempts, self.backoff, self.wait_seconds, self.clock = attempts, backoff_seconds, wait_seconds, clock
+        #: Called before every create is sent (the handler records the creates as in flight).
+        self.before_create: Callable[[], None] | None = None
+
+    @property
+    def create_window_seconds(self) -> float:
+        """How long after it is sent a create may still land unseen: the client timeout plus a margin."""
+        return self.backend.params.timeout_seconds + CREATE_MARGIN_SECONDS
 
     def call(self, what: Callable[[], T], before_retry: Callable[[], T | None] | None = None) -> T:
         """``what()`` under the credential's limit, retried with backoff on retryable errors."""
@@ -178,12 +191,19 @@ class RunExecutor:
     def create_missing(
         self, targets: list[VolumeInfo], slot: datetime, existing: dict[str, SnapshotInfo], tally: RunTally
     ) -> list[str]:
-        """Create the slot's snapshot of every target that lacks one; the ids to wait for."""
+        """Create the slot's snapshot of every target that lacks one; the ids to wait for.
+
+        A snapshot of the slot that already exists was made by this run (the slot is the run's), by an
+        earlier pass or an operator process that died: it counts as created, once per target.
+        """
         waiting = [s.id for s in existing.values() if s.status == "creating"]
+        target_ids = {v.id for v in targets}
         for volume_id, snapshot in existing.items():
             if snapshot.status == "error":
                 message = f"snapshot {snapshot.id} of this slot is in error"
                 tally.fail(_volume(targets, volume_id), message, "SnapshotError")
+            elif volume_id in target_ids:
+                tally.created += 1
         missing = [v for v in targets if v.id not in existing]
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             for volume, outcome in zip(missing, pool.map(lambda v: self._create(v, slot), missing), strict=True):
@@ -204,6 +224,8 @@ class RunExecutor:
             return found.get(volume.id)
 
         def create() -> SnapshotInfo:
+            if self.before_create is not None:
+                self.before_create()
             made = self.backend.create_snapshot(
                 volume.id,
                 name=name,

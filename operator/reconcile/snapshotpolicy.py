@@ -34,6 +34,7 @@ __all__ = [
     "due_slot",
     "existing_for_slot",
     "format_time",
+    "in_flight_wait",
     "match_volumes",
     "next_time",
     "on_demand_slot",
@@ -44,6 +45,7 @@ __all__ = [
     "push_history",
     "retention_deletions",
     "run_id",
+    "slot_duplicates",
     "slot_stamp",
     "snapshot_metadata",
     "snapshot_name",
@@ -289,11 +291,55 @@ def _age_order(snapshot: SnapshotInfo) -> tuple[datetime, str]:
     return _newest_first(snapshot), snapshot.metadata.get(SLOT_KEY, "")
 
 
+def _keep_rank(snapshot: SnapshotInfo) -> tuple[int, datetime, str]:
+    """Which snapshot of a slot is kept: an available one first, then one on its way, then the oldest."""
+    rank = 0 if snapshot.status == "available" else 1 if snapshot.status in _PRESENT else 2
+    return rank, _newest_first(snapshot), snapshot.id
+
+
+def slot_duplicates(view: PolicyView, snapshots: Iterable[SnapshotInfo]) -> list[SnapshotInfo]:
+    """This policy's extra snapshots of one slot of one volume, to delete (by id).
+
+    Cinder accepts duplicate snapshot names, so a create whose answer was lost and that was sent again
+    (a client timeout, an operator killed mid-request) can leave two snapshots of one slot. One is kept
+    (an available one before one still creating, then the oldest); the others are returned once Cinder
+    can delete them (``available`` or ``error``), so a later pass removes those still creating.
+    """
+    groups: dict[tuple[str, str], list[SnapshotInfo]] = {}
+    for snapshot in snapshots:
+        slot = snapshot.metadata.get(SLOT_KEY)
+        if owned(view, snapshot) and slot:
+            groups.setdefault((snapshot.volume_id, slot), []).append(snapshot)
+    extra: list[SnapshotInfo] = []
+    for group in groups.values():
+        if len(group) > 1:
+            keep = min(group, key=_keep_rank)
+            extra.extend(s for s in group if s is not keep and s.status in {"available", "error"})
+    return sorted(extra, key=lambda s: s.id)
+
+
+def in_flight_wait(run: Mapping[str, Any], holder: str, now: datetime) -> float:
+    """Seconds a pass must wait before it lists and creates for ``run``: until ``inFlightUntil`` when
+    another operator process set it (a create it sent may still land), else 0."""
+    until = parse_time(run.get("inFlightUntil"))
+    if until is None or run.get("inFlightHolder") == holder:
+        return 0.0
+    return max(0.0, (until - now).total_seconds())
+
+
 def retention_deletions(view: PolicyView, snapshots: Iterable[SnapshotInfo], now: datetime) -> list[SnapshotInfo]:
-    """Snapshots of one volume retention deletes: only this policy's ``available`` ones, beyond keepLast
-    or older than maxAge, never the newest available one."""
-    good = sorted((s for s in snapshots if owned(view, s) and s.status == "available"), key=_age_order, reverse=True)
-    doomed: list[SnapshotInfo] = []
+    """Snapshots of one volume retention deletes: this policy's duplicates of a slot
+    (:func:`slot_duplicates`), then its ``available`` ones beyond keepLast or older than maxAge, never
+    the newest available one."""
+    items = list(snapshots)
+    duplicates = slot_duplicates(view, items)
+    extra = {s.id for s in duplicates}
+    good = sorted(
+        (s for s in items if owned(view, s) and s.status == "available" and s.id not in extra),
+        key=_age_order,
+        reverse=True,
+    )
+    doomed: list[SnapshotInfo] = list(duplicates)
     for index, snapshot in enumerate(good[1:], start=1):
         too_many = view.keep_last is not None and index >= view.keep_last
         too_old = view.max_age is not None and now - _newest_first(snapshot) > view.max_age

@@ -239,6 +239,54 @@ def test_operator_killed_mid_run_creates_no_duplicate(
     assert status["lastRun"]["state"] == "Succeeded" and status["lastRun"]["trigger"] == "manual"
 
 
+def snapshot_creates() -> int:
+    """How many snapshot creates (POST /snapshots) the stand-in has received and finished so far."""
+    with urllib.request.urlopen(f"{STANDIN}/_standin/journal?path=/volume/v3/.*/snapshots$", timeout=10) as answer:
+        return int(json.load(answer)["matching"])
+
+
+def fault_hits() -> int:
+    """How many requests the active stand-in faults have caught."""
+    with urllib.request.urlopen(f"{STANDIN}/_standin/faults", timeout=10) as answer:
+        return sum(int(f["hits"]) for f in json.load(answer)["faults"])
+
+
+def test_operator_killed_while_creates_hang_makes_one_snapshot_per_volume(
+    kubectl: Kubectl, operator: DaytwoProcess, volumes: dict[str, list[Volume]]
+) -> None:
+    """Issue 16 item 4: the creates reach Cinder but are answered only after the operator died (and after the
+    restarted one would list): the run waits out the recorded in-flight window instead of creating again."""
+    targets = volumes["available"][9:11]
+    assert len(targets) == 2
+    kubectl.apply(policy("hung", [v.id for v in targets]))
+    wait_for_condition(kubectl, "d2sp", "hung", "Ready", "True", namespace=NS)
+    creates_before = snapshot_creates()
+    standin("faults", "POST", {"path": "/snapshots$", "method": "POST", "hang": 15.0, "times": len(targets)})
+    try:
+        kubectl.run("annotate", "--overwrite", "d2sp", "hung", "-n", NS, "daytwo.io/reconcile-requested-at=hung-1")
+        wait_until(lambda: fault_hits() == len(targets), 60, "both creates to reach the stand-in and hang")
+        run = kubectl.get("d2sp", "hung", NS)["status"]["currentRun"]
+        assert run["inFlightUntil"], "the creates were recorded as in flight before they were sent"
+        operator.kill()
+    finally:
+        operator.start()
+
+    def finished() -> bool:
+        status = kubectl.get("d2sp", "hung", NS).get("status", {})
+        return not status.get("currentRun") and status.get("lastHandledReconcileAt") == "hung-1"
+
+    try:
+        wait_until(finished, 240, "the interrupted run to finish after the restart")
+    finally:
+        standin("faults", "DELETE")
+    snaps = owned("hung")
+    assert sorted(s.volume_id for s in snaps) == sorted(v.id for v in targets), "exactly one snapshot per volume"
+    assert snapshot_creates() - creates_before == len(targets), "one create per volume reached the stand-in"
+    last = kubectl.get("d2sp", "hung", NS)["status"]["lastRun"]
+    assert (last["state"], last["created"]) == ("Succeeded", len(targets))
+    assert "inFlightUntil" not in last
+
+
 def snapshot_listings() -> int:
     """How many snapshot listings the stand-in has answered so far."""
     with urllib.request.urlopen(f"{STANDIN}/_standin/journal?path=/snapshots/detail$", timeout=10) as answer:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
+from .params import OpenStackConnectionParams
 from .records import (
     Aggregate,
     Domain,
@@ -40,6 +41,11 @@ __all__ = ["OpenStackBackend"]
 @runtime_checkable
 class OpenStackBackend(Protocol):
     """Day-2 operations on one OpenStack cloud (Keystone, Nova, Cinder, Neutron, Glance)."""
+
+    @property
+    def params(self) -> OpenStackConnectionParams:
+        """The connection params (endpoint, timeout) this backend was built from."""
+        ...
 
     # Keystone
     def whoami(self) -> Identity:

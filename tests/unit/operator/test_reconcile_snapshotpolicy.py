@@ -15,6 +15,7 @@ from daytwo.operator.reconcile.snapshotpolicy import (
     current_slot,
     due_slot,
     existing_for_slot,
+    in_flight_wait,
     match_volumes,
     next_time,
     on_demand_slot,
@@ -23,6 +24,7 @@ from daytwo.operator.reconcile.snapshotpolicy import (
     push_history,
     retention_deletions,
     run_id,
+    slot_duplicates,
     snapshot_metadata,
     snapshot_name,
 )
@@ -127,6 +129,35 @@ def test_retention_max_age_never_deletes_last_good() -> None:
     snaps = [snap("old1", "a", 10), snap("old2", "a", 20), snap("err", "a", 1, "error")]
     assert [s.id for s in retention_deletions(policy, snaps, NOW)] == ["old2"]
     assert retention_deletions(policy, [snap("only", "a", 30)], NOW) == []
+
+
+def slot_snap(id_: str, volume_id: str, age_days: float, status: str = "available", slot: str = "s1") -> SnapshotInfo:
+    meta = {OWNER_KEY: OWNER, SLOT_KEY: slot}
+    return SnapshotInfo(id_, "same-name", volume_id, status, NOW - timedelta(days=age_days), meta)
+
+
+def test_duplicates_of_a_slot_keep_one_available_the_oldest() -> None:
+    """Cinder accepts duplicate names: a create answered too late leaves two snapshots of one slot."""
+    policy = view(retention={"keepLast": 10})
+    older, newer, other_slot = slot_snap("a", "v1", 0.2), slot_snap("b", "v1", 0.1), slot_snap("c", "v1", 1, slot="s0")
+    assert [s.id for s in slot_duplicates(policy, [newer, older, other_slot])] == ["b"]
+    assert [s.id for s in retention_deletions(policy, [newer, older, other_slot], NOW)] == ["b"]
+    creating = slot_snap("a", "v1", 0.2, "creating")
+    assert [s.id for s in slot_duplicates(policy, [creating, newer])] == [], "never delete the only available one"
+    assert [s.id for s in slot_duplicates(policy, [older, slot_snap("b", "v1", 0.1, "creating")])] == []
+    broken = slot_snap("e", "v1", 0.3, "error")
+    assert [s.id for s in slot_duplicates(policy, [broken, older, newer])] == ["b", "e"]
+    foreign = SnapshotInfo("f", "same-name", "v1", "available", NOW, {SLOT_KEY: "s1"})
+    assert slot_duplicates(policy, [older, foreign]) == [], "only this policy's snapshots"
+    assert slot_duplicates(policy, [older, slot_snap("g", "v2", 0.1)]) == [], "per volume"
+
+
+def test_in_flight_window_of_another_process_is_waited_out() -> None:
+    run = {"inFlightUntil": "2026-11-30T12:31:00Z", "inFlightHolder": "dead-process"}
+    assert in_flight_wait(run, "me", NOW) == 60.0
+    assert in_flight_wait(run, "me", NOW + timedelta(minutes=2)) == 0.0
+    assert in_flight_wait({**run, "inFlightHolder": "me"}, "me", NOW) == 0.0, "its own creates were all answered"
+    assert in_flight_wait({}, "me", NOW) == 0.0
 
 
 def test_sla_per_tenant_hand_computed() -> None:
