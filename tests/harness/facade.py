@@ -113,6 +113,8 @@ class Facade:
             "DAYTWO_API_BOOTSTRAP_SECRET": BOOTSTRAP_SECRET,
             # schemathesis and route walks call a lot; unit tests cover the per-user 429
             "DAYTWO_API_USER_RATE_PER_MINUTE": "100000",
+            # the webhook receivers of the tests listen on loopback over http
+            "DAYTWO_API_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
             "DAYTWO_API_ALLOW_REGISTRATION": "true" if allow_registration else "false",
             **(env or {}),
         }
