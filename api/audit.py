@@ -235,7 +235,7 @@ class AuditLog:
         if state[1] <= self.quota_per_minute:
             return None
         if state[2] is None:
-            first = {
+            first: Entry = {
                 "suppressed": 0,
                 "quota_per_minute": self.quota_per_minute,
                 "actions": {},
