@@ -186,6 +186,14 @@ class CleanupStatus(CamelModel):
     message: str | None = Field(None, description="Summary.", max_length=4096)
 
 
+class InFlightCall(CamelModel):
+    """A create sent to the cloud whose answer may not have arrived (the operator may have died meanwhile)."""
+
+    step: str = Field(description="The step that sent it, e.g. CREATE_SERVER.")
+    until: str = Field(description="When its client timeout is over: a resuming operator waits until then, then looks.")
+    holder: str = Field(description="The operator process that sent it.")
+
+
 class RestoreJobStatus(StatusBase):
     """Observed state of a RestoreJob."""
 
@@ -203,4 +211,12 @@ class RestoreJobStatus(StatusBase):
     )
     cleanup_storage: CleanupStatus | None = Field(
         None, description="The last storage cleanup after a completed REPLACE."
+    )
+    in_flight: InFlightCall | None = Field(
+        None,
+        description=(
+            "Set before a create (volume, port, server) is sent, cleared when it is answered. Nova, Cinder and "
+            "Neutron accept duplicate names, so an operator that resumes the step waits until the call's client "
+            "timeout is over before it looks for what the call made, instead of sending it again."
+        ),
     )

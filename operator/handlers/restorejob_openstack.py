@@ -5,18 +5,27 @@ Every create looks for what this job made first (the volume, ports and server ca
 deterministic names), so a step recorded Running whose result was never recorded finds its object
 instead of making a second one. Deletes check the object first, so they are idempotent. A step
 returns None when it is done, or the seconds until it should be looked at again.
+
+Nova, Cinder and Neutron accept duplicate names, and a create whose answer was lost may land after a
+restarted operator looked: so each create is recorded in ``status.inFlight`` (until its client
+timeout is over, and by which process) before it is sent. A process that resumes the step waits until
+then before it looks; if duplicates exist anyway, the step keeps one (the recorded one, else the
+oldest) and deletes the others it owns.
 """
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..backends.openstack import AddressInUse, OpenStackConnectionParams, Port, RestoreBackend, Server, ServerSpec
 from ..errors import NotFound
 from ..reconcile.restorejob import Plan, Request
-from ..reconcile.restorejob_openstack import plan_openstack
+from ..reconcile.restorejob_openstack import adopt, in_flight_wait, plan_openstack
 from ..reconcile.restorejob_steps import (
     CLEANUP_OLD_PORTS,
     CREATE_PORTS,
@@ -39,6 +48,11 @@ __all__ = ["OpenStackEngine"]
 
 _GONE = ("deleting", "error_deleting")
 _MAX_META = 255
+#: This operator process, as ``status.inFlight.holder`` names it.
+HOLDER = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+#: Seconds past the client timeout a create may still be sent (the client repeats a create only after a
+#: 429/503 answer, after a few seconds of backoff).
+CREATE_MARGIN_SECONDS = 10.0
 
 
 def _ips(port: Port) -> list[str]:
@@ -121,6 +135,23 @@ class OpenStackEngine:
         if not found:
             raise StepFailed("ResourceMissing", f"no {type_} of this restore is recorded; retry to create it")
         return str(found[-1]["id"])
+
+    def in_flight(self, step: str) -> float:
+        """Seconds to wait while a create of ``step`` sent by another operator process may still land."""
+        return in_flight_wait(self.ctx.status.get("inFlight"), step, HOLDER, datetime.now(UTC))
+
+    def sending(self, step: str) -> None:
+        """Record a create of ``step`` as in flight, until its client timeout is over, before it is sent."""
+        until = datetime.now(UTC) + timedelta(seconds=self.params.timeout_seconds + CREATE_MARGIN_SECONDS + 1)
+        self.ctx.write({"inFlight": {"step": step, "until": until.strftime("%Y-%m-%dT%H:%M:%SZ"), "holder": HOLDER}})
+
+    def answered(self) -> None:
+        """The create was answered: nothing of this job is in flight."""
+        self.ctx.write({"inFlight": None})
+
+    def recorded_ids(self, type_: str) -> list[str]:
+        """Ids of the live resources of a type recorded in status."""
+        return [str(r["id"]) for r in self.ctx.resources(type_)]
 
     # plan -------------------------------------------------------------------------------------------
     def plan(self, request: Request) -> Plan:
@@ -225,12 +256,22 @@ class OpenStackEngine:
         return None
 
     def create_volume(self, index: int, request: Request) -> float | None:
-        """A volume from the restore point, unless this job made one already."""
+        """A volume from the restore point, unless this job made one already (one kept, extras deleted)."""
+        wait = self.in_flight(CREATE_VOLUME)
+        if wait:
+            return wait
         name = self.volume_name()
         mine = [v for v in self.admin.find_volumes(name, project_id=self.project_id) if self.ours(v.metadata)]
         usable = [v for v in mine if v.status not in ("error", *_GONE)]
         if usable:
-            volume = usable[0]
+            volume, extras = adopt(usable, self.recorded_ids("volume"))
+            for extra in extras:
+                if extra.status != "creating":  # Cinder deletes it once it left creating: a later pass
+                    self.admin.delete_volume(extra.id)
+                    self.ctx.forget("volume", extra.id)
+            if any(e.status == "creating" for e in extras):
+                return self.poll
+            self.answered()
             self.ctx.record({"type": "volume", "id": volume.id, "name": name, "step": CREATE_VOLUME})
             self.ctx.succeed(
                 index, f"volume {volume.id} exists ({volume.status})", external_ids={"volumeId": volume.id}
@@ -245,6 +286,7 @@ class OpenStackEngine:
             return self.poll
         plan = self.ctx.plan
         self.ctx.begin(index)
+        self.sending(CREATE_VOLUME)
         volume = self.scoped().create_volume(
             name=name,
             size_gb=int(plan["restorePointSizeGb"]),
@@ -252,6 +294,7 @@ class OpenStackEngine:
             metadata=self.metadata(),
         )
         self.ctx.record({"type": "volume", "id": volume.id, "name": name, "step": CREATE_VOLUME})
+        self.answered()
         self.ctx.succeed(
             index, f"volume {volume.id} from snapshot {plan['restorePointId']}", external_ids={"volumeId": volume.id}
         )
@@ -277,13 +320,21 @@ class OpenStackEngine:
 
     def create_ports(self, index: int, request: Request) -> float | None:
         """One port per network with the addresses the IP strategy asks for (TRY_SAME_IPS falls back)."""
+        wait = self.in_flight(CREATE_PORTS)
+        if wait:
+            return wait
         networks = self.ctx.plan.get("networks") or []
         existing = self.our_ports()
         began, made = False, []
         for number, network in enumerate(networks):
             name, wanted = self.port_name(number), list(network.get("plannedIps") or [])
             mine = [p for p in existing if p.name == name and p.network_id == network["networkId"]]
-            good = next((p for p in mine if _satisfies(request.ip_strategy, wanted, _ips(p))), None)
+            fitting = [p for p in mine if _satisfies(request.ip_strategy, wanted, _ips(p))]
+            good = adopt(fitting, self.recorded_ids("port"))[0] if fitting else None
+            for extra in fitting:  # Neutron accepts duplicate names: a port made twice is deleted unused
+                if good is not None and extra.id != good.id and not extra.device_id:
+                    self.admin.delete_port(extra.id)
+                    self.ctx.forget("port", extra.id)
             if good is None:
                 if not began:
                     self.ctx.begin(index)
@@ -310,19 +361,33 @@ class OpenStackEngine:
             "tags": self.tags(),
             "description": f"restored by {self.ctx.owner}"[:255],
         }
+        self.sending(CREATE_PORTS)
         try:
-            return create(network["networkId"], fixed_ips=[(None, ip) for ip in wanted], **args)
+            made = create(network["networkId"], fixed_ips=[(None, ip) for ip in wanted], **args)
         except AddressInUse as error:
             if request.ip_strategy != "TRY_SAME_IPS":
+                self.answered()
                 raise StepFailed("IpUnavailable", f"{request.ip_strategy}: {error.message}") from error
-        return create(network["networkId"], **args)
+            made = create(network["networkId"], **args)
+        self.answered()
+        return made
 
     def create_server(self, index: int, request: Request) -> float | None:
-        """Boot from the new volume with the new ports, unless this job booted one already."""
+        """Boot from the new volume with the new ports, unless this job booted one already (one kept, the
+        others this job booted deleted)."""
+        wait = self.in_flight(CREATE_SERVER)
+        if wait:
+            return wait
         mine = self.our_servers()
         healthy = [s for s in mine if s.status != "ERROR" and s.task_state != "deleting"]
         if healthy:
-            server = healthy[0]
+            server, _ = adopt(healthy, self.recorded_ids("server"))
+            for extra in mine:
+                if extra.id != server.id and extra.task_state != "deleting":
+                    self.admin.delete_server(extra.id)
+                if extra.id != server.id:
+                    self.ctx.forget("server", extra.id)
+            self.answered()
             self.ctx.record({"type": "server", "id": server.id, "name": server.name, "step": CREATE_SERVER})
             self.ctx.succeed(
                 index, f"server {server.id} exists ({server.status})", external_ids={"serverId": server.id}
@@ -346,8 +411,10 @@ class OpenStackEngine:
             metadata={**(plan.get("vmMetadata") or {}), **self.metadata()},
         )
         self.ctx.begin(index)
+        self.sending(CREATE_SERVER)
         server = self.scoped().create_server(spec)
         self.ctx.record({"type": "server", "id": server.id, "name": server.name, "step": CREATE_SERVER})
+        self.answered()
         self.ctx.succeed(index, f"server {server.id} booting", external_ids={"serverId": server.id})
         return None
 

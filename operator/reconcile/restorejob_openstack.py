@@ -11,7 +11,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
 
 from daytwo.crds.restorejob import CONFIRM_PREFIX, MAX_FREE_IPS, MAX_RESTORE_POINTS
 
@@ -27,7 +28,9 @@ __all__ = [
     "SubnetFree",
     "VmView",
     "VolumeView",
+    "adopt",
     "boot_volume",
+    "in_flight_wait",
     "plan_openstack",
 ]
 
@@ -336,3 +339,31 @@ def _warnings(
         plan.warnings.append("the VM has no ports: the restored VM gets no network")
     if dry_run:
         plan.warnings.append("dry run: every step is validated and recorded, nothing is changed")
+
+
+class _Made(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+M = TypeVar("M", bound=_Made)
+
+
+def adopt(found: Sequence[M], recorded: Sequence[str]) -> tuple[M, list[M]]:
+    """Of several objects one create step made (Nova and Cinder accept duplicate names, so a create sent
+    again after a lost answer makes a second), the one to keep and the extras to delete: the one already
+    recorded in status, else the oldest (by ``created_at`` where the record has one, then by id).
+    ``found`` must not be empty."""
+    ordered = sorted(
+        found, key=lambda item: (item.id not in recorded, getattr(item, "created_at", None) or "", item.id)
+    )
+    return ordered[0], ordered[1:]
+
+
+def in_flight_wait(in_flight: Mapping[str, Any] | None, step: str, holder: str, now: datetime) -> float:
+    """Seconds to wait before ``step`` may look for what it made: while a create it sent from another
+    (dead) operator process may still land (``status.inFlight``), else 0."""
+    if not in_flight or in_flight.get("step") != step or in_flight.get("holder") == holder:
+        return 0.0
+    until = datetime.fromisoformat(str(in_flight["until"]).replace("Z", "+00:00"))
+    return max(0.0, (until - now).total_seconds())

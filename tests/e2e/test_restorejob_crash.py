@@ -108,3 +108,31 @@ def test_sigkill_in_every_step_then_restart_completes_exactly_once(kubectl: Kube
     assert not any(r["deleted"] for r in resources)
     assert {s["state"] for s in obj["status"]["steps"]} == {"Succeeded"}
     assert obj["metadata"]["namespace"] == NS
+
+
+@pytest.mark.usefixtures("namespace")
+def test_sigkill_while_the_boot_hangs_then_restart_boots_once(kubectl: Kubectl, operator: DaytwoProcess) -> None:
+    """Issue 16 item 5: the boot reaches Nova but lands only after the operator died and after the restarted
+    one would have looked (Nova accepts duplicate names): the restarted operator waits out the recorded
+    in-flight call, finds the server and sends no second boot."""
+    vm = make_vm("rj-hung")
+    boots = len(posts("/compute/v2.1/servers$"))
+    standin("POST", "faults", {"path": "/compute/v2.1/servers$", "method": "POST", "hang": 25, "times": 1})
+    try:
+        restore(kubectl, "hung", vm, ipStrategy="NEW_IPS", newVmName="rj-hung-copy")
+        wait_for_hit(180)
+        obj = job(kubectl, "hung")
+        uid = obj["metadata"]["uid"]
+        assert steps(obj)["CREATE_SERVER"] == "Running"
+        assert obj["status"]["inFlight"]["step"] == "CREATE_SERVER", "recorded before the boot was sent"
+        operator.kill()
+    finally:
+        operator.start()
+    try:
+        obj = wait_phase(kubectl, "hung", "COMPLETED", timeout=240)
+    finally:
+        standin("DELETE", "faults")
+    made = owned(uid)
+    assert made["servers"] == [obj["status"]["result"]["vmId"]], "exactly one server carries the job's uid"
+    assert posts("/compute/v2.1/servers$")[boots:] == [202], "one boot was sent"
+    assert "inFlight" not in obj["status"]

@@ -165,6 +165,34 @@ def test_boot_from_volume_with_port_then_delete(backend: SdkOpenStackBackend, op
     assert backend.get_port(port.id).device_id is None
 
 
+def test_duplicate_boots_like_nova(backend: SdkOpenStackBackend, openstack_standin: StandIn) -> None:
+    """Issue 16 item 5: Nova accepts duplicate names and binds a requested port only while building (the
+    API refuses a port already bound, 409 PortInUse), but reserves a boot volume in the POST itself."""
+    clock = openstack_standin.clock
+    image = next(i for i in backend.list_images() if i.name == "Ubuntu 22.04")
+    flavor = next(f for f in backend.list_flavors() if f.name == "m1.small")
+    network = next(n for n in backend.list_networks() if n.name == "admin-net")
+    port = backend.create_port(network.id, name="twice-port")
+    spec = ServerSpec(name="twice", flavor_id=str(flavor.id), image_id=image.id, port_ids=(port.id,))
+    first, second = backend.create_server(spec), backend.create_server(spec)
+    assert first.id != second.id and backend.get_port(port.id).device_id is None, "bound by the build, not the POST"
+    clock.advance(5)
+    assert (backend.get_server(first.id).status, backend.get_port(port.id).device_id) == ("ACTIVE", first.id)
+    late = backend.get_server(second.id)
+    assert late.status == "ERROR" and late.fault is not None and f"Port {port.id} is still in use" in late.fault
+    assert sorted(s.id for s in backend.find_servers("twice")) == sorted([first.id, second.id])
+    volume = backend.create_volume(name="twice-root", size_gb=10, image_id=image.id)
+    clock.advance(2)
+    boot = ServerSpec(name="twice-bfv", flavor_id=str(flavor.id), boot_volume_id=volume.id)
+    backend.create_server(boot)
+    with pytest.raises(InvalidRequest, match="Invalid volume"):
+        backend.create_server(boot)
+    for server in backend.find_servers("twice") + backend.find_servers("twice-bfv"):
+        backend.delete_server(server.id)
+    clock.advance(1)
+    assert backend.get_port(port.id).device_id is None
+
+
 def test_boot_validation(backend: SdkOpenStackBackend) -> None:
     flavor = backend.list_flavors()[0]
     with pytest.raises(InvalidRequest, match="Block Device Mapping is Invalid"):

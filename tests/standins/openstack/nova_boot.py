@@ -1,4 +1,12 @@
-"""What a Nova boot and delete do to the estate: scheduling, ports, volumes, timed transitions."""
+"""What a Nova boot and delete do to the estate: scheduling, ports, volumes, timed transitions.
+
+As in Nova, the API (POST /servers) refuses a requested port that is already bound (``device_id`` set:
+409 PortInUse, ``validate_networks``) and reserves a boot volume synchronously (Cinder
+``attachment_create`` in ``_validate_bdm``: a volume that is not ``available`` is a 400). Binding the
+requested ports is the compute host's job during the build: two boots of one unbound port are both
+accepted, and the one that finds the port taken by then goes to ERROR with a PortInUse fault. Nova
+accepts duplicate server names.
+"""
 
 from __future__ import annotations
 
@@ -162,11 +170,10 @@ def boot(model: Model, token: Any, data: dict[str, Any]) -> Record:
     server["key_name"] = data.get("key_name")
     from .neutron import create_port_record  # local: neutron imports nova_boot for IP allocation
 
+    requested = list(ports)  # bound by the build (below); ports made for the server are bound at once
     for net_id in auto_nets:
         port = create_port_record(model, network_id=net_id, project_id=token.project_id, name="", fixed_ips=[])
         server["auto_ports"].append(port["id"])
-        ports.append(port)
-    for port in ports:
         _attach_port(model, server, port)
     for volume, delete_on_termination in volumes:
         volume["status"] = "reserved"
@@ -176,6 +183,23 @@ def boot(model: Model, token: Any, data: dict[str, Any]) -> Record:
     def finish() -> None:
         if server["id"] not in model.servers:
             return
+        taken = [p for p in requested if model.ports.get(p["id"]) is not p or p["device_id"] not in ("", server["id"])]
+        if taken:  # the compute host's network allocation finds the port bound meanwhile (PortInUse)
+            reason = f"Port {taken[0]['id']} is still in use."
+            server.update(
+                status="ERROR",
+                task_state=None,
+                vm_state="error",
+                updated=model.now_iso(),
+                fault={
+                    "code": 500,
+                    "created": model.now_iso(),
+                    "message": f"Build of instance {server['id']} aborted: {reason}",
+                },
+            )
+            return
+        for port in requested:
+            _attach_port(model, server, port)
         server.update(
             status="ACTIVE",
             task_state=None,

@@ -206,3 +206,22 @@ def test_restore_config_is_what_pf9_reports() -> None:
     assert OperatorSettings().restore_config() == {"enabled": True, "dry_run": False, "cleanup_volumes": False}
     custom = OperatorSettings(restore_enabled=False, restore_dry_run=True, restore_cleanup_volumes=True)
     assert custom.restore_config() == {"enabled": False, "dry_run": True, "cleanup_volumes": True}
+
+
+def test_adopt_keeps_the_recorded_else_the_oldest() -> None:
+    """Issue 16 item 5: Nova/Cinder accept duplicate names; one object of a create step is kept."""
+    from collections import namedtuple
+    from datetime import UTC, datetime
+
+    from daytwo.operator.reconcile.restorejob_openstack import adopt, in_flight_wait
+
+    made = namedtuple("made", "id created_at")
+    older, newer = made("b", "2026-12-01T10:00:00Z"), made("a", "2026-12-01T10:00:05Z")
+    assert adopt([newer, older], []) == (older, [newer])
+    assert adopt([newer, older], ["a"]) == (newer, [older]), "the one status recorded wins"
+    in_flight = {"step": "CREATE_SERVER", "until": "2026-12-01T10:01:00Z", "holder": "dead"}
+    now = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    assert in_flight_wait(in_flight, "CREATE_SERVER", "me", now) == 60.0
+    assert in_flight_wait(in_flight, "CREATE_PORTS", "me", now) == 0.0
+    assert in_flight_wait(in_flight, "CREATE_SERVER", "dead", now) == 0.0, "a live process waits for no own call"
+    assert in_flight_wait(None, "CREATE_SERVER", "me", now) == 0.0
