@@ -73,17 +73,23 @@ def register(settings: OperatorSettings) -> None:
         ) -> dict[WakeKey, str]:
             return {key: f"{_kind}/{name}" for key in referenced(_kind, str(namespace), spec)}
 
+        def refs_changed(
+            type: str | None, spec: kopf.Spec, namespace: str | None, memo: Any, _kind: str = kind, **_: Any
+        ) -> bool:
+            return bool(_refs_now(type, _kind, namespace, spec) != memo.get(_REFS_MEMO, frozenset()))
+
         async def users_changed(
             type: str | None, spec: kopf.Spec, namespace: str | None, memo: Any, _kind: str = kind, **_: Any
         ) -> None:
-            now = frozenset() if type == "DELETED" else referenced(_kind, str(namespace), spec)
+            now = _refs_now(type, _kind, namespace, spec)
             before: frozenset[WakeKey] = memo.get(_REFS_MEMO, frozenset())
             memo[_REFS_MEMO] = now
-            for key in now ^ before:  # status changes of a user wake nobody; its references do
+            for key in now ^ before:
                 WAKE.wake(key)
 
         kopf.index(GROUP, VERSION, plural, id=INDEX_ID)(index_users)
-        kopf.on.event(GROUP, VERSION, plural, id="wake-credentials")(users_changed)
+        # Filtered, so the status writes of a user (most of its events) neither wake nor log anything.
+        kopf.on.event(GROUP, VERSION, plural, id="wake-credentials", when=refs_changed)(users_changed)
 
     for kind in CREDENTIAL_KINDS:
         plural = by_kind(kind).info.plural
@@ -96,6 +102,11 @@ def register(settings: OperatorSettings) -> None:
             )
 
         kopf.on.delete(GROUP, VERSION, plural, id="in-use")(in_use)
+
+
+def _refs_now(type: str | None, kind: str, namespace: str | None, spec: Mapping[str, Any]) -> frozenset[WakeKey]:
+    """The credentials a user names after this watch event (none once it is deleted)."""
+    return frozenset() if type == "DELETED" else referenced(kind, str(namespace), spec)
 
 
 async def wait_for_no_users(
