@@ -39,6 +39,8 @@ def namespace(kubectl: Kubectl, operator: DaytwoProcess, pve: PveStandin) -> str
         ("pve-wrong", {"tokenId": pve.token_id, "tokenSecret": str(uuid.uuid4())}),
         ("pve-ca", {"ca.crt": pve.ca_pem}),
     ]
+    # A token Secret version goes to one endpoint (README, Security): nodes elsewhere get their own copy.
+    secrets += [(f"pve-token-{case}", dict(secrets[0][1])) for case in ("dead-host", "bad-cert", "insecure")]
     for name, data in secrets:
         kubectl.apply(json.dumps(credential_secret(name, NS, data)))
     return NS
@@ -240,12 +242,12 @@ def test_connection_failures_have_reasons(
     if case == "wrong-token":
         manifest = node(case, pve.port, token="pve-wrong")
     elif case == "dead-host":
-        manifest = node(case, closed_port())
+        manifest = node(case, closed_port(), token=f"pve-token-{case}")
     elif case == "missing-secret":
         manifest = node(case, pve.port, token="no-such-secret")
     else:
         with run_fakepve(nodes=1, guests_per_node=1, cert="foreign-ca") as other:
-            kubectl.apply(node(case, other.port))
+            kubectl.apply(node(case, other.port, token=f"pve-token-{case}"))
             failed = wait_for_condition(kubectl, "d2pn", case, "Connected", "False", reason=reason, namespace=NS)
             assert condition(failed, "Ready")["reason"] == reason
             assert condition(failed, "Stalled")["status"] == "True"
@@ -256,7 +258,7 @@ def test_connection_failures_have_reasons(
 
 
 def test_insecure_skip_verify_is_a_warning(kubectl: Kubectl, namespace: str, pve: PveStandin) -> None:
-    manifest = json.loads(node("insecure", pve.port))
+    manifest = json.loads(node("insecure", pve.port, token="pve-token-insecure"))
     manifest["spec"]["tls"] = {"insecureSkipVerify": True}
     kubectl.apply(json.dumps(manifest))
     ready = wait_for_condition(kubectl, "d2pn", "insecure", "Ready", "True", namespace=NS)
