@@ -57,7 +57,11 @@ def get_credential(credential_id: IdPath, store: StoreDep, user: Reader) -> dict
 
 @router.post("/credentials/", status_code=201, response_model=CredentialOut, responses=errors(400, 401, 403, 409, 422))
 def create_credential(body: CredentialCreate, store: StoreDep, writer: WriterDep, user: Writer) -> dict[str, Any]:
-    """A Secret with the secret fields and a CloudCredential naming it (inventory and billing on)."""
+    """A Secret with the secret fields and a CloudCredential naming it (inventory and billing on).
+
+    An http:// auth_url or endpoint_url needs ``allow_insecure_http: true`` (422 otherwise).
+    """
+    _refuse_insecure_http(body.provider, body.plain())
     try:
         secret, data, manifest = views.credential_manifests(body.plain(), user.username)
     except views.InvalidCredential as error:
@@ -98,6 +102,7 @@ def update_credential(
             409, f"Credential {credential_id!r} is provider {spec.get('provider')}; it cannot change", "CONFLICT"
         )
     plain = body.plain()
+    _refuse_insecure_http(body.provider, plain)
     changed, missing = views.missing_resend(body.provider, spec, plain)
     if missing:
         raise RequestValidationError([_resend_error(field, changed) for field in missing])
@@ -120,6 +125,17 @@ def update_credential(
                 _undo(writer, credential_id, body.provider, spec, changed)
             raise
     return views.credential_item(updated)
+
+
+def _refuse_insecure_http(provider: str, body: dict[str, Any]) -> None:
+    """422 (FastAPI's shape) when an http:// endpoint comes without ``allow_insecure_http: true``."""
+    field = views.insecure_http(provider, body)
+    if field is not None:
+        message = (
+            f"{field} is http://: the credential would be sent unencrypted; use https://, or set "
+            "allow_insecure_http: true in the same request (only for a loopback stand-in or a lab)"
+        )
+        raise RequestValidationError([{"type": "value_error", "loc": ("body", field), "msg": message}])
 
 
 def _resend_error(field: str, changed: list[str]) -> dict[str, Any]:

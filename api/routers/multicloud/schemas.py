@@ -48,6 +48,11 @@ def _pattern(model: type[BaseModel], field: str) -> str:
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.,:()@+/-]*$"
 HTTP_URL = "^https?://"
 HTTPS_URL = "^https://"
+#: The explicit opt-out for an http:// endpoint (CloudCredential ``allowInsecureHttp``).
+INSECURE = (
+    "Allow an http:// endpoint: the credential is then sent unencrypted (only for a loopback stand-in or a lab). "
+    "Default false: an http:// URL is refused (422)."
+)
 
 
 def _secret(text: str, optional: bool = False) -> Any:
@@ -78,7 +83,10 @@ class AwsUpdate(_Common):
     access_key: SecretStr | None = _secret("Access key id", optional=True)
     secret_key: SecretStr | None = _secret("Secret access key", optional=True)
     session_token: SecretStr | None = _secret("Session token", optional=True)
-    endpoint_url: str | None = Field(None, max_length=2048, pattern=HTTP_URL, description="Endpoint override.")
+    endpoint_url: str | None = Field(
+        None, max_length=2048, pattern=HTTP_URL, description="Endpoint override (https://; http:// needs the opt-out)."
+    )
+    allow_insecure_http: StrictBool | None = Field(None, description=INSECURE)
     assume_role_arn: str | None = Field(
         None, pattern=_pattern(AwsProvider, "assume_role_arn"), description="Role to assume."
     )
@@ -113,7 +121,10 @@ class OpenStackUpdate(_Common):
 
     provider: Literal["openstack"]
     region: str | None = Field(None, min_length=1, max_length=255, description="Region name.")
-    auth_url: str | None = Field(None, max_length=2048, pattern=HTTP_URL, description="Keystone v3 URL.")
+    auth_url: str | None = Field(
+        None, max_length=2048, pattern=HTTP_URL, description="Keystone v3 URL (https://; http:// needs the opt-out)."
+    )
+    allow_insecure_http: StrictBool | None = Field(None, description=INSECURE)
     project_name: str | None = Field(None, min_length=1, max_length=255, description="Project to scope to.")
     username: SecretStr | None = _secret("User name", optional=True)
     password: SecretStr | None = _secret("Password", optional=True)
@@ -150,7 +161,9 @@ class OpenStackCreate(OpenStackUpdate):
     """An OpenStack body (not in the reference; password authentication)."""
 
     name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN, description="Display name.")
-    auth_url: str = Field(max_length=2048, pattern=HTTP_URL, description="Keystone v3 URL.")
+    auth_url: str = Field(
+        max_length=2048, pattern=HTTP_URL, description="Keystone v3 URL (https://; http:// needs the opt-out)."
+    )
     username: SecretStr = _secret("User name")
     password: SecretStr = _secret("Password")
 

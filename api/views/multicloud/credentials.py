@@ -24,6 +24,7 @@ from daytwo.api.kubewrite import credential_secret_labels
 __all__ = [
     "DISPLAY_NAME",
     "ENDPOINT_FIELDS",
+    "HTTP_FIELDS",
     "PROVIDER_FIELDS",
     "REGION",
     "RESEND_FIELDS",
@@ -33,6 +34,7 @@ __all__ = [
     "credential_manifests",
     "credential_name",
     "endpoint_changes",
+    "insecure_http",
     "missing_resend",
     "secret_labels",
     "secret_name",
@@ -56,7 +58,12 @@ SECRET_FIELDS: dict[str, dict[str, str]] = {
 }
 #: API field -> provider block field, per provider; the first ones listed are required on create.
 PROVIDER_FIELDS: dict[str, dict[str, str]] = {
-    "aws": {"region": "region", "endpoint_url": "endpointUrl", "assume_role_arn": "assumeRoleArn"},
+    "aws": {
+        "region": "region",
+        "endpoint_url": "endpointUrl",
+        "assume_role_arn": "assumeRoleArn",
+        "allow_insecure_http": "allowInsecureHttp",
+    },
     "azure": {
         "tenant_id": "tenantId",
         "subscription_id": "subscriptionId",
@@ -68,7 +75,12 @@ PROVIDER_FIELDS: dict[str, dict[str, str]] = {
         "endpoint_override": "endpointOverride",
         "token_uri_override": "tokenUriOverride",
     },
-    "openstack": {"auth_url": "authUrl", "region": "region", "project_name": "projectName"},
+    "openstack": {
+        "auth_url": "authUrl",
+        "region": "region",
+        "project_name": "projectName",
+        "allow_insecure_http": "allowInsecureHttp",
+    },
 }
 _REQUIRED = {
     "aws": (("region", "access_key", "secret_key"),),
@@ -84,11 +96,15 @@ _REQUIRED = {
 #: API fields that decide where (or how safely) the secret is sent: changing one needs the secret again.
 #: (An OpenStack region only picks endpoints from the catalog of the same Keystone: not listed.)
 ENDPOINT_FIELDS: dict[str, tuple[str, ...]] = {
-    "aws": ("endpoint_url",),
+    "aws": ("endpoint_url", "allow_insecure_http"),
     "azure": ("authority_host", "management_endpoint"),
     "gcp": ("endpoint_override", "token_uri_override"),
-    "openstack": ("auth_url",),
+    "openstack": ("auth_url", "allow_insecure_http"),
 }
+#: Provider block defaults the apiserver fills in (a field left out equals these).
+_BLOCK_DEFAULTS: dict[str, Any] = {"allowInsecureHttp": False}
+#: The URL fields that may be http:// only with ``allow_insecure_http: true`` in the same body.
+HTTP_FIELDS: dict[str, str] = {"aws": "endpoint_url", "openstack": "auth_url"}
 #: The secret fields an endpoint change must carry again, per provider.
 RESEND_FIELDS: dict[str, tuple[str, ...]] = {
     "aws": ("access_key", "secret_key"),
@@ -185,11 +201,23 @@ def update_patches(provider: str, body: Mapping[str, Any]) -> tuple[dict[str, st
     return data, patch
 
 
+def insecure_http(provider: str, body: Mapping[str, Any]) -> str | None:
+    """The URL field of ``body`` that is ``http://`` without ``allow_insecure_http: true`` beside it, if any."""
+    field = HTTP_FIELDS.get(provider)
+    if field is None or not str(body.get(field) or "").lower().startswith("http://"):
+        return None
+    return None if body.get("allow_insecure_http") is True else field
+
+
 def endpoint_changes(provider: str, spec: Mapping[str, Any], body: Mapping[str, Any]) -> list[str]:
     """The endpoint fields (:data:`ENDPOINT_FIELDS`) ``body`` gives with a value other than the credential's."""
     block = spec.get(provider) or {}
     fields = PROVIDER_FIELDS[provider]
-    return [f for f in ENDPOINT_FIELDS[provider] if _present(body, f) and body[f] != block.get(fields[f])]
+    return [
+        f
+        for f in ENDPOINT_FIELDS[provider]
+        if _present(body, f) and body[f] != block.get(fields[f], _BLOCK_DEFAULTS.get(fields[f]))
+    ]
 
 
 def missing_resend(provider: str, spec: Mapping[str, Any], body: Mapping[str, Any]) -> tuple[list[str], list[str]]:

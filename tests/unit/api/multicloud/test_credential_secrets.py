@@ -195,3 +195,60 @@ def test_missing_resend_is_the_pure_decision() -> None:
     assert views.missing_resend("openstack", spec, {"auth_url": "https://b/v3"}) == (["auth_url"], ["password"])
     assert views.missing_resend("openstack", spec, {"auth_url": "https://b/v3", "password": "p"}) == (["auth_url"], [])
     assert views.missing_resend("openstack", spec, {"region": "RegionTwo", "project_name": "p"}) == ([], [])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {
+            "provider": "openstack",
+            "name": "Lab",
+            "auth_url": "http://keystone.lab:5000/v3",
+            "username": "u",
+            "password": "p",
+        },
+        {**AWS, "name": "Moto", "endpoint_url": "http://127.0.0.1:5000"},
+        {**AWS, "name": "Moto", "endpoint_url": "http://127.0.0.1:5000", "allow_insecure_http": False},
+    ],
+)
+def test_http_endpoints_are_refused_without_the_opt_out(body: dict[str, Any]) -> None:
+    api, writer = client()
+    answer = api.post("/multicloud/credentials/", json=body)
+    assert answer.status_code == 422, answer.text
+    (error,) = answer.json()["detail"]
+    field = "auth_url" if body["provider"] == "openstack" else "endpoint_url"
+    assert error["loc"] == ["body", field] and "allow_insecure_http" in error["msg"]
+    assert writer.calls == []
+    api.post("/multicloud/credentials/", json={**body, "allow_insecure_http": True})
+    assert [c[0] for c in writer.calls] == ["create_secret", "create"]
+
+
+def test_the_opt_out_reaches_the_credential_and_https_needs_none() -> None:
+    api, _ = client()
+    body = {**AWS, "name": "Moto", "endpoint_url": "http://127.0.0.1:5000", "allow_insecure_http": True}
+    created = api.post("/multicloud/credentials/", json=body)
+    assert created.status_code == 201, created.text
+    secure = api.post("/multicloud/credentials/", json={**AWS, "name": "Secure", "endpoint_url": "https://a.example"})
+    assert secure.status_code == 201, secure.text
+    manifest = views.credential_manifests(body, "admin")[2]
+    assert manifest["spec"]["aws"] == {
+        "region": "us-east-1",
+        "endpointUrl": "http://127.0.0.1:5000",
+        "allowInsecureHttp": True,
+    }
+
+
+def test_an_update_to_http_needs_the_opt_out_and_the_secret() -> None:
+    api, writer = client()
+    plain = api.patch("/multicloud/credentials/os", json={"provider": "openstack", "auth_url": "http://k.lab/v3"})
+    assert plain.status_code == 422 and plain.json()["detail"][0]["loc"] == ["body", "auth_url"]
+    opted = api.patch(
+        "/multicloud/credentials/os",
+        json={"provider": "openstack", "auth_url": "http://k.lab/v3", "allow_insecure_http": True},
+    )
+    assert opted.status_code == 422 and opted.json()["detail"][0]["loc"] == ["body", "password"]
+    toggled = api.patch("/multicloud/credentials/os", json={"provider": "openstack", "allow_insecure_http": True})
+    assert toggled.status_code == 422 and "allow_insecure_http" in toggled.json()["detail"][0]["msg"]
+    assert writer.calls == []
+    same = api.patch("/multicloud/credentials/os", json={"provider": "openstack", "allow_insecure_http": False})
+    assert same.status_code == 200 and writer.calls == [("patch", "CloudCredential", "os")]  # the default: no change
