@@ -165,7 +165,7 @@ def test_logins_are_audited_in_the_configmap_ring(facade: Facade) -> None:
     def failed_login_recorded() -> bool:
         ring = json.loads(
             facade.kubectl.run(
-                "get", "configmaps", "-n", facade.namespace, "-l", "daytwo.io/audit=ring", "-o", "json"
+                "get", "configmaps", "-n", facade.namespace, "-l", "daytwo.io/audit in (ring,security)", "-o", "json"
             ).stdout
         )
         entries = [json.loads(v) for cm in ring["items"] for v in (cm.get("data") or {}).values()]
