@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,6 +18,8 @@ from daytwo.operator.reconcile.restorejob_openstack import (
     SubnetFree,
     VmView,
     VolumeView,
+    adopt,
+    in_flight_wait,
     plan_openstack,
 )
 from daytwo.operator.reconcile.restorejob_proxmox import GuestView, ProxmoxObserved, plan_proxmox
@@ -210,11 +214,6 @@ def test_restore_config_is_what_pf9_reports() -> None:
 
 def test_adopt_keeps_the_recorded_else_the_oldest() -> None:
     """Issue 16 item 5: Nova/Cinder accept duplicate names; one object of a create step is kept."""
-    from collections import namedtuple
-    from datetime import UTC, datetime
-
-    from daytwo.operator.reconcile.restorejob_openstack import adopt, in_flight_wait
-
     made = namedtuple("made", "id created_at")
     older, newer = made("b", "2026-12-01T10:00:00Z"), made("a", "2026-12-01T10:00:05Z")
     assert adopt([newer, older], []) == (older, [newer])
