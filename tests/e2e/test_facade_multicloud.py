@@ -14,11 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
+from daytwo.crds.secrets import CREDENTIAL_SECRET_LABEL
 
 from tests.harness.facade import Facade, fresh_address
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess
 from tests.harness.processes import wait_until
+from tests.harness.standins import credential_secret
 from tests.standins.aws import AwsStandin, run_moto
 
 from .conftest import NAMESPACE
@@ -62,6 +64,7 @@ def created(facade: Facade, operator: DaytwoProcess, moto: AwsStandin) -> Iterat
             "secret_key": moto.secret_access_key,
             "region": moto.region,
             "endpoint_url": moto.url,
+            "allow_insecure_http": True,  # moto is plain http on loopback
         }
         answer = admin.post("/credentials/", json=body)
         seen.append(answer.text)
@@ -94,10 +97,35 @@ def test_create_makes_a_secret_and_a_credential_and_echoes_no_secret(
     assert moto.secret_access_key not in seen[0] and moto.access_key_id not in seen[0]
     cc = kubectl.get("d2cc", ID, NAMESPACE)
     assert cc["spec"]["secretRef"] == {"name": f"{ID}-credentials"}
-    assert cc["spec"]["aws"] == {"region": moto.region, "endpointUrl": moto.url}
+    assert cc["spec"]["aws"] == {"region": moto.region, "endpointUrl": moto.url, "allowInsecureHttp": True}
     assert moto.secret_access_key not in json.dumps(cc)
     secret = kubectl.get("secret", f"{ID}-credentials", NAMESPACE)
     assert set(secret["data"]) == {"accessKeyId", "secretAccessKey"}
+    labels = secret["metadata"]["labels"]  # the operator reads it; the facade may rewrite and delete it
+    assert labels[CREDENTIAL_SECRET_LABEL] == "true" and labels["app.kubernetes.io/managed-by"] == "daytwo-api"
+
+
+def test_http_endpoint_without_the_opt_out_and_unanchored_names_are_refused(
+    facade: Facade, moto: AwsStandin, kubectl: Kubectl
+) -> None:
+    body = {
+        "provider": "aws",
+        "name": "Plain HTTP",
+        "access_key": moto.access_key_id,
+        "secret_key": moto.secret_access_key,
+        "region": moto.region,
+        "endpoint_url": moto.url,
+    }
+    with api(facade, "admin") as admin:
+        refused = admin.post("/credentials/", json=body)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"][0]["loc"] == ["body", "endpoint_url"]
+        assert moto.secret_access_key not in refused.text
+        for name in ("ok name;$(x)", "trailing\n"):
+            named = admin.post("/credentials/", json={**body, "allow_insecure_http": True, "name": name})
+            assert named.status_code == 422 and named.json()["detail"][0]["loc"][-1] == "name", named.text
+    found = kubectl.run("get", "d2cc", "plain-http", "-n", NAMESPACE, "--ignore-not-found", "-o", "name").stdout
+    assert found.strip() == ""
 
 
 def test_it_validates_and_a_triggered_sync_is_handled(
@@ -192,6 +220,77 @@ def test_terraform_resources_are_not_implemented(facade: Facade) -> None:
     with api(facade, "admin") as admin:
         answer = admin.get("/resources/")
     assert answer.status_code == 501 and "Terraform" in answer.json()["detail"] and answer.json()["request_id"]
+
+
+def _bound(kubectl: Kubectl, endpoint: str, secret_version: str) -> bool:
+    """The credential is Ready at ``endpoint`` for its generation, having sent that version of its Secret."""
+    cc = kubectl.get("d2cc", ID, NAMESPACE)
+    status = cc.get("status", {})
+    ready = {c["type"]: c for c in status.get("conditions", [])}.get("Ready", {})
+    return (
+        cc["spec"]["aws"]["endpointUrl"] == endpoint
+        and ready.get("status") == "True"
+        and status.get("observedGeneration") == cc["metadata"]["generation"]
+        and (status.get("secretBinding") or {}).get("secretResourceVersion") == secret_version
+    )
+
+
+def test_moving_the_endpoint_needs_the_secret_again(
+    created: tuple[dict[str, Any], list[str]], facade: Facade, kubectl: Kubectl, moto: AwsStandin
+) -> None:
+    """endpoint_url without the keys: 422 naming them, nothing changed; with them the operator follows."""
+    elsewhere = moto.url.replace("127.0.0.1", "localhost")
+    assert elsewhere != moto.url
+    before = kubectl.get("secret", f"{ID}-credentials", NAMESPACE)["metadata"]["resourceVersion"]
+    with api(facade, "admin") as admin:
+        refused = admin.patch(f"/credentials/{ID}", json={"provider": "aws", "endpoint_url": elsewhere})
+        assert refused.status_code == 422, refused.text
+        assert [d["loc"] for d in refused.json()["detail"]] == [["body", "access_key"], ["body", "secret_key"]]
+        assert kubectl.get("d2cc", ID, NAMESPACE)["spec"]["aws"]["endpointUrl"] == moto.url
+        assert kubectl.get("secret", f"{ID}-credentials", NAMESPACE)["metadata"]["resourceVersion"] == before
+        body = {
+            "provider": "aws",
+            "endpoint_url": elsewhere,
+            "access_key": moto.access_key_id,
+            "secret_key": moto.secret_access_key,
+        }
+        moved = admin.patch(f"/credentials/{ID}", json=body)
+        assert moved.status_code == 200, moved.text
+        assert moto.secret_access_key not in moved.text
+    after = kubectl.get("secret", f"{ID}-credentials", NAMESPACE)["metadata"]["resourceVersion"]
+    assert after != before  # written again, although the values are the same
+    wait_until(lambda: _bound(kubectl, elsewhere, after), 90, "the credential ready at the new endpoint")
+
+
+def test_delete_leaves_a_kubectl_made_secret(facade: Facade, kubectl: Kubectl, moto: AwsStandin) -> None:
+    """A CloudCredential and its Secret made with kubectl: deleting it through the API keeps the Secret."""
+    name = "kubectl-made-cc"
+    data = {"accessKeyId": moto.access_key_id, "secretAccessKey": moto.secret_access_key}
+    kubectl.run("apply", "-f", "-", input=json.dumps(credential_secret(f"{name}-credentials", NAMESPACE, data)))
+    cc = {
+        "apiVersion": "daytwo.io/v1alpha1",
+        "kind": "CloudCredential",
+        "metadata": {"name": name, "namespace": NAMESPACE, "annotations": {"daytwo.io/created-by": "admin"}},
+        "spec": {
+            "provider": "aws",
+            "secretRef": {"name": f"{name}-credentials"},
+            "aws": {"region": moto.region, "endpointUrl": moto.url, "allowInsecureHttp": True},
+        },
+    }
+    kubectl.run("apply", "-f", "-", input=json.dumps(cc))
+    with api(facade, "admin") as admin:
+        wait_until(lambda: admin.get(f"/credentials/{name}").status_code == 200, 60, "the credential in the cache")
+        rotated = admin.patch(f"/credentials/{name}", json={"provider": "aws", "secret_key": "rotated"})
+        assert rotated.status_code == 409 and "kubectl" in rotated.json()["detail"]
+        assert admin.delete(f"/credentials/{name}").status_code == 204
+    wait_until(
+        lambda: not kubectl.run("get", "d2cc", name, "-n", NAMESPACE, "--ignore-not-found", "-o", "name").stdout,
+        60,
+        "the credential deleted",
+    )
+    kept = kubectl.get("secret", f"{name}-credentials", NAMESPACE)
+    assert "app.kubernetes.io/managed-by" not in kept["metadata"]["labels"]
+    kubectl.run("delete", "secret", f"{name}-credentials", "-n", NAMESPACE)
 
 
 def test_no_secret_in_answers_or_logs_then_delete(

@@ -12,11 +12,13 @@ from typing import Any
 
 import httpx
 import pytest
+from daytwo.crds.secrets import CREDENTIAL_SECRET_LABEL
 
 from tests.harness.controlplane import REPO
 from tests.harness.facade import Facade
 from tests.harness.kubectl import Kubectl
 from tests.harness.processes import wait_until
+from tests.harness.standins import credential_secret
 
 from .conftest import NAMESPACE
 
@@ -73,6 +75,8 @@ def test_add_node_creates_secret_and_proxmoxnode(
     secret_name = node["spec"]["tokenSecretRef"]["name"]
     secret = json.loads(kubectl.run("get", "secret", secret_name, "-n", NAMESPACE, "-o", "json").stdout)
     assert set(secret["data"]) == {"tokenId", "tokenSecret"}
+    labels = secret["metadata"]["labels"]  # the operator reads it; the facade may rewrite and delete it
+    assert labels[CREDENTIAL_SECRET_LABEL] == "true" and labels["app.kubernetes.io/managed-by"] == "daytwo-api"
     wait_until(lambda: any(n["id"] == node_id for n in pmi.get("/nodes").json()["data"]), 30, "the node in the cache")
     listed = pmi.get("/nodes")
     assert (
@@ -158,3 +162,81 @@ def test_update_and_delete_node(pmi: httpx.Client, node_id: str, kubectl: Kubect
     wait_until(lambda: pmi.get(f"/nodes/{node_id}").status_code == 404, 60, "the node gone from the cache")
     gone = kubectl.run("get", "secret", secret_name, "-n", NAMESPACE, "--ignore-not-found", "-o", "name").stdout
     assert gone.strip() == ""
+
+
+def _secret(kubectl: Kubectl, name: str) -> dict[str, Any] | None:
+    found = kubectl.run("get", "secret", name, "-n", NAMESPACE, "--ignore-not-found", "-o", "json").stdout
+    return json.loads(found) if found.strip() else None
+
+
+def _ready_through(kubectl: Kubectl, name: str, host: str, secret_version: str | None = None) -> bool:
+    """The node is Ready at ``host`` for its current generation (and sent that version of its token Secret)."""
+    node = kubectl.get("proxmoxnode", name, NAMESPACE)
+    status = node.get("status", {})
+    ready = {c["type"]: c for c in status.get("conditions", [])}.get("Ready", {})
+    bound = (status.get("secretBinding") or {}).get("secretResourceVersion")
+    return (
+        node["spec"]["host"] == host
+        and ready.get("status") == "True"
+        and status.get("observedGeneration") == node["metadata"]["generation"]
+        and (secret_version is None or bound == secret_version)
+    )
+
+
+def test_moving_a_node_needs_its_token_again(pmi: httpx.Client, node_body: dict[str, Any], kubectl: Kubectl) -> None:
+    """host/port/ssl_verify without api_token_secret: 422, nothing changed; with it the operator follows."""
+    added = pmi.post("/nodes", json={**node_body, "name": "PMI Mover"})
+    assert added.status_code == 201, added.text
+    mover = added.json()["data"]["node_id"]
+    secret_name = f"{mover}-token"
+    wait_until(lambda: _ready_through(kubectl, mover, "127.0.0.1"), 90, "the node ready")
+    before = _secret(kubectl, secret_name)
+    assert before is not None
+    for change in ({"host": "localhost"}, {"port": 38007}, {"ssl_verify": True}):
+        refused = pmi.put(f"/nodes/{mover}", json=change)
+        assert refused.status_code == 422, refused.text
+        body = refused.json()
+        assert body["success"] is False and body["error_code"] == "VALIDATION_ERROR"
+        assert "api_token_secret" in body["error"] and body["details"][0]["loc"] == ["body", "api_token_secret"]
+    assert kubectl.get("proxmoxnode", mover, NAMESPACE)["spec"]["host"] == "127.0.0.1"
+    after_refusals = _secret(kubectl, secret_name)
+    assert after_refusals is not None
+    assert after_refusals["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    # the same token again, to the same fakepve under another name: the Secret is written again, the operator follows
+    moved = pmi.put(f"/nodes/{mover}", json={"host": "localhost", "api_token_secret": node_body["api_token_secret"]})
+    assert moved.status_code == 200, moved.text
+    rewritten = _secret(kubectl, secret_name)
+    assert rewritten is not None
+    assert rewritten["metadata"]["resourceVersion"] != before["metadata"]["resourceVersion"]
+    version = rewritten["metadata"]["resourceVersion"]
+    wait_until(lambda: _ready_through(kubectl, mover, "localhost", version), 90, "the moved node ready, Secret rebound")
+    assert pmi.delete(f"/nodes/{mover}").status_code == 200
+
+
+def test_delete_leaves_a_kubectl_made_token_secret(
+    pmi: httpx.Client, node_body: dict[str, Any], kubectl: Kubectl
+) -> None:
+    """A ProxmoxNode and its ``<node>-token`` made with kubectl: deleting the node through pmi keeps the Secret."""
+    name = "kubectl-made"
+    token = {"tokenId": node_body["api_token_id"], "tokenSecret": node_body["api_token_secret"]}
+    kubectl.run("apply", "-f", "-", input=json.dumps(credential_secret(f"{name}-token", NAMESPACE, token)))
+    node = {
+        "apiVersion": "daytwo.io/v1alpha1",
+        "kind": "ProxmoxNode",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {
+            "host": "127.0.0.1",
+            "port": node_body["port"],
+            "tokenSecretRef": {"name": f"{name}-token"},
+            "tls": {"insecureSkipVerify": True},
+        },
+    }
+    kubectl.run("apply", "-f", "-", input=json.dumps(node))
+    wait_until(lambda: pmi.get(f"/nodes/{name}").status_code == 200, 60, "the kubectl-made node in the cache")
+    # a token update would have to go into that Secret: refused, it is not the facade's
+    assert pmi.put(f"/nodes/{name}", json={"api_token_secret": "other"}).status_code == 409
+    assert pmi.delete(f"/nodes/{name}").status_code == 200
+    wait_until(lambda: pmi.get(f"/nodes/{name}").status_code == 404, 60, "the node gone from the cache")
+    kept = _secret(kubectl, f"{name}-token")
+    assert kept is not None and "app.kubernetes.io/managed-by" not in kept["metadata"]["labels"]
+    kubectl.run("delete", "secret", f"{name}-token", "-n", NAMESPACE)

@@ -102,7 +102,7 @@ def update_credential(
             409, f"Credential {credential_id!r} is provider {spec.get('provider')}; it cannot change", "CONFLICT"
         )
     plain = body.plain()
-    _refuse_insecure_http(body.provider, plain)
+    _refuse_insecure_http(body.provider, plain, spec)
     changed, missing = views.missing_resend(body.provider, spec, plain)
     if missing:
         raise RequestValidationError([_resend_error(field, changed) for field in missing])
@@ -127,9 +127,9 @@ def update_credential(
     return views.credential_item(updated)
 
 
-def _refuse_insecure_http(provider: str, body: dict[str, Any]) -> None:
-    """422 (FastAPI's shape) when an http:// endpoint comes without ``allow_insecure_http: true``."""
-    field = views.insecure_http(provider, body)
+def _refuse_insecure_http(provider: str, body: dict[str, Any], spec: dict[str, Any] | None = None) -> None:
+    """422 (FastAPI's shape) when an http:// endpoint comes without the opt-out (in ``body`` or already in ``spec``)."""
+    field = views.insecure_http(provider, body, spec)
     if field is not None:
         message = (
             f"{field} is http://: the credential would be sent unencrypted; use https://, or set "

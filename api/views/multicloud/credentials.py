@@ -201,12 +201,19 @@ def update_patches(provider: str, body: Mapping[str, Any]) -> tuple[dict[str, st
     return data, patch
 
 
-def insecure_http(provider: str, body: Mapping[str, Any]) -> str | None:
-    """The URL field of ``body`` that is ``http://`` without ``allow_insecure_http: true`` beside it, if any."""
+def insecure_http(provider: str, body: Mapping[str, Any], spec: Mapping[str, Any] | None = None) -> str | None:
+    """The URL field of ``body`` that is ``http://`` without the opt-out, if any.
+
+    The opt-out is ``allow_insecure_http: true`` in ``body`` or, when ``body`` does not say, already set on
+    the credential (``spec``, on update).
+    """
     field = HTTP_FIELDS.get(provider)
     if field is None or not str(body.get(field) or "").lower().startswith("http://"):
         return None
-    return None if body.get("allow_insecure_http") is True else field
+    allowed = body.get("allow_insecure_http")
+    if allowed is None and spec is not None:
+        allowed = (spec.get(provider) or {}).get("allowInsecureHttp")
+    return None if allowed is True else field
 
 
 def endpoint_changes(provider: str, spec: Mapping[str, Any], body: Mapping[str, Any]) -> list[str]:

@@ -252,3 +252,13 @@ def test_an_update_to_http_needs_the_opt_out_and_the_secret() -> None:
     assert writer.calls == []
     same = api.patch("/multicloud/credentials/os", json={"provider": "openstack", "allow_insecure_http": False})
     assert same.status_code == 200 and writer.calls == [("patch", "CloudCredential", "os")]  # the default: no change
+
+
+def test_an_opt_out_already_on_the_credential_counts_unless_the_body_revokes_it() -> None:
+    lab = with_block("lab", "openstack", {"authUrl": "http://k.lab/v3", "allowInsecureHttp": True})
+    assert views.insecure_http("openstack", {"auth_url": "http://other.lab/v3"}, lab["spec"]) is None
+    revoked = {"auth_url": "http://other.lab/v3", "allow_insecure_http": False}
+    assert views.insecure_http("openstack", revoked, lab["spec"]) == "auth_url"
+    assert views.insecure_http("openstack", {"auth_url": "http://other.lab/v3"}, openstack()["spec"]) == "auth_url"
+    assert views.insecure_http("openstack", {"auth_url": "http://other.lab/v3"}) == "auth_url"  # create
+    assert views.insecure_http("azure", {"authority_host": "http://x"}) is None  # https-only by pattern
