@@ -363,6 +363,26 @@ CASES: list[tuple[str, str, str, Callable[[Manifest], None], str]] = [
     ),
     ("cc-bad-provider", CC, "CloudCredential", set_path("spec.provider", "ibm"), "spec.provider: Unsupported value"),
     (
+        "cc-http-without-opt-out",
+        CC,
+        "CloudCredential",
+        set_path("spec.openstack.allowInsecureHttp", None),
+        "authUrl is http://: the credential would be sent in clear text",
+    ),
+    (
+        "cc-aws-http-without-opt-out",
+        CC,
+        "CloudCredential",
+        both(
+            set_path("spec.provider", "aws"),
+            set_path("spec.openstack", None),
+            set_path("spec.billing", None),
+            set_path("spec.inventory.kinds", ["vms"]),
+            set_path("spec.aws", {"region": "eu-west-1", "endpointUrl": "http://127.0.0.1:5000"}),
+        ),
+        "endpointUrl is http://: the credential would be sent in clear text",
+    ),
+    (
         "cc-bad-auth-url",
         CC,
         "CloudCredential",
