@@ -38,7 +38,9 @@ from .test_restorejob import (  # noqa: F401 - namespace and no_faults are fixtu
     wait_phase,
 )
 
-pytestmark = pytest.mark.e2e
+# A restarted operator waits out each create that was in flight when it died (the client timeout, 30 s, plus
+# a margin) before it looks for what the create made: three such waits in the every-step test.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 
 def _new(kind: str, uid: str) -> str:
