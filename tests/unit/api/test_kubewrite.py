@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from daytwo.api.errors import ApiError
-from daytwo.api.kubewrite import KubeWriter, kube_error
+from daytwo.api.kubewrite import WRITTEN_AT, KubeWriter, kube_error, owned_secret, preconditions_of
 from kubernetes import client
 
 ANSWERS: dict[str, tuple[int, dict[str, Any]]] = {}
@@ -102,3 +102,31 @@ def test_reserved_secret_names_and_unknown_kinds(writer: KubeWriter) -> None:
 
 def test_unreachable_apiserver_is_503() -> None:
     assert kube_error(ConnectionError("refused")).status_code == 503
+
+
+def test_secret_metadata_is_read_as_the_facade_and_metadata_only(writer: KubeWriter) -> None:
+    path = "/api/v1/namespaces/ns/secrets/t"
+    meta = {"name": "t", "uid": "u1", "resourceVersion": "7", "labels": {"app.kubernetes.io/managed-by": "daytwo-api"}}
+    ANSWERS[f"GET {path}"] = (200, {"kind": "PartialObjectMetadata", "metadata": meta})
+    assert writer.secret_metadata("t") == meta
+    asked = SEEN[-1]
+    assert asked["headers"]["Accept"] == "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+    assert "Impersonate-User" not in asked["headers"]  # the caller may not read Secrets; the facade reads labels
+    assert owned_secret(writer, "t", {}) == meta
+    assert owned_secret(writer, "t", {"daytwo.io/proxmox-node": "other"}) is None
+    ANSWERS[f"GET {path}"] = status(404, 'secrets "t" not found')
+    assert writer.secret_metadata("t") is None and owned_secret(writer, "t", {}) is None
+
+
+def test_secret_writes_carry_preconditions_and_a_fresh_stamp(writer: KubeWriter) -> None:
+    writer.patch_secret("t", {"tokenSecret": "s"}, {"daytwo.io/credential": "true"}, "7")
+    writer.patch_secret("t", {"tokenSecret": "s"})
+    first, second = SEEN[0]["body"], SEEN[1]["body"]
+    assert first["metadata"]["resourceVersion"] == "7" and first["metadata"]["labels"] == {
+        "daytwo.io/credential": "true"
+    }
+    assert first["metadata"]["annotations"][WRITTEN_AT] != second["metadata"]["annotations"][WRITTEN_AT]
+    assert "resourceVersion" not in second["metadata"]
+    writer.delete_secret("t", preconditions_of({"uid": "u1", "resourceVersion": "7", "name": "t"}))
+    assert SEEN[2]["method"] == "DELETE" and SEEN[2]["body"] == {"preconditions": {"uid": "u1", "resourceVersion": "7"}}
+    assert all(s["headers"]["Impersonate-User"] == "daytwo:user:ann" for s in SEEN)
