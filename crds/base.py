@@ -21,6 +21,7 @@ __all__ = [
     "GROUP",
     "MAX_CONDITIONS",
     "MAX_STATUS_LIST",
+    "RECONCILE_ANNOTATION",
     "VERSION",
     "CamelModel",
     "Condition",
@@ -44,6 +45,8 @@ __all__ = [
 GROUP = "daytwo.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
+#: Annotation that forces a reconcile; its value is echoed to ``status.lastHandledReconcileAt`` (Flux's pattern).
+RECONCILE_ANNOTATION = "daytwo.io/reconcile-requested-at"
 #: Lists in status hold at most this many entries; the status says when it dropped some.
 MAX_STATUS_LIST = 50
 MAX_CONDITIONS = 16

@@ -31,9 +31,9 @@ from ..reconcile.billing import (
     seconds_until_billing,
     why_refresh_billing,
 )
-from ..reconcile.billing_prices import PRICE_TABLE_ID
 from ..reconcile.cloudcredential import RetryState, after_attempt
 from ..reconcile.conditions import ConditionUpdate
+from ..shared.prices import PRICE_TABLE_ID
 from .inventory_store import delete_billing, read_inventory, write_billing
 
 __all__ = ["BillingPass", "seconds_until_billing"]

@@ -20,12 +20,12 @@ from ..errors import BackendError
 from ..reconcile.guestsnapshots import (
     guest_snapshot_description,
     guest_snapshot_info,
-    guest_snapshot_name,
     guest_target,
     match_guests,
     split_target_id,
 )
-from ..reconcile.snapshotpolicy import PolicyView, SnapshotInfo, VolumeInfo, retention_deletions
+from ..reconcile.snapshotpolicy import SnapshotInfo, VolumeInfo, retention_deletions
+from ..shared.snapshots import PolicyView, guest_snapshot_name
 from .snapshotrun import CONCURRENCY, RunTally
 
 __all__ = ["GuestRunExecutor"]

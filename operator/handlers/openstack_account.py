@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 from ..backends.inventory import CloudIdentity, Inventory, InventoryKind, InventoryRecord, parse_kinds
 from ..backends.openstack import Aggregate, Flavor, Hypervisor, Network, OpenStackBackend, Server, Volume
-from ..reconcile.gpuviews import flavor_gpus
+from ..shared.gpuviews import flavor_gpus
 
 __all__ = ["COMPUTE", "COMPUTE_TYPES", "OpenStackAccount"]
 

@@ -36,22 +36,19 @@ from ..kube import kube_client
 from ..reconcile.conditions import ConditionUpdate
 from ..reconcile.lifecycle import RECONCILE_ANNOTATION
 from ..reconcile.snapshotpolicy import (
-    PolicyView,
     SlaResult,
     VolumeInfo,
     compliance,
     due_slot,
     existing_for_slot,
-    format_time,
     in_flight_wait,
     next_time,
     on_demand_slot,
-    parse_time,
-    policy_view,
     push_history,
     run_id,
 )
 from ..settings import OperatorSettings
+from ..shared.snapshots import PolicyView, format_time, parse_time, policy_view
 from .credentials import openstack_backend, proxmox_backend
 from .guestsnapshotrun import GuestRunExecutor
 from .polling import finish_status, register_polling

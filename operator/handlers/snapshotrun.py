@@ -23,16 +23,15 @@ from typing import Any, Protocol, TypeVar
 from ..backends.openstack import OpenStackBackend, Snapshot, Volume
 from ..errors import BackendError, RetryableError
 from ..reconcile.snapshotpolicy import (
-    PolicyView,
     SnapshotInfo,
     VolumeInfo,
     existing_for_slot,
     match_volumes,
-    parse_time,
     retention_deletions,
     snapshot_metadata,
     snapshot_name,
 )
+from ..shared.snapshots import PolicyView, parse_time
 from ..stopping import pause
 
 __all__ = ["CONCURRENCY", "RunExecutor", "RunTally", "TargetRunner", "snapshot_info"]

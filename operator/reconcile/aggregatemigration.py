@@ -14,8 +14,8 @@ from typing import Any
 
 from daytwo.crds.base import MAX_STATUS_LIST
 
+from ..shared.gpuviews import VOLATILE_POOLS, classify
 from .conditions import ConditionUpdate
-from .gpuviews import VOLATILE_POOLS, classify
 
 __all__ = [
     "AggregateState",

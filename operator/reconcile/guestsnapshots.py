@@ -9,44 +9,27 @@ code for volumes and guests. Proxmox snapshots carry no metadata and their names
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from .snapshotpolicy import OWNER_KEY, SLOT_KEY, PolicyView, SnapshotInfo, VolumeInfo, format_time, slot_stamp
+from ..shared.snapshots import (
+    GUEST_SNAPSHOT_NAME_RE,
+    OWNER_KEY,
+    SLOT_KEY,
+    PolicyView,
+    format_time,
+    owner_hash,
+)
+from .snapshotpolicy import SnapshotInfo, VolumeInfo
 
 __all__ = [
-    "GUEST_SNAPSHOT_NAME_MAX",
     "guest_snapshot_description",
     "guest_snapshot_info",
-    "guest_snapshot_name",
     "guest_target",
     "match_guests",
     "split_target_id",
 ]
-
-#: Proxmox's limit on snapshot names.
-GUEST_SNAPSHOT_NAME_MAX = 40
-_PREFIX_MAX = GUEST_SNAPSHOT_NAME_MAX - len("-abcdef-YYYYMMDDHHMMSS")
-_NAME = re.compile(r"^(?P<prefix>.+)-(?P<owner>[0-9a-f]{6})-(?P<slot>[0-9]{12}(?:[0-9]{2})?)$")
-
-
-def _owner_hash(view: PolicyView) -> str:
-    return hashlib.sha256(view.owner.encode()).hexdigest()[:6]
-
-
-def _prefix(view: PolicyView) -> str:
-    prefix = re.sub(r"[^A-Za-z0-9_-]", "_", view.prefix)
-    if not prefix[:1].isalpha():
-        prefix = f"d2{prefix}"
-    return prefix[:_PREFIX_MAX]
-
-
-def guest_snapshot_name(view: PolicyView, slot: datetime) -> str:
-    """``<prefix>-<policy hash>-<slot stamp>``: valid for Proxmox, the same on every retry."""
-    return f"{_prefix(view)}-{_owner_hash(view)}-{slot_stamp(slot)}"
 
 
 def guest_snapshot_description(view: PolicyView, slot: datetime) -> str:
@@ -94,8 +77,8 @@ def guest_snapshot_info(view: PolicyView, target_id: str, name: str, snaptime: i
     A Proxmox snapshot exists only once its task ran, so it is ``available``.
     """
     metadata: dict[str, str] = {}
-    match = _NAME.match(name)
-    if match and match["owner"] == _owner_hash(view):
+    match = GUEST_SNAPSHOT_NAME_RE.match(name)
+    if match and match["owner"] == owner_hash(view):
         stamp = match["slot"]
         slot = datetime.strptime(stamp, "%Y%m%d%H%M%S" if len(stamp) == 14 else "%Y%m%d%H%M").replace(tzinfo=UTC)
         metadata = {OWNER_KEY: view.owner, SLOT_KEY: format_time(slot)}

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from daytwo.crds.base import RECONCILE_ANNOTATION
+
 from .conditions import ConditionUpdate, apply_conditions
 
 __all__ = [
@@ -25,7 +27,6 @@ __all__ = [
     "status_patch",
 ]
 
-RECONCILE_ANNOTATION = "daytwo.io/reconcile-requested-at"
 #: The reason of Ready and Reconciling while a deletion waits for users.
 IN_USE = "InUse"
 #: How many users the message names before "and N more".

@@ -17,8 +17,8 @@ from typing import Any
 from daytwo.api.views.multicloud import billing as billing_views
 from daytwo.api.views.multicloud.inventory import InventoryIndex
 from daytwo.operator.reconcile.billing import billing_configmap, billing_document, cost_explorer_days, estimate_days
-from daytwo.operator.reconcile.billing_prices import PRICE_TABLE_ID
 from daytwo.operator.reconcile.cloudcredential import chunk_records, inventory_configmaps
+from daytwo.operator.shared.prices import PRICE_TABLE_ID
 
 from .common import own_peak_rss_mb, write_result
 

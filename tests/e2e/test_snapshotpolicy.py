@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 from daytwo.operator.backends.openstack import OpenStackConnectionParams, Snapshot, Volume, connect
-from daytwo.operator.reconcile.snapshotpolicy import OWNER_KEY, SLOT_KEY, parse_time, policy_view, snapshot_name
+from daytwo.operator.reconcile.snapshotpolicy import snapshot_name
+from daytwo.operator.shared.snapshots import OWNER_KEY, SLOT_KEY, parse_time, policy_view
 
 from tests.e2e.conftest import condition, wait_for_condition
 from tests.harness.kubectl import Kubectl

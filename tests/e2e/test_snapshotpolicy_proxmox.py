@@ -19,8 +19,7 @@ from daytwo.operator.backends.proxmox import (
     ProxmoxConnectionParams,
     ProxmoxerBackend,
 )
-from daytwo.operator.reconcile.guestsnapshots import guest_snapshot_name
-from daytwo.operator.reconcile.snapshotpolicy import parse_time, policy_view
+from daytwo.operator.shared.snapshots import guest_snapshot_name, parse_time, policy_view
 
 from tests.e2e.test_snapshotpolicy import YEARLY, events, run_now
 from tests.harness.kubectl import Kubectl

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from daytwo.api.deps import Principal, StoreDep, WriterDep, require
 from daytwo.api.views.multicloud.dashboard import stats
-from daytwo.operator.reconcile.lifecycle import RECONCILE_ANNOTATION
+from daytwo.crds.base import RECONCILE_ANNOTATION
 from fastapi import APIRouter
 
 from ._shared import billing_documents, credentials, inventory, now

@@ -15,7 +15,7 @@ from daytwo.api.errors import ApiError
 from daytwo.api.store import ObjectStore
 from daytwo.api.views.platform9.common import Memo
 from daytwo.api.views.spot.estate import Estate, estate_of, inventory_records
-from daytwo.operator.settings import DEFAULT_AGGREGATE_NAMING, AggregateNamingRule
+from daytwo.operator.shared.aggregates import DEFAULT_AGGREGATE_NAMING, AggregateNamingRule
 from fastapi import Depends, Request
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict

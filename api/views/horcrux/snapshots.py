@@ -16,8 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from daytwo.crds.snapshotpolicy import named_policy
-from daytwo.operator.reconcile.guestsnapshots import guest_snapshot_name
-from daytwo.operator.reconcile.snapshotpolicy import parse_duration, parse_time, policy_view
+from daytwo.operator.shared.snapshots import guest_snapshot_name, parse_duration, parse_time, policy_view
 
 __all__ = [
     "DESCRIPTION",

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from daytwo.operator.reconcile.billing import month_summary
+from daytwo.operator.shared.pricing import month_summary
 
 __all__ = ["BILLING_LABEL", "costs", "documents", "service_category", "sources", "summary"]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from daytwo.api.views.platform9.inventory import CREDENTIAL_LABEL, parse_inventories
-from daytwo.operator.reconcile.billing import vm_hourly
+from daytwo.operator.shared.pricing import vm_hourly
 
 __all__ = [
     "CREDENTIAL_LABEL",

@@ -5,7 +5,7 @@ The operator writes ``<cred>-inventory`` (``manifest.json`` + the first chunk of
 ``aggregate`` (metadata ``hosts`` comma-joined, ``properties`` JSON, ``availability_zone``),
 ``hypervisor`` (``host`` = the compute service host) and ``flavor`` (``gpus``, ``extra_specs`` JSON)
 next to the ``vm`` records (``host``, ``flavor``, ``gpus``, ``project_id``). Pure: ConfigMap dicts in,
-frozen values out (the GPU views' own types from ``daytwo.operator.reconcile.gpuviews``).
+frozen values out (the GPU views' own types from ``daytwo.operator.shared.gpuviews``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from daytwo.operator.reconcile.gpuviews import AggregateInfo, ServerInfo, flavor_gpus
+from daytwo.operator.shared.gpuviews import AggregateInfo, ServerInfo, flavor_gpus
 
 __all__ = ["Estate", "FlavorInfo", "HypervisorInfo", "estate_of", "inventory_records"]
 

@@ -1,7 +1,7 @@
 """The spot manager's GPU views (gpu-types, aggregates, contract aggregates, host VMs, target) from an Estate.
 
 Classification, flavor GPUs, usage and the recommendation are the operator's pure GPU views
-(``daytwo.operator.reconcile.gpuviews``); this module only arranges them in the documented JSON.
+(``daytwo.operator.shared.gpuviews``); this module only arranges them in the documented JSON.
 NetBox is not part of daytwo, so the hosts' ``tenant`` and ``owner_group`` columns are null.
 """
 
@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from daytwo.operator.reconcile.gpuviews import (
+from daytwo.operator.shared.gpuviews import (
     AggregateInfo,
     GpuUsage,
     aggregate_gpu_usage,

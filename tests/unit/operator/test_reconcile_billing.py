@@ -14,15 +14,13 @@ from daytwo.operator.reconcile.billing import (
     billing_period,
     cost_explorer_days,
     estimate_days,
-    month_summary,
     record_hourly,
     seconds_until_billing,
-    storage_gb_month,
-    vm_hourly,
     why_refresh_billing,
 )
-from daytwo.operator.reconcile.billing_prices import PRICE_TABLE, PRICE_TABLE_ID
 from daytwo.operator.reconcile.cloudcredential import RetryState
+from daytwo.operator.shared.prices import PRICE_TABLE, PRICE_TABLE_ID
+from daytwo.operator.shared.pricing import month_summary, storage_gb_month, vm_hourly
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 SPEC = {"provider": "aws", "billing": {"enabled": True, "intervalSeconds": 3600, "source": "auto"}}

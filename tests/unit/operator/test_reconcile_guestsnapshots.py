@@ -8,23 +8,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from daytwo.operator.reconcile.guestsnapshots import (
-    GUEST_SNAPSHOT_NAME_MAX,
     guest_snapshot_description,
     guest_snapshot_info,
-    guest_snapshot_name,
     guest_target,
     match_guests,
     split_target_id,
 )
-from daytwo.operator.reconcile.snapshotpolicy import (
+from daytwo.operator.reconcile.snapshotpolicy import compliance, existing_for_slot, retention_deletions
+from daytwo.operator.reconcile.snapshottargets import targets_configmap
+from daytwo.operator.shared.snapshots import (
+    GUEST_SNAPSHOT_NAME_MAX,
     OWNER_KEY,
     SLOT_KEY,
-    compliance,
-    existing_for_slot,
+    guest_snapshot_name,
     policy_view,
-    retention_deletions,
 )
-from daytwo.operator.reconcile.snapshottargets import targets_configmap
 
 SLOT = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 PVE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,39}$")

@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 from daytwo.operator.reconcile.snapshotpolicy import (
-    OWNER_KEY,
-    SLOT_KEY,
     SnapshotInfo,
     VolumeInfo,
     compliance,
@@ -19,8 +17,6 @@ from daytwo.operator.reconcile.snapshotpolicy import (
     match_volumes,
     next_time,
     on_demand_slot,
-    parse_duration,
-    policy_view,
     push_history,
     retention_deletions,
     run_id,
@@ -28,6 +24,7 @@ from daytwo.operator.reconcile.snapshotpolicy import (
     snapshot_metadata,
     snapshot_name,
 )
+from daytwo.operator.shared.snapshots import OWNER_KEY, SLOT_KEY, parse_duration, policy_view
 
 NOW = datetime(2026, 11, 30, 12, 30, tzinfo=UTC)
 OWNER = "ns/SnapshotPolicy/nightly"

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 from daytwo.api.views.horcrux import requests as build
 from daytwo.api.views.horcrux import snapshots, vms
 from daytwo.api.views.pmi.guests import node_guests
-from daytwo.operator.reconcile.guestsnapshots import guest_snapshot_name
-from daytwo.operator.reconcile.snapshotpolicy import policy_view
+from daytwo.operator.shared.snapshots import guest_snapshot_name, policy_view
 
 from ..pmi.data import proxmox_node, record, run, snapshot_policy
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from daytwo.operator.reconcile.gpuviews import (
+from daytwo.operator.settings import OperatorSettings
+from daytwo.operator.shared.gpuviews import (
     AggregateInfo,
     GpuUsage,
     ServerInfo,
@@ -16,7 +17,6 @@ from daytwo.operator.reconcile.gpuviews import (
     host_vms,
     recommend_target,
 )
-from daytwo.operator.settings import OperatorSettings
 
 RULES = OperatorSettings().naming_rules()
 

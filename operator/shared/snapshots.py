@@ -1,0 +1,151 @@
+"""Snapshot naming and schedule reading that the operator and the facade share.
+
+Pure: a SnapshotPolicy spec -> :class:`PolicyView` (cron, zone, retention, name template), the metadata
+keys and names daytwo's snapshots carry (Cinder and Proxmox), and the time formats status fields use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from croniter import croniter
+from daytwo.crds.snapshotpolicy import named_policy
+
+__all__ = [
+    "GUEST_SNAPSHOT_NAME_MAX",
+    "GUEST_SNAPSHOT_NAME_RE",
+    "OWNER_KEY",
+    "SLOT_KEY",
+    "PolicyView",
+    "format_time",
+    "guest_snapshot_name",
+    "owner_hash",
+    "parse_duration",
+    "parse_time",
+    "policy_view",
+    "slot_stamp",
+]
+
+#: Snapshot metadata naming the policy that owns a snapshot (``<namespace>/SnapshotPolicy/<name>``).
+OWNER_KEY = "daytwo.io/owner"
+#: Snapshot metadata naming the schedule slot a snapshot serves (ISO 8601, UTC).
+SLOT_KEY = "daytwo.io/scheduled-at"
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+@dataclass(frozen=True)
+class PolicyView:
+    """What a run needs from a SnapshotPolicy spec, validated."""
+
+    namespace: str
+    name: str
+    cron: str
+    time_zone: ZoneInfo
+    keep_last: int | None
+    max_age: timedelta | None
+    prefix: str
+    metadata: Mapping[str, str]
+    force: bool
+    sla_days: int
+    suspend: bool
+    run_on_create: bool
+    starting_deadline: timedelta | None
+    include_memory: bool = False
+
+    @property
+    def owner(self) -> str:
+        """The owner value every snapshot of this policy carries."""
+        return f"{self.namespace}/SnapshotPolicy/{self.name}"
+
+
+def format_time(value: datetime) -> str:
+    """RFC 3339 in UTC, second precision, as status fields carry times."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO 8601 time (``Z`` or offset; naive means UTC), or None."""
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``30d``, ``12h``, ``1d12h``, ``2w`` -> timedelta; ValueError when malformed."""
+    parts = re.findall(r"([0-9]+)([smhdw])", text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{text!r} is not a duration such as 30d, 12h or 1d12h")
+    return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
+
+
+def policy_view(namespace: str, name: str, spec: Mapping[str, Any]) -> PolicyView:
+    """Validate the parts CEL cannot check (cron syntax, time zone); ValueError with a clear message."""
+    keep_last = (spec.get("retention") or {}).get("keepLast")
+    if spec.get("policyName"):
+        cron, implied = named_policy(str(spec["policyName"]))
+        keep_last = keep_last or implied
+    else:
+        cron = str(spec.get("schedule") or "")
+        if not croniter.is_valid(cron):
+            raise ValueError(f"schedule {cron!r} is not a valid cron expression")
+    zone_name = str(spec.get("timeZone") or "UTC")
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ValueError(f"timeZone {zone_name!r} is not a known IANA time zone") from error
+    max_age = (spec.get("retention") or {}).get("maxAge")
+    template = spec.get("snapshot") or {}
+    deadline = spec.get("startingDeadlineSeconds")
+    return PolicyView(
+        namespace=namespace,
+        name=name,
+        cron=cron,
+        time_zone=zone,
+        keep_last=int(keep_last) if keep_last else None,
+        max_age=parse_duration(max_age) if max_age else None,
+        prefix=str(template.get("namePrefix") or "daytwo"),
+        metadata=dict(template.get("metadata") or {}),
+        force=bool(template.get("force", False)),
+        sla_days=int(spec.get("slaDays", 2)),
+        suspend=bool(spec.get("suspend", False)),
+        run_on_create=bool(spec.get("runOnCreate", False)),
+        starting_deadline=None if deadline is None else timedelta(seconds=int(deadline)),
+        include_memory=bool(template.get("includeMemory", False)),
+    )
+
+
+def slot_stamp(slot: datetime) -> str:
+    """``YYYYMMDDHHMM`` (UTC) for schedule slots; ``YYYYMMDDHHMMSS`` for on-demand runs, which start at
+    the second they were requested."""
+    utc = slot.astimezone(UTC)
+    return f"{utc:%Y%m%d%H%M}" if utc.second == 0 else f"{utc:%Y%m%d%H%M%S}"
+
+
+#: Proxmox's limit on snapshot names.
+GUEST_SNAPSHOT_NAME_MAX = 40
+_PREFIX_MAX = GUEST_SNAPSHOT_NAME_MAX - len("-abcdef-YYYYMMDDHHMMSS")
+GUEST_SNAPSHOT_NAME_RE = re.compile(r"^(?P<prefix>.+)-(?P<owner>[0-9a-f]{6})-(?P<slot>[0-9]{12}(?:[0-9]{2})?)$")
+
+
+def owner_hash(view: PolicyView) -> str:
+    """Six hex digits of the policy's owner string: how a Proxmox snapshot name says which policy made it."""
+    return hashlib.sha256(view.owner.encode()).hexdigest()[:6]
+
+
+def _prefix(view: PolicyView) -> str:
+    prefix = re.sub(r"[^A-Za-z0-9_-]", "_", view.prefix)
+    if not prefix[:1].isalpha():
+        prefix = f"d2{prefix}"
+    return prefix[:_PREFIX_MAX]
+
+
+def guest_snapshot_name(view: PolicyView, slot: datetime) -> str:
+    """``<prefix>-<policy hash>-<slot stamp>``: valid for Proxmox, the same on every retry."""
+    return f"{_prefix(view)}-{owner_hash(view)}-{slot_stamp(slot)}"
