@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 from daytwo.crds.snapshotpolicy import named_policy
 
+from .times import format_time, parse_time
+
 __all__ = [
     "GUEST_SNAPSHOT_NAME_MAX",
     "GUEST_SNAPSHOT_NAME_RE",
@@ -62,19 +64,6 @@ class PolicyView:
     def owner(self) -> str:
         """The owner value every snapshot of this policy carries."""
         return f"{self.namespace}/SnapshotPolicy/{self.name}"
-
-
-def format_time(value: datetime) -> str:
-    """RFC 3339 in UTC, second precision, as status fields carry times."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """An ISO 8601 time (``Z`` or offset; naive means UTC), or None."""
-    if not value:
-        return None
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def parse_duration(text: str) -> timedelta:
