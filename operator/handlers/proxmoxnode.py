@@ -44,10 +44,10 @@ from ..reconcile.proxmoxnode import (
     summary_conditions,
 )
 from ..settings import OperatorSettings
-from .cloudcredential import unwatch_secrets, watch_secrets
+from .cloudcredential.inventory_store import list_inventory, write_inventory
 from .credentials import proxmox_connection
-from .inventory_store import list_inventory, write_inventory
 from .polling import finish_status, register_polling, write_status
+from .secretwatch import unwatch_secrets, watch_secrets
 
 __all__ = ["register"]
 

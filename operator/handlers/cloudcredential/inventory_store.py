@@ -15,11 +15,12 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from ..backends.inventory import InventoryRecord
-from ..kube import kube_client
-from ..reconcile.billing import billing_configmap_name
-from ..reconcile.chunked import configmap_changes
-from ..reconcile.cloudcredential import INVENTORY_LABEL
+from ...backends.inventory import InventoryRecord
+from ...kube import kube_client
+from ...reconcile.billing import billing_configmap_name
+from ...reconcile.chunked import configmap_changes
+from ...reconcile.cloudcredential import INVENTORY_LABEL
+from ...shared.times import format_time
 
 __all__ = ["delete_billing", "list_inventory", "read_inventory", "record_dict", "write_billing", "write_inventory"]
 
@@ -36,7 +37,7 @@ def record_dict(record: InventoryRecord) -> dict[str, Any]:
         "metadata": dict(record.metadata),
     }
     if record.created_at is not None:
-        entry["created_at"] = record.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        entry["created_at"] = format_time(record.created_at)
     return entry
 
 
@@ -66,12 +67,7 @@ def write_inventory(
         existing = list_inventory(namespace, owner, label)
     create, replace, delete = configmap_changes(existing, list(desired))
     for body in create:
-        try:
-            core.create_namespaced_config_map(namespace, dict(body))
-        except ApiException as error:
-            if error.status != 409:
-                raise
-            core.replace_namespaced_config_map(body["metadata"]["name"], namespace, dict(body))
+        _create_or_replace(core, namespace, body)
     for body in replace:
         core.replace_namespaced_config_map(body["metadata"]["name"], namespace, dict(body))
     for name in delete:
@@ -98,7 +94,11 @@ def read_inventory(namespace: str, credential: str) -> tuple[list[dict[str, Any]
 
 def write_billing(namespace: str, body: Mapping[str, Any]) -> None:
     """Create or replace the ``<credential>-billing`` ConfigMap."""
-    core = _core()
+    _create_or_replace(_core(), namespace, body)
+
+
+def _create_or_replace(core: client.CoreV1Api, namespace: str, body: Mapping[str, Any]) -> None:
+    """Create the ConfigMap; replace it when it already exists (a pass that died after its create)."""
     try:
         core.create_namespaced_config_map(namespace, dict(body))
     except ApiException as error:

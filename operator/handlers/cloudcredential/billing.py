@@ -19,9 +19,9 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from ..backends.aws import AwsBackend
-from ..errors import BackendError
-from ..reconcile.billing import (
+from ...backends.aws import AwsBackend
+from ...errors import BackendError
+from ...reconcile.billing import (
     billing_condition,
     billing_configmap,
     billing_document,
@@ -31,9 +31,9 @@ from ..reconcile.billing import (
     seconds_until_billing,
     why_refresh_billing,
 )
-from ..reconcile.cloudcredential import RetryState, after_attempt
-from ..reconcile.conditions import ConditionUpdate
-from ..shared.prices import PRICE_TABLE_ID
+from ...reconcile.cloudcredential import RetryState, after_attempt
+from ...reconcile.conditions import ConditionUpdate
+from ...shared.prices import PRICE_TABLE_ID
 from .inventory_store import delete_billing, read_inventory, write_billing
 
 __all__ = ["BillingPass", "seconds_until_billing"]

@@ -18,10 +18,10 @@ from typing import Any
 
 import kopf
 
-from ..backends.inventory import CloudIdentity
-from ..errors import BackendError
-from ..kube import SecretRead, kube_client
-from ..reconcile.cloudcredential import (
+from ...backends.inventory import CloudIdentity
+from ...errors import BackendError
+from ...kube import SecretRead, kube_client
+from ...reconcile.cloudcredential import (
     Observed,
     RetryState,
     Validation,
@@ -39,18 +39,18 @@ from ..reconcile.cloudcredential import (
     why_sync_inventory,
     why_validate,
 )
-from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
-from ..reconcile.lifecycle import RECONCILE_ANNOTATION
-from ..reconcile.references import secret_refs
-from ..settings import OperatorSettings
+from ...reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
+from ...reconcile.lifecycle import RECONCILE_ANNOTATION
+from ...settings import OperatorSettings
+from ..credentials import CloudAccount, ResolvedCredential, cloud_account, resolve_credential
+from ..openstack_account import COMPUTE, COMPUTE_TYPES
+from ..polling import post_ready_change, register_polling, write_status
+from ..secretwatch import WATCH, unwatch_secrets, watch_secrets
+from ..users_index import INDEX_ID, users_in
 from .billing import BillingPass, seconds_until_billing
-from .credentials import CloudAccount, ResolvedCredential, cloud_account, resolve_credential
 from .inventory_store import record_dict, write_inventory
-from .openstack_account import COMPUTE, COMPUTE_TYPES
-from .polling import post_ready_change, register_polling, write_status
-from .users_index import INDEX_ID, users_in
 
-__all__ = ["Memory", "SecretWatch", "register", "unwatch_secrets", "watch_secrets"]
+__all__ = ["Cycle", "Memory", "register"]
 
 KIND = "CloudCredential"
 log = logging.getLogger(__name__)
@@ -66,43 +66,6 @@ class Memory:
     validation: RetryState = field(default_factory=RetryState)
     inventory: RetryState = field(default_factory=RetryState)
     billing: RetryState = field(default_factory=RetryState)
-
-
-class SecretWatch:
-    """Which Secrets the running daemons depend on (CloudCredentials and ProxmoxNodes), so a Secret event
-    wakes exactly those daemons: a rotation, a new label or a rewrite after a refusal is handled at once."""
-
-    def __init__(self) -> None:
-        self._by_owner: dict[tuple[str, str], tuple[frozenset[str], asyncio.Event]] = {}
-
-    def register(self, namespace: str, owner: str, secrets: set[str], wake: asyncio.Event) -> None:
-        """Remember (or update) the Secrets one object (``Kind/name``) reads, and the event that wakes it."""
-        self._by_owner[(namespace, owner)] = (frozenset(secrets), wake)
-
-    def forget(self, namespace: str, owner: str) -> None:
-        """The object's daemon stopped."""
-        self._by_owner.pop((namespace, owner), None)
-
-    def dependents(self, namespace: str, secret: str) -> list[asyncio.Event]:
-        """The wake events of the objects that read this Secret."""
-        return [
-            wake for (ns, _), (secrets, wake) in list(self._by_owner.items()) if ns == namespace and secret in secrets
-        ]
-
-
-_WATCH = SecretWatch()
-
-
-def watch_secrets(kind: str, namespace: str, name: str, spec: dict[str, Any], memo: Any) -> set[str]:
-    """Register the Secrets ``spec`` names with the watch (a change wakes ``memo["wake"]``); their names."""
-    names = {ref.name for ref in secret_refs(kind, spec)}
-    _WATCH.register(namespace, f"{kind}/{name}", names, memo["wake"])
-    return names
-
-
-def unwatch_secrets(kind: str, namespace: str, name: str) -> None:
-    """The object's daemon stopped: its Secrets no longer wake anything."""
-    _WATCH.forget(namespace, f"{kind}/{name}")
 
 
 def _iso(moment: datetime) -> str:
@@ -307,10 +270,10 @@ def register(settings: OperatorSettings) -> None:
     register_polling(KIND, "cloudcredentials", "sync", settings, make_pass, on_stop=forget)
 
     def watched(name: str, namespace: str | None, **_: Any) -> bool:
-        return bool(_WATCH.dependents(str(namespace), name))
+        return bool(WATCH.dependents(str(namespace), name))
 
     async def secret_changed(name: str, namespace: str | None, **_: Any) -> None:
-        for wake in _WATCH.dependents(str(namespace), name):
+        for wake in WATCH.dependents(str(namespace), name):
             wake.set()
 
     kopf.on.event("", "v1", "secrets", id="credential-secret", when=watched)(secret_changed)
