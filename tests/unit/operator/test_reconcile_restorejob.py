@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from daytwo.operator.reconcile.restorejob import Request, new_vm_name, request_from_spec
-from daytwo.operator.reconcile.restorejob_openstack import (
+from daytwo.operator.reconcile.restorejob.openstack import (
     NetworkFree,
     OpenStackObserved,
     PortView,
@@ -22,7 +21,8 @@ from daytwo.operator.reconcile.restorejob_openstack import (
     in_flight_wait,
     plan_openstack,
 )
-from daytwo.operator.reconcile.restorejob_proxmox import GuestView, ProxmoxObserved, plan_proxmox
+from daytwo.operator.reconcile.restorejob.plan import Request, new_vm_name, request_from_spec
+from daytwo.operator.reconcile.restorejob.proxmox import GuestView, ProxmoxObserved, plan_proxmox
 from daytwo.operator.settings import OperatorSettings
 
 VM = VmView(

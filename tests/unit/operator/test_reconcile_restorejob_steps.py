@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from daytwo.operator.reconcile.restorejob_steps import (
+from daytwo.operator.reconcile.restorejob.steps import (
     Progress,
     add_resource,
     cancel_steps,

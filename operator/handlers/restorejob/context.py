@@ -16,9 +16,9 @@ from typing import Any
 
 import kopf
 
-from ..kube import KubeClient
-from ..reconcile.restorejob_steps import add_resource, fail_step, finish_step, mark_deleted, owner_mark, start_step
-from ..settings import OperatorSettings
+from ...kube import KubeClient
+from ...reconcile.restorejob.steps import add_resource, fail_step, finish_step, mark_deleted, owner_mark, start_step
+from ...settings import OperatorSettings
 
 __all__ = ["KIND", "WAIT_TIMEOUT", "JobContext", "Retry", "StepFailed", "merge_patch"]
 

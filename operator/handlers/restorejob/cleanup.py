@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import BackendError, NotFound, RetryableError
-from .restorejob_openstack import OpenStackEngine
+from ...errors import BackendError, NotFound, RetryableError
+from .openstack import OpenStackEngine
 
 __all__ = ["cleanup_openstack", "cleanup_storage_openstack", "discover"]
 

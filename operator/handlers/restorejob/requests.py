@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ..errors import NotFound
-from ..reconcile.restorejob import Request
-from ..reconcile.restorejob_steps import (
+from ...errors import NotFound
+from ...reconcile.restorejob.plan import Request
+from ...reconcile.restorejob.steps import (
     CREATE_PORTS,
     CREATE_SERVER,
     CREATE_VOLUME,
@@ -26,13 +26,11 @@ from ..reconcile.restorejob_steps import (
     resume_index,
     step_index,
 )
-from .restorejob_cleanup import cleanup_openstack, cleanup_storage_openstack
-from .restorejob_context import JobContext
-from .restorejob_openstack import OpenStackEngine
-from .restorejob_proxmox import ProxmoxEngine
-
-if TYPE_CHECKING:
-    from .restorejob import Engine
+from .cleanup import cleanup_openstack, cleanup_storage_openstack
+from .context import JobContext
+from .engine import StepEngine
+from .openstack import OpenStackEngine
+from .proxmox import ProxmoxEngine
 
 __all__ = ["Requests"]
 
@@ -51,7 +49,7 @@ def _failed_at(steps: list[dict[str, Any]]) -> str:
 class Requests:
     """Answers the requests of one RestoreJob during one pass."""
 
-    def __init__(self, ctx: JobContext, engine: Callable[[], Engine], request: Request) -> None:
+    def __init__(self, ctx: JobContext, engine: Callable[[], StepEngine], request: Request) -> None:
         self.ctx, self.engine, self.request = ctx, engine, request
 
     @property

@@ -10,33 +10,28 @@ before submitting again, so nothing runs twice that matters (a rollback is idemp
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..backends.proxmox import Guest, GuestRef, GuestType, ProxmoxBackend
-from ..reconcile.restorejob import Plan, Request
-from ..reconcile.restorejob_proxmox import GuestView, ProxmoxObserved, plan_proxmox
-from ..reconcile.restorejob_steps import (
-    CLONE,
-    FINALIZE,
-    ROLLBACK,
-    START_GUEST,
-    STOP_GUEST,
-    VALIDATE,
-    skip_for_dry_run,
-)
-from .restorejob_context import JobContext, StepFailed
+from ...backends.proxmox import Guest, GuestRef, GuestType, ProxmoxBackend
+from ...reconcile.restorejob.plan import Plan, Request
+from ...reconcile.restorejob.proxmox import GuestView, ProxmoxObserved, plan_proxmox
+from ...reconcile.restorejob.steps import CLONE, FINALIZE, ROLLBACK, START_GUEST, STOP_GUEST, VALIDATE
+from .context import JobContext, StepFailed
+from .engine import StepEngine, StepFn
 
 __all__ = ["ProxmoxEngine"]
 
 
-class ProxmoxEngine:
+class ProxmoxEngine(StepEngine):
     """Plan and steps of one Proxmox RestoreJob."""
 
     def __init__(self, ctx: JobContext, backend: ProxmoxBackend) -> None:
         self.ctx, self.backend = ctx, backend
-        self.steps: dict[str, Callable[[int, Request], float | None]] = {
+
+    def step_table(self) -> Mapping[str, StepFn]:
+        """REPLACE: stop, roll back, start; NEW: clone."""
+        return {
             VALIDATE: self.validate,
             STOP_GUEST: self.stop_guest,
             ROLLBACK: self.rollback,
@@ -44,11 +39,6 @@ class ProxmoxEngine:
             CLONE: self.clone,
             FINALIZE: self.finalize,
         }
-
-    @property
-    def poll(self) -> float:
-        """Seconds between looks at a running task."""
-        return self.ctx.settings.restore_poll_seconds
 
     def guest(self, node: str, vmid: int) -> Guest | None:
         """The guest with this vmid on the node, or None."""
@@ -68,22 +58,6 @@ class ProxmoxEngine:
             listed = self.backend.list_snapshots(GuestRef(found.node, found.vmid, found.type))
             snapshots = tuple((s.name, s.snaptime, s.vmstate) for s in listed)
         return plan_proxmox(request, ProxmoxObserved(view, snapshots), dry_run=self.ctx.dry_run)
-
-    def run_step(self, index: int, request: Request) -> float | None:
-        """Run the step at ``index``."""
-        return self.steps[self.ctx.steps()[index]["name"]](index, request)
-
-    def validate(self, index: int, request: Request) -> float | None:
-        """Plan again against the live guest."""
-        self.ctx.begin(index)
-        plan = self.plan(request)
-        self.ctx.write({"plan": plan.to_status()})
-        if not plan.ok:
-            raise StepFailed(str(plan.reason), plan.message)
-        self.ctx.succeed(index, plan.summary)
-        if self.ctx.dry_run:
-            self.ctx.write({"steps": skip_for_dry_run(self.ctx.steps(), index, datetime.now(UTC))})
-        return None
 
     def _task(
         self, index: int, node: str, submit: Callable[[], str], done: Callable[[Guest | None], bool], guest_id: int

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from daytwo.crds.restorejob import CONFIRM_PREFIX, MAX_RESTORE_POINTS
 
-from .restorejob import Plan, Request, new_vm_name
+from .plan import Plan, Request, new_vm_name
 
 __all__ = ["GuestView", "ProxmoxObserved", "plan_proxmox"]
 

@@ -1,7 +1,7 @@
 """RestoreJob planning: what a restore will do, decided from plain observations (no I/O).
 
-The handler reads the cloud into an observation (:mod:`.restorejob_openstack`,
-:mod:`.restorejob_proxmox`) and gets back a :class:`Plan`: ``status.plan`` and, when the restore
+The handler reads the cloud into an observation (:mod:`.openstack`,
+:mod:`.proxmox`) and gets back a :class:`Plan`: ``status.plan`` and, when the restore
 cannot run, the condition reason and a message that says what to do. This module holds what both
 share: the request a spec makes, the plan, and the restored VM's name.
 """

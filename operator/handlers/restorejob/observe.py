@@ -14,10 +14,9 @@ from dataclasses import replace
 
 from daytwo.crds.restorejob import MAX_FREE_IPS
 
-from ..backends.openstack import OpenStackConnectionParams, RestoreBackend, Server, Volume, connect
-from ..errors import NotFound
-from ..reconcile.restorejob import Request, new_vm_name
-from ..reconcile.restorejob_openstack import (
+from ...backends.openstack import OpenStackConnectionParams, RestoreBackend, Server, Volume, connect
+from ...errors import NotFound
+from ...reconcile.restorejob.openstack import (
     NetworkFree,
     OpenStackObserved,
     PortView,
@@ -28,7 +27,8 @@ from ..reconcile.restorejob_openstack import (
     VolumeView,
     boot_volume,
 )
-from .credentials import openstack_params, resolve_credential
+from ...reconcile.restorejob.plan import Request, new_vm_name
+from ..credentials import openstack_params, resolve_credential
 
 __all__ = ["JOB_UID_KEY", "OWNER_KEY", "backends_for", "observe", "scoped_backend", "snapshot_view", "volume_view"]
 

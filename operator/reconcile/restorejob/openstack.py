@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from daytwo.crds.restorejob import CONFIRM_PREFIX, MAX_FREE_IPS, MAX_RESTORE_POINTS
 
-from .restorejob import Plan, Request, new_vm_name
+from .plan import Plan, Request, new_vm_name
 
 __all__ = [
     "BOOT_DEVICES",

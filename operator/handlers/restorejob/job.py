@@ -2,7 +2,7 @@
 
 Each pass re-reads the object. ``execute: false`` observes the cloud (in a worker thread) and writes
 ``status.plan``. ``execute: true`` writes the steps, then runs them one by one (see
-:mod:`.restorejob_openstack` and :mod:`.restorejob_proxmox`): a step is recorded Running before its
+:mod:`.openstack` and :mod:`.proxmox`): a step is recorded Running before its
 cloud call and looks up what the job already made first, so a killed operator resumes and finishes
 each step exactly once. Between steps the pass ends early when the object changed (a cancel), so a
 cancel takes effect at the next step boundary. Requests that arrive later (``spec.retry``,
@@ -14,15 +14,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 import kopf
 
-from ..errors import BackendError, CredentialsNotFound, RetryableError
-from ..kube import kube_client
-from ..reconcile.conditions import ConditionUpdate
-from ..reconcile.restorejob import Plan, Request, request_from_spec
-from ..reconcile.restorejob_steps import (
+from ...errors import BackendError, CredentialsNotFound, RetryableError
+from ...kube import kube_client
+from ...reconcile.conditions import ConditionUpdate
+from ...reconcile.restorejob.plan import Plan, Request, request_from_spec
+from ...reconcile.restorejob.steps import (
     MAX_ATTEMPTS,
     VALIDATE,
     Progress,
@@ -35,33 +35,20 @@ from ..reconcile.restorejob_steps import (
     progress,
     step_index,
 )
-from ..settings import OperatorSettings
-from .credentials import proxmox_backend
-from .polling import finish_status, register_polling
-from .restorejob_context import KIND, JobContext, Retry, StepFailed
-from .restorejob_observe import backends_for
-from .restorejob_openstack import OpenStackEngine
-from .restorejob_proxmox import ProxmoxEngine
-from .restorejob_requests import Requests
+from ...settings import OperatorSettings
+from ..credentials import proxmox_backend
+from ..polling import finish_status, register_polling
+from .context import KIND, JobContext, Retry, StepFailed
+from .engine import StepEngine
+from .observe import backends_for
+from .openstack import OpenStackEngine
+from .proxmox import ProxmoxEngine
+from .requests import Requests
 
 __all__ = ["register"]
 
 
-class Engine(Protocol):
-    """What the pass needs from the OpenStack and Proxmox engines."""
-
-    ctx: JobContext
-
-    def plan(self, request: Request) -> Plan:
-        """Observe and plan."""
-        ...
-
-    def run_step(self, index: int, request: Request) -> float | None:
-        """Run one step: None when it finished, else seconds until it is looked at again."""
-        ...
-
-
-def make_engine(ctx: JobContext, request: Request) -> Engine:
+def make_engine(ctx: JobContext, request: Request) -> StepEngine:
     """The engine for the spec's source (reads the credential; CredentialsNotFound names what is missing)."""
     if request.provider == "proxmox":
         return ProxmoxEngine(ctx, proxmox_backend(ctx.namespace, ctx.spec["credentialsRef"]))
@@ -156,9 +143,9 @@ class Pass:
         nothing asked of it makes no call, and keeps its conditions when its credential is gone.
         """
         spec = ctx.spec
-        made: list[Engine] = []
+        made: list[StepEngine] = []
 
-        def engine() -> Engine:
+        def engine() -> StepEngine:
             if not made:
                 made.append(make_engine(ctx, request))
             return made[0]
@@ -190,7 +177,7 @@ class Pass:
         ]
         return updates, self.settings.resync_seconds if delay is None else delay
 
-    def execute(self, ctx: JobContext, engine: Engine, request: Request) -> float | None:
+    def execute(self, ctx: JobContext, engine: StepEngine, request: Request) -> float | None:
         """Run open steps until done, failed, waiting, or the object changed."""
         while True:
             if ctx.woken():

@@ -18,15 +18,15 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ..backends.openstack import AddressInUse, OpenStackConnectionParams, Port, RestoreBackend, Server, ServerSpec
-from ..errors import NotFound
-from ..reconcile.restorejob import Plan, Request
-from ..reconcile.restorejob_openstack import adopt, in_flight_wait, plan_openstack
-from ..reconcile.restorejob_steps import (
+from ...backends.openstack import AddressInUse, OpenStackConnectionParams, Port, RestoreBackend, Server, ServerSpec
+from ...errors import NotFound
+from ...reconcile.restorejob.openstack import adopt, in_flight_wait, plan_openstack
+from ...reconcile.restorejob.plan import Plan, Request
+from ...reconcile.restorejob.steps import (
     CLEANUP_OLD_PORTS,
     CREATE_PORTS,
     CREATE_SERVER,
@@ -39,10 +39,10 @@ from ..reconcile.restorejob_steps import (
     WAIT_SERVER,
     WAIT_VM_DELETED,
     WAIT_VOLUME,
-    skip_for_dry_run,
 )
-from .restorejob_context import JobContext, StepFailed
-from .restorejob_observe import JOB_UID_KEY, OWNER_KEY, observe, scoped_backend
+from .context import JobContext, StepFailed
+from .engine import StepEngine, StepFn
+from .observe import JOB_UID_KEY, OWNER_KEY, observe, scoped_backend
 
 __all__ = ["OpenStackEngine"]
 
@@ -64,13 +64,16 @@ def _satisfies(strategy: str, wanted: Sequence[str], have: Sequence[str]) -> boo
     return strategy not in ("SAME_IPS_OR_FAIL", "MANUAL_IP") or set(wanted) <= set(have)
 
 
-class OpenStackEngine:
+class OpenStackEngine(StepEngine):
     """Plan and steps of one OpenStack RestoreJob; ``admin`` reads as the credential, creates are
     made through a backend scoped to the VM's project."""
 
     def __init__(self, ctx: JobContext, admin: RestoreBackend, params: OpenStackConnectionParams) -> None:
         self.ctx, self.admin, self.params = ctx, admin, params
-        self.steps: dict[str, Callable[[int, Request], float | None]] = {
+
+    def step_table(self) -> Mapping[str, StepFn]:
+        """REPLACE records, deletes and clears the VM first; both modes then rebuild it from the restore point."""
+        return {
             VALIDATE: self.validate,
             RECORD_ORIGINAL: self.record_original,
             DELETE_VM: self.delete_vm,
@@ -90,11 +93,6 @@ class OpenStackEngine:
     def project_id(self) -> str:
         """The VM's project (where everything is created)."""
         return str(self.ctx.plan["projectId"])
-
-    @property
-    def poll(self) -> float:
-        """Seconds between looks at something the job waits for."""
-        return self.ctx.settings.restore_poll_seconds
 
     def scoped(self) -> RestoreBackend:
         """The backend whose creates land in the VM's project."""
@@ -159,24 +157,12 @@ class OpenStackEngine:
         observed = observe(self.admin, self.params, request, self.ctx.uid)
         return plan_openstack(request, observed, dry_run=self.ctx.dry_run)
 
-    def run_step(self, index: int, request: Request) -> float | None:
-        """Run the step at ``index``."""
-        return self.steps[self.ctx.steps()[index]["name"]](index, request)
+    def validated(self, plan: Plan) -> str:
+        """The plan's summary and whether quota allows it."""
+        quota = "quota ok" if plan.status.get("quotaOk") else "quota unknown"
+        return f"{plan.summary}; {quota}"
 
     # steps -----------------------------------------------------------------------------------------
-    def validate(self, index: int, request: Request) -> float | None:
-        """Plan again against live state; refuse what cannot run before anything changes."""
-        self.ctx.begin(index)
-        plan = self.plan(request)
-        self.ctx.write({"plan": plan.to_status()})
-        if not plan.ok:
-            raise StepFailed(str(plan.reason), plan.message)
-        quota = "quota ok" if plan.status.get("quotaOk") else "quota unknown"
-        self.ctx.succeed(index, f"{plan.summary}; {quota}")
-        if self.ctx.dry_run:
-            self.ctx.write({"steps": skip_for_dry_run(self.ctx.steps(), index, datetime.now(UTC))})
-        return None
-
     def record_original(self, index: int, request: Request) -> float | None:
         """REPLACE: remember the VM's ports and addresses (and volumes) before it is deleted."""
         if self.ctx.status.get("original"):

@@ -14,8 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from .aggregatesteps import backoff_seconds
-from .conditions import ConditionUpdate
+from ..aggregatemigration.steps import backoff_seconds
+from ..conditions import ConditionUpdate
 
 __all__ = [
     "DRY_RUN_ACTIONS",
