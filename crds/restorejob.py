@@ -32,6 +32,7 @@ __all__ = [
     "DEFINITION",
     "MAX_FREE_IPS",
     "MAX_RESTORE_POINTS",
+    "CleanupPolicy",
     "IpStrategy",
     "RestoreJobSpec",
     "RestoreJobStatus",

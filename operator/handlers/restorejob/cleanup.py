@@ -29,7 +29,7 @@ def _add(record: dict[str, Any], key: str, value: str) -> None:
 def discover(engine: OpenStackEngine) -> None:
     """Record objects carrying this job's marks that ``createdResources`` misses (made just before a crash)."""
     ctx = engine.ctx
-    if not ctx.plan.get("newVmName") or not ctx.plan.get("projectId"):
+    if not ctx.plan.new_vm_name or not ctx.plan.project_id:
         return
     known = {(r["type"], r["id"]) for r in ctx.resources(live=False)}
     found: list[dict[str, Any]] = [
@@ -105,7 +105,7 @@ def cleanup_openstack(engine: OpenStackEngine, record: dict[str, Any]) -> bool:
 def cleanup_storage_openstack(engine: OpenStackEngine, record: dict[str, Any], mode: str) -> bool:
     """One pass: the source snapshot first (its volume cannot go while it exists), then the old boot volume."""
     ctx, admin = engine.ctx, engine.admin
-    snapshot_id = str(ctx.plan.get("restorePointId") or "")
+    snapshot_id = str(ctx.plan.restore_point_id or "")
     if record.get("deleteSourceSnapshot") and snapshot_id:
         try:
             snapshot = admin.get_snapshot(snapshot_id)
@@ -121,7 +121,7 @@ def cleanup_storage_openstack(engine: OpenStackEngine, record: dict[str, Any], m
                 return False
             else:
                 _add(record, "skipped", f"snapshot {snapshot_id}: {snapshot.status}, not available; kept")
-    old = (ctx.status.get("original") or {}).get("bootVolumeId")
+    old = ctx.original.boot_volume_id if ctx.original else None
     if not record.get("deleteOldVolume"):
         return True
     if mode != "REPLACE" or not old:

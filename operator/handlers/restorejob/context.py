@@ -15,10 +15,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
+from daytwo.crds.restorejob import RestoreJobSpec
+from daytwo.crds.restorejob_status import CleanupStatus, InFlightCall, OriginalVm, RestorePlan, RetryStatus
 
 from ...kube import KubeClient
 from ...reconcile.restorejob.steps import add_resource, fail_step, finish_step, mark_deleted, owner_mark, start_step
 from ...settings import OperatorSettings
+from ...shared.times import parse_time
 
 __all__ = ["KIND", "WAIT_TIMEOUT", "JobContext", "Retry", "StepFailed", "merge_patch"]
 
@@ -56,7 +59,9 @@ class StepFailed(Exception):
 
 @dataclass
 class JobContext:
-    """One RestoreJob during one pass: spec, the status as last written, and how to write it."""
+    """One RestoreJob during one pass: its spec (parsed once, here at the handler boundary), the status as
+    last written (the JSON the apiserver holds, so a write patches only what differs; typed views below),
+    and how to write it."""
 
     client: KubeClient
     body: kopf.Body
@@ -64,14 +69,11 @@ class JobContext:
     settings: OperatorSettings
     wake: asyncio.Event | None = None
     status: dict[str, Any] = field(default_factory=dict)
+    spec: RestoreJobSpec = field(init=False)
 
     def __post_init__(self) -> None:
         self.status = dict(self.obj.get("status") or {})
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        """The spec this pass read."""
-        return dict(self.obj["spec"])
+        self.spec = RestoreJobSpec.model_validate(self.obj["spec"])
 
     @property
     def namespace(self) -> str:
@@ -96,12 +98,35 @@ class JobContext:
     @property
     def dry_run(self) -> bool:
         """spec.dryRun, or the operator's restore dry-run setting."""
-        return bool(self.spec.get("dryRun")) or self.settings.restore_dry_run
+        return self.spec.dry_run or self.settings.restore_dry_run
 
     @property
-    def plan(self) -> dict[str, Any]:
-        """status.plan (what VALIDATE_LIVE_STATE recorded)."""
-        return dict(self.status.get("plan") or {})
+    def plan(self) -> RestorePlan:
+        """status.plan (what VALIDATE_LIVE_STATE recorded; empty before)."""
+        return RestorePlan.model_validate(self.status.get("plan") or {})
+
+    @property
+    def original(self) -> OriginalVm | None:
+        """status.original (REPLACE: the VM as RECORD_ORIGINAL_VM found it)."""
+        found = self.status.get("original")
+        return OriginalVm.model_validate(found) if found else None
+
+    @property
+    def in_flight(self) -> InFlightCall | None:
+        """status.inFlight (a create that may still land)."""
+        found = self.status.get("inFlight")
+        return InFlightCall.model_validate(found) if found else None
+
+    @property
+    def retry(self) -> RetryStatus | None:
+        """status.retry (the last retry request answered)."""
+        found = self.status.get("retry")
+        return RetryStatus.model_validate(found) if found else None
+
+    def cleanup(self, key: str) -> CleanupStatus | None:
+        """status.cleanup or status.cleanupStorage (``key``)."""
+        found = self.status.get(key)
+        return CleanupStatus.model_validate(found) if found else None
 
     def write(self, changes: dict[str, Any]) -> None:
         """Patch the fields that changed, each replaced whole (a key a record no longer has is removed, which
@@ -167,10 +192,8 @@ class JobContext:
     @staticmethod
     def waited_too_long_since(started: str | None) -> bool:
         """Whether WAIT_TIMEOUT has passed since ``started`` (an RFC 3339 UTC time)."""
-        if not started:
-            return False
-        begun = datetime.strptime(started, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-        return datetime.now(UTC) - begun > WAIT_TIMEOUT
+        begun = parse_time(started)
+        return begun is not None and datetime.now(UTC) - begun > WAIT_TIMEOUT
 
     # created resources
     def resources(self, type_: str | None = None, *, live: bool = True) -> list[dict[str, Any]]:

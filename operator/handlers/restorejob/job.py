@@ -51,8 +51,8 @@ __all__ = ["register"]
 def make_engine(ctx: JobContext, request: Request) -> StepEngine:
     """The engine for the spec's source (reads the credential; CredentialsNotFound names what is missing)."""
     if request.provider == "proxmox":
-        return ProxmoxEngine(ctx, proxmox_backend(ctx.namespace, ctx.spec["credentialsRef"]))
-    admin, params = backends_for(ctx.namespace, ctx.spec["credentialsRef"])
+        return ProxmoxEngine(ctx, proxmox_backend(ctx.namespace, ctx.spec.credentials_ref.to_k8s()))
+    admin, params = backends_for(ctx.namespace, ctx.spec.credentials_ref.name)
     return OpenStackEngine(ctx, admin, params)
 
 
@@ -119,7 +119,7 @@ class Pass:
             updates = [ConditionUpdate("Ready", False, "RestoreDisabled", message),
                        ConditionUpdate("Stalled", True, "RestoreDisabled", message)]  # fmt: skip
         else:
-            request = request_from_spec(ctx.spec, ctx.status)
+            request = request_from_spec(ctx.spec, ctx.retry)
             try:
                 updates, delay = self.act(ctx, request)
             except Retry as retry:
@@ -150,27 +150,28 @@ class Pass:
                 made.append(make_engine(ctx, request))
             return made[0]
 
-        if not spec.get("execute"):
+        if not spec.execute:
             plan = engine().plan(request)
             ctx.write({"plan": plan.to_status()})
             self.phase = phase(False, Progress.NOT_STARTED, plan.ok)
             return plan_conditions(plan), self.settings.resync_seconds
         if not ctx.status.get("steps"):
             ctx.write({"steps": initial_steps(request.provider, request.mode)})
-        if spec.get("cancel") and not progress(ctx.steps()).finished:
+        if spec.cancel and not progress(ctx.steps()).finished:
             ctx.write({"steps": cancel_steps(ctx.steps(), datetime.now(UTC))})
             ctx.event("Warning", "Canceled", "spec.cancel: the restore stopped at a step boundary")
         requests = Requests(ctx, engine, request)
         delay: float | None = requests.before_steps()
         if delay is None and next_step(ctx.steps()) is not None:
-            delay = self.execute(ctx, engine(), request_from_spec(spec, ctx.status))
+            delay = self.execute(ctx, engine(), request_from_spec(spec, ctx.retry))
         after = requests.after_steps()
         if after is not None:
             delay = after if delay is None else min(delay, after)
         steps = ctx.steps()
         state = progress(steps)
         self.phase = phase(True, state, None)
-        summary = Plan(ctx.plan).summary if ctx.plan.get("newVmName") else "planning"
+        written = ctx.plan
+        summary = Plan(written.to_k8s()).summary if written.new_vm_name else "planning"
         updates = [
             *_planned_update(steps),
             *job_conditions(state, steps, dry_run=ctx.dry_run, summary=summary),

@@ -37,9 +37,9 @@ JOB_UID_KEY = "daytwo.io/job-uid"
 _QUOTAS = ("instances", "cores", "ram", "volumes", "gigabytes")
 
 
-def backends_for(namespace: str, credentials_ref: dict[str, str]) -> tuple[RestoreBackend, OpenStackConnectionParams]:
-    """The backend as the CloudCredential authenticates (reads), and its parameters (to re-scope)."""
-    params = openstack_params(resolve_credential(namespace, credentials_ref["name"]))
+def backends_for(namespace: str, credential: str) -> tuple[RestoreBackend, OpenStackConnectionParams]:
+    """The backend as CloudCredential ``credential`` authenticates (reads), and its parameters (to re-scope)."""
+    params = openstack_params(resolve_credential(namespace, credential))
     return connect(params), params
 
 

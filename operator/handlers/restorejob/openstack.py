@@ -22,6 +22,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from daytwo.crds.restorejob_status import InFlightCall, OriginalPort, OriginalVm, PlannedNetwork, RestoreResult
+
 from ...backends.openstack import AddressInUse, OpenStackConnectionParams, Port, RestoreBackend, Server, ServerSpec
 from ...errors import NotFound
 from ...reconcile.restorejob.openstack import adopt, in_flight_wait, plan_openstack
@@ -40,6 +42,7 @@ from ...reconcile.restorejob.steps import (
     WAIT_VM_DELETED,
     WAIT_VOLUME,
 )
+from ...shared.times import format_time
 from .context import JobContext, StepFailed
 from .engine import StepEngine, StepFn
 from .observe import JOB_UID_KEY, OWNER_KEY, observe, scoped_backend
@@ -92,7 +95,7 @@ class OpenStackEngine(StepEngine):
     @property
     def project_id(self) -> str:
         """The VM's project (where everything is created)."""
-        return str(self.ctx.plan["projectId"])
+        return str(self.ctx.plan.project_id)
 
     def scoped(self) -> RestoreBackend:
         """The backend whose creates land in the VM's project."""
@@ -100,11 +103,11 @@ class OpenStackEngine(StepEngine):
 
     def volume_name(self) -> str:
         """The restored boot volume's name."""
-        return f"{self.ctx.plan['newVmName']}-boot-{self.ctx.uid[:8]}"
+        return f"{self.ctx.plan.new_vm_name}-boot-{self.ctx.uid[:8]}"
 
     def port_name(self, index: int) -> str:
         """The name of the port on the plan's ``index``-th network."""
-        return f"{self.ctx.plan['newVmName']}-port{index}-{self.ctx.uid[:8]}"
+        return f"{self.ctx.plan.new_vm_name}-port{index}-{self.ctx.uid[:8]}"
 
     def metadata(self) -> dict[str, str]:
         """Owner marks for Cinder and Nova metadata."""
@@ -120,7 +123,7 @@ class OpenStackEngine(StepEngine):
 
     def our_servers(self) -> list[Server]:
         """Servers this job booted (by name and uid)."""
-        found = self.admin.find_servers(str(self.ctx.plan["newVmName"]), project_id=self.project_id)
+        found = self.admin.find_servers(str(self.ctx.plan.new_vm_name), project_id=self.project_id)
         return [s for s in found if self.ours(s.metadata)]
 
     def our_ports(self) -> list[Port]:
@@ -136,12 +139,12 @@ class OpenStackEngine(StepEngine):
 
     def in_flight(self, step: str) -> float:
         """Seconds to wait while a create of ``step`` sent by another operator process may still land."""
-        return in_flight_wait(self.ctx.status.get("inFlight"), step, HOLDER, datetime.now(UTC))
+        return in_flight_wait(self.ctx.in_flight, step, HOLDER, datetime.now(UTC))
 
     def sending(self, step: str) -> None:
         """Record a create of ``step`` as in flight, until its client timeout is over, before it is sent."""
         until = datetime.now(UTC) + timedelta(seconds=self.params.timeout_seconds + CREATE_MARGIN_SECONDS + 1)
-        self.ctx.write({"inFlight": {"step": step, "until": until.strftime("%Y-%m-%dT%H:%M:%SZ"), "holder": HOLDER}})
+        self.ctx.write({"inFlight": InFlightCall(step=step, until=format_time(until), holder=HOLDER).to_k8s()})
 
     def answered(self) -> None:
         """The create was answered: nothing of this job is in flight."""
@@ -159,40 +162,40 @@ class OpenStackEngine(StepEngine):
 
     def validated(self, plan: Plan) -> str:
         """The plan's summary and whether quota allows it."""
-        quota = "quota ok" if plan.status.get("quotaOk") else "quota unknown"
+        quota = "quota ok" if plan.status.get("quotaOk") else "quota unknown"  # the Plan being written, not status
         return f"{plan.summary}; {quota}"
 
     # steps -----------------------------------------------------------------------------------------
     def record_original(self, index: int, request: Request) -> float | None:
         """REPLACE: remember the VM's ports and addresses (and volumes) before it is deleted."""
-        if self.ctx.status.get("original"):
+        if self.ctx.original is not None:
             self.ctx.succeed(index, "recorded before")
             return None
         self.ctx.begin(index)
         plan = self.ctx.plan
         try:
-            server = self.admin.get_server(str(plan["vmId"]))
+            server = self.admin.get_server(str(plan.vm_id))
         except NotFound as error:
-            raise StepFailed("VmNotFound", f"server {plan['vmId']} disappeared before it was recorded") from error
+            raise StepFailed("VmNotFound", f"server {plan.vm_id} disappeared before it was recorded") from error
         ports = [
-            {"portId": p.id, "networkId": p.network_id, "ips": _ips(p), "macAddress": p.mac_address}
+            OriginalPort(port_id=p.id, network_id=p.network_id, ips=_ips(p), mac_address=p.mac_address)
             for p in self.admin.list_ports(device_id=server.id)
         ]
-        original = {
-            "vmId": server.id,
-            "vmName": server.name,
-            "bootVolumeId": plan.get("bootVolumeId"),
-            "dataVolumeIds": [v for v in server.volume_ids if v != plan.get("bootVolumeId")] or None,
-            "ports": ports or None,
-            "recordedAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-        self.ctx.write({"original": {k: v for k, v in original.items() if v is not None}})
-        self.ctx.succeed(index, f"{len(ports)} port(s): " + ", ".join(f"{p['portId']} {p['ips']}" for p in ports))
+        original = OriginalVm(
+            vm_id=server.id,
+            vm_name=server.name,
+            boot_volume_id=plan.boot_volume_id,
+            data_volume_ids=[v for v in server.volume_ids if v != plan.boot_volume_id] or None,
+            ports=ports or None,
+            recorded_at=format_time(datetime.now(UTC)),
+        )
+        self.ctx.write({"original": original.to_k8s()})
+        self.ctx.succeed(index, f"{len(ports)} port(s): " + ", ".join(f"{p.port_id} {p.ips}" for p in ports))
         return None
 
     def delete_vm(self, index: int, request: Request) -> float | None:
         """REPLACE: delete the VM (a VM already gone or being deleted needs no call)."""
-        vm_id = str(self.ctx.plan["vmId"])
+        vm_id = str(self.ctx.plan.vm_id)
         try:
             server = self.admin.get_server(vm_id)
         except NotFound:
@@ -208,7 +211,7 @@ class OpenStackEngine(StepEngine):
 
     def wait_vm_deleted(self, index: int, request: Request) -> float | None:
         """REPLACE: wait until Nova has removed the VM (and released its ports and volumes)."""
-        vm_id = str(self.ctx.plan["vmId"])
+        vm_id = str(self.ctx.plan.vm_id)
         if self.ctx.steps()[index]["state"] == "Pending":
             self.ctx.begin(index, {"serverId": vm_id})
         try:
@@ -225,14 +228,14 @@ class OpenStackEngine(StepEngine):
     def cleanup_old_ports(self, index: int, request: Request) -> float | None:
         """REPLACE: delete the old VM's ports that are left detached, so their addresses are free."""
         self.ctx.begin(index)
-        original = self.ctx.status.get("original") or {}
+        original = self.ctx.original
         deleted, kept = [], []
-        for port in original.get("ports") or []:
+        for port in (original.ports if original else None) or []:
             try:
-                live = self.admin.get_port(port["portId"])
+                live = self.admin.get_port(port.port_id)
             except NotFound:
                 continue
-            if live.device_id and live.device_id != original["vmId"]:
+            if live.device_id and original and live.device_id != original.vm_id:
                 kept.append(f"{live.id} (in use by {live.device_id})")
                 continue
             self.admin.delete_port(live.id)
@@ -275,14 +278,14 @@ class OpenStackEngine(StepEngine):
         self.sending(CREATE_VOLUME)
         volume = self.scoped().create_volume(
             name=name,
-            size_gb=int(plan["restorePointSizeGb"]),
-            snapshot_id=str(plan["restorePointId"]),
+            size_gb=int(plan.restore_point_size_gb or 0),
+            snapshot_id=str(plan.restore_point_id),
             metadata=self.metadata(),
         )
         self.ctx.record({"type": "volume", "id": volume.id, "name": name, "step": CREATE_VOLUME})
         self.answered()
         self.ctx.succeed(
-            index, f"volume {volume.id} from snapshot {plan['restorePointId']}", external_ids={"volumeId": volume.id}
+            index, f"volume {volume.id} from snapshot {plan.restore_point_id}", external_ids={"volumeId": volume.id}
         )
         return None
 
@@ -309,12 +312,12 @@ class OpenStackEngine(StepEngine):
         wait = self.in_flight(CREATE_PORTS)
         if wait:
             return wait
-        networks = self.ctx.plan.get("networks") or []
+        networks = self.ctx.plan.networks or []
         existing = self.our_ports()
         began, made = False, []
         for number, network in enumerate(networks):
-            name, wanted = self.port_name(number), list(network.get("plannedIps") or [])
-            mine = [p for p in existing if p.name == name and p.network_id == network["networkId"]]
+            name, wanted = self.port_name(number), list(network.planned_ips or [])
+            mine = [p for p in existing if p.name == name and p.network_id == network.network_id]
             fitting = [p for p in mine if _satisfies(request.ip_strategy, wanted, _ips(p))]
             good = adopt(fitting, self.recorded_ids("port"))[0] if fitting else None
             for extra in fitting:  # Neutron accepts duplicate names: a port made twice is deleted unused
@@ -338,23 +341,23 @@ class OpenStackEngine(StepEngine):
         self.ctx.succeed(index, f"port(s) {', '.join(made) or 'none'}")
         return None
 
-    def _new_port(self, request: Request, network: dict[str, Any], name: str, wanted: list[str]) -> Port:
+    def _new_port(self, request: Request, network: PlannedNetwork, name: str, wanted: list[str]) -> Port:
         create = self.scoped().create_tagged_port
         args: dict[str, Any] = {
             "name": name,
-            "security_group_ids": network.get("securityGroupIds"),
+            "security_group_ids": network.security_group_ids,
             "project_id": self.project_id,
             "tags": self.tags(),
             "description": f"restored by {self.ctx.owner}"[:255],
         }
         self.sending(CREATE_PORTS)
         try:
-            made = create(network["networkId"], fixed_ips=[(None, ip) for ip in wanted], **args)
+            made = create(network.network_id, fixed_ips=[(None, ip) for ip in wanted], **args)
         except AddressInUse as error:
             if request.ip_strategy != "TRY_SAME_IPS":
                 self.answered()
                 raise StepFailed("IpUnavailable", f"{request.ip_strategy}: {error.message}") from error
-            made = create(network["networkId"], **args)
+            made = create(network.network_id, **args)
         self.answered()
         return made
 
@@ -386,15 +389,15 @@ class OpenStackEngine(StepEngine):
                 self.ctx.forget("server", broken.id)
             return self.poll
         plan = self.ctx.plan
-        ports = self._ports_in_order(plan.get("networks") or [])
-        zone = plan.get("availabilityZone")
+        ports = self._ports_in_order(plan.networks or [])
+        zone = plan.availability_zone
         spec = ServerSpec(
-            name=str(plan["newVmName"]),
-            flavor_id=str(plan["flavorId"]),
+            name=str(plan.new_vm_name),
+            flavor_id=str(plan.flavor_id),
             boot_volume_id=self.live_id("volume"),
             port_ids=tuple(ports),
             availability_zone=zone if zone and zone != "nova" else None,
-            metadata={**(plan.get("vmMetadata") or {}), **self.metadata()},
+            metadata={**(plan.vm_metadata or {}), **self.metadata()},
         )
         self.ctx.begin(index)
         self.sending(CREATE_SERVER)
@@ -404,7 +407,7 @@ class OpenStackEngine(StepEngine):
         self.ctx.succeed(index, f"server {server.id} booting", external_ids={"serverId": server.id})
         return None
 
-    def _ports_in_order(self, networks: list[dict[str, Any]]) -> list[str]:
+    def _ports_in_order(self, networks: list[PlannedNetwork]) -> list[str]:
         live = {r.get("name"): str(r["id"]) for r in self.ctx.resources("port")}
         missing = [self.port_name(i) for i in range(len(networks)) if self.port_name(i) not in live]
         if missing:
@@ -435,10 +438,10 @@ class OpenStackEngine(StepEngine):
         server_id = self.live_id("server")
         bound = {p.network_id: _ips(p) for p in self.admin.list_ports(device_id=server_id)}
         fell_back, missing = [], []
-        for network in self.ctx.plan.get("networks") or []:
-            wanted, have = network.get("plannedIps") or [], bound.get(network["networkId"], [])
+        for network in self.ctx.plan.networks or []:
+            wanted, have = network.planned_ips or [], bound.get(network.network_id, [])
             lost = [ip for ip in wanted if ip not in have]
-            label = network.get("networkName") or network["networkId"]
+            label = network.network_name or network.network_id
             if lost and request.ip_strategy == "TRY_SAME_IPS":
                 fell_back.append(label)
             elif lost:
@@ -448,10 +451,14 @@ class OpenStackEngine(StepEngine):
         if missing:
             raise StepFailed("IpMismatch", f"server {server_id} lacks {'; '.join(missing)}")
         ips = [ip for values in bound.values() for ip in values]
-        self.ctx.write(
-            {"result": {"vmId": server_id, "vmName": self.ctx.plan["newVmName"], "volumeId": self.live_id("volume"),
-                        "ips": ips[:32], "fellBack": fell_back or None}}
-        )  # fmt: skip
+        result = RestoreResult(
+            vm_id=server_id,
+            vm_name=self.ctx.plan.new_vm_name,
+            volume_id=self.live_id("volume"),
+            ips=ips[:32],
+            fell_back=fell_back or None,
+        )
+        self.ctx.write({"result": result.to_k8s()})
         note = f"; new address on {', '.join(fell_back)} (TRY_SAME_IPS)" if fell_back else ""
         self.ctx.succeed(index, f"addresses {', '.join(ips) or 'none'}{note}")
         return None
@@ -459,10 +466,11 @@ class OpenStackEngine(StepEngine):
     def finalize(self, index: int, request: Request) -> float | None:
         """Record the result and say so."""
         result = dict(self.ctx.status.get("result") or {})
+        plan = self.ctx.plan
         verb = "replaced" if request.mode == "REPLACE" else "restored"
         result["message"] = (
-            f"{verb} {self.ctx.plan.get('vmName')} as {result.get('vmName')} ({result.get('vmId')}) from "
-            f"{self.ctx.plan.get('restorePointName') or self.ctx.plan.get('restorePointId')}"
+            f"{verb} {plan.vm_name} as {result.get('vmName')} ({result.get('vmId')}) from "
+            f"{plan.restore_point_name or plan.restore_point_id}"
         )
         self.ctx.write({"result": result})
         self.ctx.succeed(index, result["message"])

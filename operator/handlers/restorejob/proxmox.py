@@ -46,7 +46,7 @@ class ProxmoxEngine(StepEngine):
 
     def ref(self, request: Request) -> GuestRef:
         """The source guest."""
-        kind: GuestType = "lxc" if self.ctx.plan.get("guestType") == "lxc" else "vm"
+        kind: GuestType = "lxc" if self.ctx.plan.guest_type == "lxc" else "vm"
         return GuestRef(str(request.node), int(request.vmid or 0), kind)
 
     def plan(self, request: Request) -> Plan:
@@ -101,7 +101,7 @@ class ProxmoxEngine(StepEngine):
 
     def start_guest(self, index: int, request: Request) -> float | None:
         """REPLACE: start the guest again if it ran before."""
-        if self.ctx.plan.get("vmStatus") != "running":
+        if self.ctx.plan.vm_status != "running":
             self.ctx.succeed(index, "the guest was stopped before the restore; left stopped", skipped=True)
             return None
         ref = self.ref(request)
@@ -115,7 +115,7 @@ class ProxmoxEngine(StepEngine):
         if not ids.get("newVmid"):
             self.ctx.begin(index, {"newVmid": str(self.backend.next_vmid())})
             ids = self.ctx.steps()[index]["externalIds"]
-        newid, name = int(ids["newVmid"]), str(self.ctx.plan["newVmName"])
+        newid, name = int(ids["newVmid"]), str(self.ctx.plan.new_vm_name)
         existing = self.guest(ref.node, newid)
         if existing is not None and existing.name != name:
             raise StepFailed("VmidTaken", f"vmid {newid} was taken by {existing.name} before the clone")
@@ -137,7 +137,7 @@ class ProxmoxEngine(StepEngine):
         """Record the result."""
         clone = self.ctx.resources("proxmox-guest")
         vm_id = clone[-1]["id"] if clone else str(request.vmid)
-        name = self.ctx.plan.get("newVmName")
+        name = self.ctx.plan.new_vm_name
         verb = "cloned" if request.mode == "NEW" else "rolled back"
         message = f"{verb} guest {request.vmid} to snapshot {request.snapshot}" + (
             f" as {name} ({vm_id}), stopped" if request.mode == "NEW" else ""

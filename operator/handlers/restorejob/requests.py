@@ -13,6 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from daytwo.crds.restorejob import CleanupPolicy
+
 from ...errors import NotFound
 from ...reconcile.restorejob.plan import Request
 from ...reconcile.restorejob.steps import (
@@ -26,6 +28,7 @@ from ...reconcile.restorejob.steps import (
     resume_index,
     step_index,
 )
+from ...shared.times import format_time
 from .cleanup import cleanup_openstack, cleanup_storage_openstack
 from .context import JobContext
 from .engine import StepEngine
@@ -38,7 +41,7 @@ _FINAL_FAILURES = (Progress.FAILED, Progress.CANCELED)
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.now(UTC))
 
 
 def _failed_at(steps: list[dict[str, Any]]) -> str:
@@ -61,8 +64,7 @@ class Requests:
     def before_steps(self) -> float | None:
         """Continue a running cleanup (nothing else happens meanwhile), then answer a retry request."""
         for key in ("cleanup", "cleanupStorage"):
-            record = self.ctx.status.get(key) or {}
-            if record.get("state") == "Running" and not self.advance(key, dict(record)):
+            if self.running(key) and not self.advance(key, dict(self.ctx.status[key])):
                 return self.poll
         self.retry()
         return None
@@ -70,26 +72,27 @@ class Requests:
     def after_steps(self) -> float | None:
         """Start the automatic cleanup of a failed or canceled restore, then requested cleanups."""
         state = progress(self.ctx.steps())
-        policy = self.ctx.spec.get("cleanupPolicy", "Retain")
-        record = self.ctx.status.get("cleanup") or {}
-        automatic = state in _FINAL_FAILURES and policy != "Retain" and not self.running("cleanup")
-        if automatic and (record.get("startedAt") or "") < _failed_at(self.ctx.steps()):
-            delete_volume = policy == "DeletePortsAndVolume" or self.ctx.settings.restore_cleanup_volumes
+        spec = self.ctx.spec
+        policy = spec.cleanup_policy
+        record = self.ctx.cleanup("cleanup")
+        automatic = state in _FINAL_FAILURES and policy != CleanupPolicy.RETAIN and not self.running("cleanup")
+        if automatic and ((record.started_at if record else None) or "") < _failed_at(self.ctx.steps()):
+            delete_volume = policy == CleanupPolicy.DELETE_PORTS_AND_VOLUME or self.ctx.settings.restore_cleanup_volumes
             self.start("cleanup", "cleanupPolicy", {"deleteVolume": delete_volume})
-        wanted = self.ctx.spec.get("cleanup") or {}
-        token = wanted.get("requestedAt")
-        if token and token != self.ctx.status.get("lastHandledCleanupAt") and not self.running("cleanup"):
+        wanted = spec.cleanup
+        token = wanted.requested_at if wanted else None
+        if wanted and token != self.ctx.status.get("lastHandledCleanupAt") and not self.running("cleanup"):
             self.ctx.write({"lastHandledCleanupAt": token})
             if state in _FINAL_FAILURES:
-                self.start("cleanup", token, {"deleteVolume": bool(wanted.get("deleteVolume"))})
+                self.start("cleanup", wanted.requested_at, {"deleteVolume": wanted.delete_volume})
             else:
-                self.refuse("cleanup", token, "only a failed or canceled restore can be cleaned up")
-        storage = self.ctx.spec.get("cleanupStorage") or {}
-        token = storage.get("requestedAt")
-        if token and token != (self.ctx.status.get("cleanupStorage") or {}).get("requestedAt"):
+                self.refuse("cleanup", wanted.requested_at, "only a failed or canceled restore can be cleaned up")
+        storage, answered = spec.cleanup_storage, self.ctx.cleanup("cleanupStorage")
+        if storage and storage.requested_at != (answered.requested_at if answered else None):
+            token = storage.requested_at
             options = {
-                "deleteOldVolume": bool(storage.get("deleteOldVolume", True)),
-                "deleteSourceSnapshot": bool(storage.get("deleteSourceSnapshot")),
+                "deleteOldVolume": storage.delete_old_volume,
+                "deleteSourceSnapshot": storage.delete_source_snapshot,
             }
             if state is not Progress.SUCCEEDED or self.ctx.dry_run:
                 self.refuse("cleanupStorage", token, "only a completed (not dry-run) restore has storage to clean up")
@@ -102,7 +105,8 @@ class Requests:
     # cleanups -----------------------------------------------------------------------------------------
     def running(self, key: str) -> bool:
         """Whether that cleanup is still in progress."""
-        return (self.ctx.status.get(key) or {}).get("state") == "Running"
+        record = self.ctx.cleanup(key)
+        return record is not None and record.state == "Running"
 
     def start(self, key: str, token: str, options: dict[str, Any]) -> None:
         """Record a new cleanup as Running and make its first pass."""
@@ -144,14 +148,13 @@ class Requests:
     # retry --------------------------------------------------------------------------------------------
     def retry(self) -> None:
         """Resume a failed restore from its failed step, reusing what still exists (pf9's retry)."""
-        wanted = self.ctx.spec.get("retry") or {}
-        token = wanted.get("requestedAt")
-        previous = self.ctx.status.get("retry") or {}
-        if not token or token == previous.get("requestedAt"):
+        wanted, previous = self.ctx.spec.retry, self.ctx.retry
+        if wanted is None or (previous is not None and wanted.requested_at == previous.requested_at):
             return
+        token = wanted.requested_at
         steps = self.ctx.steps()
         state = progress(steps)
-        count = int(previous.get("count", 0))
+        count = previous.count if previous else 0
         answer: dict[str, Any] = {"requestedAt": token, "handledAt": _now(), "count": count}
         if state is not Progress.FAILED:
             answer.update(accepted=False, message=f"refused: only a failed restore can be retried; this one is "
@@ -159,7 +162,7 @@ class Requests:
             self.ctx.write({"retry": answer})
             self.ctx.event("Warning", "RetryRefused", answer["message"])
             return
-        strategy = wanted.get("ipStrategy") or self.request.ip_strategy
+        strategy = wanted.ip_strategy or self.request.ip_strategy
         vanished, reused = self.live_products(steps)
         index = resume_index(steps, vanished, redo_ports=strategy != self.request.ip_strategy)
         if index is None:
@@ -181,7 +184,7 @@ class Requests:
     def live_products(self, steps: list[dict[str, Any]]) -> tuple[set[str], dict[str, str]]:
         """(steps whose products are gone, reusable products by pf9 key) of an OpenStack restore."""
         engine = self.engine()
-        if not isinstance(engine, OpenStackEngine) or not self.ctx.plan.get("projectId"):
+        if not isinstance(engine, OpenStackEngine) or not self.ctx.plan.project_id:
             return set(), {}
         vanished: set[str] = set()
         reused: dict[str, str] = {}
@@ -193,7 +196,7 @@ class Requests:
             elif step in finished:
                 vanished.add(step)
         ports = [r for r in self.ctx.resources("port") if _exists(engine, "port", r["id"])]
-        expected = len(self.ctx.plan.get("networks") or [])
+        expected = len(self.ctx.plan.networks or [])
         if ports:
             reused["port_ids"] = ",".join(str(r["id"]) for r in ports)
         if CREATE_PORTS in finished and len(ports) < expected:

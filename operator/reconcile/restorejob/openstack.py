@@ -15,7 +15,9 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from daytwo.crds.restorejob import CONFIRM_PREFIX, MAX_FREE_IPS, MAX_RESTORE_POINTS
+from daytwo.crds.restorejob_status import InFlightCall
 
+from ...shared.times import parse_time
 from .plan import Plan, Request, new_vm_name
 
 __all__ = [
@@ -360,10 +362,10 @@ def adopt(found: Sequence[M], recorded: Sequence[str]) -> tuple[M, list[M]]:
     return ordered[0], ordered[1:]
 
 
-def in_flight_wait(in_flight: Mapping[str, Any] | None, step: str, holder: str, now: datetime) -> float:
+def in_flight_wait(in_flight: InFlightCall | None, step: str, holder: str, now: datetime) -> float:
     """Seconds to wait before ``step`` may look for what it made: while a create it sent from another
     (dead) operator process may still land (``status.inFlight``), else 0."""
-    if not in_flight or in_flight.get("step") != step or in_flight.get("holder") == holder:
+    if in_flight is None or in_flight.step != step or in_flight.holder == holder:
         return 0.0
-    until = datetime.fromisoformat(str(in_flight["until"]).replace("Z", "+00:00"))
-    return max(0.0, (until - now).total_seconds())
+    until = parse_time(in_flight.until)
+    return max(0.0, (until - now).total_seconds()) if until else 0.0

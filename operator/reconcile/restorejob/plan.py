@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from daytwo.crds.restorejob import RestoreJobSpec
+from daytwo.crds.restorejob_status import RetryStatus
+
 __all__ = ["FAILURE_MESSAGES", "Plan", "Request", "new_vm_name", "request_from_spec"]
 
 #: A generic hint per refusal reason, appended to the specific message.
@@ -44,27 +47,26 @@ class Request:
     snapshot: str | None = None
 
 
-def request_from_spec(spec: Mapping[str, Any], status: Mapping[str, Any] | None = None) -> Request:
-    """The request a spec makes; an accepted retry with an IP strategy override wins over ``ipStrategy``."""
-    retry = (status or {}).get("retry") or {}
-    strategy = str(spec.get("ipStrategy", "NEW_IPS"))
-    if retry.get("accepted") and retry.get("ipStrategy"):
-        strategy = str(retry["ipStrategy"])
-    source = spec.get("source") or {}
-    openstack, proxmox = source.get("openstack") or {}, source.get("proxmox") or {}
+def request_from_spec(spec: RestoreJobSpec, retry: RetryStatus | None = None) -> Request:
+    """The request a spec makes; an accepted retry (``status.retry``) with an IP strategy override wins over
+    ``ipStrategy``."""
+    strategy = str(spec.ip_strategy)
+    if retry is not None and retry.accepted and retry.ip_strategy:
+        strategy = retry.ip_strategy
+    openstack, proxmox = spec.source.openstack, spec.source.proxmox
     return Request(
         provider="proxmox" if proxmox else "openstack",
-        mode=str(spec.get("mode", "NEW")),
+        mode=str(spec.mode),
         ip_strategy=strategy,
-        manual_ips={m["networkId"]: m["ip"] for m in spec.get("manualIps") or []},
-        new_vm_name=spec.get("newVmName"),
-        confirm=spec.get("confirm"),
-        project=openstack.get("project"),
-        vm_id=openstack.get("vmId"),
-        restore_point_id=openstack.get("restorePointId"),
-        node=proxmox.get("node"),
-        vmid=proxmox.get("vmid"),
-        snapshot=proxmox.get("snapshot"),
+        manual_ips={m.network_id: m.ip for m in spec.manual_ips or []},
+        new_vm_name=spec.new_vm_name,
+        confirm=spec.confirm,
+        project=openstack.project if openstack else None,
+        vm_id=openstack.vm_id if openstack else None,
+        restore_point_id=openstack.restore_point_id if openstack else None,
+        node=proxmox.node if proxmox else None,
+        vmid=proxmox.vmid if proxmox else None,
+        snapshot=proxmox.snapshot if proxmox else None,
     )
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from daytwo.crds.restorejob import CONFIRM_PREFIX, MAX_RESTORE_POINTS
 
+from ...shared.times import format_time
 from .plan import Plan, Request, new_vm_name
 
 __all__ = ["GuestView", "ProxmoxObserved", "plan_proxmox"]
@@ -80,4 +81,4 @@ def plan_proxmox(request: Request, observed: ProxmoxObserved, *, dry_run: bool) 
 
 
 def _epoch(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.fromtimestamp(seconds, tz=UTC))

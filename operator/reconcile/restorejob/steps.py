@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from ...shared.times import format_time
 from ..aggregatemigration.steps import backoff_seconds
 from ..conditions import ConditionUpdate
 
@@ -114,10 +115,6 @@ class Progress(StrEnum):
         return self in (Progress.SUCCEEDED, Progress.FAILED, Progress.CANCELED)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def initial_steps(provider: str, mode: str) -> list[dict[str, Any]]:
     """Every step of this kind of restore, Pending."""
     return [{"name": name, "state": "Pending", "attempts": 0} for name in STEPS[(provider, mode)]]
@@ -153,7 +150,7 @@ def start_step(step: Mapping[str, Any], now: datetime, external_ids: Mapping[str
     """The step as recorded before its call: Running, one more attempt, ids merged."""
     ids = {**(step.get("externalIds") or {}), **(external_ids or {})}
     started = {**step, "state": "Running", "attempts": int(step.get("attempts", 0)) + 1}
-    started["startedAt"] = step.get("startedAt") or _iso(now)
+    started["startedAt"] = step.get("startedAt") or format_time(now)
     if ids:
         started["externalIds"] = ids
     return started
@@ -168,11 +165,11 @@ def finish_step(
     external_ids: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The step done (Succeeded, or Skipped when there was nothing to do), with what it did."""
-    done = {**step, "state": state, "finishedAt": _iso(now), "message": message[:4096]}
+    done = {**step, "state": state, "finishedAt": format_time(now), "message": message[:4096]}
     ids = {**(step.get("externalIds") or {}), **(external_ids or {})}
     if ids:
         done["externalIds"] = ids
-    done.setdefault("startedAt", _iso(now))
+    done.setdefault("startedAt", format_time(now))
     return done
 
 
@@ -182,10 +179,10 @@ def fail_step(step: Mapping[str, Any], now: datetime, reason: str, message: str)
     return {
         **step,
         "state": "Failed",
-        "finishedAt": _iso(now),
+        "finishedAt": format_time(now),
         "message": message[:4096],
         "externalIds": ids,
-        "startedAt": step.get("startedAt") or _iso(now),
+        "startedAt": step.get("startedAt") or format_time(now),
     }
 
 
@@ -202,7 +199,7 @@ def skip_for_dry_run(steps: Sequence[Mapping[str, Any]], after: int, now: dateti
 def cancel_steps(steps: Sequence[Mapping[str, Any]], now: datetime) -> list[dict[str, Any]]:
     """Every open step Canceled (a step in flight stops at its next check)."""
     return [
-        {**step, "state": "Canceled", "finishedAt": _iso(now), "message": "canceled (spec.cancel)"}
+        {**step, "state": "Canceled", "finishedAt": format_time(now), "message": "canceled (spec.cancel)"}
         if step["state"] in _OPEN
         else dict(step)
         for step in steps

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from daytwo.crds.restorejob import RestoreJobSpec
+from daytwo.crds.restorejob_status import InFlightCall, RetryStatus
 from daytwo.operator.reconcile.restorejob.openstack import (
     NetworkFree,
     OpenStackObserved,
@@ -167,18 +169,28 @@ def test_replace_frees_compute_quota_first() -> None:
 
 
 def test_request_from_spec_takes_an_accepted_retry_override() -> None:
-    spec = {
-        "source": {"openstack": {"project": "prod", "vmId": "vm-1", "restorePointId": "s2"}},
-        "ipStrategy": "SAME_IPS_OR_FAIL",
-        "manualIps": [{"networkId": "n1", "ip": "10.0.0.9"}],
-    }
+    spec = RestoreJobSpec.model_validate(
+        {
+            "credentialsRef": {"kind": "CloudCredential", "name": "prod-cloud"},
+            "source": {"openstack": {"project": "prod", "vmId": "vm-1", "restorePointId": "s2"}},
+            "ipStrategy": "SAME_IPS_OR_FAIL",
+            "manualIps": [{"networkId": "n1", "ip": "10.0.0.9"}],
+        }
+    )
     assert request_from_spec(spec).ip_strategy == "SAME_IPS_OR_FAIL"
     assert request_from_spec(spec).manual_ips == {"n1": "10.0.0.9"}
-    retried = {"retry": {"accepted": True, "ipStrategy": "TRY_SAME_IPS"}}
+    retried = RetryStatus(requested_at="t1", accepted=True, ip_strategy="TRY_SAME_IPS")
     assert request_from_spec(spec, retried).ip_strategy == "TRY_SAME_IPS"
-    refused = {"retry": {"accepted": False, "ipStrategy": "TRY_SAME_IPS"}}
+    refused = RetryStatus(requested_at="t2", accepted=False, ip_strategy="TRY_SAME_IPS")
     assert request_from_spec(spec, refused).ip_strategy == "SAME_IPS_OR_FAIL"
-    proxmox = request_from_spec({"source": {"proxmox": {"node": "pve1", "vmid": 101, "snapshot": "s"}}})
+    proxmox = request_from_spec(
+        RestoreJobSpec.model_validate(
+            {
+                "credentialsRef": {"kind": "ProxmoxNode", "name": "pve-lab"},
+                "source": {"proxmox": {"node": "pve1", "vmid": 101, "snapshot": "s"}},
+            }
+        )
+    )
     assert (proxmox.provider, proxmox.vmid) == ("proxmox", 101)
 
 
@@ -218,7 +230,7 @@ def test_adopt_keeps_the_recorded_else_the_oldest() -> None:
     older, newer = made("b", "2026-12-01T10:00:00Z"), made("a", "2026-12-01T10:00:05Z")
     assert adopt([newer, older], []) == (older, [newer])
     assert adopt([newer, older], ["a"]) == (newer, [older]), "the one status recorded wins"
-    in_flight = {"step": "CREATE_SERVER", "until": "2026-12-01T10:01:00Z", "holder": "dead"}
+    in_flight = InFlightCall(step="CREATE_SERVER", until="2026-12-01T10:01:00Z", holder="dead")
     now = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
     assert in_flight_wait(in_flight, "CREATE_SERVER", "me", now) == 60.0
     assert in_flight_wait(in_flight, "CREATE_PORTS", "me", now) == 0.0
