@@ -1,6 +1,6 @@
 """The facade's root application: five documented APIs as sub-apps under their prefixes (api/README.md).
 
-The root keeps ``/health`` (liveness + cache state), ``/ready`` (503 until the cache has synced)
+The root keeps ``/health`` (liveness + cache state), ``/ready`` (503 naming what start-up still waits for)
 and ``/metrics`` (Prometheus). Every response carries ``X-Request-ID`` (the caller's, if it sent a
 sane one, else a new one) and, for authenticated and login calls, ``X-RateLimit-*``.
 """
@@ -17,8 +17,9 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from daytwo.operator.shared.times import format_time
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -31,8 +32,23 @@ from .errors import FAMILIES, Family, envelope, install_envelope, request_id_of
 from .metrics import Metrics
 from .routers import horcrux, merge_routes, multicloud, platform9, pmi, spot
 from .settings import ApiSettings
+from .startup import Startup
+from .store import WatchSource
 
-__all__ = ["SUBAPP_TITLES", "WRITE_METHODS", "FacadeApp", "FrontDoor", "create_app", "mount_subapps", "new_request_id"]
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
+
+__all__ = [
+    "SUBAPP_TITLES",
+    "WRITE_METHODS",
+    "Builder",
+    "FacadeApp",
+    "FrontDoor",
+    "build_services",
+    "create_app",
+    "mount_subapps",
+    "new_request_id",
+]
 
 log = logging.getLogger("daytwo.api")
 
@@ -283,19 +299,23 @@ def _document_security(sub: FastAPI) -> None:
     sub.openapi = openapi  # type: ignore[method-assign]
 
 
-def _build_services(settings: ApiSettings) -> Services:
-    """Connect to Kubernetes and start the watches, the accounts and the audit flusher."""
+#: Builds the process's services and the watch source they read from (tests pass their own).
+Builder = Callable[[ApiSettings], tuple[Services, WatchSource | None]]
+
+
+def build_services(settings: ApiSettings, kube: ApiClient | None = None) -> tuple[Services, WatchSource | None]:
+    """The cache, the accounts, the auth service and the audit log over ``kube`` (default: in-cluster or
+    $KUBECONFIG), and their watch source; nothing is started and nothing is called yet."""
     from .audit import AuditLog
     from .auth.accounts import Accounts
-    from .auth.service import AuthService
+    from .auth.service import AuthPolicy, AuthService
     from .kube import KubeSource, api_client, request_json
     from .kubewrite import kube_error
     from .store import ObjectStore
 
-    kube = api_client()
+    kube = kube or api_client()
     source = KubeSource(kube, settings.watch_timeout_seconds)
     store = ObjectStore(settings.namespace, source)
-    store.start()
 
     def own(method: str, path: str, body: Any, content_type: str) -> Any:
         return request_json(kube, method, path, body=body, content_type=content_type)
@@ -311,87 +331,41 @@ def _build_services(settings: ApiSettings) -> Services:
     secret = settings.jwt_secret.get_secret_value()
     accounts = Accounts(settings.namespace, secret, source, own_mapped)
     auth = AuthService(
-        accounts, secret, settings.token_lifetime_seconds, settings.login_rate_per_minute, settings.user_rate_per_minute
+        accounts,
+        secret,
+        settings.token_lifetime_seconds,
+        settings.login_rate_per_minute,
+        settings.user_rate_per_minute,
+        policy=AuthPolicy.from_settings(settings),
     )
     audit = AuditLog(store, own, settings.namespace, quota_per_minute=settings.audit_quota_per_minute)
-    return Services(settings, store, auth, kube, audit)
+    return Services(settings, store, auth, kube, audit), source
 
 
-def _start_background(services: Services) -> None:
-    """Accounts watch, bootstrap admin, audit flusher, webhook delivery (blocking: run in a thread at start-up)."""
-    import threading
-
-    from .kube import request_json
-
-    assert services.auth is not None and services.kube is not None
-    accounts = services.auth.accounts
-    stop = threading.Event()
-    threading.Thread(target=accounts.watcher.run, args=(stop,), name="watch-auth-secrets", daemon=True).start()
-    if not accounts.watcher.synced.wait(60):
-        log.warning("auth Secrets not listed after 60s (%s); logins fail until they are", accounts.watcher.last_error)
-    name = services.settings.bootstrap_secret
-    try:
-        import base64
-
-        secret = request_json(services.kube, "GET", f"/api/v1/namespaces/{services.settings.namespace}/secrets/{name}")
-        data = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
-        if data.get("username") and data.get("password"):
-            services.auth.bootstrap(data["username"], data["password"])
-        else:
-            log.warning("bootstrap Secret %s lacks username/password; no bootstrap admin", name)
-    except Exception as error:
-        log.warning("no bootstrap admin: could not read Secret %s (%s)", name, getattr(error, "reason", error))
-    if services.audit is not None:
-        services.audit.start()
-    from .webhooks.service import start as start_webhooks
-
-    if services.store.wait_synced(60):
-        start_webhooks(services.store, services.kube, services.settings.namespace)
-    else:
-        log.warning("cache not synced after 60s; horcrux webhooks start with the first webhook request")
-    threading.Thread(target=_freeze_cache, args=(services.store,), name="gc-freeze", daemon=True).start()
-
-
-def _freeze_cache(store: Any, every: float = 30.0, growth: int = 1000) -> None:
-    """Move the cached objects out of the cyclic GC's sight (``gc.freeze``) once synced and as the cache grows.
-
-    10,000 CRs are millions of dicts and strings; without this every full collection walks them all
-    (p99 spikes). They are acyclic JSON, so reference counting still frees them when they go.
-    """
-    import gc
-    import time
-
-    store.wait_synced(600)
-    frozen = -growth
-    while True:
-        total = sum(kind["objects"] for kind in store.status().values())
-        if abs(total - frozen) >= growth or frozen < 0:
-            gc.collect()
-            gc.freeze()
-            frozen = total
-        time.sleep(every)
-
-
-def create_app(settings: ApiSettings | None = None, services: Services | None = None) -> FacadeApp:
-    """The facade app. With ``services`` (tests) nothing is started; else settings are read at start-up."""
+def create_app(
+    settings: ApiSettings | None = None, services: Services | None = None, build: Builder = build_services
+) -> FacadeApp:
+    """The facade app. With ``services`` (route tests) nothing is started; else the lifespan builds them
+    with ``build`` from the settings (read at start-up when not given), starts the background work
+    without waiting for it (:class:`~daytwo.api.startup.Startup`) and stops all of it on shutdown."""
     subapps: dict[Family, FastAPI] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        own = services
-        if own is None:
-            own = _build_services(settings or ApiSettings())
-            await asyncio.to_thread(_start_background, own)
+        if services is not None:
+            yield
+            return
+        own, source = build(settings or ApiSettings())
+        startup = Startup(own, source, (settings or own.settings).startup_timeout_seconds)
+        startup.start()
+        app.state.startup = startup
         app.state.daytwo = own
         for sub in subapps.values():
             sub.state.daytwo = own
-        yield
-        if services is None:
-            own.store.stop()
-            if own.audit is not None:
-                await asyncio.to_thread(own.audit.stop)
-            if own.kube is not None:
-                own.kube.close()
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(startup.stop)
 
     app = FacadeApp(
         title="daytwo facade",
@@ -415,15 +389,20 @@ def create_app(settings: ApiSettings | None = None, services: Services | None = 
             "kubernetes": "unreachable" if errors else "reachable",
             "cache": "synced" if synced else "syncing",
             "kinds": status,
-            "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "timestamp": format_time(datetime.now(UTC)),
         }
 
     @app.get("/ready", tags=["health"])
     async def ready() -> JSONResponse:
-        """200 once the cache holds every kind (a readiness probe), 503 before."""
+        """200 once start-up is done (the cache holds every kind, the auth Secrets are listed, the bootstrap
+        admin and webhook delivery are set up: a readiness probe), 503 before, ``waiting`` naming what for."""
         own: Services | None = getattr(app.state, "daytwo", None)
-        synced = bool(own and own.store.synced())
-        return JSONResponse({"ready": synced}, status_code=200 if synced else 503)
+        startup: Startup | None = getattr(app.state, "startup", None)
+        if own is None:
+            waiting = ["start-up: the facade's services are not built yet"]
+        else:
+            waiting = startup.waiting() if startup is not None else own.store.waiting()
+        return JSONResponse({"ready": not waiting, "waiting": waiting}, status_code=503 if waiting else 200)
 
     @app.exception_handler(StarletteHTTPException)
     async def root_error(request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, Literal
@@ -29,7 +29,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["FAMILIES", "ApiError", "Family", "envelope", "install_envelope", "request_id_of"]
+__all__ = ["FAMILIES", "ApiError", "Family", "envelope", "install_envelope", "request_id_of", "undo"]
 
 Family = Literal["platform9", "horcrux", "pmi", "spot", "multicloud"]
 FAMILIES: tuple[Family, ...] = ("platform9", "horcrux", "pmi", "spot", "multicloud")
@@ -69,6 +69,21 @@ class ApiError(Exception):
         self.code = code
         self.details = details
         self.headers = dict(headers or {})
+
+
+def undo(step: Callable[[], object], what: str) -> bool:
+    """Run one rollback step after a failed write (delete what the write left behind).
+
+    Its own failure is logged with ``what`` (the object and the action) and the error, never raised:
+    the caller re-raises the error that made it roll back. Returns whether the step succeeded.
+    """
+    try:
+        step()
+    except Exception as error:
+        detail = error.message if isinstance(error, ApiError) else str(error)
+        log.warning("rollback: could not %s (%s: %s); remove it by hand", what, type(error).__name__, detail[:300])
+        return False
+    return True
 
 
 def request_id_of(scope: Scope) -> str:

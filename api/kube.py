@@ -7,6 +7,8 @@ client's model classes: cheaper to build and to hold, and what the views expect.
 from __future__ import annotations
 
 import json
+import logging
+import threading
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -17,6 +19,7 @@ from .store import Gone, KindSpec
 __all__ = ["KubeSource", "api_client", "request_json"]
 
 PAGE = 500
+log = logging.getLogger("daytwo.api.kube")
 
 
 def api_client() -> client.ApiClient:
@@ -65,6 +68,20 @@ class KubeSource:
     def __init__(self, api: client.ApiClient, watch_timeout_seconds: int = 300) -> None:
         self.api = api
         self.watch_timeout_seconds = watch_timeout_seconds
+        self._open: set[Any] = set()
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def close(self) -> None:
+        """Shut the open watch streams (their threads see the stream end at once) and refuse new ones."""
+        with self._lock:
+            self._closed = True
+            streams = list(self._open)
+        for response in streams:
+            try:
+                response.shutdown()  # unblocks a read waiting on the socket (urllib3 >= 2.3)
+            except Exception as error:  # already closed by its reader: nothing left to interrupt
+                log.debug("watch stream already closed (%s)", error)
 
     def _selector(self, spec: KindSpec) -> dict[str, Any]:
         return {"labelSelector": spec.label_selector} if spec.label_selector else {}
@@ -108,6 +125,11 @@ class KubeSource:
             if error.status == 410:
                 raise Gone(str(error.reason)) from error
             raise
+        with self._lock:
+            if self._closed:
+                response.release_conn()
+                return
+            self._open.add(response)
         try:
             buffer = b""
             for chunk in response.stream(65536, decode_content=True):
@@ -117,4 +139,6 @@ class KubeSource:
                     if line.strip():
                         yield json.loads(line)
         finally:
+            with self._lock:
+                self._open.discard(response)
             response.release_conn()

@@ -63,6 +63,14 @@ class ApiSettings(BaseSettings):
         "(per-IP login limits behind an ingress); empty: the peer address counts.",
     )
     watch_timeout_seconds: int = Field(300, ge=5, description="Server-side timeout of one watch request.")
+    startup_timeout_seconds: int = Field(
+        60,
+        ge=1,
+        le=3600,
+        description="How long start-up waits for each first list (the auth Secrets, the cache) before what needs "
+        "it (bootstrap admin, webhook delivery) starts anyway; the facade serves from the start and `/ready` "
+        "answers 503 naming what it still waits for.",
+    )
     pmi_waits_per_user: int = Field(
         3,
         ge=0,

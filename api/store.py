@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -185,6 +186,8 @@ class Watcher:
                 log.info("%s: resourceVersion %s gone, listing again", self.spec.kind, self.resource_version)
                 relist = True
             except Exception as error:
+                if stop.is_set():
+                    return  # the stream was closed to stop this thread (ObjectStore.stop, app shutdown)
                 self.last_error = f"{type(error).__name__}: {error}"[:300]
                 log.warning("%s watch failed (%s); retrying in %.0fs", self.spec.kind, self.last_error, delay)
                 relist = relist or not self.resource_version
@@ -197,6 +200,7 @@ class ObjectStore:
 
     def __init__(self, namespace: str, source: WatchSource | None = None, specs: Iterable[KindSpec] = CACHED) -> None:
         self.namespace = namespace
+        self._source = source
         self._subscribers: list[Subscriber] = []
         self._watchers = {spec.kind: Watcher(spec, namespace, source, on_event=self._publish) for spec in specs}
         self._stop = threading.Event()
@@ -227,10 +231,22 @@ class ObjectStore:
             self._threads.append(thread)
 
     def stop(self, timeout: float = 2.0) -> None:
-        """Ask the watch threads to end (they are daemons: a blocked watch does not hold the exit)."""
+        """End the watch threads: ask them to stop, close the source's open streams (when it can), join.
+
+        Waits at most ``timeout`` in all; the threads are daemons, so one stuck in a list call does
+        not hold the process's exit.
+        """
         self._stop.set()
+        close = getattr(self._source, "close", None)
+        if callable(close):
+            close()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout / max(len(self._threads), 1))
+            thread.join(max(deadline - time.monotonic(), 0.0))
+
+    def threads(self) -> list[threading.Thread]:
+        """The watch threads started by :meth:`start` (shutdown checks)."""
+        return list(self._threads)
 
     def synced(self) -> bool:
         """True once every kind has been listed once: answers from here on are complete."""
@@ -239,6 +255,14 @@ class ObjectStore:
     def wait_synced(self, timeout: float) -> bool:
         """Block until synced or ``timeout`` (start-up and tests)."""
         return all(w.synced.wait(timeout) for w in self._watchers.values())
+
+    def waiting(self) -> list[str]:
+        """What the cache still waits for, one line per kind not listed yet (readiness), with its last error."""
+        return [
+            f"cache: waiting for the first list of {kind}" + (f" (last error: {w.last_error})" if w.last_error else "")
+            for kind, w in self._watchers.items()
+            if not w.synced.is_set()
+        ]
 
     def status(self) -> dict[str, Any]:
         """Per-kind sync state, object count and last watch error (for /health)."""
@@ -285,6 +309,11 @@ class ObjectStore:
     def subscribe(self, callback: Subscriber) -> None:
         """Call ``callback(event_type, obj)`` on every change after the initial sync (in a watch thread: be quick)."""
         self._subscribers.append(callback)
+
+    def unsubscribe(self, callback: Subscriber) -> None:
+        """Stop calling ``callback`` (a no-op when it is not subscribed)."""
+        if callback in self._subscribers:
+            self._subscribers.remove(callback)
 
     def _publish(self, event_type: str, obj: dict[str, Any]) -> None:
         for callback in list(self._subscribers):

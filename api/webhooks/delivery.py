@@ -113,12 +113,14 @@ class Deliverer:
         base_delay: float = 1.0,
         timeout: float = 10.0,
         workers: int = 4,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
     ) -> None:
         self.max_retries = max_retries
         self.base_delay = base_delay
         self.timeout = timeout
-        self._sleep = sleep
+        self._closed = threading.Event()
+        #: the wait between retries; by default cut short by :meth:`close`
+        self._sleep = sleep or self._closed.wait
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="webhook")
         self._records: dict[str, deque[Delivery]] = {}
         self._lock = threading.Lock()
@@ -194,6 +196,8 @@ class Deliverer:
                 return delivery
             if attempt < max_retries:
                 self._sleep(delays[attempt])
+                if self._closed.is_set():
+                    break  # shutting down: no further retries
         delivery.status = "failed"
         log.warning(
             "webhook %s: %s not delivered after %d retries (%s)", target.webhook_id, event, max_retries, delivery.error
@@ -201,5 +205,7 @@ class Deliverer:
         return delivery
 
     def close(self) -> None:
-        """Stop accepting work; running deliveries finish in the background."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop: queued deliveries are cancelled, running ones end after their current attempt (at most
+        ``timeout`` seconds, no further retries), and the pool's threads are gone when this returns."""
+        self._closed.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)

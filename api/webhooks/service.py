@@ -40,6 +40,7 @@ __all__ = [
     "resource_name",
     "secret_reader",
     "start",
+    "stop",
     "webhooks_for",
 ]
 
@@ -117,6 +118,14 @@ class WebhookService:
                     self._previous[(kind, obj["metadata"]["name"])] = obj
             self.store.subscribe(self.on_change)
             self._started = True
+
+    def stop(self) -> None:
+        """Stop watching the store and end the deliveries' threads (app shutdown)."""
+        with self._lock:
+            if self._started:
+                self.store.unsubscribe(self.on_change)
+                self._started = False
+        self.deliverer.close()
 
     def webhooks(self) -> list[dict[str, Any]]:
         """Every webhook definition, by id."""
@@ -216,6 +225,14 @@ def start(store: ObjectStore, kube: Any, namespace: str) -> WebhookService:
     """Start watching for lifecycle events at facade start-up (app lifespan): webhooks defined before a
     restart keep receiving events without waiting for a horcrux request."""
     return webhooks_for(store, secret_reader(kube, namespace))
+
+
+def stop(store: ObjectStore) -> None:
+    """Stop ``store``'s WebhookService, if one was started (app shutdown)."""
+    with _SERVICES_LOCK:
+        service = _SERVICES.pop(store, None)
+    if service is not None:
+        service.stop()
 
 
 def decode_secret(secret: Mapping[str, Any] | None, key: str = "secret") -> str | None:

@@ -7,15 +7,15 @@ URLs must pass :func:`daytwo.api.webhooks.urls.check_url` (https, no loopback/li
 
 from __future__ import annotations
 
-import contextlib
 from datetime import UTC, datetime
 from typing import Any
 
 from daytwo.api.deps import Principal, WriterDep, get_services, require
-from daytwo.api.errors import ApiError
+from daytwo.api.errors import ApiError, undo
 from daytwo.api.webhooks.events import EVENTS
 from daytwo.api.webhooks.service import definition_configmap, new_webhook_id, resource_name
 from daytwo.api.webhooks.urls import check_url, redact
+from daytwo.operator.shared.times import format_time
 from fastapi import APIRouter, Request
 
 from ._shared import audit, webhook_service
@@ -71,7 +71,7 @@ def create_webhook(
         "url": _check_url(request, body.url),
         "events": _check_events(body.events),
         "enabled": body.enabled,
-        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_at": format_time(datetime.now(UTC)),
     }
     labels = {"app.kubernetes.io/managed-by": "daytwo-api", "daytwo.io/horcrux-webhook": "secret"}
     if body.secret:
@@ -80,8 +80,8 @@ def create_webhook(
         writer.create("ConfigMap", definition_configmap(webhook_id, fields, bool(body.secret)))
     except ApiError:
         if body.secret:
-            with contextlib.suppress(ApiError):
-                writer.delete_secret(resource_name(webhook_id))
+            name = resource_name(webhook_id)
+            undo(lambda: writer.delete_secret(name), f"delete Secret {name} of the webhook not created")
         raise
     webhook_service(request)  # make sure events are being watched from now on
     audit(request, user, "webhook.create", webhook_id)
