@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
+from daytwo.crds.proxmoxnode import ProxmoxNodeSpec
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
@@ -141,16 +142,16 @@ class Cycle:
         obj = self.client.get_object(KIND, self.namespace, self.name)
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return settings.resync_seconds
-        spec, status = obj["spec"], dict(obj.get("status") or {})
-        interval = float(spec.get("inventoryIntervalSeconds", 60))
-        insecure = bool((spec.get("tls") or {}).get("insecureSkipVerify"))
+        spec, status = ProxmoxNodeSpec.model_validate(obj["spec"]), dict(obj.get("status") or {})
+        interval = float(spec.inventory_interval_seconds)
+        insecure = spec.tls.insecure_skip_verify
         updates: list[ConditionUpdate]
         fields: dict[str, Any] = {}
         stored = True
-        if spec.get("suspend"):
+        if spec.suspend:
             updates = [ConditionUpdate("Ready", False, "Suspended", "spec.suspend is true: nothing is polled or run")]
         else:
-            watch_secrets(KIND, self.namespace, self.name, spec, self.memo)
+            watch_secrets(KIND, self.namespace, self.name, obj["spec"], self.memo)
             try:
                 backend, binding = proxmox_connection(self.namespace, obj)
                 fields["secretBinding"] = binding.to_status()  # the token is sent from here on
@@ -176,7 +177,7 @@ class Cycle:
                     problem = self.store_guests(obj, observation, interval)
                 stored = problem is None
                 connected = connection_conditions(
-                    None, f"Proxmox VE {observation.version} at {spec['host']}:{spec.get('port', 8006)}", insecure
+                    None, f"Proxmox VE {observation.version} at {spec.host}:{spec.port}", insecure
                 )
                 inventory = (
                     ConditionUpdate(
@@ -246,11 +247,11 @@ class Cycle:
         finish_status(self.client, self.body, obj, status, fields, updates, self.now, _phase)
 
     def operate(
-        self, backend: ProxmoxBackend, spec: dict[str, Any], status: dict[str, Any], observation: Observation
+        self, backend: ProxmoxBackend, spec: ProxmoxNodeSpec, status: dict[str, Any], observation: Observation
     ) -> None:
         """Finish running operations, recover interrupted ones, submit new ones."""
         guests = {guest.vmid: guest for guest in observation.guests}
-        action_ids = {action["id"] for action in spec.get("actions") or []}
+        action_ids = {action.id for action in spec.actions or []}
         for entry in list(status.get("inFlight") or []):
             if entry.get("upid"):
                 task = backend.task_status(entry["node"], entry["upid"])

@@ -23,7 +23,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from daytwo.crds.cloudcredential import CloudCredentialSpec
+
 from ..shared.pricing import HOURS_PER_MONTH, PRICE_TABLE, number, storage_gb_month, vm_hourly
+from ..shared.times import format_time, parse_time
 from .cloudcredential import RetryState, reason_of
 from .conditions import ConditionUpdate
 
@@ -77,13 +80,10 @@ def record_hourly(
 
 
 def _parse(text: Any) -> datetime | None:
-    if not text:
-        return None
     try:
-        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        return parse_time(str(text)) if text else None
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def estimate_days(
@@ -169,7 +169,7 @@ def billing_document(
         "source": source,
         "priceTable": price_table if source == "estimate" else None,
         "currency": currency,
-        "generatedAt": generated_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generatedAt": format_time(generated_at),
         "days": [dict(day) for day in days],
         "note": note,
     }
@@ -213,7 +213,7 @@ def billing_configmap(credential: Mapping[str, Any], document: Mapping[str, Any]
 
 
 def why_refresh_billing(
-    spec: Mapping[str, Any],
+    spec: CloudCredentialSpec,
     status: Mapping[str, Any],
     *,
     inventory_synced: bool,
@@ -227,8 +227,8 @@ def why_refresh_billing(
     backoff, after every inventory sync when the last result was an estimate (it is free), and every
     ``spec.billing.intervalSeconds`` (Cost Explorer requests are charged by AWS).
     """
-    billing = spec.get("billing") or {}
-    if not billing.get("enabled"):
+    billing = spec.billing
+    if billing is None or not billing.enabled:
         return None
     current = status.get("billing") or {}
     if revalidated in _REFRESH_AT_ONCE:
@@ -243,7 +243,7 @@ def why_refresh_billing(
         return "the last refresh did not succeed"
     if inventory_synced and current.get("source") == "estimate":
         return "the inventory was synced"
-    if now - last >= timedelta(seconds=int(billing.get("intervalSeconds", 21600))):
+    if now - last >= timedelta(seconds=billing.interval_seconds):
         return "the billing interval elapsed"
     if last.date() != now.date():
         return "a new day began"
@@ -251,11 +251,11 @@ def why_refresh_billing(
 
 
 def seconds_until_billing(
-    spec: Mapping[str, Any], status: Mapping[str, Any], retry: RetryState, now: datetime
+    spec: CloudCredentialSpec, status: Mapping[str, Any], retry: RetryState, now: datetime
 ) -> float | None:
     """Seconds until billing is next due (interval, next midnight UTC or a retry); None when off."""
-    billing = spec.get("billing") or {}
-    if not billing.get("enabled"):
+    billing = spec.billing
+    if billing is None or not billing.enabled:
         return None
     if retry.not_before is not None:
         return max(1.0, (retry.not_before - now).total_seconds())
@@ -263,14 +263,14 @@ def seconds_until_billing(
     if last is None:
         return 1.0
     due = min(
-        last + timedelta(seconds=int(billing.get("intervalSeconds", 21600))),
+        last + timedelta(seconds=billing.interval_seconds),
         datetime.combine(last.date() + timedelta(days=1), time(), UTC),
     )
     return max(1.0, (due - now).total_seconds())
 
 
 def billing_condition(
-    spec: Mapping[str, Any],
+    spec: CloudCredentialSpec,
     conditions: Sequence[Mapping[str, Any]],
     validated: bool,
     error: tuple[str, str] | None,
@@ -281,7 +281,7 @@ def billing_condition(
     ``error`` is (reason, message) of a failed refresh; ``done`` (source, message) of a successful one.
     """
     had = any(c["type"] == "BillingSynced" for c in conditions)
-    if not (spec.get("billing") or {}).get("enabled"):
+    if spec.billing is None or not spec.billing.enabled:
         return (
             ConditionUpdate("BillingSynced", True, "Disabled", "billing is off (spec.billing.enabled)") if had else None
         )

@@ -20,7 +20,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from daytwo.crds.base import MAX_STATUS_LIST
+from daytwo.crds.cloudcredential import CloudCredentialSpec, InventorySync
 
+from ..shared.times import format_time, parse_time
 from .chunked import CHUNK_BYTES, MANIFEST_FORMAT, chunk_name, chunk_records, chunked_configmaps, configmap_changes
 from .conditions import ConditionUpdate
 from .references import missing_reference_condition, secret_refs
@@ -106,7 +108,7 @@ def reason_of(error_reason: str) -> str:
 
 
 def secret_problem(
-    spec: Mapping[str, Any], secrets: Mapping[str, set[str] | None], not_allowed: Collection[str] = ()
+    spec: CloudCredentialSpec, secrets: Mapping[str, set[str] | None], not_allowed: Collection[str] = ()
 ) -> ConditionUpdate | None:
     """Validated=False (SecretNotFound / SecretNotAllowed / KeyMissing) when a Secret the spec names is
     missing, lacks the opt-in label ``daytwo.io/credential=true``, or lacks a key.
@@ -114,7 +116,8 @@ def secret_problem(
     ``secrets`` maps each Secret name to its key names (None when it does not exist); ``not_allowed``
     names the Secrets without the label.
     """
-    refs = {ref: secrets.get(ref.name) for ref in secret_refs("CloudCredential", dict(spec))}
+    body = spec.model_dump(by_alias=True, exclude_none=True, mode="json")
+    refs = {ref: secrets.get(ref.name) for ref in secret_refs("CloudCredential", body)}
     missing = missing_reference_condition({}, refs, not_allowed)
     if missing is None:
         return None
@@ -122,7 +125,7 @@ def secret_problem(
 
 
 def why_validate(
-    spec: Mapping[str, Any], status: Mapping[str, Any], observed: Observed, retry: RetryState
+    spec: CloudCredentialSpec, status: Mapping[str, Any], observed: Observed, retry: RetryState
 ) -> str | None:
     """Why the credential must be validated now, or None when it need not be."""
     if status.get("secretResourceVersion") != observed.secret_version:
@@ -136,13 +139,13 @@ def why_validate(
     last = status.get("lastValidatedTime")
     if last is None:
         return "never validated"
-    if observed.now - _parse(last) >= timedelta(seconds=int(spec.get("validationIntervalSeconds", 3600))):
+    if observed.now - _parse(last) >= timedelta(seconds=spec.validation_interval_seconds):
         return "the validation interval elapsed"
     return None
 
 
 def why_sync_inventory(
-    spec: Mapping[str, Any], status: Mapping[str, Any], revalidated: str | None, retry: RetryState, now: datetime
+    spec: CloudCredentialSpec, status: Mapping[str, Any], revalidated: str | None, retry: RetryState, now: datetime
 ) -> str | None:
     """Why the inventory must be synced now (only asked once the credential is valid), or None.
 
@@ -150,13 +153,13 @@ def why_sync_inventory(
     changed spec resyncs at once; a periodic revalidation does not. A sync that failed is retried after
     ``retry`` (a backoff, or the interval for a terminal failure).
     """
-    inventory = spec.get("inventory") or {}
-    if not inventory.get("enabled"):
+    inventory = spec.inventory
+    if not inventory.enabled:
         return None
     synced = status.get("inventory") or {}
     if not synced.get("lastSyncTime"):
         return "never synced"
-    if set(synced.get("counts") or {}) != set(inventory.get("kinds") or ("vms", "storage", "networks")):
+    if set(synced.get("counts") or {}) != {str(kind) for kind in inventory.kinds or InventorySync().kinds}:
         return "the kinds changed"
     if revalidated in ("the Secret changed", "the spec changed", "a reconcile was requested"):
         return revalidated
@@ -165,23 +168,22 @@ def why_sync_inventory(
     current = next((c for c in status.get("conditions") or () if c["type"] == "InventorySynced"), None)
     if current is None or current["reason"] != "Synced":
         return "the last sync did not succeed"
-    if now - _parse(synced["lastSyncTime"]) >= timedelta(seconds=int(inventory.get("intervalSeconds", 900))):
+    if now - _parse(synced["lastSyncTime"]) >= timedelta(seconds=inventory.interval_seconds):
         return "the inventory interval elapsed"
     return None
 
 
 def seconds_until_next(
-    spec: Mapping[str, Any], status: Mapping[str, Any], retries: Sequence[RetryState], now: datetime, cap: float
+    spec: CloudCredentialSpec, status: Mapping[str, Any], retries: Sequence[RetryState], now: datetime, cap: float
 ) -> float:
     """Seconds until validation, inventory or a retry is next due; at most ``cap``, at least one."""
     due: list[datetime] = [retry.not_before for retry in retries if retry.not_before is not None]
     if status.get("lastValidatedTime"):
-        interval = int(spec.get("validationIntervalSeconds", 3600))
+        interval = spec.validation_interval_seconds
         due.append(_parse(status["lastValidatedTime"]) + timedelta(seconds=interval))
-    inventory = spec.get("inventory") or {}
     last_sync = (status.get("inventory") or {}).get("lastSyncTime")
-    if inventory.get("enabled") and last_sync:
-        due.append(_parse(last_sync) + timedelta(seconds=int(inventory.get("intervalSeconds", 900))))
+    if spec.inventory.enabled and last_sync:
+        due.append(_parse(last_sync) + timedelta(seconds=spec.inventory.interval_seconds))
     wait = min([(moment - now).total_seconds() for moment in due], default=cap)
     return max(1.0, min(cap, wait))
 
@@ -230,19 +232,19 @@ def validated_condition(
             "Validated",
             True,
             "Expiring",
-            f"{result.message}; the credential expires at {_iso(expires_at)}: rotate the Secret before then",
+            f"{result.message}; the credential expires at {format_time(expires_at)}: rotate the Secret before then",
         )
     return ConditionUpdate("Validated", True, "Validated", result.message)
 
 
 def inventory_condition(
-    spec: Mapping[str, Any], validated: bool, error: tuple[str, str] | None, counts: Mapping[str, int] | None
+    spec: CloudCredentialSpec, validated: bool, error: tuple[str, str] | None, counts: Mapping[str, int] | None
 ) -> ConditionUpdate | None:
     """InventorySynced after this pass; None when nothing new is known (keep the current condition).
 
     ``error`` is (reason, message) of a failed sync, ``counts`` the counts of a successful one.
     """
-    if not (spec.get("inventory") or {}).get("enabled"):
+    if not spec.inventory.enabled:
         return ConditionUpdate("InventorySynced", True, "Disabled", "inventory sync is off (spec.inventory.enabled)")
     if not validated:
         return ConditionUpdate("InventorySynced", False, "NotValidated", "waiting for a valid credential")
@@ -314,9 +316,8 @@ def inventory_configmaps(
     )
 
 
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    parsed = parse_time(text)
+    if parsed is None:
+        raise ValueError("a status time is empty")
+    return parsed

@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from daytwo.crds.base import MAX_STATUS_LIST
+from daytwo.crds.proxmoxnode import PowerState, ProxmoxNodeSpec
 
+from ..shared.times import format_time, parse_time
 from .conditions import ConditionUpdate
 from .secretaccess import REFUSAL_REASONS
 
@@ -149,7 +151,7 @@ def stable_nodes(previous: list[dict[str, Any]], observed: list[dict[str, Any]],
     for reading in observed:
         entry = {key: value for key, value in reading.items() if key != "uptime" and value is not None}
         if reading.get("uptime") and reading.get("online"):
-            entry["bootedAt"] = _iso(now - timedelta(seconds=int(reading["uptime"])))
+            entry["bootedAt"] = format_time(now - timedelta(seconds=int(reading["uptime"])))
         old = before.get(reading["name"])
         if old is not None:
             for used, capacity in (("cpu", 1), ("mem", reading.get("maxmem")), ("disk", reading.get("maxdisk"))):
@@ -187,12 +189,12 @@ def observation_status(observation: Observation, now: datetime, previous_nodes: 
             {"vmid": guest.vmid, "name": guest.name, "node": guest.node, "kind": guest.kind, "status": guest.status}
             for guest in guests[:MAX_STATUS_LIST]
         ],
-        "lastInventoryTime": _iso(now),
+        "lastInventoryTime": format_time(now),
     }
 
 
 def operations_to_submit(
-    spec: dict[str, Any], status: dict[str, Any], guests: list[GuestView], now: datetime
+    spec: ProxmoxNodeSpec, status: dict[str, Any], guests: list[GuestView], now: datetime
 ) -> list[dict[str, Any]]:
     """New in-flight entries: unhandled one-off actions, then guests off their desired power state.
 
@@ -204,31 +206,31 @@ def operations_to_submit(
     busy = {entry["vmid"] for entry in in_flight}
     taken = {entry["id"] for entry in in_flight} | set(status.get("handledActions") or [])
     entries: list[dict[str, Any]] = []
-    for action in spec.get("actions") or []:
-        if action["id"] in taken or action["vmid"] in busy:
+    for action in spec.actions or []:
+        if action.id in taken or action.vmid in busy:
             continue
-        guest = by_vmid.get(action["vmid"])
+        guest = by_vmid.get(action.vmid)
         entries.append(
             _entry(
-                action["id"],
-                action["vmid"],
+                action.id,
+                action.vmid,
                 guest,
-                action["operation"],
-                action.get("force", False),
+                str(action.operation),
+                action.force,
                 "action",
                 now,
-                action.get("requestedBy"),
+                action.requested_by,
             )
         )
-        busy.add(action["vmid"])
-    for desired in spec.get("guestPower") or []:
-        guest = by_vmid.get(desired["vmid"])
-        if guest is None or guest.vmid in busy or guest.status == desired["state"]:
+        busy.add(action.vmid)
+    for desired in spec.guest_power or []:
+        guest = by_vmid.get(desired.vmid)
+        if guest is None or guest.vmid in busy or guest.status == desired.state:
             continue
-        operation = "start" if desired["state"] == "running" else "shutdown"
+        operation = "start" if desired.state == PowerState.RUNNING else "shutdown"
         entries.append(
             _entry(
-                f"power-{guest.vmid}-{desired['state']}",
+                f"power-{guest.vmid}-{desired.state}",
                 guest.vmid,
                 guest,
                 operation,
@@ -260,7 +262,7 @@ def _entry(
         "operation": operation,
         "force": force,
         "origin": origin,
-        "submittedAt": _iso(now),
+        "submittedAt": format_time(now),
     }
     if user:
         entry["user"] = user
@@ -312,9 +314,8 @@ def after_finish(
     return {"inFlight": in_flight, "history": history, "handledActions": handled}
 
 
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    parsed = parse_time(text)
+    if parsed is None:
+        raise ValueError("a status time is empty")
+    return parsed

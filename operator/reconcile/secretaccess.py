@@ -22,6 +22,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from daytwo.crds.cloudcredential import CloudCredentialSpec
+from daytwo.crds.proxmoxnode import ProxmoxNodeSpec
 from daytwo.crds.secrets import CREDENTIAL_SECRET_LABEL, CREDENTIAL_SECRET_LABEL_VALUE
 
 from ..errors import TerminalError
@@ -38,6 +40,7 @@ __all__ = [
     "endpoint_fingerprint",
     "not_allowed_message",
     "rewrite_hint",
+    "typed_spec",
 ]
 
 #: Condition reasons of a refused Secret (a person has to act: label it, or write it again).
@@ -52,8 +55,9 @@ _ENDPOINT_FIELDS: dict[str, tuple[str, ...]] = {
     "azure": ("authorityHost", "managementEndpoint", "caSecretRef"),
     "gcp": ("endpointOverride", "tokenUriOverride", "caSecretRef"),
 }
-#: Defaults the apiserver fills in, so an object written with or without them has one fingerprint.
-_DEFAULTS: dict[str, Any] = {"interface": "public", "allowInsecureHttp": False, "port": 8006}
+#: A spec as the models of ``daytwo.crds`` hold it (their defaults filled in, so an object written with or
+#: without them has one fingerprint); a plain mapping is parsed into its kind's model first.
+Spec = CloudCredentialSpec | ProxmoxNodeSpec
 
 
 class SecretRefused(TerminalError):
@@ -121,35 +125,46 @@ def not_allowed_message(secret: str) -> str:
     )
 
 
-def _endpoint(kind: str, spec: Mapping[str, Any]) -> dict[str, Any]:
-    if kind == "ProxmoxNode":
-        tls = spec.get("tls") or {}
+def typed_spec(kind: str, spec: Spec | Mapping[str, Any]) -> Spec:
+    """``spec`` as its kind's model (ProxmoxNode or CloudCredential); a model is returned as it is."""
+    if isinstance(spec, CloudCredentialSpec | ProxmoxNodeSpec):
+        return spec
+    model = ProxmoxNodeSpec if kind == "ProxmoxNode" else CloudCredentialSpec
+    return model.model_validate(dict(spec))
+
+
+def _endpoint(kind: str, spec: Spec) -> dict[str, Any]:
+    fields: dict[str, Any]
+    if isinstance(spec, ProxmoxNodeSpec):
+        tls = spec.tls.model_dump(by_alias=True, mode="json")
         fields = {
-            "host": spec.get("host"),
-            "port": spec.get("port", _DEFAULTS["port"]),
-            "caSecretRef": tls.get("caSecretRef"),
-            "insecureSkipVerify": bool(tls.get("insecureSkipVerify", False)),
+            "host": spec.host,
+            "port": spec.port,
+            "caSecretRef": tls["caSecretRef"],
+            "insecureSkipVerify": tls["insecureSkipVerify"],
         }
     else:
-        provider = str(spec.get("provider"))
-        block = spec.get(provider) or {}
-        fields = {key: block.get(key, _DEFAULTS.get(key)) for key in _ENDPOINT_FIELDS.get(provider, ())}
+        provider = str(spec.provider)
+        block = getattr(spec, provider)
+        dumped = block.model_dump(by_alias=True, mode="json") if block is not None else {}
+        fields = {key: dumped.get(key) for key in _ENDPOINT_FIELDS.get(provider, ())}
         fields["provider"] = provider
     fields["kind"] = kind
     return fields
 
 
-def endpoint_fingerprint(kind: str, spec: Mapping[str, Any]) -> str:
+def endpoint_fingerprint(kind: str, spec: Spec | Mapping[str, Any]) -> str:
     """sha256 (hex, 32 characters) of where ``spec`` sends its credential: endpoints, CA reference, TLS flags."""
-    canonical = json.dumps(_endpoint(kind, spec), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(_endpoint(kind, typed_spec(kind, spec)), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
-def endpoint_fields(kind: str, spec: Mapping[str, Any]) -> str:
+def endpoint_fields(kind: str, spec: Spec | Mapping[str, Any]) -> str:
     """The spec fields the fingerprint covers, for messages (``spec.openstack.authUrl, ...``)."""
-    if kind == "ProxmoxNode":
+    typed = typed_spec(kind, spec)
+    if isinstance(typed, ProxmoxNodeSpec):
         return "spec.host, spec.port or spec.tls"
-    provider = str(spec.get("provider"))
+    provider = str(typed.provider)
     names = [f"spec.{provider}.{key}" for key in _ENDPOINT_FIELDS.get(provider, ())]
     return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
 
@@ -161,7 +176,7 @@ def rewrite_hint(secret: str) -> str:
 
 def binding_decision(
     kind: str,
-    spec: Mapping[str, Any],
+    spec: Spec | Mapping[str, Any],
     secret: str,
     current: Binding,
     stored: Binding | None,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from daytwo.crds.cloudcredential import BillingSource, CloudCredentialSpec, Provider
 from kubernetes.client.exceptions import ApiException
 
 from ...backends.aws import AwsBackend
@@ -52,6 +53,7 @@ class BillingPass:
     """Billing for one pass of one credential; ``run`` returns the BillingSynced update (or None)."""
 
     obj: Mapping[str, Any]
+    spec: CloudCredentialSpec
     account: Callable[[], object]
     now: datetime
     backoff: tuple[float, float]
@@ -68,9 +70,9 @@ class BillingPass:
         retry: RetryState,
     ) -> tuple[ConditionUpdate | None, RetryState]:
         """Refresh when due; put status.billing into ``fields``; (condition update, retry state after)."""
-        spec, meta = self.obj["spec"], self.obj["metadata"]
-        billing = spec.get("billing") or {}
-        if not billing.get("enabled"):
+        spec, meta = self.spec, self.obj["metadata"]
+        billing = spec.billing
+        if billing is None or not billing.enabled:
             if status.get("billing"):
                 delete_billing(meta["namespace"], meta["name"])  # turned off: drop the stale document
                 fields["billing"] = None
@@ -98,17 +100,18 @@ class BillingPass:
                 except _Failed as failed:
                     log.warning("billing of %s/%s failed: %s", meta["namespace"], meta["name"], failed.reason)
                     error = (failed.reason, failed.message)
-                    interval = float(billing.get("intervalSeconds", 21600))
+                    interval = float(billing.interval_seconds)
                     retry = after_attempt(retry, True, failed.retryable, self.now, self.backoff, interval)
         return billing_condition(spec, conditions, valid, error, done), retry
 
     def refresh(self, fields: dict[str, Any]) -> tuple[str, str]:
         """Compute and store the document; (source, message) or raise _Failed."""
-        spec, meta = self.obj["spec"], self.obj["metadata"]
-        wanted = (spec.get("billing") or {}).get("source", "auto")
+        spec, meta = self.spec, self.obj["metadata"]
+        wanted = spec.billing.source if spec.billing else BillingSource.AUTO
+        provider = str(spec.provider)
         why_estimate = ""
-        if spec["provider"] == "aws" and wanted in ("auto", "cost-explorer"):
-            periods, problem = self.cost_explorer(strict=wanted == "cost-explorer")
+        if spec.provider == Provider.AWS and wanted in (BillingSource.AUTO, BillingSource.COST_EXPLORER):
+            periods, problem = self.cost_explorer(strict=wanted == BillingSource.COST_EXPLORER)
             if periods is not None:
                 days = cost_explorer_days(periods, self.now)
                 note = "AWS Cost Explorer GetCostAndUsage (UnblendedCost, daily, by service)"
@@ -122,13 +125,13 @@ class BillingPass:
                 "NoInventory", "an estimate needs the synced inventory; waiting for InventorySynced", retryable=True
             )
         records, synced_at = found
-        days = estimate_days(spec["provider"], records, self.now)
+        days = estimate_days(provider, records, self.now)
         note = (
             f"estimated from {len(records)} inventory records synced at {synced_at} "
             f"with price table {PRICE_TABLE_ID}{why_estimate}"
         )
         document = billing_document(
-            meta["name"], spec["provider"], "estimate", days, self.now, note=note, price_table=PRICE_TABLE_ID
+            meta["name"], provider, "estimate", days, self.now, note=note, price_table=PRICE_TABLE_ID
         )
         self.store(fields, document)
         return "estimate", note

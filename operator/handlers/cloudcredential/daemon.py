@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
+from daytwo.crds.cloudcredential import CloudCredentialSpec, Provider
 
 from ...backends.inventory import CloudIdentity
 from ...errors import BackendError
@@ -42,6 +43,7 @@ from ...reconcile.cloudcredential import (
 from ...reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
 from ...reconcile.lifecycle import RECONCILE_ANNOTATION
 from ...settings import OperatorSettings
+from ...shared.times import format_time
 from ..credentials import CloudAccount, ResolvedCredential, cloud_account, resolve_credential
 from ..openstack_account import COMPUTE, COMPUTE_TYPES
 from ..polling import post_ready_change, register_polling, write_status
@@ -68,10 +70,6 @@ class Memory:
     billing: RetryState = field(default_factory=RetryState)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class Cycle:
     """One pass over one CloudCredential: check the Secret, validate and sync when due, write status."""
 
@@ -87,9 +85,9 @@ class Cycle:
         obj = self.client.get_object(KIND, self.namespace, self.name)
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return self.settings.resync_seconds
-        spec, status = obj["spec"], dict(obj.get("status") or {})
-        keys = self.secret_keys(spec)
-        main = keys.get(spec["secretRef"]["name"])
+        spec, status = CloudCredentialSpec.model_validate(obj["spec"]), dict(obj.get("status") or {})
+        keys = self.secret_keys(obj["spec"])
+        main = keys.get(spec.secret_ref.name)
         token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
         observed = Observed(obj["metadata"].get("generation"), main.resource_version if main else None, token, self.now)
         fields: dict[str, Any] = {"users": users_status(self.users)}
@@ -118,14 +116,14 @@ class Cycle:
             )
             if why is not None:
                 log.info("syncing inventory of %s/%s: %s", self.namespace, self.name, why)
-                error, counts = self.sync_inventory(obj, fields)
-        if not (spec.get("inventory") or {}).get("enabled") and status.get("inventory"):
+                error, counts = self.sync_inventory(obj, spec, fields)
+        if not spec.inventory.enabled and status.get("inventory"):
             write_inventory(self.namespace, self.name, [])  # sync turned off: drop the stale inventory
             fields["inventory"] = None
         inventory = inventory_condition(spec, valid, error, counts)
         if inventory is not None:
             conditions = apply_conditions(conditions, [inventory], observed.generation, self.now)
-        billing, self.memory.billing = BillingPass(obj, self.account, self.now, self.backoff()).run(
+        billing, self.memory.billing = BillingPass(obj, spec, self.account, self.now, self.backoff()).run(
             status,
             conditions,
             fields,
@@ -166,7 +164,7 @@ class Cycle:
             self.resolved = resolve_credential(self.namespace, self.name)
         return cloud_account(self.resolved)
 
-    def validate(self, spec: dict[str, Any], fields: dict[str, Any], observed: Observed) -> ConditionUpdate:
+    def validate(self, spec: CloudCredentialSpec, fields: dict[str, Any], observed: Observed) -> ConditionUpdate:
         """The provider's validation call; identity, lastValidatedTime and the Secret version into ``fields``."""
         identity: CloudIdentity | None = None
         try:
@@ -185,19 +183,19 @@ class Cycle:
         if self.resolved is not None and self.resolved.binding is not None:
             fields["secretBinding"] = self.resolved.binding.to_status()  # the values were sent there
         if result.reached_cloud:
-            fields["lastValidatedTime"] = _iso(self.now)
-        renewable = spec["provider"] == "openstack" or bool((spec.get("aws") or {}).get("assumeRoleArn"))
+            fields["lastValidatedTime"] = format_time(self.now)
+        renewable = spec.provider == Provider.OPENSTACK or bool(spec.aws and spec.aws.assume_role_arn)
         if identity is not None:
             fields["identity"] = identity_status(
                 identity.provider, identity.principal, identity.account, identity.tenant, identity.project
             )
-            fields["expiresAt"] = None if renewable or identity.expires_at is None else _iso(identity.expires_at)
+            fields["expiresAt"] = None if renewable or identity.expires_at is None else format_time(identity.expires_at)
         self.memory.validation = after_validation(
             self.memory.validation,
             result,
             self.now,
             self.backoff(),
-            float(spec.get("validationIntervalSeconds", 3600)),
+            float(spec.validation_interval_seconds),
             self.settings.retry_delay_seconds,
         )
         if result.reason is not None:
@@ -205,12 +203,12 @@ class Cycle:
         return validated_condition(result, identity.expires_at if identity else None, renewable, self.now)
 
     def sync_inventory(
-        self, obj: dict[str, Any], fields: dict[str, Any]
+        self, obj: dict[str, Any], spec: CloudCredentialSpec, fields: dict[str, Any]
     ) -> tuple[tuple[str, str] | None, dict[str, int] | None]:
         """List the cloud and store the records in ConfigMaps; (error reason and message) or counts."""
-        spec = obj["spec"]
+        kinds = [str(kind) for kind in spec.inventory.kinds]
         try:
-            inventory = self.account().inventory((spec.get("inventory") or {}).get("kinds"))
+            inventory = self.account().inventory(kinds)
         except BackendError as error:
             self.memory.inventory = after_attempt(
                 self.memory.inventory,
@@ -218,15 +216,15 @@ class Cycle:
                 error.retryable,
                 self.now,
                 self.backoff(),
-                float((spec.get("inventory") or {}).get("intervalSeconds", 900)),
+                float(spec.inventory.interval_seconds),
             )
             log.warning("inventory of %s/%s failed: %s", self.namespace, self.name, error.reason)
             return (error.reason, error.message), None
         counts = inventory.counts()
-        if COMPUTE in ((spec.get("inventory") or {}).get("kinds") or ()):
+        if COMPUTE in kinds:
             counts[COMPUTE] = sum(1 for record in inventory.records if record.type in COMPUTE_TYPES)
         chunks = chunk_records([record_dict(record) for record in inventory.records])
-        desired = inventory_configmaps(obj, spec["provider"], chunks, counts, inventory.synced_at)
+        desired = inventory_configmaps(obj, str(spec.provider), chunks, counts, inventory.synced_at)
         created, replaced, deleted = write_inventory(self.namespace, self.name, desired)
         log.info(
             "inventory of %s/%s: %d records in %d ConfigMap(s) (%d created, %d replaced, %d deleted)",
@@ -240,7 +238,7 @@ class Cycle:
         )
         self.memory.inventory = RetryState()
         fields["inventory"] = {
-            "lastSyncTime": _iso(inventory.synced_at),
+            "lastSyncTime": format_time(inventory.synced_at),
             "counts": counts,
             "configMap": desired[0]["metadata"]["name"],
         }

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from daytwo.crds.cloudcredential import CloudCredentialSpec
 from daytwo.operator.reconcile.billing import (
     BILLING_LABEL,
     billing_condition,
@@ -23,12 +24,19 @@ from daytwo.operator.shared.prices import PRICE_TABLE, PRICE_TABLE_ID
 from daytwo.operator.shared.pricing import month_summary, storage_gb_month, vm_hourly
 
 NOW = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
-SPEC = {"provider": "aws", "billing": {"enabled": True, "intervalSeconds": 3600, "source": "auto"}}
+SPEC_BODY = {
+    "provider": "aws",
+    "secretRef": {"name": "aws-keys"},
+    "aws": {"region": "eu-west-1"},
+    "billing": {"enabled": True, "intervalSeconds": 3600, "source": "auto"},
+}
+SPEC = CloudCredentialSpec.model_validate(SPEC_BODY)
+OFF = CloudCredentialSpec.model_validate({**SPEC_BODY, "billing": {"enabled": False}})
 CRED = {
     "apiVersion": "daytwo.io/v1alpha1",
     "kind": "CloudCredential",
     "metadata": {"name": "prod", "namespace": "ns", "uid": "u-1"},
-    "spec": SPEC,
+    "spec": SPEC_BODY,
 }
 
 
@@ -145,11 +153,11 @@ def _status(source: str = "estimate", last: datetime = NOW, ok: bool = True) -> 
 
 
 def test_when_billing_is_due() -> None:
-    def why(spec: dict = SPEC, status: dict | None = None, **kw: object) -> str | None:
+    def why(spec: CloudCredentialSpec = SPEC, status: dict | None = None, **kw: object) -> str | None:
         args: dict = {"inventory_synced": False, "revalidated": None, "retry": RetryState(), "now": NOW} | kw
         return why_refresh_billing(spec, _status() if status is None else status, **args)
 
-    assert why({"billing": {"enabled": False}}) is None
+    assert why(OFF) is None
     assert why(status={}) == "never computed"
     assert why() is None
     assert why(revalidated="the spec changed") == "the spec changed"
@@ -166,7 +174,7 @@ def test_when_billing_is_due() -> None:
 
 
 def test_seconds_until_billing() -> None:
-    assert seconds_until_billing({"billing": {"enabled": False}}, {}, RetryState(), NOW) is None
+    assert seconds_until_billing(OFF, {}, RetryState(), NOW) is None
     assert seconds_until_billing(SPEC, {}, RetryState(), NOW) == 1.0
     assert seconds_until_billing(SPEC, _status(), RetryState(), NOW) == 3600
     assert seconds_until_billing(SPEC, _status(), RetryState(1, NOW + timedelta(seconds=8)), NOW) == 8
@@ -175,7 +183,7 @@ def test_seconds_until_billing() -> None:
 
 
 def test_billing_condition() -> None:
-    off = {"billing": {"enabled": False}}
+    off = OFF
     assert billing_condition(off, [], True, None, None) is None
     assert billing_condition(off, [{"type": "BillingSynced"}], True, None, None).reason == "Disabled"  # type: ignore[union-attr]
     assert billing_condition(SPEC, [], False, None, None).reason == "NotValidated"  # type: ignore[union-attr]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from daytwo.crds.base import MAX_STATUS_LIST
+from daytwo.crds.cloudcredential import CloudCredentialSpec
 from daytwo.operator.reconcile.cloudcredential import (
     CHUNK_BYTES,
     Observed,
@@ -31,13 +32,14 @@ from daytwo.operator.reconcile.cloudcredential import (
 from daytwo.operator.reconcile.conditions import apply_conditions
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
-SPEC: dict[str, Any] = {
+SPEC_BODY: dict[str, Any] = {
     "provider": "aws",
     "secretRef": {"name": "aws-keys"},
     "aws": {"region": "eu-west-1"},
     "validationIntervalSeconds": 3600,
     "inventory": {"enabled": True, "intervalSeconds": 900, "kinds": ["vms", "storage", "networks"]},
 }
+SPEC = CloudCredentialSpec.model_validate(SPEC_BODY)
 VALIDATED = {
     "observedGeneration": 2,
     "secretResourceVersion": "41",
@@ -124,7 +126,7 @@ def test_why_sync_inventory(revalidated: str | None, status: dict[str, Any], now
 
 
 def test_disabled_inventory_is_never_due() -> None:
-    spec = {**SPEC, "inventory": {"enabled": False}}
+    spec = CloudCredentialSpec.model_validate({**SPEC_BODY, "inventory": {"enabled": False}})
     assert why_sync_inventory(spec, {}, "the Secret changed", RetryState(), NOW) is None
     condition = inventory_condition(spec, True, None, None)
     assert condition is not None and condition.status and condition.reason == "Disabled"
@@ -135,9 +137,13 @@ def test_secret_problems_name_the_secret_and_keys() -> None:
     assert missing is not None and missing.reason == "SecretNotFound" and "aws-keys" in missing.message
     lacking = secret_problem(SPEC, {"aws-keys": {"accessKeyId"}})
     assert lacking is not None and lacking.reason == "KeyMissing" and "secretAccessKey" in lacking.message
-    renamed = {**SPEC, "secretRef": {"name": "aws-keys", "keys": {"secretAccessKey": "secret"}}}
+    renamed = CloudCredentialSpec.model_validate(
+        {**SPEC_BODY, "secretRef": {"name": "aws-keys", "keys": {"secretAccessKey": "secret"}}}
+    )
     assert secret_problem(renamed, {"aws-keys": {"accessKeyId", "secret"}}) is None
-    openstack = {"provider": "openstack", "secretRef": {"name": "os"}, "openstack": {"authUrl": "http://k/v3"}}
+    openstack = CloudCredentialSpec.model_validate(
+        {"provider": "openstack", "secretRef": {"name": "os"}, "openstack": {"authUrl": "http://k/v3"}}
+    )
     assert secret_problem(openstack, {"os": {"applicationCredentialId", "applicationCredentialSecret"}}) is None
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from daytwo.crds.proxmoxnode import ProxmoxNodeSpec
 from daytwo.operator.reconcile.proxmoxnode import (
     GuestView,
     Observation,
@@ -26,14 +28,19 @@ GUESTS = [
 ]
 
 
+def node_spec(**fields: Any) -> ProxmoxNodeSpec:
+    """A ProxmoxNode spec with ``fields`` (camelCase) besides its endpoint and token."""
+    return ProxmoxNodeSpec.model_validate({"host": "pve.example", "tokenSecretRef": {"name": "pve-token"}, **fields})
+
+
 def test_actions_once_then_desired_state() -> None:
-    spec = {
-        "actions": [
+    spec = node_spec(
+        actions=[
             {"id": "a1", "vmid": 101, "operation": "start", "requestedBy": "bob"},
             {"id": "a2", "vmid": 100, "operation": "reboot"},
         ],
-        "guestPower": [{"vmid": 102, "state": "running"}, {"vmid": 100, "state": "running"}],
-    }
+        guestPower=[{"vmid": 102, "state": "running"}, {"vmid": 100, "state": "running"}],
+    )
     entries = operations_to_submit(spec, {}, GUESTS, NOW)
     assert [(e["id"], e["operation"], e["node"]) for e in entries] == [
         ("a1", "start", "pve1"),
@@ -46,20 +53,20 @@ def test_actions_once_then_desired_state() -> None:
 
 
 def test_one_operation_per_guest_at_a_time() -> None:
-    spec = {
-        "actions": [{"id": "a1", "vmid": 101, "operation": "start"}, {"id": "a2", "vmid": 101, "operation": "stop"}],
-        "guestPower": [{"vmid": 101, "state": "stopped"}],
-    }
+    spec = node_spec(
+        actions=[{"id": "a1", "vmid": 101, "operation": "start"}, {"id": "a2", "vmid": 101, "operation": "stop"}],
+        guestPower=[{"vmid": 101, "state": "stopped"}],
+    )
     assert [e["id"] for e in operations_to_submit(spec, {}, GUESTS, NOW)] == ["a1"]
 
 
 def test_stopped_desired_state_uses_graceful_shutdown_with_force() -> None:
-    [entry] = operations_to_submit({"guestPower": [{"vmid": 100, "state": "stopped"}]}, {}, GUESTS, NOW)
+    [entry] = operations_to_submit(node_spec(guestPower=[{"vmid": 100, "state": "stopped"}]), {}, GUESTS, NOW)
     assert entry["operation"] == "shutdown" and entry["force"] is True and entry["origin"] == "desired"
 
 
 def test_unknown_guest_is_returned_without_node() -> None:
-    [entry] = operations_to_submit({"actions": [{"id": "x", "vmid": 999, "operation": "start"}]}, {}, GUESTS, NOW)
+    [entry] = operations_to_submit(node_spec(actions=[{"id": "x", "vmid": 999, "operation": "start"}]), {}, GUESTS, NOW)
     assert entry["node"] == ""
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from daytwo.crds.cloudcredential import CloudCredentialSpec
 from daytwo.crds.secrets import CREDENTIAL_SECRET_LABEL, CREDENTIAL_SECRET_LABEL_VALUE, is_credential_secret
 from daytwo.operator.reconcile.cloudcredential import (
     AUTH_RETRY_CAP,
@@ -56,10 +57,10 @@ def test_unlabelled_secret_is_not_allowed_before_its_keys_are_looked_at() -> Non
 
 
 def test_cloudcredential_secret_problem_names_the_label() -> None:
-    problem = secret_problem(OPENSTACK, {"os": {"username", "password"}}, {"os"})
+    problem = secret_problem(CloudCredentialSpec.model_validate(OPENSTACK), {"os": {"username", "password"}}, {"os"})
     assert problem is not None and (problem.type, problem.reason) == ("Validated", "SecretNotAllowed")
     assert problem.message == not_allowed_message("os")
-    assert secret_problem(OPENSTACK, {"os": {"username", "password"}}) is None
+    assert secret_problem(CloudCredentialSpec.model_validate(OPENSTACK), {"os": {"username", "password"}}) is None
 
 
 @pytest.mark.parametrize(
@@ -104,7 +105,7 @@ def test_every_endpoint_field_changes_the_proxmox_fingerprint(change: dict[str, 
     [
         ("aws", {"region": "eu-west-1", "endpointUrl": "https://a"}),
         ("azure", {"tenantId": "t", "subscriptionId": "s", "managementEndpoint": "https://a"}),
-        ("gcp", {"projectId": "p", "tokenUriOverride": "https://a"}),
+        ("gcp", {"projectId": "demo-project", "tokenUriOverride": "https://a"}),
     ],
 )
 def test_public_cloud_endpoint_overrides_change_the_fingerprint(provider: str, block: dict[str, Any]) -> None:
@@ -174,7 +175,8 @@ def test_binding_round_trips_through_status() -> None:
 
 def test_fields_named_per_kind() -> None:
     assert endpoint_fields("ProxmoxNode", NODE) == "spec.host, spec.port or spec.tls"
-    assert endpoint_fields("CloudCredential", {"provider": "aws"}).endswith("or spec.aws.allowInsecureHttp")
+    aws = {"provider": "aws", "secretRef": {"name": "s"}, "aws": {"region": "eu-west-1"}}
+    assert endpoint_fields("CloudCredential", aws).endswith("or spec.aws.allowInsecureHttp")
 
 
 def test_auth_failure_is_retried_with_backoff_up_to_the_interval() -> None:
