@@ -27,6 +27,7 @@ from daytwo.crds.cloudcredential import CloudCredentialSpec
 
 from ..shared.pricing import HOURS_PER_MONTH, PRICE_TABLE, number, storage_gb_month, vm_hourly
 from ..shared.times import format_time, parse_time
+from .chunked import owner_reference
 from .cloudcredential import RetryState, reason_of
 from .conditions import ConditionUpdate
 
@@ -187,14 +188,7 @@ def billing_configmap_name(credential: str) -> str:
 def billing_configmap(credential: Mapping[str, Any], document: Mapping[str, Any]) -> dict[str, Any]:
     """The ConfigMap holding ``billing.json``: labelled for the facade's cache, owned by the credential."""
     meta = credential["metadata"]
-    owner = {
-        "apiVersion": credential["apiVersion"],
-        "kind": credential["kind"],
-        "name": meta["name"],
-        "uid": meta["uid"],
-        "controller": True,
-        "blockOwnerDeletion": False,
-    }
+    owner = owner_reference(credential)
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",

@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from ..shared.times import format_time
+
 __all__ = [
     "CHUNK_BYTES",
     "MANIFEST_FORMAT",
@@ -23,6 +25,7 @@ __all__ = [
     "chunk_records",
     "chunked_configmaps",
     "configmap_changes",
+    "owner_reference",
 ]
 
 #: Budget for one chunk's records.json; the rest of the 1 MiB ConfigMap is metadata and the manifest.
@@ -87,7 +90,7 @@ def chunked_configmaps(
     manifest = {
         "format": MANIFEST_FORMAT,
         "provider": provider,
-        "syncedAt": synced_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "syncedAt": format_time(synced_at),
         "counts": dict(counts),
         "records": sum(counts.values()),
         "chunks": [
@@ -95,14 +98,7 @@ def chunked_configmaps(
             for name, chunk in zip(names, chunks, strict=True)
         ],
     }
-    reference = {
-        "apiVersion": owner["apiVersion"],
-        "kind": owner["kind"],
-        "name": meta["name"],
-        "uid": meta["uid"],
-        "controller": True,
-        "blockOwnerDeletion": False,
-    }
+    reference = owner_reference(owner)
     maps = []
     for index, (name, chunk) in enumerate(zip(names, chunks, strict=True)):
         data = {"records.json": chunk}
@@ -145,3 +141,15 @@ def configmap_changes(
     ]
     wanted = {cm["metadata"]["name"] for cm in desired}
     return create, replace, sorted(name for name in existing if name not in wanted)
+
+
+def owner_reference(owner: Mapping[str, Any]) -> dict[str, Any]:
+    """The controller ownerReference of a ConfigMap ``owner`` keeps (GC'd with it; deletion never blocked)."""
+    return {
+        "apiVersion": owner["apiVersion"],
+        "kind": owner["kind"],
+        "name": owner["metadata"]["name"],
+        "uid": owner["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": False,
+    }

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from ..shared.times import format_time, parse_time
 from .chunked import CHUNK_BYTES, chunk_name, chunk_records, chunked_configmaps
 from .proxmoxnode import GuestView, Observation
 
@@ -72,7 +73,7 @@ def history_sample(observation: Observation, now: datetime) -> dict[str, Any]:
     cpus = sum(int(node.get("maxcpu") or 0) for node in online)
     busy = sum(float(node.get("cpu") or 0.0) * int(node.get("maxcpu") or 0) for node in online)
     return {
-        "t": _iso(now),
+        "t": format_time(now),
         "cpu": round(busy / cpus, 4) if cpus else 0.0,
         "cpus": cpus,
         "mem": sum(int(node.get("mem") or 0) for node in online),
@@ -136,14 +137,7 @@ def _samples(text: str | None) -> list[dict[str, Any]]:
 
 def _seconds_between(earlier: Any, later: str) -> float:
     try:
-        return (_parse(later) - _parse(str(earlier))).total_seconds()
+        start, end = parse_time(str(earlier)), parse_time(later)
     except ValueError:
         return float("inf")
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return float("inf") if start is None or end is None else (end - start).total_seconds()
