@@ -1,7 +1,8 @@
 """Snapshot naming and schedule reading that the operator and the facade share.
 
-Pure: a SnapshotPolicy spec -> :class:`PolicyView` (cron, zone, retention, name template), the metadata
-keys and names daytwo's snapshots carry (Cinder and Proxmox), and the time formats status fields use.
+Pure: a SnapshotPolicy object -> its typed spec and status (the ``crds`` models), a spec ->
+:class:`PolicyView` (cron, zone, retention, name template), the metadata keys and names daytwo's
+snapshots carry (Cinder and Proxmox), and the time formats status fields use.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
-from daytwo.crds.snapshotpolicy import named_policy
+from daytwo.crds.snapshotpolicy import Retention, SnapshotPolicySpec, SnapshotPolicyStatus, named_policy
+from pydantic import ValidationError
 
 from .times import format_time, parse_time
 
@@ -30,6 +32,8 @@ __all__ = [
     "owner_hash",
     "parse_duration",
     "parse_time",
+    "policy_spec",
+    "policy_status",
     "policy_view",
     "slot_stamp",
 ]
@@ -74,39 +78,64 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
 
 
-def policy_view(namespace: str, name: str, spec: Mapping[str, Any]) -> PolicyView:
-    """Validate the parts CEL cannot check (cron syntax, time zone); ValueError with a clear message."""
-    keep_last = (spec.get("retention") or {}).get("keepLast")
-    if spec.get("policyName"):
-        cron, implied = named_policy(str(spec["policyName"]))
+def _invalid(part: str, obj: Mapping[str, Any], error: ValidationError) -> ValueError:
+    meta = obj.get("metadata") or {}
+    where = "; ".join(f"{part}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()[:5])
+    return ValueError(f"SnapshotPolicy {meta.get('namespace')}/{meta.get('name')} does not match its schema: {where}")
+
+
+def policy_spec(obj: Mapping[str, Any]) -> SnapshotPolicySpec:
+    """The typed spec of a SnapshotPolicy object; ValueError naming each invalid field (the CRD validates
+    what the apiserver stores, so this means an object from another version of the schema)."""
+    try:
+        return SnapshotPolicySpec.model_validate(obj.get("spec") or {})
+    except ValidationError as error:
+        raise _invalid("spec", obj, error) from None
+
+
+def policy_status(obj: Mapping[str, Any]) -> SnapshotPolicyStatus:
+    """The typed status of a SnapshotPolicy object (empty when none yet); ValueError like :func:`policy_spec`."""
+    try:
+        return SnapshotPolicyStatus.model_validate(obj.get("status") or {})
+    except ValidationError as error:
+        raise _invalid("status", obj, error) from None
+
+
+def policy_view(namespace: str, name: str, spec: SnapshotPolicySpec) -> PolicyView:
+    """Validate the parts CEL cannot check (cron syntax, time zone); ValueError with a clear message.
+
+    Defaults are the model's (``crds.snapshotpolicy``); with policyName, keepLast defaults to its number.
+    """
+    retention = spec.retention or Retention()
+    keep_last = retention.keep_last
+    if spec.policy_name:
+        cron, implied = named_policy(spec.policy_name)
         keep_last = keep_last or implied
     else:
-        cron = str(spec.get("schedule") or "")
+        cron = spec.schedule or ""
         if not croniter.is_valid(cron):
             raise ValueError(f"schedule {cron!r} is not a valid cron expression")
-    zone_name = str(spec.get("timeZone") or "UTC")
     try:
-        zone = ZoneInfo(zone_name)
+        zone = ZoneInfo(spec.time_zone)
     except (ZoneInfoNotFoundError, ValueError) as error:
-        raise ValueError(f"timeZone {zone_name!r} is not a known IANA time zone") from error
-    max_age = (spec.get("retention") or {}).get("maxAge")
-    template = spec.get("snapshot") or {}
-    deadline = spec.get("startingDeadlineSeconds")
+        raise ValueError(f"timeZone {spec.time_zone!r} is not a known IANA time zone") from error
+    template = spec.snapshot
+    deadline = spec.starting_deadline_seconds
     return PolicyView(
         namespace=namespace,
         name=name,
         cron=cron,
         time_zone=zone,
-        keep_last=int(keep_last) if keep_last else None,
-        max_age=parse_duration(max_age) if max_age else None,
-        prefix=str(template.get("namePrefix") or "daytwo"),
-        metadata=dict(template.get("metadata") or {}),
-        force=bool(template.get("force", False)),
-        sla_days=int(spec.get("slaDays", 2)),
-        suspend=bool(spec.get("suspend", False)),
-        run_on_create=bool(spec.get("runOnCreate", False)),
-        starting_deadline=None if deadline is None else timedelta(seconds=int(deadline)),
-        include_memory=bool(template.get("includeMemory", False)),
+        keep_last=keep_last,
+        max_age=parse_duration(retention.max_age) if retention.max_age else None,
+        prefix=template.name_prefix,
+        metadata=dict(template.metadata or {}),
+        force=template.force,
+        sla_days=spec.sla_days,
+        suspend=spec.suspend,
+        run_on_create=spec.run_on_create,
+        starting_deadline=None if deadline is None else timedelta(seconds=deadline),
+        include_memory=template.include_memory,
     )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from daytwo.operator.backends.openstack import OpenStackConnectionParams, Snapshot, Volume, connect
 from daytwo.operator.reconcile.snapshotpolicy import snapshot_name
-from daytwo.operator.shared.snapshots import OWNER_KEY, SLOT_KEY, parse_time, policy_view
+from daytwo.operator.shared.snapshots import OWNER_KEY, SLOT_KEY, parse_time, policy_spec, policy_view
 
 from tests.e2e.conftest import condition, wait_for_condition
 from tests.harness.kubectl import Kubectl
@@ -133,7 +133,7 @@ def test_run_now_snapshots_each_volume_once(
         0,
         0,
     )
-    view = policy_view(NS, "nightly", kubectl.get("d2sp", "nightly", NS)["spec"])
+    view = policy_view(NS, "nightly", policy_spec(kubectl.get("d2sp", "nightly", NS)))
     slot = run["scheduledAt"]
     slot_time = parse_time(slot)
     assert slot_time is not None

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from daytwo.crds.snapshotpolicy import SnapshotPolicySpec
 from daytwo.operator.backends.proxmox import (
     GuestRef,
     ProxmoxClientFactory,
@@ -107,7 +108,9 @@ def policy(name: str, targets: dict[str, Any], **spec: Any) -> str:
 
 def slot_name(name: str, slot: datetime | str) -> str:
     """The snapshot name the policy ``name`` gives a guest in ``slot`` (a time or a run's scheduledAt)."""
-    view = policy_view(NS, name, {"schedule": YEARLY, "retention": {"keepLast": 1}, "snapshot": {"namePrefix": "e2e"}})
+    spec = {"schedule": YEARLY, "retention": {"keepLast": 1}, "snapshot": {"namePrefix": "e2e"}}
+    targets = {"credentialsRef": {"kind": "ProxmoxNode", "name": "unused"}, "targets": {"proxmox": {"vmids": [1]}}}
+    view = policy_view(NS, name, SnapshotPolicySpec.model_validate({**spec, **targets}))
     when = parse_time(slot) if isinstance(slot, str) else slot
     assert when is not None
     return guest_snapshot_name(view, when)

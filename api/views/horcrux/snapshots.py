@@ -3,7 +3,7 @@
 * A **snapshot** is either an on-demand one (a SnapshotPolicy the facade created for one request,
   labelled :data:`SNAPSHOT_OF`; id = the policy name, name/description from its annotations) or a
   snapshot a scheduled policy's run made (id = the run id). The Proxmox snapshot name is the one the
-  operator derives from the policy and the slot (``reconcile.guestsnapshots.guest_snapshot_name``).
+  operator derives from the policy and the slot (``shared.snapshots.guest_snapshot_name``).
   Scheduled runs older than ``retention.keepLast`` are left out (retention deleted them).
 * A **backup job** is a scheduled SnapshotPolicy with Proxmox targets; a **backup** is one run of
   it for one VM.
@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from daytwo.crds.snapshotpolicy import named_policy
-from daytwo.operator.shared.snapshots import guest_snapshot_name, parse_duration, parse_time, policy_view
+from daytwo.operator.shared.snapshots import guest_snapshot_name, parse_duration, parse_time, policy_spec, policy_view
 
 __all__ = [
     "DESCRIPTION",
@@ -95,7 +95,7 @@ def pve_snapshot_name(policy: Mapping[str, Any], run: Mapping[str, Any]) -> str 
         return None
     metadata = policy.get("metadata") or {}
     try:
-        view = policy_view(str(metadata.get("namespace", "")), str(metadata.get("name", "")), policy.get("spec") or {})
+        view = policy_view(str(metadata.get("namespace", "")), str(metadata.get("name", "")), policy_spec(policy))
     except ValueError:
         return None
     return guest_snapshot_name(view, slot)

@@ -19,24 +19,20 @@ the client timeout), keeping one.
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import threading
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 from daytwo.crds.base import MAX_STATUS_LIST
+from daytwo.crds.snapshotpolicy import SnapshotPolicySpec, SnapshotPolicyStatus, SnapshotRun
 from kubernetes.client.exceptions import ApiException
 
-from ..errors import BackendError
-from ..kube import kube_client
-from ..reconcile.conditions import ConditionUpdate
-from ..reconcile.lifecycle import RECONCILE_ANNOTATION
-from ..reconcile.snapshotpolicy import (
-    SlaResult,
+from ...errors import BackendError
+from ...kube import kube_client
+from ...reconcile.conditions import ConditionUpdate
+from ...reconcile.lifecycle import RECONCILE_ANNOTATION
+from ...reconcile.snapshotpolicy import (
     VolumeInfo,
     compliance,
     due_slot,
@@ -47,60 +43,26 @@ from ..reconcile.snapshotpolicy import (
     push_history,
     run_id,
 )
-from ..settings import OperatorSettings
-from ..shared.snapshots import PolicyView, format_time, parse_time, policy_view
-from .credentials import openstack_backend, proxmox_backend
-from .guestsnapshotrun import GuestRunExecutor
-from .polling import finish_status, register_polling
-from .snapshotrun import RunExecutor, RunTally, TargetRunner
-from .snapshottargets import publish_targets
+from ...settings import OperatorSettings
+from ...shared.snapshots import PolicyView, format_time, parse_time, policy_spec, policy_status, policy_view
+from ..credentials import openstack_backend, proxmox_backend
+from ..polling import finish_status, register_polling
+from .guests import GuestRunExecutor
+from .inflight import HOLDER, InFlight, whole_seconds
+from .records import STEPS, run_steps, sla_status
+from .runs import RunTally, TargetRunner
+from .targets import publish_targets
+from .volumes import RunExecutor
 
 __all__ = ["PolicyPass", "register"]
 
 KIND = "SnapshotPolicy"
 #: An idle policy re-resolves its targets and SLA at least this often.
 MAX_IDLE_SECONDS = 3600.0
-STEPS = ("ResolveTargets", "CreateSnapshots", "Retention", "Compliance")
-#: This operator process, as ``currentRun.inFlightHolder`` names it.
-HOLDER = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-#: ``inFlightUntil`` is set this much beyond a create's window, so it is written about this often.
-IN_FLIGHT_RENEW_SECONDS = 15.0
 
 
-def _steps(done: int, now: str, failed_step: str | None = None) -> list[dict[str, Any]]:
-    steps = []
-    for index, name in enumerate(STEPS):
-        state = "Succeeded" if index < done else "Running" if index == done else "Pending"
-        if failed_step == name:
-            state = "Failed"
-        steps.append({"name": name, "state": state, **({"finishedAt": now} if index < done else {})})
-    return steps
-
-
-class InFlight:
-    """``currentRun.inFlightUntil``: written before a create is sent unless it already covers that
-    create's window (client timeout plus margin), so a resuming process knows how long to wait."""
-
-    def __init__(self, patch: Callable[[dict[str, Any]], None], run: dict[str, Any], window_seconds: float) -> None:
-        self.patch, self.run, self.window = patch, run, timedelta(seconds=window_seconds)
-        self._lock = threading.Lock()
-
-    def hold(self) -> None:
-        """Make sure a create sent now ends before ``inFlightUntil`` (called from worker threads)."""
-        with self._lock:
-            now = datetime.now(UTC)
-            until = parse_time(self.run.get("inFlightUntil"))
-            if self.run.get("inFlightHolder") == HOLDER and until is not None and now + self.window <= until:
-                return
-            renewed = now + self.window + timedelta(seconds=IN_FLIGHT_RENEW_SECONDS)
-            self.run.update(inFlightUntil=format_time(renewed), inFlightHolder=HOLDER)
-            self.patch({"currentRun": dict(self.run)})
-
-    def release(self) -> None:
-        """Every create was answered (or abandoned by this live process): nothing is in flight."""
-        with self._lock:
-            self.run.pop("inFlightUntil", None)
-            self.run.pop("inFlightHolder", None)
+def _now() -> datetime:
+    return whole_seconds(datetime.now(UTC))
 
 
 class PolicyPass:
@@ -128,7 +90,8 @@ class PolicyPass:
         token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
         manual = token is not None and token != status.get("lastHandledReconcileAt")
         try:
-            view = policy_view(self.namespace, self.name, obj["spec"])
+            spec, observed = policy_spec(obj), policy_status(obj)
+            view = policy_view(self.namespace, self.name, spec)
         except ValueError as error:
             updates = [
                 ConditionUpdate("Ready", False, "InvalidSpec", str(error)),
@@ -137,7 +100,7 @@ class PolicyPass:
             self.finish(obj, status, fields, updates, token)
             return settings.resync_seconds
         try:
-            updates, delay = self.reconcile(obj, view, status, fields, manual, token)
+            updates, delay = self.reconcile(obj, spec, view, status, observed, fields, manual, token)
         except BackendError as error:
             updates = [
                 ConditionUpdate("Ready", False, error.reason, error.message),
@@ -154,18 +117,19 @@ class PolicyPass:
     def reconcile(
         self,
         obj: dict[str, Any],
+        spec: SnapshotPolicySpec,
         view: PolicyView,
         status: dict[str, Any],
+        observed: SnapshotPolicyStatus,
         fields: dict[str, Any],
         manual: bool,
         token: str | None,
     ) -> tuple[list[ConditionUpdate], float]:
         """Resolve targets, run when due; the conditions and the delay until the next pass."""
-        selectors = obj["spec"]["targets"]
-        platform = "openstack" if "openstack" in selectors else "proxmox"
+        platform = "openstack" if spec.targets.openstack is not None else "proxmox"
         noun = "volume" if platform == "openstack" else "guest"
-        executor = self.runner(obj, view, platform)
-        targets = executor.resolve(selectors[platform])
+        executor = self.runner(spec, view, platform)
+        targets = executor.resolve(spec.targets)
         try:
             publish_targets(self.client, obj, targets, noun)
         except ApiException as error:  # coverage views lag; the run itself must not stop for it
@@ -176,17 +140,16 @@ class PolicyPass:
             if targets
             else ConditionUpdate("TargetsResolved", False, "NoTargets", f"no {noun} matches targets.{platform}")
         ]
-        run = self.due_run(obj, view, status, manual, token)
-        wait = 0.0
+        run = self.due_run(obj, view, observed, manual, token)
+        wait, last = 0.0, observed.last_run
         if run is not None:
-            wait = self.execute(obj, view, status, run, executor, targets, fields)
+            wait = self.execute(obj, view, status, observed, run, executor, targets, fields)
+            last = run if run.finished_at is not None else last
         upcoming = next_time(view, datetime.now(UTC))
         fields["nextScheduleTime"] = format_time(upcoming)
-        last = fields.get("lastRun") or status.get("lastRun")
         if last is not None:
-            ok = last["state"] == "Succeeded"
-            message = f"run {last['id']}: {last['created']} created, {last['deleted']} deleted, {last['failed']} failed"
-            updates.append(ConditionUpdate("LastRunSucceeded", ok, str(last["state"]), message))
+            message = f"run {last.id}: {last.created} created, {last.deleted} deleted, {last.failed} failed"
+            updates.append(ConditionUpdate("LastRunSucceeded", last.state == "Succeeded", last.state, message))
         if view.suspend:
             updates.append(ConditionUpdate("Ready", True, "Suspended", "suspended: no runs are started"))
         else:
@@ -196,56 +159,57 @@ class PolicyPass:
             delay = min(delay, wait + 1.0)
         return updates, delay
 
-    def runner(self, obj: dict[str, Any], view: PolicyView, platform: str) -> TargetRunner:
+    def runner(self, spec: SnapshotPolicySpec, view: PolicyView, platform: str) -> TargetRunner:
         """The backend calls for the policy's platform, through the one place that builds clients."""
-        ref = obj["spec"]["credentialsRef"]
+        ref = spec.credentials_ref.to_k8s()
         if platform == "openstack":
             backend = openstack_backend(self.namespace, ref)
-            limit_key = f"{self.namespace}/{ref['name']}"
+            limit_key = f"{self.namespace}/{spec.credentials_ref.name}"
             return RunExecutor(backend, view, limit_key, concurrency=self.settings.snapshot_concurrency)
-        return GuestRunExecutor(proxmox_backend(self.namespace, ref), view)
+        return GuestRunExecutor(proxmox_backend(self.namespace, ref), view, logger=self.logger)
 
     def due_run(
-        self, obj: dict[str, Any], view: PolicyView, status: dict[str, Any], manual: bool, token: str | None
-    ) -> dict[str, Any] | None:
+        self, obj: dict[str, Any], view: PolicyView, observed: SnapshotPolicyStatus, manual: bool, token: str | None
+    ) -> SnapshotRun | None:
         """The run record to execute now, or None: resume, manual, onCreate, then scheduled."""
-        current = status.get("currentRun")
-        if current and current.get("state") in {"Pending", "Running"}:
+        current = observed.current_run
+        if current is not None and current.state in {"Pending", "Running"}:
             if manual:  # a new request while a run is in progress (the facade answers 409 before this)
-                message = f"run {current.get('id')} is in progress; the request {token!r} is refused"
+                message = f"run {current.id} is in progress; the request {token!r} is refused"
                 kopf.event(self.body, type="Warning", reason="RunRefused", message=message)
-            return dict(current)
+            return current
         slot, trigger = None, ""
-        previous = parse_time((status.get("lastRun") or {}).get("scheduledAt"))
+        previous = observed.last_run.scheduled_at if observed.last_run else None
         if manual and view.suspend:
             kopf.event(self.body, type="Warning", reason="RunRefused", message="the policy is suspended")
         elif manual:
             slot, trigger = on_demand_slot(self.now, previous), "manual"
         elif view.suspend:
             return None
-        elif view.run_on_create and not (status.get("lastRun") or status.get("lastScheduleTime")):
+        elif view.run_on_create and not (observed.last_run or observed.last_schedule_time):
             slot, trigger = on_demand_slot(self.now, previous), "onCreate"
         else:
             created = parse_time(obj["metadata"].get("creationTimestamp")) or self.now
-            decision = due_slot(view, self.now, parse_time(status.get("lastScheduleTime")), created)
+            decision = due_slot(view, self.now, observed.last_schedule_time, created)
             if decision.missed is not None:
                 self.logger.info("slot %s missed its starting deadline; skipped", format_time(decision.missed))
             slot, trigger = decision.due, "scheduled"
         if slot is None:
             return None
-        return {
-            "id": run_id(view, slot, trigger, token if trigger == "manual" else None),
-            "trigger": trigger,
-            "scheduledAt": format_time(slot),
-            "state": "Pending",
-        }
+        return SnapshotRun(
+            id=run_id(view, slot, trigger, token if trigger == "manual" else None),
+            trigger=trigger,
+            scheduled_at=whole_seconds(slot),
+            state="Pending",
+        )
 
     def execute(
         self,
         obj: dict[str, Any],
         view: PolicyView,
         status: dict[str, Any],
-        run: dict[str, Any],
+        observed: SnapshotPolicyStatus,
+        run: SnapshotRun,
         executor: TargetRunner,
         targets: list[VolumeInfo],
         fields: dict[str, Any],
@@ -257,16 +221,14 @@ class PolicyPass:
         """
         wait = in_flight_wait(run, HOLDER, datetime.now(UTC))
         if wait > 0:
-            self.logger.info(
-                "run %s: creates of an earlier process may be in flight; resuming in %.0fs", run["id"], wait
-            )
+            self.logger.info("run %s: creates of an earlier process may be in flight; resuming in %.0fs", run.id, wait)
             return wait
-        slot = parse_time(run["scheduledAt"]) or self.now
-        started = run.get("startedAt") or format_time(datetime.now(UTC))
-        run.update(state="Running", startedAt=started, steps=_steps(1, started))
-        early: dict[str, Any] = {"currentRun": run}
-        if run["trigger"] == "scheduled":
-            early["lastScheduleTime"] = run["scheduledAt"]
+        slot = run.scheduled_at or self.now
+        run.started_at = run.started_at or _now()
+        run.state, run.steps = "Running", run_steps(1, run.started_at)
+        early: dict[str, Any] = {"currentRun": run.to_k8s()}
+        if run.trigger == "scheduled":
+            early["lastScheduleTime"] = early["currentRun"]["scheduledAt"]
         token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
         if token is not None:
             early["lastHandledReconcileAt"] = token
@@ -281,45 +243,46 @@ class PolicyPass:
 
             in_flight = InFlight(patch, run, executor.create_window_seconds)
             executor.before_create = in_flight.hold
-        waiting = executor.create_missing(targets, slot, existing_for_slot(view, slot, executor.snapshots()), tally)
+        existing = existing_for_slot(view, slot, executor.snapshots(tally))
+        waiting = executor.create_missing(targets, slot, existing, tally)
         if in_flight is not None:
             in_flight.release()
         executor.wait_available(waiting, targets, tally)
-        run["steps"] = _steps(2, format_time(datetime.now(UTC)))
+        run.steps = run_steps(2, _now())
         cleared = {"inFlightUntil": None, "inFlightHolder": None} if in_flight is not None else {}
-        self.client.patch_status(KIND, self.namespace, self.name, {"currentRun": {**run, **cleared}})
-        listed = executor.snapshots()
+        self.client.patch_status(KIND, self.namespace, self.name, {"currentRun": {**run.to_k8s(), **cleared}})
+        listed = executor.snapshots(tally)
         executor.retention(targets, listed, tally)
         remaining = [s for s in listed if s.id not in tally.deleted_ids]
         result = compliance(view, targets, remaining, datetime.now(UTC), MAX_STATUS_LIST)
-        finished = format_time(datetime.now(UTC))
-        state = "Succeeded" if not tally.failures else "PartiallyFailed"
-        if tally.failures and len({f["target"] for f in tally.failures}) >= len(targets):
-            state = "Failed"
-        run.update(
-            state=state,
-            finishedAt=finished,
-            steps=_steps(len(STEPS), finished),
-            created=tally.created,
-            deleted=tally.deleted,
-            failed=len(tally.failures),
-            failures=tally.failures[:MAX_STATUS_LIST] or None,
-        )
+        self.finish_run(run, tally, len(targets))
+        assert run.finished_at is not None
         fields.update(
             currentRun=None,
-            lastRun=run,
-            history=push_history(list(status.get("history") or []), run, MAX_STATUS_LIST),
-            sla=_sla_status(result, finished),
+            lastRun=run.to_k8s(),
+            history=[r.to_k8s() for r in push_history(observed.history or [], run, MAX_STATUS_LIST)],
+            sla=sla_status(result, run.finished_at).to_k8s(),
         )
         self.refuse_requests_during(obj, run)
-        if state == "Succeeded":
-            fields["lastSuccessfulTime"] = finished
+        if run.state == "Succeeded":
+            fields["lastSuccessfulTime"] = format_time(run.finished_at)
         else:
-            names = ", ".join(f"{f['name'] or f['target']} ({f['reason']})" for f in tally.failures[:5])
-            kopf.event(self.body, type="Warning", reason="RunFailed", message=f"run {run['id']} {state}: {names}")
+            names = ", ".join(f"{f.name or f.target} ({f.reason})" for f in tally.failures[:5])
+            kopf.event(self.body, type="Warning", reason="RunFailed", message=f"run {run.id} {run.state}: {names}")
         return 0.0
 
-    def refuse_requests_during(self, obj: dict[str, Any], run: dict[str, Any]) -> None:
+    @staticmethod
+    def finish_run(run: SnapshotRun, tally: RunTally, targets: int) -> None:
+        """Close ``run`` with what the tally says: Succeeded, PartiallyFailed, or Failed (every target failed)."""
+        state = "Succeeded" if not tally.failures else "PartiallyFailed"
+        if tally.failures and len({f.target for f in tally.failures}) >= targets:
+            state = "Failed"
+        run.finished_at = _now()
+        run.state, run.steps = state, run_steps(len(STEPS), run.finished_at)
+        run.created, run.deleted, run.failed = tally.created, tally.deleted, len(tally.failures)
+        run.failures = tally.failures[:MAX_STATUS_LIST] or None
+
+    def refuse_requests_during(self, obj: dict[str, Any], run: SnapshotRun) -> None:
         """A run-now requested while ``run`` was running is refused (an Event), and counts as handled:
         ``obj`` takes the newest token, so the pass echoes it instead of starting another run."""
         latest = self.client.get_object(KIND, self.namespace, self.name)
@@ -327,7 +290,7 @@ class PolicyPass:
         annotations = obj["metadata"].setdefault("annotations", {})
         if newer is None or newer == annotations.get(RECONCILE_ANNOTATION):
             return
-        message = f"run {run['id']} was in progress; the request {newer!r} is refused"
+        message = f"run {run.id} was in progress; the request {newer!r} is refused"
         kopf.event(self.body, type="Warning", reason="RunRefused", message=message)
         annotations[RECONCILE_ANNOTATION] = newer
 
@@ -356,34 +319,6 @@ class PolicyPass:
             lambda _: phase,
             echo_token=token is not None,
         )
-
-
-def _sla_status(result: SlaResult, evaluated: str) -> dict[str, Any]:
-    return {
-        "evaluatedAt": evaluated,
-        "tenants": [
-            {
-                "tenant": t.tenant,
-                "total": t.total,
-                "compliant": t.compliant,
-                "warning": t.warning,
-                "critical": t.critical,
-                "percentage": t.percentage,
-            }
-            for t in result.tenants
-        ],
-        "outOfSla": [
-            {
-                "id": e.id,
-                "name": e.name,
-                "tenant": e.tenant,
-                "severity": e.severity,
-                **({"lastSnapshotAt": format_time(e.last_snapshot_at)} if e.last_snapshot_at else {}),
-            }
-            for e in result.out_of_sla
-        ],
-        "outOfSlaTotal": result.out_of_sla_total,
-    }
 
 
 def register(settings: OperatorSettings) -> None:

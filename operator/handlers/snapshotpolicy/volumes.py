@@ -14,63 +14,35 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import TypeVar
 
-from ..backends.openstack import OpenStackBackend, Snapshot, Volume
-from ..errors import BackendError, RetryableError
-from ..reconcile.snapshotpolicy import (
+from daytwo.crds.snapshotpolicy import OpenStackVolumeTargets, SnapshotTargets
+
+from ...backends.openstack import OpenStackBackend, Snapshot, Volume
+from ...errors import BackendError, RetryableError
+from ...reconcile.snapshotpolicy import (
     SnapshotInfo,
     VolumeInfo,
     existing_for_slot,
     match_volumes,
-    retention_deletions,
     snapshot_metadata,
     snapshot_name,
 )
-from ..shared.snapshots import PolicyView, parse_time
-from ..stopping import pause
+from ...shared.snapshots import PolicyView, parse_time
+from ...stopping import pause
+from .runs import CONCURRENCY, RunTally, apply_retention
 
-__all__ = ["CONCURRENCY", "RunExecutor", "RunTally", "TargetRunner", "snapshot_info"]
+__all__ = ["RunExecutor", "snapshot_info"]
 
 T = TypeVar("T")
-
-
-class TargetRunner(Protocol):
-    """One run's backend calls, the same for OpenStack volumes and Proxmox guests."""
-
-    def resolve(self, selectors: Mapping[str, Any]) -> list[VolumeInfo]:
-        """The targets the selectors match now."""
-        ...
-
-    def snapshots(self) -> list[SnapshotInfo]:
-        """Every snapshot of (at least) the resolved targets."""
-        ...
-
-    def create_missing(
-        self, targets: list[VolumeInfo], slot: datetime, existing: dict[str, SnapshotInfo], tally: RunTally
-    ) -> list[str]:
-        """Create the slot's snapshot where missing; ids still to wait for."""
-        ...
-
-    def wait_available(self, ids: Iterable[str], targets: list[VolumeInfo], tally: RunTally) -> None:
-        """Wait until the ids are available or failed."""
-        ...
-
-    def retention(self, targets: list[VolumeInfo], snapshots: list[SnapshotInfo], tally: RunTally) -> None:
-        """Delete what retention says."""
-        ...
 
 
 #: Seconds past the client timeout a create's POST may still be sent: the client repeats a create only
 #: after a 429/503 answer, after at most a few seconds of backoff.
 CREATE_MARGIN_SECONDS = 10.0
-#: Default for backend calls in flight at once per credential, across all policies that use it
-#: (``OperatorSettings.snapshot_concurrency``).
-CONCURRENCY = 8
 _LIMITS: dict[str, threading.BoundedSemaphore] = {}
 _LIMITS_GUARD = threading.Lock()
 
@@ -90,26 +62,6 @@ def snapshot_info(snapshot: Snapshot) -> SnapshotInfo:
         created_at=parse_time(snapshot.created_at),
         metadata=dict(snapshot.metadata),
     )
-
-
-@dataclass
-class RunTally:
-    """What a run did so far; failures are status ``RunFailure`` dicts."""
-
-    created: int = 0
-    deleted_ids: set[str] = field(default_factory=set)
-    failures: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def deleted(self) -> int:
-        """Snapshots retention deleted."""
-        return len(self.deleted_ids)
-
-    def fail(self, volume: VolumeInfo, error: BackendError | str, reason: str = "SnapshotError") -> None:
-        """Record one failed volume with its reason."""
-        message = error.message if isinstance(error, BackendError) else error
-        reason = error.reason if isinstance(error, BackendError) else reason
-        self.failures.append({"target": volume.id, "name": volume.name, "reason": reason, "message": message[:2048]})
 
 
 class RunExecutor:
@@ -155,9 +107,9 @@ class RunExecutor:
                 pause(self.backoff * 2**attempt)
         raise AssertionError("unreachable")
 
-    def resolve(self, selectors: Mapping[str, Any]) -> list[VolumeInfo]:
+    def resolve(self, targets: SnapshotTargets) -> list[VolumeInfo]:
         """The volumes the policy's ``targets.openstack`` selectors match."""
-        return match_volumes(selectors, self.inventory())
+        return match_volumes(targets.openstack or OpenStackVolumeTargets(), self.inventory())
 
     def inventory(self) -> list[VolumeInfo]:
         """Every volume the credential sees, with project and domain names."""
@@ -183,8 +135,8 @@ class RunExecutor:
             )
         return result
 
-    def snapshots(self) -> list[SnapshotInfo]:
-        """Every snapshot the credential sees."""
+    def snapshots(self, tally: RunTally | None = None) -> list[SnapshotInfo]:
+        """Every snapshot the credential sees (one listing: an error raises, ``tally`` is not needed)."""
         return [snapshot_info(s) for s in self.call(lambda: self.backend.list_snapshots(all_projects=True))]
 
     def create_missing(
@@ -269,29 +221,11 @@ class RunExecutor:
 
     def retention(self, targets: list[VolumeInfo], snapshots: list[SnapshotInfo], tally: RunTally) -> None:
         """Delete what retention says, per target; an already-gone snapshot counts as deleted."""
-        by_volume: dict[str, list[SnapshotInfo]] = {}
-        for snapshot in snapshots:
-            by_volume.setdefault(snapshot.volume_id, []).append(snapshot)
-        now = self.clock()
-        doomed = [
-            (volume, snapshot)
-            for volume in targets
-            for snapshot in retention_deletions(self.view, by_volume.get(volume.id, []), now)
-        ]
 
-        def delete(item: tuple[VolumeInfo, SnapshotInfo]) -> BackendError | None:
-            try:
-                self.call(lambda: self.backend.delete_snapshot(item[1].id))
-            except BackendError as error:
-                return error
-            return None
+        def delete(volume: VolumeInfo, snapshot: SnapshotInfo) -> None:
+            self.call(lambda: self.backend.delete_snapshot(snapshot.id))
 
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            for (volume, snapshot), error in zip(doomed, pool.map(delete, doomed), strict=True):
-                if error is None:
-                    tally.deleted_ids.add(snapshot.id)
-                else:
-                    tally.fail(volume, error)
+        apply_retention(self.view, targets, snapshots, self.clock(), delete, self.concurrency, tally)
 
 
 def _volume(targets: list[VolumeInfo], volume_id: str) -> VolumeInfo:

@@ -1,8 +1,8 @@
-"""SnapshotPolicy decisions with plain data: schedule slots, targets, snapshot names, retention, SLA.
+"""SnapshotPolicy decisions with plain data: schedule slots, targets, snapshot names, retention.
 
 No I/O: the handler lists volumes and snapshots, converts them to :class:`VolumeInfo` and
-:class:`SnapshotInfo`, and asks this module what to create, what to delete and how compliant the
-targets are. Names and metadata are deterministic from the policy and the schedule slot, so a
+:class:`SnapshotInfo`, and asks this module what to create and what to delete (``sla`` says how
+compliant the targets are). Names and metadata are deterministic from the policy and the schedule slot, so a
 retried run or a restarted operator recognises the snapshots it already made.
 """
 
@@ -12,27 +12,22 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from croniter import croniter
+from daytwo.crds.snapshotpolicy import OpenStackVolumeTargets, SnapshotRun
 
-from ..shared.snapshots import (
+from ...shared.snapshots import (
     OWNER_KEY,
     SLOT_KEY,
     PolicyView,
     format_time,
-    parse_time,
     slot_stamp,
 )
 
 __all__ = [
-    "OutOfSlaEntry",
-    "SlaResult",
     "SlotDecision",
     "SnapshotInfo",
-    "TenantSla",
     "VolumeInfo",
-    "compliance",
     "current_slot",
     "due_slot",
     "existing_for_slot",
@@ -121,12 +116,12 @@ def due_slot(view: PolicyView, now: datetime, last_schedule: datetime | None, cr
     return SlotDecision(latest, None, upcoming)
 
 
-def match_volumes(targets: Mapping[str, Any], volumes: Iterable[VolumeInfo]) -> list[VolumeInfo]:
+def match_volumes(targets: OpenStackVolumeTargets, volumes: Iterable[VolumeInfo]) -> list[VolumeInfo]:
     """Volumes any selector covers (projects/domains by name or id, metadata subset, explicit ids), by id."""
-    projects = set(targets.get("projects") or ())
-    domains = set(targets.get("domains") or ())
-    wanted_meta = dict(targets.get("volumeMetadata") or {})
-    ids = set(targets.get("volumeIds") or ())
+    projects = set(targets.projects or ())
+    domains = set(targets.domains or ())
+    wanted_meta = dict(targets.volume_metadata or {})
+    ids = set(targets.volume_ids or ())
 
     def covered(volume: VolumeInfo) -> bool:
         return (
@@ -222,11 +217,11 @@ def slot_duplicates(view: PolicyView, snapshots: Iterable[SnapshotInfo]) -> list
     return sorted(extra, key=lambda s: s.id)
 
 
-def in_flight_wait(run: Mapping[str, Any], holder: str, now: datetime) -> float:
+def in_flight_wait(run: SnapshotRun, holder: str, now: datetime) -> float:
     """Seconds a pass must wait before it lists and creates for ``run``: until ``inFlightUntil`` when
     another operator process set it (a create it sent may still land), else 0."""
-    until = parse_time(run.get("inFlightUntil"))
-    if until is None or run.get("inFlightHolder") == holder:
+    until = run.in_flight_until
+    if until is None or run.in_flight_holder == holder:
         return 0.0
     return max(0.0, (until - now).total_seconds())
 
@@ -252,72 +247,6 @@ def retention_deletions(view: PolicyView, snapshots: Iterable[SnapshotInfo], now
     return doomed
 
 
-@dataclass(frozen=True)
-class TenantSla:
-    """SLA counts of one tenant."""
-
-    tenant: str
-    total: int
-    compliant: int
-    warning: int
-    critical: int
-
-    @property
-    def percentage(self) -> float:
-        """compliant / total * 100, one decimal (100 for a tenant without targets)."""
-        return round(100.0 * self.compliant / self.total, 1) if self.total else 100.0
-
-
-@dataclass(frozen=True)
-class OutOfSlaEntry:
-    """A target outside its SLA."""
-
-    id: str
-    name: str
-    tenant: str
-    severity: str
-    last_snapshot_at: datetime | None
-
-
-@dataclass(frozen=True)
-class SlaResult:
-    """Per-tenant counts and the (bounded) targets out of SLA, worst first."""
-
-    tenants: list[TenantSla]
-    out_of_sla: list[OutOfSlaEntry]
-    out_of_sla_total: int
-
-
-def compliance(
-    view: PolicyView, targets: Iterable[VolumeInfo], snapshots: Iterable[SnapshotInfo], now: datetime, limit: int
-) -> SlaResult:
-    """Compliant: any available snapshot of the volume within slaDays; warning: within twice that;
-    critical: older, or none."""
-    newest: dict[str, datetime] = {}
-    for snapshot in snapshots:
-        if snapshot.status != "available" or snapshot.created_at is None:
-            continue
-        if snapshot.volume_id not in newest or snapshot.created_at > newest[snapshot.volume_id]:
-            newest[snapshot.volume_id] = snapshot.created_at
-    sla = timedelta(days=view.sla_days)
-    counts: dict[str, list[int]] = {}
-    outside: list[OutOfSlaEntry] = []
-    for volume in targets:
-        tenant = volume.project_name or volume.project_id
-        row = counts.setdefault(tenant, [0, 0, 0, 0])
-        row[0] += 1
-        last = newest.get(volume.id)
-        if last is not None and now - last <= sla:
-            row[1] += 1
-            continue
-        severity = "warning" if last is not None and now - last <= 2 * sla else "critical"
-        row[2 if severity == "warning" else 3] += 1
-        outside.append(OutOfSlaEntry(volume.id, volume.name, tenant, severity, last))
-    outside.sort(key=lambda e: (e.severity != "critical", e.last_snapshot_at or datetime.min.replace(tzinfo=UTC), e.id))
-    tenants = [TenantSla(tenant, *row) for tenant, row in sorted(counts.items())]
-    return SlaResult(tenants[:limit], outside[:limit], len(outside))
-
-
-def push_history(history: list[dict[str, Any]], run: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+def push_history(history: Iterable[SnapshotRun], run: SnapshotRun, limit: int) -> list[SnapshotRun]:
     """``run`` first, then the older runs (another record of the same run id replaced), at most ``limit``."""
-    return [run, *(entry for entry in history if entry.get("id") != run.get("id"))][:limit]
+    return [run, *(entry for entry in history if entry.id != run.id)][:limit]

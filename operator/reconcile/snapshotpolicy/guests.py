@@ -1,4 +1,4 @@
-"""SnapshotPolicy decisions for Proxmox guests, in the terms ``reconcile.snapshotpolicy`` already speaks.
+"""SnapshotPolicy decisions for Proxmox guests, in the terms ``decisions`` already speaks.
 
 A guest becomes a target record (:class:`VolumeInfo` with id ``<node>/<vmid>``, tenant = its node) and a
 Proxmox snapshot a :class:`SnapshotInfo`, so schedule slots, retention and SLA compliance are the same
@@ -9,11 +9,12 @@ code for volumes and guests. Proxmox snapshots carry no metadata and their names
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
-from ..shared.snapshots import (
+from daytwo.crds.snapshotpolicy import ProxmoxGuestTargets
+
+from ...shared.snapshots import (
     GUEST_SNAPSHOT_NAME_RE,
     OWNER_KEY,
     SLOT_KEY,
@@ -21,7 +22,7 @@ from ..shared.snapshots import (
     format_time,
     owner_hash,
 )
-from .snapshotpolicy import SnapshotInfo, VolumeInfo
+from .decisions import SnapshotInfo, VolumeInfo
 
 __all__ = [
     "guest_snapshot_description",
@@ -58,11 +59,11 @@ def guest_target(node: str, vmid: int, name: str, status: str, kind: str, tags: 
     )
 
 
-def match_guests(targets: Mapping[str, Any], guests: Iterable[VolumeInfo]) -> list[VolumeInfo]:
+def match_guests(targets: ProxmoxGuestTargets, guests: Iterable[VolumeInfo]) -> list[VolumeInfo]:
     """Guests any selector covers (node, vmid, any tag), ordered by id."""
-    nodes = set(targets.get("nodes") or ())
-    vmids = {str(v) for v in targets.get("vmids") or ()}
-    tags = set(targets.get("tags") or ())
+    nodes = set(targets.nodes or ())
+    vmids = {str(v) for v in targets.vmids or ()}
+    tags = set(targets.tags or ())
 
     def covered(guest: VolumeInfo) -> bool:
         guest_tags = {t for t in guest.metadata.get("tags", "").split(";") if t}

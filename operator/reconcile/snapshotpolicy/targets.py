@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .snapshotpolicy import VolumeInfo
+from .decisions import VolumeInfo
 
 __all__ = ["TARGETS_BUDGET_BYTES", "TARGETS_LABEL", "targets_configmap", "targets_configmap_name"]
 

@@ -7,15 +7,16 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from daytwo.operator.reconcile.guestsnapshots import (
+from daytwo.crds.snapshotpolicy import ProxmoxGuestTargets, SnapshotPolicySpec
+from daytwo.operator.reconcile.snapshotpolicy import compliance, existing_for_slot, retention_deletions
+from daytwo.operator.reconcile.snapshotpolicy.guests import (
     guest_snapshot_description,
     guest_snapshot_info,
     guest_target,
     match_guests,
     split_target_id,
 )
-from daytwo.operator.reconcile.snapshotpolicy import compliance, existing_for_slot, retention_deletions
-from daytwo.operator.reconcile.snapshottargets import targets_configmap
+from daytwo.operator.reconcile.snapshotpolicy.targets import targets_configmap
 from daytwo.operator.shared.snapshots import (
     GUEST_SNAPSHOT_NAME_MAX,
     OWNER_KEY,
@@ -29,8 +30,14 @@ PVE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{1,39}$")
 
 
 def view(name: str = "nightly", **template: Any) -> Any:
-    spec = {"schedule": "0 2 * * *", "retention": {"keepLast": 2}, "snapshot": template}
-    return policy_view("ns", name, spec)
+    spec = {
+        "credentialsRef": {"kind": "ProxmoxNode", "name": "pve"},
+        "targets": {"proxmox": {"nodes": ["pve1"]}},
+        "schedule": "0 2 * * *",
+        "retention": {"keepLast": 2},
+        "snapshot": template,
+    }
+    return policy_view("ns", name, SnapshotPolicySpec.model_validate(spec))
 
 
 def guests() -> list[Any]:
@@ -67,11 +74,13 @@ def test_ownership_and_slot_come_back_from_the_name() -> None:
 
 
 def test_match_by_node_vmid_or_tag() -> None:
-    ids = lambda selectors: [g.id for g in match_guests(selectors, guests())]  # noqa: E731
-    assert ids({"nodes": ["pve2"]}) == ["pve2/200"]
-    assert ids({"vmids": [101]}) == ["pve1/101"]
-    assert ids({"tags": ["prod"]}) == ["pve1/100", "pve2/200"]
-    assert ids({"tags": ["nope"], "vmids": [999]}) == []
+    def ids(**selectors: Any) -> list[str]:
+        return [g.id for g in match_guests(ProxmoxGuestTargets(**selectors), guests())]
+
+    assert ids(nodes=["pve2"]) == ["pve2/200"]
+    assert ids(vmids=[101]) == ["pve1/101"]
+    assert ids(tags=["prod"]) == ["pve1/100", "pve2/200"]
+    assert ids(tags=["nope"], vmids=[999]) == []
     assert guests()[2].name == "lxc-200" and guests()[0].size_gb == 32
     assert split_target_id("pve-a/b/100") == ("pve-a/b", 100)
 

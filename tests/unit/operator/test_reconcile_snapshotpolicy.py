@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from daytwo.crds.snapshotpolicy import OpenStackVolumeTargets, SnapshotPolicySpec, SnapshotRun
 from daytwo.operator.reconcile.snapshotpolicy import (
     SnapshotInfo,
     VolumeInfo,
@@ -30,9 +31,15 @@ NOW = datetime(2026, 11, 30, 12, 30, tzinfo=UTC)
 OWNER = "ns/SnapshotPolicy/nightly"
 
 
+def typed(**fields: Any) -> SnapshotPolicySpec:
+    """A spec with a credential and targets, as the handler parses it from the object."""
+    base: dict[str, Any] = {"credentialsRef": {"name": "cloud"}, "targets": {"openstack": {"projects": ["p1"]}}}
+    return SnapshotPolicySpec.model_validate({**base, **fields})
+
+
 def view(**spec: Any) -> Any:
     base: dict[str, Any] = {"schedule": "0 2 * * *", "retention": {"keepLast": 3}}
-    return policy_view("ns", "nightly", {**base, **spec})
+    return policy_view("ns", "nightly", typed(**{**base, **spec}))
 
 
 def volume(id_: str, project: str = "p1", name: str = "", **meta: str) -> VolumeInfo:
@@ -45,7 +52,7 @@ def snap(id_: str, volume_id: str, age_days: float, status: str = "available", m
 
 
 def test_named_policy_and_time_zone() -> None:
-    daily = policy_view("ns", "p", {"policyName": "daily_5", "timeZone": "Europe/Berlin"})
+    daily = policy_view("ns", "p", typed(policyName="daily_5", timeZone="Europe/Berlin"))
     assert (daily.cron, daily.keep_last) == ("0 0 * * *", 5)
     assert next_time(daily, NOW) == datetime(2026, 11, 30, 23, 0, tzinfo=UTC)  # midnight CET
     assert current_slot(daily, NOW) == datetime(2026, 11, 29, 23, 0, tzinfo=UTC)
@@ -85,10 +92,14 @@ def test_no_slot_before_creation_and_deadline_skips() -> None:
 
 def test_targets_by_project_domain_metadata_and_id() -> None:
     volumes = [volume("a", "p1"), volume("b", "p2", auto_snapshot="true"), volume("c", "p3"), volume("d", "p4")]
-    assert [v.id for v in match_volumes({"projects": ["proj-p1"]}, volumes)] == ["a"]
-    assert [v.id for v in match_volumes({"volumeMetadata": {"auto_snapshot": "true"}}, volumes)] == ["b"]
-    assert [v.id for v in match_volumes({"volumeIds": ["d"], "projects": ["p3"]}, volumes)] == ["c", "d"]
-    assert len(match_volumes({"domains": ["Default"]}, volumes)) == 4
+
+    def match(**selectors: Any) -> list[VolumeInfo]:
+        return match_volumes(OpenStackVolumeTargets(**selectors), volumes)
+
+    assert [v.id for v in match(projects=["proj-p1"])] == ["a"]
+    assert [v.id for v in match(volume_metadata={"auto_snapshot": "true"})] == ["b"]
+    assert [v.id for v in match(volume_ids=["d"], projects=["p3"])] == ["c", "d"]
+    assert len(match(domains=["Default"])) == 4
 
 
 def test_names_metadata_and_run_ids_are_deterministic() -> None:
@@ -150,11 +161,13 @@ def test_duplicates_of_a_slot_keep_one_available_the_oldest() -> None:
 
 
 def test_in_flight_window_of_another_process_is_waited_out() -> None:
-    run = {"inFlightUntil": "2026-11-30T12:31:00Z", "inFlightHolder": "dead-process"}
+    record = {"id": "r", "trigger": "scheduled", "inFlightUntil": "2026-11-30T12:31:00Z"}
+    run = SnapshotRun.model_validate({**record, "inFlightHolder": "dead-process"})
     assert in_flight_wait(run, "me", NOW) == 60.0
     assert in_flight_wait(run, "me", NOW + timedelta(minutes=2)) == 0.0
-    assert in_flight_wait({**run, "inFlightHolder": "me"}, "me", NOW) == 0.0, "its own creates were all answered"
-    assert in_flight_wait({}, "me", NOW) == 0.0
+    mine = SnapshotRun.model_validate({**record, "inFlightHolder": "me"})
+    assert in_flight_wait(mine, "me", NOW) == 0.0, "its own creates were all answered"
+    assert in_flight_wait(SnapshotRun(id="r", trigger="manual"), "me", NOW) == 0.0
 
 
 def test_sla_per_tenant_hand_computed() -> None:
@@ -189,9 +202,8 @@ def test_sla_list_is_bounded() -> None:
 
 
 def test_history_newest_first_bounded_and_deduplicated() -> None:
-    history = [{"id": f"r{i}"} for i in range(50)]
-    updated = push_history(history, {"id": "new"}, 50)
-    assert len(updated) == 50 and updated[0]["id"] == "new" and updated[-1]["id"] == "r48"
-    assert push_history([{"id": "x", "state": "Running"}], {"id": "x", "state": "Succeeded"}, 50) == [
-        {"id": "x", "state": "Succeeded"}
-    ]
+    history = [SnapshotRun(id=f"r{i}", trigger="scheduled") for i in range(50)]
+    updated = push_history(history, SnapshotRun(id="new", trigger="manual"), 50)
+    assert len(updated) == 50 and updated[0].id == "new" and updated[-1].id == "r48"
+    finished = SnapshotRun(id="x", trigger="manual", state="Succeeded")
+    assert push_history([SnapshotRun(id="x", trigger="manual", state="Running")], finished, 50) == [finished]

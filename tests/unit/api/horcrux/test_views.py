@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from daytwo.api.views.horcrux import requests as build
 from daytwo.api.views.horcrux import snapshots, vms
 from daytwo.api.views.pmi.guests import node_guests
-from daytwo.operator.shared.snapshots import guest_snapshot_name, policy_view
+from daytwo.operator.shared.snapshots import guest_snapshot_name, policy_spec, policy_view
 
 from ..pmi.data import proxmox_node, record, run, snapshot_policy
 
@@ -85,7 +85,7 @@ def test_snapshots_of_a_vm_from_scheduled_runs_and_on_demand_policies() -> None:
     assert [r["id"] for r in rows] == ["n1", "n3", rows[2]["id"]]  # n2 failed for this VM; n0 is past keepLast
     assert rows[2]["name"] == "before-upgrade" and rows[2]["description"] == "pre" and rows[2]["include_memory"] is True
     assert [r["parent_snapshot"] for r in rows] == [None, "n1", "n3"]
-    view = policy_view("daytwo", "nightly", nightly["spec"])  # type: ignore[arg-type]
+    view = policy_view("daytwo", "nightly", policy_spec(nightly))
     assert rows[1]["snapshot_name"] == guest_snapshot_name(view, datetime(2026, 11, 30, 2, 0, tzinfo=UTC))
     tree = snapshots.snapshot_tree("100", rows)
     assert (
