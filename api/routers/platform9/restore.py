@@ -15,8 +15,11 @@ from daytwo.api.settings import ApiSettings
 from daytwo.api.store import ObjectStore
 from daytwo.api.views.platform9 import models
 from daytwo.api.views.platform9 import restore as views
+from daytwo.crds.restorejob import CleanupRequest as CleanupAsk
+from daytwo.crds.restorejob import CleanupStorageRequest
+from daytwo.crds.restorejob import RetryRequest as RetryAsk
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from ._shared import ERRORS, PathId, audit, estate, memo
 from .monitoring import TimedRoute
@@ -130,7 +133,12 @@ def create_plan(
         _check_confirm(body.confirm_destructive, vm_name)
     if body.ip_strategy == "MANUAL_IP" and not body.manual_ips:
         raise ApiError(422, "ip_strategy MANUAL_IP needs manual_ips (network id -> IP)")
-    spec = views.plan_spec(body.model_dump(), _credential(store, body))
+    try:
+        spec = views.plan_spec(body.model_dump(), _credential(store, body))
+    except ValidationError as error:  # what PlanRequest leaves open (a manual address's length, say)
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ApiError(422, f"{where}: {first['msg']}") from error
     name = views.job_name(vm_name or body.vm_id, datetime.now(UTC).strftime("%Y%m%d%H%M%S"), secrets.token_hex(2))
     created = writer.create(
         KIND, {"metadata": {"name": name, "annotations": {REQUESTED_BY: user.username}}, "spec": spec}
@@ -160,10 +168,9 @@ def execute(
     if state != "PLANNED":
         raise ApiError(409, f"Restore job {body.plan_id!r} is {state}; only a PLANNED job can be executed", "CONFLICT")
     patch: dict[str, Any] = {"execute": True}
-    if (job.get("spec") or {}).get("mode") == "REPLACE":
+    if views.parsed(job)[0].mode == "REPLACE":
         _require_admin_for_replace(user)
-        vm_name = ((job.get("status") or {}).get("plan") or {}).get("vmName")
-        _check_confirm(body.confirm_destructive, vm_name)
+        _check_confirm(body.confirm_destructive, _plan_vm_name(job))
         patch["confirm"] = body.confirm_destructive
     updated = writer.patch(KIND, body.plan_id, {"spec": patch})
     audit(request, user, "restore.execute", f"{KIND}/{body.plan_id}")
@@ -228,8 +235,8 @@ class RetryRequest(BaseModel):
 
 
 def _plan_vm_name(job: dict[str, Any]) -> str | None:
-    name = ((job.get("status") or {}).get("plan") or {}).get("vmName")
-    return str(name) if name else None
+    plan = views.parsed(job)[1].plan
+    return plan.vm_name if plan and plan.vm_name else None
 
 
 @router.post(
@@ -248,24 +255,21 @@ def retry(
     state = views.job_status(job)
     if state != "FAILED":
         raise ApiError(409, f"Restore job {job_id!r} is {state}; only a FAILED job can be retried", "CONFLICT")
-    spec = job.get("spec") or {}
-    if spec.get("mode") == "REPLACE":
+    spec, status = views.parsed(job)
+    if spec.mode == "REPLACE":
         _check_confirm(body.confirm_destructive if body else None, _plan_vm_name(job))
-    ask: dict[str, Any] = {"requestedAt": _token()}
-    if body and body.ip_strategy_override:
-        ask["ipStrategy"] = body.ip_strategy_override
+    ask = views.body(RetryAsk(requested_at=_token(), ip_strategy=body.ip_strategy_override if body else None))
     writer.patch(KIND, job_id, {"spec": {"retry": ask}})
     audit(request, user, "restore.retry", f"{KIND}/{job_id}")
-    status = job.get("status") or {}
-    failed = next((s.get("name") for s in status.get("steps") or [] if s.get("state") == "Failed"), None)
-    reused = {f"{r['type']}_id": str(r["id"]) for r in status.get("createdResources") or [] if not r.get("deleted")}
+    failed = next((s.name for s in status.steps or [] if s.state == "Failed"), None)
+    reused = {f"{r.type}_id": r.id for r in status.created_resources or [] if not r.deleted}
     return {
         "job_id": job_id,
         "original_job_id": job_id,
         "status": "PENDING",
         "resumed_from_step": failed,
         "reused_resources": reused,
-        "ip_strategy": ask.get("ipStrategy") or spec.get("ipStrategy", "NEW_IPS"),
+        "ip_strategy": ask.get("ipStrategy") or spec.ip_strategy,
         "message": f"Retry requested. Poll /restore/jobs/{job_id} for progress (retry shows what was resumed).",
     }
 
@@ -296,16 +300,17 @@ def cleanup(
         )
     token = _token()
     delete_volume = bool(body and body.delete_volume)
-    writer.patch(KIND, job_id, {"spec": {"cleanup": {"requestedAt": token, "deleteVolume": delete_volume}}})
+    ask = views.body(CleanupAsk(requested_at=token, delete_volume=delete_volume))
+    writer.patch(KIND, job_id, {"spec": {"cleanup": ask}})
     audit(request, user, "restore.cleanup", f"{KIND}/{job_id}", delete_volume=delete_volume)
-    created = [r for r in (job.get("status") or {}).get("createdResources") or [] if not r.get("deleted")]
+    created = [r for r in views.parsed(job)[1].created_resources or [] if not r.deleted]
     return {
         "job_id": job_id,
         "requested_at": token,
         "cleaned": {
-            "ports": [r["id"] for r in created if r.get("type") == "port"],
-            "volume": next((r["id"] for r in created if r.get("type") == "volume"), None),
-            "server": next((r["id"] for r in created if r.get("type") == "server"), None),
+            "ports": [r.id for r in created if r.type == "port"],
+            "volume": next((r.id for r in created if r.type == "volume"), None),
+            "server": next((r.id for r in created if r.type == "server"), None),
             "errors": [],
         },
         "message": f"Cleanup requested (what will be removed is listed); poll /restore/jobs/{job_id} for cleanup.",
@@ -332,14 +337,14 @@ def cleanup_storage(
     state = views.job_status(job)
     if state != "COMPLETED":
         raise ApiError(409, f"Restore job {job_id!r} is {state}; storage cleanup needs a COMPLETED job", "CONFLICT")
-    if delete_old_volume and (job.get("spec") or {}).get("mode") != "REPLACE" and not delete_source_snapshot:
+    if delete_old_volume and views.parsed(job)[0].mode != "REPLACE" and not delete_source_snapshot:
         raise ApiError(409, "Only REPLACE restores leave an old volume behind; nothing to clean up", "CONFLICT")
     token = _token()
-    ask: dict[str, Any] = {
-        "requestedAt": token,
-        "deleteOldVolume": delete_old_volume,
-        "deleteSourceSnapshot": delete_source_snapshot,
-    }
+    ask = views.body(
+        CleanupStorageRequest(
+            requested_at=token, delete_old_volume=delete_old_volume, delete_source_snapshot=delete_source_snapshot
+        )
+    )
     writer.patch(KIND, job_id, {"spec": {"cleanupStorage": ask}})
     audit(request, user, "restore.cleanup_storage", f"{KIND}/{job_id}", **ask)
     return {

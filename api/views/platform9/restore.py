@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from daytwo.crds.restorejob import CONFIRM_PREFIX
+from daytwo.crds.base import CamelModel, CredentialsKind, CredentialsRef
+from daytwo.crds.restorejob import CONFIRM_PREFIX, ManualIp, OpenStackRestoreSource, RestoreJobSpec, RestoreSource
+from daytwo.crds.restorejob_status import RestoreJobStatus
+from daytwo.operator.shared.times import format_time
 
 from .common import iso
 
@@ -51,16 +55,32 @@ _STEP = {
 }
 
 
+def parsed(job: Mapping[str, Any]) -> tuple[RestoreJobSpec, RestoreJobStatus]:
+    """A RestoreJob's spec and status as their models (what the views read)."""
+    return RestoreJobSpec.model_validate(job["spec"]), RestoreJobStatus.model_validate(job.get("status") or {})
+
+
+def _raw(model: CamelModel | None) -> dict[str, Any] | None:
+    """A status record as stored (the fields it holds, camelCase), for the snake_case pass-through."""
+    return model.model_dump(by_alias=True, exclude_none=True, exclude_unset=True, mode="json") if model else None
+
+
+def _when(moment: datetime | None) -> str | None:
+    return format_time(moment) if moment else None
+
+
 def job_status(job: Mapping[str, Any]) -> str:
     """The pf9 status of a RestoreJob: from ``status.phase``, else from the spec and what status holds."""
-    spec = job.get("spec") or {}
-    status = job.get("status") or {}
-    phase = str(status.get("phase") or "").lower()
+    return _status(*parsed(job))
+
+
+def _status(spec: RestoreJobSpec, status: RestoreJobStatus) -> str:
+    phase = str(status.phase or "").lower()
     if phase in _PHASES:
         return _PHASES[phase]
-    if not spec.get("execute"):
-        return "PLANNED" if status.get("plan") else "PLANNING"
-    return "CANCELING" if spec.get("cancel") else "PENDING"
+    if not spec.execute:
+        return "PLANNED" if status.plan else "PLANNING"
+    return "CANCELING" if spec.cancel else "PENDING"
 
 
 def snake(value: Any) -> Any:
@@ -90,59 +110,57 @@ def _plan(plan: Mapping[str, Any] | None) -> dict[str, Any] | None:
 def job_row(job: Mapping[str, Any]) -> dict[str, Any]:
     """A RestoreJob as pf9's restore job object (plan, steps, created resources, result)."""
     meta = job["metadata"]
-    spec = job.get("spec") or {}
-    status = job.get("status") or {}
-    source = (spec.get("source") or {}).get("openstack") or {}
-    proxmox = (spec.get("source") or {}).get("proxmox") or {}
-    plan = status.get("plan") or {}
-    steps = status.get("steps") or []
-    ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
-    state = job_status(job)
-    failed = next((s for s in steps if s.get("state") == "Failed"), None)
-    started = [s.get("startedAt") for s in steps if s.get("startedAt")]
-    finished = [s.get("finishedAt") for s in steps if s.get("finishedAt")]
+    spec, status = parsed(job)
+    source, proxmox = spec.source.openstack, spec.source.proxmox
+    plan = status.plan
+    steps = status.steps or []
+    ready = next((c for c in status.conditions if c.type == "Ready"), None)
+    state = _status(spec, status)
+    failed = next((s for s in steps if s.state == "Failed"), None)
+    started = [s.started_at for s in steps if s.started_at]
+    finished = [s.finished_at for s in steps if s.finished_at]
+    result = _raw(status.result)
     return {
         "id": meta["name"],
         "job_id": meta["name"],
         "status": state,
-        "project_id": source.get("project"),
-        "vm_id": source.get("vmId") or (f"{proxmox.get('node')}/{proxmox.get('vmid')}" if proxmox else None),
-        "vm_name": plan.get("vmName"),
-        "restore_point_id": source.get("restorePointId") or proxmox.get("snapshot"),
-        "mode": spec.get("mode", "NEW"),
-        "ip_strategy": spec.get("ipStrategy", "NEW_IPS"),
-        "new_vm_name": spec.get("newVmName") or plan.get("newVmName"),
-        "dry_run": bool(spec.get("dryRun", False)),
-        "cleanup_policy": spec.get("cleanupPolicy", "Retain"),
-        "credential": (spec.get("credentialsRef") or {}).get("name"),
+        "project_id": source.project if source else None,
+        "vm_id": source.vm_id if source else (f"{proxmox.node}/{proxmox.vmid}" if proxmox else None),
+        "vm_name": plan.vm_name if plan else None,
+        "restore_point_id": source.restore_point_id if source else (proxmox.snapshot if proxmox else None),
+        "mode": spec.mode,
+        "ip_strategy": spec.ip_strategy,
+        "new_vm_name": spec.new_vm_name or (plan.new_vm_name if plan else None),
+        "dry_run": spec.dry_run,
+        "cleanup_policy": spec.cleanup_policy,
+        "credential": spec.credentials_ref.name,
         "requested_by": (meta.get("annotations") or {}).get("daytwo.io/requested-by"),
         "created_at": iso(meta.get("creationTimestamp")),
-        "started_at": iso(min(started)) if started else None,
-        "finished_at": iso(max(finished)) if state in FINISHED and finished else None,
-        "plan_json": _plan(plan),
+        "started_at": _when(min(started)) if started else None,
+        "finished_at": _when(max(finished)) if state in FINISHED and finished else None,
+        "plan_json": _plan(_raw(plan)),
         "steps": [
             {
-                "step_name": s.get("name"),
-                "status": _STEP.get(str(s.get("state")), "PENDING"),
-                "attempts": int(s.get("attempts", 0)),
-                "started_at": iso(s.get("startedAt")),
-                "finished_at": iso(s.get("finishedAt")),
-                "message": s.get("message"),
+                "step_name": s.name,
+                "status": _STEP.get(str(s.state), "PENDING"),
+                "attempts": s.attempts,
+                "started_at": _when(s.started_at),
+                "finished_at": _when(s.finished_at),
+                "message": s.message,
             }
             for s in steps
         ],
         "created_resources": [
-            {**snake(r), "name": r.get("name"), "step": r.get("step"), "deleted": bool(r.get("deleted", False))}
-            for r in status.get("createdResources") or []
+            {**snake(_raw(r)), "name": r.name, "step": r.step, "deleted": r.deleted}
+            for r in status.created_resources or []
         ],
-        "result_json": {**snake(status["result"]), "ips": status["result"].get("ips") or []}
-        if status.get("result")
-        else None,
-        "error_message": (failed or {}).get("message") or (ready.get("message") if state == "FAILED" else None),
-        "message": ready.get("message"),
-        "retry": snake(status.get("retry")),
-        "cleanup": snake(status.get("cleanup")),
-        "cleanup_storage": snake(status.get("cleanupStorage")),
+        "result_json": {**snake(result), "ips": result.get("ips") or []} if result else None,
+        "error_message": (failed.message if failed else None)
+        or (ready.message if ready and state == "FAILED" else None),
+        "message": ready.message if ready else None,
+        "retry": snake(_raw(status.retry)),
+        "cleanup": snake(_raw(status.cleanup)),
+        "cleanup_storage": snake(_raw(status.cleanup_storage)),
     }
 
 
@@ -159,26 +177,27 @@ def job_name(vm_label: str, stamp: str, salt: str) -> str:
 
 def plan_spec(request: Mapping[str, Any], credential: str) -> dict[str, Any]:
     """The RestoreJob spec of a pf9 plan request (execute false: the operator computes the plan)."""
-    spec: dict[str, Any] = {
-        "credentialsRef": {"kind": "CloudCredential", "name": credential},
-        "source": {
-            "openstack": {
-                "project": request["project_id"],
-                "vmId": request["vm_id"],
-                "restorePointId": request["restore_point_id"],
-            }
-        },
-        "mode": request.get("mode") or "NEW",
-        "ipStrategy": request.get("ip_strategy") or "NEW_IPS",
-        "execute": False,
-    }
-    if request.get("new_vm_name") and spec["mode"] == "NEW":
-        spec["newVmName"] = request["new_vm_name"]
-    if request.get("confirm_destructive"):
-        spec["confirm"] = request["confirm_destructive"]
-    if request.get("dry_run"):
-        spec["dryRun"] = True
+    mode = request.get("mode") or "NEW"
     manual = request.get("manual_ips") or {}
-    if manual:
-        spec["manualIps"] = [{"networkId": net, "ip": ip} for net, ip in sorted(manual.items())]
-    return spec
+    optional: dict[str, Any] = {"dry_run": True} if request.get("dry_run") else {}
+    spec = RestoreJobSpec(
+        credentials_ref=CredentialsRef(kind=CredentialsKind.CLOUD_CREDENTIAL, name=credential),
+        source=RestoreSource(
+            openstack=OpenStackRestoreSource(
+                project=request["project_id"], vm_id=request["vm_id"], restore_point_id=request["restore_point_id"]
+            )
+        ),
+        mode=mode,
+        ip_strategy=request.get("ip_strategy") or "NEW_IPS",
+        execute=False,
+        new_vm_name=request.get("new_vm_name") if mode == "NEW" else None,
+        confirm=request.get("confirm_destructive") or None,
+        manual_ips=[ManualIp(network_id=net, ip=ip) for net, ip in sorted(manual.items())] or None,
+        **optional,
+    )
+    return body(spec)
+
+
+def body(model: CamelModel) -> dict[str, Any]:
+    """A RestoreJob spec (or a request in it) as the facade writes it: the fields it set, camelCase."""
+    return model.model_dump(by_alias=True, exclude_none=True, exclude_unset=True, mode="json")
