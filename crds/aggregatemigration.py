@@ -20,7 +20,7 @@ from .base import (
     with_validations,
 )
 
-__all__ = ["DEFINITION", "AggregateMigrationSpec", "AggregateMigrationStatus"]
+__all__ = ["DEFINITION", "AggregateMigrationSpec", "AggregateMigrationStatus", "OnFailure"]
 
 
 class OnFailure(StrEnum):

@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
+from daytwo.crds.aggregatemigration import AggregateMigrationSpec, AggregateMigrationStatus, MigrationPlan, OnFailure
 
 from ..backends.openstack import OpenStackBackend
 from ..errors import BackendError, RetryableError
-from ..kube import kube_client
-from ..reconcile.aggregatemigration import (
+from ..kube import KubeClient, kube_client
+from ..reconcile.aggregatemigration.plan import (
     AggregateState,
     Observed,
     Plan,
@@ -30,7 +31,7 @@ from ..reconcile.aggregatemigration import (
     request_from_spec,
     resolve_host,
 )
-from ..reconcile.aggregatesteps import (
+from ..reconcile.aggregatemigration.steps import (
     MAX_ATTEMPTS,
     Progress,
     append_log,
@@ -58,11 +59,11 @@ KIND = "AggregateMigration"
 
 
 class Retry(Exception):
-    """A transient failure: come back after ``delay`` seconds."""
+    """A transient failure: come back after ``delay`` seconds; ``reason`` is the condition reason."""
 
-    def __init__(self, delay: float, message: str) -> None:
+    def __init__(self, delay: float, message: str, reason: str = "Retrying") -> None:
         super().__init__(message)
-        self.delay, self.message = delay, message
+        self.delay, self.message, self.reason = delay, message, reason
 
 
 def observe(backend: OpenStackBackend, request: Request) -> Observed:
@@ -76,15 +77,16 @@ def observe(backend: OpenStackBackend, request: Request) -> Observed:
     return Observed(host, aggregates, running)
 
 
-def busy_with(namespace: str, name: str, spec: dict[str, Any], host: str) -> str | None:
+def busy_with(client: KubeClient, namespace: str, name: str, spec: AggregateMigrationSpec, host: str) -> str | None:
     """Another AggregateMigration of the same host in this namespace whose steps are still running."""
-    for other in kube_client().list_objects(KIND, namespace):
+    for other in client.list_objects(KIND, namespace):
         other_name = other["metadata"]["name"]
-        status = other.get("status") or {}
-        same = other["spec"].get("host") == spec["host"] or (status.get("plan") or {}).get("computeHost") == host
-        if other_name == name or not same or other["spec"].get("dryRun"):
+        other_spec = AggregateMigrationSpec.model_validate(other["spec"])
+        plan = AggregateMigrationStatus.model_validate(other.get("status") or {}).plan
+        same = other_spec.host == spec.host or (plan is not None and plan.compute_host == host)
+        if other_name == name or not same or other_spec.dry_run:
             continue
-        state = progress(status.get("steps") or [], other["spec"].get("onFailure", "Rollback"))
+        state = progress((other.get("status") or {}).get("steps") or [], other_spec.on_failure)
         if state in (Progress.RUNNING, Progress.ROLLING_BACK):
             return str(other_name)
     return None
@@ -93,9 +95,11 @@ def busy_with(namespace: str, name: str, spec: dict[str, Any], host: str) -> str
 class Pass:
     """One pass over one AggregateMigration: plan, execute or resume steps, write status."""
 
-    def __init__(self, body: kopf.Body, namespace: str, name: str, settings: OperatorSettings) -> None:
+    def __init__(
+        self, body: kopf.Body, namespace: str, name: str, settings: OperatorSettings, client: KubeClient | None = None
+    ) -> None:
         self.body, self.namespace, self.name, self.settings = body, namespace, name, settings
-        self.client = kube_client()
+        self.client = client or kube_client()
         self.status: dict[str, Any] = {}
         self.user: str | None = None
         self.backend: OpenStackBackend
@@ -109,7 +113,8 @@ class Pass:
         obj = self.client.get_object(KIND, self.namespace, self.name)
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return self.settings.resync_seconds
-        spec = obj["spec"]
+        spec = AggregateMigrationSpec.model_validate(obj["spec"])
+        # steps and the command log stay in their wire shape (the step machine's dicts); the plan is read typed
         self.status = dict(obj.get("status") or {})
         request = request_from_spec(spec)
         self.user = request.requested_by
@@ -117,18 +122,18 @@ class Pass:
         state = progress(steps, request.on_failure)
         delay = self.settings.resync_seconds
         if state.finished and not request.dry_run:
-            updates = [_planned(self.status), *progress_conditions(state, steps)]
+            updates = [self.planned(), *progress_conditions(state, steps)]
         else:
             try:
-                self.backend = openstack_backend(self.namespace, spec["credentialsRef"])
+                self.backend = openstack_backend(self.namespace, spec.credentials_ref.to_k8s())
                 if state is Progress.NOT_STARTED or request.dry_run:
                     updates, delay = self.plan(request, spec)
                 else:
-                    updates = [_planned(self.status), *self.execute(request)]
+                    updates = [self.planned(), *self.execute(request)]
             except Retry as retry:
                 updates = [
-                    ConditionUpdate("Ready", False, "Retrying", retry.message),
-                    ConditionUpdate("Reconciling", True, "Retrying", retry.message),
+                    ConditionUpdate("Ready", False, retry.reason, retry.message),
+                    ConditionUpdate("Reconciling", True, retry.reason, retry.message),
                 ]
                 delay = retry.delay
             except BackendError as error:
@@ -137,14 +142,14 @@ class Pass:
         self.finish_status(obj, updates)
         return delay
 
-    def plan(self, request: Request, spec: dict[str, Any]) -> tuple[list[ConditionUpdate], float]:
+    def plan(self, request: Request, spec: AggregateMigrationSpec) -> tuple[list[ConditionUpdate], float]:
         """Preflight; a dry run stops here, an execution writes its steps (unless the host is busy) and runs them."""
         observed = observe(self.backend, request)
         plan = make_plan(request, observed, self.settings.naming_rules())
         self.write({"plan": plan.to_status()})
         if request.dry_run or not plan.ok:
             return plan_conditions(plan, request.dry_run), self.settings.resync_seconds
-        other = busy_with(self.namespace, self.name, spec, plan.host)
+        other = busy_with(self.client, self.namespace, self.name, spec, plan.host)
         if other is not None:
             message = f"refused: AggregateMigration {other} is moving {plan.host} right now; this one waits for it"
             return [
@@ -213,11 +218,17 @@ class Pass:
             self.write({"steps": steps, "commandLog": log})
             delay = backoff_seconds(step["attempts"], self.settings.retry_delay_seconds)
             raise Retry(delay, f"{step_command(step)}: {text}; retrying in {delay:.0f}s") from error
-        if self.in_place_anyway(step):
+        try:
+            in_place = self.in_place_anyway(step, text)
+        except Retry as retry:  # membership unknown: keep the step open, say why, come back
+            steps[index] = {**step, "message": retry.message[:4096]}
+            self.write({"steps": steps, "commandLog": log})
+            raise
+        if in_place:
             steps[index] = finish_step(step, now, called=True, message=f"in place despite {text}")
         else:
             steps[index] = fail_step(step, now, text)
-            if request.on_failure == "Rollback" and step["externalIds"]["phase"] == "forward":
+            if request.on_failure == OnFailure.ROLLBACK and step["externalIds"]["phase"] == "forward":
                 steps.extend(rollback_steps(steps))
             kopf.event(self.body, type="Warning", reason="StepFailed", message=f"{step_command(step)}: {text}")
         self.write({"steps": steps, "commandLog": log})
@@ -231,12 +242,23 @@ class Pass:
                 self.settings.retry_delay_seconds, f"reading aggregate {aggregate_id}: {error.message}"
             ) from error
 
-    def in_place_anyway(self, step: dict[str, Any]) -> bool:
-        """Whether a step that Nova refused is in place anyway (a race with another client)."""
+    def in_place_anyway(self, step: dict[str, Any], refusal: str) -> bool:
+        """Whether a step that Nova refused (``refusal``) is in place anyway (a race with another client).
+
+        When the membership cannot be read (credentials rejected, Nova unreachable) the answer is unknown,
+        not "no": :class:`Retry` with the read error's reason, so the step is neither failed nor rolled back
+        on a guess.
+        """
+        aggregate_id = step["externalIds"]["aggregateId"]
         try:
-            return is_done(step, frozenset(self.backend.get_aggregate(step["externalIds"]["aggregateId"]).hosts))
-        except BackendError:
-            return False
+            return is_done(step, frozenset(self.backend.get_aggregate(aggregate_id).hosts))
+        except BackendError as error:
+            delay = backoff_seconds(step["attempts"], self.settings.retry_delay_seconds)
+            message = (
+                f"{step_command(step)} was refused ({refusal}) and reading aggregate {aggregate_id} failed "
+                f"({error.reason}: {error.message}): whether the host is in place is unknown; retrying in {delay:.0f}s"
+            )
+            raise Retry(delay, message, error.reason) from error
 
     @staticmethod
     def ms(started: float) -> int:
@@ -247,11 +269,10 @@ class Pass:
         """Write conditions, generation, phase and reconcile token; post an Event when Ready changes."""
         finish_status(self.client, self.body, obj, self.status, {}, updates, datetime.now(UTC), _phase)
 
-
-def _planned(status: dict[str, Any]) -> ConditionUpdate:
-    """Planned=True for a migration whose steps were written (its plan passed)."""
-    commands = (status.get("plan") or {}).get("commands") or []
-    return ConditionUpdate("Planned", True, "Planned", "; ".join(commands) or "nothing to do")
+    def planned(self) -> ConditionUpdate:
+        """Planned=True for a migration whose steps were written (its plan passed)."""
+        plan = AggregateMigrationStatus.model_validate(self.status).plan or MigrationPlan()
+        return ConditionUpdate("Planned", True, "Planned", "; ".join(plan.commands or []) or "nothing to do")
 
 
 def _error_conditions(error: BackendError) -> list[ConditionUpdate]:

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import kopf
 from daytwo.crds.base import GROUP, VERSION
+from daytwo.crds.drift import DriftEventSpec, DriftRuleSpec, DriftRuleStatus
 
 from ..backends.openstack import OpenStackBackend
 from ..baselines import BaselineStore
@@ -31,6 +32,7 @@ from ..kube import kube_client
 from ..reconcile.conditions import ConditionUpdate
 from ..reconcile.drift import BaselineEntry, ProjectInfo, RuleView, evaluate
 from ..settings import OperatorSettings
+from ..shared.times import format_time
 from .credentials import openstack_backend
 from .lifecycle import apply_status
 from .polling import finish_status, register_polling
@@ -84,17 +86,8 @@ def _project_map(backend: OpenStackBackend) -> dict[str, ProjectInfo]:
     }
 
 
-def _rule_view(name: str, spec: dict[str, Any]) -> RuleView:
-    target = spec["target"]
-    return RuleView(
-        name=name,
-        resource_type=target["resourceType"],
-        field=spec["field"],
-        severity=spec.get("severity", "warning"),
-        description=spec.get("description"),
-        projects=tuple(target.get("projects") or ()),
-        domains=tuple(target.get("domains") or ()),
-    )
+def _acknowledged(event: DriftEventSpec) -> bool:
+    return event.acknowledgement is not None and event.acknowledgement.acknowledged
 
 
 def _counts(acknowledged: Iterable[bool]) -> dict[str, int]:
@@ -125,15 +118,15 @@ class RuleCycle:
         obj = self.client.get_object(RULE, self.namespace, self.name)
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return settings.resync_seconds
-        spec, status = obj["spec"], dict(obj.get("status") or {})
+        spec, status = DriftRuleSpec.model_validate(obj["spec"]), dict(obj.get("status") or {})
         fields: dict[str, Any] = {}
-        if not spec.get("enabled", True):
+        if not spec.enabled:
             updates = [ConditionUpdate("Ready", True, "Disabled", "the rule is disabled: it evaluates nothing")]
-            delay = float(spec.get("intervalSeconds", 300))
+            delay = float(spec.interval_seconds)
         else:
             try:
-                updates = self.evaluate(obj, fields)
-                delay = float(spec.get("intervalSeconds", 300))
+                updates = self.evaluate(obj, spec, fields)
+                delay = float(spec.interval_seconds)
             except BackendError as error:
                 updates = [ConditionUpdate("Ready", False, error.reason, error.message)]
                 if not error.retryable:
@@ -143,15 +136,14 @@ class RuleCycle:
             updates.append(ConditionUpdate("Stalled", False, "NotStalled"))
         updates.append(ConditionUpdate("Reconciling", False, "Idle"))
         fields.update(_counts(self.events_of()))
-        self.finish(obj, status, fields, updates)
+        self.finish(obj, spec, status, fields, updates)
         return delay
 
-    def evaluate(self, obj: dict[str, Any], fields: dict[str, Any]) -> list[ConditionUpdate]:
+    def evaluate(self, obj: dict[str, Any], spec: DriftRuleSpec, fields: dict[str, Any]) -> list[ConditionUpdate]:
         """List, compare, record events, save the baseline; the conditions and status fields of the pass."""
-        spec = obj["spec"]
-        rule = _rule_view(self.name, spec)
-        credential = spec["target"]["credentialsRef"]["name"]
-        backend = openstack_backend(self.namespace, spec["target"]["credentialsRef"])
+        rule = RuleView.from_spec(self.name, spec)
+        credential = spec.target.credentials_ref.name
+        backend = openstack_backend(self.namespace, spec.target.credentials_ref.to_k8s())
         resources = _LISTINGS.get(
             (self.namespace, credential, rule.resource_type), lambda: backend.list_raw(rule.resource_type)
         )
@@ -174,7 +166,7 @@ class RuleCycle:
                 reason="DriftDetected",
                 message=f"{created} change(s) of {rule.resource_type} {rule.field}; see DriftEvents",
             )
-        fields["lastEvaluationTime"] = self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+        fields["lastEvaluationTime"] = format_time(self.now)
         fields["resourcesEvaluated"] = result.evaluated
         message = f"{result.evaluated} {rule.resource_type}(s) compared; {len(result.events)} change(s) this pass"
         return [ConditionUpdate("Ready", True, "Evaluated", message)]
@@ -196,10 +188,15 @@ class RuleCycle:
         return self.client.create_object("DriftEvent", self.namespace, body)
 
     def finish(
-        self, obj: dict[str, Any], status: dict[str, Any], fields: dict[str, Any], updates: list[ConditionUpdate]
+        self,
+        obj: dict[str, Any],
+        spec: DriftRuleSpec,
+        status: dict[str, Any],
+        fields: dict[str, Any],
+        updates: list[ConditionUpdate],
     ) -> None:
         """Write what changed of conditions, counts and results; post an Event when Ready changes."""
-        phase = "Disabled" if not obj["spec"].get("enabled", True) else "Active"
+        phase = "Active" if spec.enabled else "Disabled"
         finish_status(self.client, self.body, obj, status, fields, updates, self.now, lambda _: phase)
 
 
@@ -207,8 +204,8 @@ def register(settings: OperatorSettings) -> None:
     """Register the DriftRule daemon, its wake handler, the DriftEvent index and the DriftEvent handler."""
 
     def drift_events_by_rule(namespace: str | None, spec: kopf.Spec, **_: Any) -> dict[tuple[str, str], bool]:
-        acknowledgement = spec.get("acknowledgement") or {}
-        return {(str(namespace), str(spec.get("ruleRef"))): bool(acknowledgement.get("acknowledged"))}
+        event = DriftEventSpec.model_validate(dict(spec))
+        return {(str(namespace), event.rule_ref): _acknowledged(event)}
 
     kopf.index(GROUP, VERSION, "driftevents", id="drift_events_by_rule")(drift_events_by_rule)
 
@@ -228,12 +225,12 @@ def register(settings: OperatorSettings) -> None:
     register_polling(RULE, "driftrules", "evaluate", settings, make_pass)
 
     def event_status(body: kopf.Body, patch: kopf.Patch, spec: kopf.Spec, **_: Any) -> None:
-        acknowledgement = spec.get("acknowledgement") or {}
-        if acknowledgement.get("acknowledged"):
-            ready = ConditionUpdate("Ready", True, "Acknowledged", f"acknowledged by {acknowledgement.get('by')}")
+        event = DriftEventSpec.model_validate(dict(spec))
+        if event.acknowledgement is not None and event.acknowledgement.acknowledged:
+            ready = ConditionUpdate("Ready", True, "Acknowledged", f"acknowledged by {event.acknowledgement.by}")
         else:
             ready = ConditionUpdate("Ready", True, "Open", "not acknowledged yet")
-        apply_status(body, patch, [ready], phase="Acknowledged" if acknowledgement.get("acknowledged") else "Open")
+        apply_status(body, patch, [ready], phase="Acknowledged" if _acknowledged(event) else "Open")
 
     def acknowledgement_changed(
         body: kopf.Body, patch: kopf.Patch, namespace: str | None, spec: kopf.Spec, **kwargs: Any
@@ -241,14 +238,17 @@ def register(settings: OperatorSettings) -> None:
         """Refresh the rule's counts at once (its own passes recount only at its interval)."""
         event_status(body=body, patch=patch, spec=spec)
         index: kopf.Index[tuple[str, str], bool] = kwargs["drift_events_by_rule"]
-        rule_name = str(spec.get("ruleRef"))
+        rule_name = DriftEventSpec.model_validate(dict(spec)).rule_ref
         client = kube_client()
         rule = client.get_object(RULE, str(namespace), rule_name)
         if rule is None:
             return
         counts = _counts(index.get((str(namespace), rule_name), []))
-        current = rule.get("status") or {}
-        if any(current.get(key) != value for key, value in counts.items()):
+        current = DriftRuleStatus.model_validate(rule.get("status") or {})
+        if (current.open_events, current.unacknowledged_events) != (
+            counts["openEvents"],
+            counts["unacknowledgedEvents"],
+        ):
             client.patch_status(RULE, str(namespace), rule_name, counts)
 
     for decorator in (kopf.on.create, kopf.on.resume):

@@ -20,8 +20,12 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from daytwo.crds.drift import ChangeType, DriftEventSpec, DriftRuleSpec
+
+from ..shared.times import format_time, parse_time
 
 __all__ = [
     "NEW_RESOURCE_SETTLE_SECONDS",
@@ -83,6 +87,20 @@ class RuleView:
     description: str | None = None
     projects: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
+
+    @classmethod
+    def from_spec(cls, name: str, spec: DriftRuleSpec) -> RuleView:
+        """What evaluation needs of the DriftRule ``name`` with ``spec``."""
+        target = spec.target
+        return cls(
+            name=name,
+            resource_type=target.resource_type,
+            field=spec.field,
+            severity=spec.severity,
+            description=spec.description,
+            projects=tuple(target.projects or ()),
+            domains=tuple(target.domains or ()),
+        )
 
 
 @dataclass(frozen=True)
@@ -176,13 +194,12 @@ def _selected(rule: RuleView, project_id: str | None, projects: Mapping[str, Pro
 
 def _created(raw: Raw) -> datetime | None:
     text = raw.get("created") or raw.get("created_at")
-    if not isinstance(text, str) or not text:
+    if not isinstance(text, str):
         return None
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_time(text)  # Cinder and Neutron omit the zone: naive is UTC
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # Cinder and Neutron omit the zone: UTC
 
 
 def _empty(value_json: str) -> bool:
@@ -197,7 +214,7 @@ def evaluate(
     now: datetime,
 ) -> Evaluation:
     """Compare every selected resource with the baseline; return the events and the next baseline."""
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = format_time(now)
     result = Evaluation()
     seen: set[str] = set()
     for raw in resources:
@@ -221,12 +238,13 @@ def evaluate(
         settling = created is not None and now - created <= timedelta(seconds=NEW_RESOURCE_SETTLE_SECONDS)
         if _empty(old.value) and settling:
             continue
-        result.events.append(_event(rule, resource_id, name, project_id, old, value, "Modified", projects, stamp))
+        event = _event(rule, resource_id, name, project_id, old, value, ChangeType.MODIFIED, projects, now)
+        result.events.append(event)
     for resource_id, old in baseline.items():
         if resource_id not in seen and _selected(rule, old.project_id, projects):
             result.baseline_changed = True
             result.events.append(
-                _event(rule, resource_id, old.name, old.project_id, old, None, "Deleted", projects, stamp)
+                _event(rule, resource_id, old.name, old.project_id, old, None, ChangeType.DELETED, projects, now)
             )
         elif resource_id not in seen:
             result.baseline_changed = True  # filtered out now: forget it quietly
@@ -240,33 +258,35 @@ def _event(
     project_id: str | None,
     old: BaselineEntry,
     new_value: str | None,
-    change: str,
+    change: ChangeType,
     projects: Mapping[str, ProjectInfo],
-    stamp: str,
+    now: datetime,
 ) -> tuple[str, dict[str, Any], dict[str, str]]:
     info = projects.get(project_id or "")
-    spec: dict[str, Any] = {
-        "ruleRef": rule.name,
-        "resourceType": rule.resource_type,
-        "resourceId": resource_id,
-        "resourceName": name[:255] or None,
-        "field": rule.field,
-        "change": change,
-        "oldValue": old.value,
-        "newValue": new_value,
-        "severity": rule.severity,
-        "description": rule.description,
-        "detectedAt": stamp,
-        "domainName": info.domain_name if info else None,
-        "projectName": info.name if info else None,
-    }
+    spec = DriftEventSpec.model_validate(
+        {
+            "ruleRef": rule.name,
+            "resourceType": rule.resource_type,
+            "resourceId": resource_id,
+            "resourceName": name[:255] or None,
+            "field": rule.field,
+            "change": change,
+            "oldValue": old.value,
+            "newValue": new_value,
+            "severity": rule.severity,
+            "description": rule.description,
+            "detectedAt": format_time(now),
+            "domainName": info.domain_name if info else None,
+            "projectName": info.name if info else None,
+        }
+    )
     labels = {
         "daytwo.io/drift-rule": rule.name[:63].rstrip("-._"),
         "daytwo.io/severity": rule.severity,
         "daytwo.io/resource-type": rule.resource_type.replace("_", "-"),
     }
     name_for = event_name(rule.name, resource_id, rule.field, new_value or "<deleted>", old.since)
-    return name_for, {key: value for key, value in spec.items() if value is not None}, labels
+    return name_for, spec.to_k8s(), labels
 
 
 def summary(events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:

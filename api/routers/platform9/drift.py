@@ -106,7 +106,7 @@ async def get_event(event_id: PathId, read: Reader = reads("drift:read")) -> Jso
     event = store.get("DriftEvent", event_id)
     if event is None:
         raise _not_found("Drift event", event_id)
-    rule = store.get("DriftRule", (event.get("spec") or {}).get("ruleRef", ""))
+    rule = store.get("DriftRule", views.event_spec(event).rule_ref)
     versions = (event["metadata"].get("resourceVersion"), rule and rule["metadata"].get("resourceVersion"))
     if versions[0] is None:  # objects without a resourceVersion (never from the apiserver) are not memoised
         return fast_json(views.event_detail(event, rule))
@@ -135,7 +135,8 @@ def bulk_acknowledge(
         if event is None:
             missing.append(raw)
             continue
-        if not ((event.get("spec") or {}).get("acknowledgement") or {}).get("acknowledged"):
+        acknowledgement = views.event_spec(event).acknowledgement
+        if acknowledgement is None or not acknowledgement.acknowledged:
             writer.patch("DriftEvent", raw, views.acknowledgement_patch(user.username, at))
         count += 1
     audit(request, user, "drift.acknowledge", f"DriftEvent/{count} events", count=count, not_found=len(missing))

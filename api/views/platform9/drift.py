@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from daytwo.crds.drift import Acknowledgement, DriftEventSpec, DriftRuleSpec, DriftRuleStatus
 from pydantic import BaseModel
 
 from .common import iso, parse_time
@@ -26,8 +27,10 @@ __all__ = [
     "acknowledgement_patch",
     "event_detail",
     "event_row",
+    "event_spec",
     "filter_events",
     "rule_row",
+    "rule_spec",
     "summary",
 ]
 
@@ -161,38 +164,47 @@ def _plain(value: Any) -> str | None:
     return decoded if isinstance(decoded, str) else text
 
 
+def event_spec(event: Mapping[str, Any]) -> DriftEventSpec:
+    """The DriftEvent's spec, parsed by its model (the one place its defaults live)."""
+    return DriftEventSpec.model_validate(event["spec"])
+
+
+def rule_spec(rule: Mapping[str, Any]) -> DriftRuleSpec:
+    """The DriftRule's spec, parsed by its model."""
+    return DriftRuleSpec.model_validate(rule["spec"])
+
+
 def event_row(event: Mapping[str, Any]) -> dict[str, Any]:
     """A DriftEvent CR as a /drift/events row."""
-    spec = event.get("spec") or {}
-    ack = spec.get("acknowledgement") or {}
+    spec = event_spec(event)
+    ack = spec.acknowledgement or Acknowledgement()
     return {
         "id": event["metadata"]["name"],
-        "resource_type": spec.get("resourceType", ""),
-        "resource_id": spec.get("resourceId", ""),
-        "resource_name": spec.get("resourceName"),
-        "field_name": spec.get("field", ""),
-        "old_value": _plain(spec.get("oldValue")),
-        "new_value": _plain(spec.get("newValue")),
-        "severity": spec.get("severity", "warning"),
-        "rule_name": spec.get("ruleRef", ""),
-        "detected_at": iso(spec.get("detectedAt")),
-        "acknowledged": bool(ack.get("acknowledged")),
-        "acknowledged_by": ack.get("by"),
-        "acknowledged_at": iso(ack.get("at")),
-        "domain_name": spec.get("domainName"),
-        "tenant_name": spec.get("projectName"),
+        "resource_type": spec.resource_type,
+        "resource_id": spec.resource_id,
+        "resource_name": spec.resource_name,
+        "field_name": spec.field,
+        "old_value": _plain(spec.old_value),
+        "new_value": _plain(spec.new_value),
+        "severity": spec.severity,
+        "rule_name": spec.rule_ref,
+        "detected_at": iso(spec.detected_at),
+        "acknowledged": ack.acknowledged,
+        "acknowledged_by": ack.by,
+        "acknowledged_at": iso(ack.at),
+        "domain_name": spec.domain_name,
+        "tenant_name": spec.project_name,
     }
 
 
 def event_detail(event: Mapping[str, Any], rule: Mapping[str, Any] | None) -> dict[str, Any]:
     """A DriftEvent CR with its rule's metadata (/drift/events/{id})."""
-    spec = event.get("spec") or {}
+    spec = event_spec(event)
     row = event_row(event)
-    rule_spec = (rule or {}).get("spec") or {}
-    row["rule_id"] = spec.get("ruleRef", "")
-    row["rule_description"] = spec.get("description") or rule_spec.get("description")
-    row["change"] = spec.get("change", "Modified")
-    row["acknowledgement_note"] = (spec.get("acknowledgement") or {}).get("note")
+    row["rule_id"] = spec.rule_ref
+    row["rule_description"] = spec.description or (rule_spec(rule).description if rule is not None else None)
+    row["change"] = spec.change
+    row["acknowledgement_note"] = spec.acknowledgement.note if spec.acknowledgement else None
     return row
 
 
@@ -265,29 +277,26 @@ def summary(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 def rule_row(rule: Mapping[str, Any]) -> dict[str, Any]:
     """A DriftRule CR as a /drift/rules row."""
-    spec = rule.get("spec") or {}
-    status = rule.get("status") or {}
-    target = spec.get("target") or {}
+    spec = rule_spec(rule)
+    status = DriftRuleStatus.model_validate(rule.get("status") or {})
     name = rule["metadata"]["name"]
     return {
         "id": name,
-        "resource_type": target.get("resourceType", ""),
-        "field_name": spec.get("field", ""),
+        "resource_type": spec.target.resource_type,
+        "field_name": spec.field,
         "rule_name": name,
-        "description": spec.get("description"),
-        "severity": spec.get("severity", "warning"),
-        "enabled": bool(spec.get("enabled", True)),
-        "credential": (target.get("credentialsRef") or {}).get("name"),
-        "interval_seconds": int(spec.get("intervalSeconds", 300)),
-        "open_events": status.get("openEvents"),
-        "unacknowledged_events": status.get("unacknowledgedEvents"),
-        "last_evaluated_at": iso(status.get("lastEvaluationTime")),
+        "description": spec.description,
+        "severity": spec.severity,
+        "enabled": spec.enabled,
+        "credential": spec.target.credentials_ref.name,
+        "interval_seconds": spec.interval_seconds,
+        "open_events": status.open_events,
+        "unacknowledged_events": status.unacknowledged_events,
+        "last_evaluated_at": iso(status.last_evaluation_time),
     }
 
 
 def acknowledgement_patch(by: str, at: str, note: str | None = None) -> dict[str, Any]:
     """The merge patch that acknowledges a DriftEvent (the only spec change its CEL rules allow)."""
-    ack: dict[str, Any] = {"acknowledged": True, "by": by, "at": at}
-    if note:
-        ack["note"] = note
-    return {"spec": {"acknowledgement": ack}}
+    ack = Acknowledgement.model_validate({"acknowledged": True, "by": by, "at": at, "note": note or None})
+    return {"spec": {"acknowledgement": ack.to_k8s()}}

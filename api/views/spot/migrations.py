@@ -14,6 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from daytwo.crds.aggregatemigration import AggregateMigrationSpec, AggregateMigrationStatus, CommandLogEntry
+from daytwo.operator.shared.times import parse_time
+
 __all__ = [
     "CLEARED_ANNOTATION",
     "FACADE_LABEL",
@@ -40,9 +43,13 @@ def _slug(host: str) -> str:
 def migration_manifest(
     host: str, source: str, target: str, credential: str, *, dry_run: bool, user: str, force: bool = False
 ) -> dict[str, Any]:
-    """The AggregateMigration to create (``generateName``: Kubernetes picks a unique name)."""
+    """The AggregateMigration to create (``generateName``: Kubernetes picks a unique name).
+
+    The spec is built by its model and carries only what the request sets: every other field keeps the
+    model's default (applied by the apiserver), so defaults live in one place.
+    """
     purpose = "preview" if dry_run else "execute"
-    spec: dict[str, Any] = {
+    fields: dict[str, Any] = {
         "credentialsRef": {"kind": "CloudCredential", "name": credential},
         "host": host,
         "sourceAggregate": source,
@@ -51,14 +58,23 @@ def migration_manifest(
         "requestedBy": user,
     }
     if force:
-        spec["force"] = True
+        fields["force"] = True
+    spec = AggregateMigrationSpec.model_validate(fields)
     return {
         "metadata": {
             "generateName": f"spot-{purpose}-{_slug(host)}-",
             "labels": {FACADE_LABEL: "daytwo-api", PURPOSE_LABEL: purpose},
         },
-        "spec": spec,
+        "spec": spec.model_dump(by_alias=True, exclude_none=True, exclude_unset=True, mode="json"),
     }
+
+
+def _status(obj: Mapping[str, Any]) -> AggregateMigrationStatus:
+    """The status fields the views read (plan, steps, command log, phase), parsed by the model; conditions
+    are read as written (only Ready and Stalled, loosely)."""
+    status = obj.get("status") or {}
+    read = ("plan", "steps", "commandLog", "phase")
+    return AggregateMigrationStatus.model_validate({key: status[key] for key in read if key in status})
 
 
 def _condition(obj: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
@@ -76,25 +92,21 @@ def _ready(obj: Mapping[str, Any]) -> dict[str, Any] | None:
 def preview_outcome(obj: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """("ready", data) once the operator wrote the plan, ("failed", data) when it cannot plan (e.g. the
     credential is missing: Stalled without a plan), else ("pending", data with the job id)."""
-    status = obj.get("status") or {}
-    plan = status.get("plan") or {}
+    plan = _status(obj).plan
     name = str((obj.get("metadata") or {}).get("name", ""))
-    checks = {c.get("name"): bool(c.get("ok")) for c in plan.get("checks") or []}
-    if plan:
+    if plan is not None:
+        checks = {c.name: c.ok for c in plan.checks or []}
         return "ready", {
-            "commands": list(plan.get("commands") or []),
+            "commands": list(plan.commands or []),
             "validation": {
                 "source_exists": checks.get("SourceExists", False),
                 "target_exists": checks.get("TargetExists", False),
                 "host_in_source": checks.get("HostInSource", False),
             },
-            "checks": [
-                {"name": c.get("name"), "ok": bool(c.get("ok")), "message": c.get("message") or ""}
-                for c in plan.get("checks") or []
-            ],
-            "running_vms": int(plan.get("runningVms") or 0),
-            "availability_zone_before": plan.get("availabilityZoneBefore"),
-            "availability_zone_after": plan.get("availabilityZoneAfter"),
+            "checks": [{"name": c.name, "ok": c.ok, "message": c.message} for c in plan.checks or []],
+            "running_vms": plan.running_vms or 0,
+            "availability_zone_before": plan.availability_zone_before,
+            "availability_zone_after": plan.availability_zone_after,
             "ready": _ready(obj),
             "migration": name,
         }
@@ -104,11 +116,10 @@ def preview_outcome(obj: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     return "pending", {"migration": name, "job_id": name, "ready": _ready(obj)}
 
 
-def _parse(value: Any) -> datetime | None:
-    if not value:
-        return None
+def _parse(value: str | None) -> datetime | None:
+    """A time a person may have written (the clear-log annotation); None when absent or not a time."""
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        return parse_time(value)
     except ValueError:
         return None
 
@@ -120,27 +131,23 @@ def seconds(milliseconds: int | None) -> str | None:
 
 def migration_view(obj: Mapping[str, Any]) -> dict[str, Any]:
     """One migration as execute-migration and ``/api/migrations/{name}`` show it."""
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    spec, status = AggregateMigrationSpec.model_validate(obj["spec"]), _status(obj)
     name = str((obj.get("metadata") or {}).get("name", ""))
-    log = status.get("commandLog") or []
-    executed = [e.get("command") for e in log if e.get("status") == "success"]
-    durations = [int(e["durationMs"]) for e in log if isinstance(e.get("durationMs"), int)]
+    log = status.command_log or []
+    durations = [e.duration_ms for e in log if e.duration_ms is not None]
     return {
         "migration": name,
         "job_id": name,
-        "host": spec.get("host"),
-        "source_aggregate": spec.get("sourceAggregate"),
-        "target_aggregate": spec.get("targetAggregate"),
-        "dry_run": bool(spec.get("dryRun")),
-        "requested_by": spec.get("requestedBy"),
-        "phase": status.get("phase") or "Pending",
+        "host": spec.host,
+        "source_aggregate": spec.source_aggregate,
+        "target_aggregate": spec.target_aggregate,
+        "dry_run": spec.dry_run,
+        "requested_by": spec.requested_by,
+        "phase": status.phase or "Pending",
         "ready": _ready(obj),
-        "commands": list((status.get("plan") or {}).get("commands") or []),
-        "commands_executed": executed,
-        "steps": [
-            {"name": s.get("name"), "state": s.get("state"), "message": s.get("message")}
-            for s in status.get("steps") or []
-        ],
+        "commands": list((status.plan.commands if status.plan else None) or []),
+        "commands_executed": [e.command for e in log if e.status == "success"],
+        "steps": [{"name": s.name, "state": s.state, "message": s.message} for s in status.steps or []],
         "execution_time": seconds(sum(durations)) if durations else None,
     }
 
@@ -149,14 +156,9 @@ def _cleared(obj: Mapping[str, Any]) -> datetime | None:
     return _parse(((obj.get("metadata") or {}).get("annotations") or {}).get(CLEARED_ANNOTATION))
 
 
-def _visible(obj: Mapping[str, Any]) -> list[tuple[datetime, Mapping[str, Any]]]:
+def _visible(obj: Mapping[str, Any]) -> list[CommandLogEntry]:
     cleared = _cleared(obj)
-    entries = []
-    for entry in (obj.get("status") or {}).get("commandLog") or []:
-        when = _parse(entry.get("timestamp"))
-        if when is not None and (cleared is None or when > cleared):
-            entries.append((when, entry))
-    return entries
+    return [entry for entry in _status(obj).command_log or [] if cleared is None or entry.timestamp > cleared]
 
 
 def command_log_view(migrations: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -164,19 +166,18 @@ def command_log_view(migrations: Iterable[Mapping[str, Any]]) -> list[dict[str, 
     rows: list[tuple[datetime, str, dict[str, Any]]] = []
     for obj in migrations:
         name = str((obj.get("metadata") or {}).get("name", ""))
-        for when, entry in _visible(obj):
-            duration = entry.get("durationMs")
+        for entry in _visible(obj):
             rows.append(
                 (
-                    when,
+                    entry.timestamp,
                     name,
                     {
-                        "timestamp": str(entry.get("timestamp")),
-                        "command": entry.get("command"),
-                        "status": entry.get("status"),
-                        "execution_time": seconds(duration if isinstance(duration, int) else None),
-                        "user": entry.get("user") or "system",
-                        "output": entry.get("output"),
+                        "timestamp": _text(entry.timestamp),
+                        "command": entry.command,
+                        "status": entry.status,
+                        "execution_time": seconds(entry.duration_ms),
+                        "user": entry.user or "system",
+                        "output": entry.output,
                         "migration": name,
                     },
                 )
@@ -192,6 +193,11 @@ def log_marks(migrations: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     for obj in migrations:
         visible = _visible(obj)
         if visible:
-            newest = max(when for when, _ in visible)
-            marks[str(obj["metadata"]["name"])] = newest.isoformat().replace("+00:00", "Z")
+            marks[str(obj["metadata"]["name"])] = _text(max(entry.timestamp for entry in visible))
     return marks
+
+
+def _text(moment: datetime) -> str:
+    """A log time as written: RFC 3339 UTC, sub-second precision kept (a clear-log mark truncated to
+    seconds would show the entry it hides again)."""
+    return moment.isoformat().replace("+00:00", "Z")

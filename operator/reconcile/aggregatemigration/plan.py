@@ -3,7 +3,7 @@
 Pure: the handler reads Nova (hypervisors, aggregates, servers on the host) into an
 :class:`Observed`, and gets back a :class:`Plan` (checks, the equivalent ``openstack aggregate``
 commands, the availability-zone effect) and the conditions to write. The step machine that
-executes the plan lives in :mod:`.aggregatesteps`.
+executes the plan lives in :mod:`.steps`.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from daytwo.crds.aggregatemigration import AggregateMigrationSpec, OnFailure
 from daytwo.crds.base import MAX_STATUS_LIST
 
-from ..shared.gpuviews import VOLATILE_POOLS, classify
-from .conditions import ConditionUpdate
+from ...shared.gpuviews import VOLATILE_POOLS, classify
+from ..conditions import ConditionUpdate
 
 __all__ = [
     "AggregateState",
@@ -44,16 +45,16 @@ DEFAULT_ZONE = "nova"
 
 @dataclass(frozen=True)
 class Request:
-    """What the spec asks for, normalised to lists."""
+    """What the spec asks for, normalised to tuples (defaults live in the spec model)."""
 
     host: str
     remove_from: tuple[str, ...]
     add_to: tuple[str, ...]
-    dry_run: bool = False
-    force: bool = False
-    check_availability_zone: bool = True
-    on_failure: str = "Rollback"
-    requested_by: str | None = None
+    dry_run: bool
+    force: bool
+    check_availability_zone: bool
+    on_failure: OnFailure
+    requested_by: str | None
 
 
 @dataclass(frozen=True)
@@ -124,19 +125,19 @@ class Plan:
         }
 
 
-def request_from_spec(spec: Mapping[str, Any]) -> Request:
+def request_from_spec(spec: AggregateMigrationSpec) -> Request:
     """The request a spec makes (sourceAggregate/targetAggregate or removeFrom/addTo)."""
-    remove = tuple(spec.get("removeFrom") or ([spec["sourceAggregate"]] if spec.get("sourceAggregate") else []))
-    add = tuple(spec.get("addTo") or ([spec["targetAggregate"]] if spec.get("targetAggregate") else []))
+    remove = spec.remove_from or ([spec.source_aggregate] if spec.source_aggregate else [])
+    add = spec.add_to or ([spec.target_aggregate] if spec.target_aggregate else [])
     return Request(
-        host=spec["host"],
-        remove_from=remove,
-        add_to=add,
-        dry_run=bool(spec.get("dryRun", False)),
-        force=bool(spec.get("force", False)),
-        check_availability_zone=bool(spec.get("checkAvailabilityZone", True)),
-        on_failure=str(spec.get("onFailure", "Rollback")),
-        requested_by=spec.get("requestedBy"),
+        host=spec.host,
+        remove_from=tuple(remove),
+        add_to=tuple(add),
+        dry_run=spec.dry_run,
+        force=spec.force,
+        check_availability_zone=spec.check_availability_zone,
+        on_failure=OnFailure(spec.on_failure),
+        requested_by=spec.requested_by,
     )
 
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from daytwo.crds.base import MAX_STATUS_LIST
 
-from .aggregatemigration import AggregateState, command_text
-from .conditions import ConditionUpdate
+from ...shared.times import format_time
+from ..conditions import ConditionUpdate
+from .plan import AggregateState, command_text
 
 __all__ = [
     "MAX_ATTEMPTS",
@@ -60,10 +61,6 @@ class Progress(StrEnum):
     def finished(self) -> bool:
         """No more steps will run."""
         return self not in (Progress.NOT_STARTED, Progress.RUNNING, Progress.ROLLING_BACK)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _step(action: str, aggregate: AggregateState, host: str, rollback: bool) -> dict[str, Any]:
@@ -126,19 +123,19 @@ def start_step(step: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         **step,
         "state": "Running",
         "attempts": int(step.get("attempts", 0)) + 1,
-        "startedAt": step.get("startedAt") or _iso(now),
+        "startedAt": step.get("startedAt") or format_time(now),
     }
 
 
 def finish_step(step: Mapping[str, Any], now: datetime, *, called: bool, message: str) -> dict[str, Any]:
     """The step done: Succeeded when this migration changed the membership, Skipped when it already held."""
     state = "Succeeded" if called or step["state"] == "Running" else "Skipped"
-    return {**step, "state": state, "finishedAt": _iso(now), "message": message[:4096]}
+    return {**step, "state": state, "finishedAt": format_time(now), "message": message[:4096]}
 
 
 def fail_step(step: Mapping[str, Any], now: datetime, message: str) -> dict[str, Any]:
     """The step failed for good."""
-    return {**step, "state": "Failed", "finishedAt": _iso(now), "message": message[:4096]}
+    return {**step, "state": "Failed", "finishedAt": format_time(now), "message": message[:4096]}
 
 
 def rollback_steps(steps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -178,7 +175,7 @@ def log_entry(
 ) -> dict[str, Any]:
     """One command log entry (the spot manager's shape: timestamp, command, status, duration, user)."""
     return {
-        "timestamp": _iso(now),
+        "timestamp": format_time(now),
         "command": command,
         "status": status,
         "durationMs": max(duration_ms, 0),

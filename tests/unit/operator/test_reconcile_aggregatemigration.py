@@ -6,15 +6,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from daytwo.operator.reconcile.aggregatemigration import (
+from daytwo.crds.aggregatemigration import AggregateMigrationSpec
+from daytwo.operator.reconcile.aggregatemigration.plan import (
     AggregateState,
     Observed,
+    Request,
     make_plan,
     plan_conditions,
-    request_from_spec,
     resolve_host,
 )
-from daytwo.operator.reconcile.aggregatesteps import (
+from daytwo.operator.reconcile.aggregatemigration.plan import request_from_spec as request_from_model
+from daytwo.operator.reconcile.aggregatemigration.steps import (
     MAX_BACKOFF_SECONDS,
     Progress,
     append_log,
@@ -47,6 +49,12 @@ def aggs(**members: tuple[list[str], str | None]) -> dict[str, AggregateState]:
 
 def spec(**extra: Any) -> dict[str, Any]:
     return {"host": HOST, "sourceAggregate": "L40-n3", "targetAggregate": "L40-n3-spot", **extra}
+
+
+def request_from_spec(fields: dict[str, Any]) -> Request:
+    """The request of a spec given as the apiserver stores it (parsed by the model, as the handler does)."""
+    ref = {"kind": "CloudCredential", "name": "openstack-prod"}
+    return request_from_model(AggregateMigrationSpec.model_validate({"credentialsRef": ref, **fields}))
 
 
 def world(**overrides: Any) -> Observed:

@@ -101,7 +101,8 @@ def test_rule_row_and_ack_patch() -> None:
     )
     assert row["last_evaluated_at"] == "2026-11-30T10:00:00Z"
     views.DriftRuleRow.model_validate(row)
-    assert views.acknowledgement_patch("me", "T") == {
-        "spec": {"acknowledgement": {"acknowledged": True, "by": "me", "at": "T"}}
+    at = "2026-11-30T09:00:00Z"  # the patch is built by the Acknowledgement model: a real time
+    assert views.acknowledgement_patch("me", at) == {
+        "spec": {"acknowledgement": {"acknowledged": True, "by": "me", "at": at}}
     }
-    assert views.acknowledgement_patch("me", "T", "n")["spec"]["acknowledgement"]["note"] == "n"
+    assert views.acknowledgement_patch("me", at, "n")["spec"]["acknowledgement"]["note"] == "n"
