@@ -137,7 +137,7 @@ def create_plan(
         spec = views.plan_spec(body.model_dump(), _credential(store, body))
     except ValidationError as error:  # what PlanRequest leaves open (a manual address's length, say)
         first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
+        where = ".".join([*(["manual_ips"] if error.title == "ManualIp" else []), *map(str, first["loc"])])
         raise ApiError(422, f"{where}: {first['msg']}") from error
     name = views.job_name(vm_name or body.vm_id, datetime.now(UTC).strftime("%Y%m%d%H%M%S"), secrets.token_hex(2))
     created = writer.create(

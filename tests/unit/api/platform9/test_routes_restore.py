@@ -101,3 +101,11 @@ def test_cancel_a_running_job() -> None:
     w = _world(restore_job("run", execute=True, phase="Running"))
     got = w.send("POST", "/restore/cancel/run", role="operator", json={"reason": "wrong VM"})
     assert got.status_code == 200 and w.calls[-1][3] == {"spec": {"cancel": True}}
+
+
+def test_a_plan_the_restorejob_model_refuses_is_422_naming_the_field() -> None:
+    w = _world()
+    manual = {**PLAN, "ip_strategy": "MANUAL_IP", "manual_ips": {"net-1": "x"}}
+    got = w.send("POST", "/restore/plan", role="operator", json=manual)
+    assert got.status_code == 422 and got.json()["detail"].startswith("manual_ips.ip: ")
+    assert not [call for call in w.calls if call[0] == "create"], "nothing is created"
