@@ -24,6 +24,8 @@ from daytwo.api.deps import Principal, SettingsDep, StoreDep, WriterDep, require
 from daytwo.api.errors import ApiError
 from daytwo.api.kubewrite import Writer, owned_secret, preconditions_of
 from daytwo.api.views.pmi import nodes as views
+from daytwo.crds.proxmoxnode import ProxmoxNodeSpec
+from daytwo.operator.shared.times import format_time
 from fastapi import APIRouter, Body, Query, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
@@ -45,7 +47,7 @@ PROBE_LABEL = "daytwo.io/pmi-connection-test"
 
 
 def _token() -> str:
-    return f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}-{uuid.uuid4().hex[:6]}"
+    return f"{format_time(datetime.now(UTC))}-{uuid.uuid4().hex[:6]}"
 
 
 def _connection_answer(obj: dict[str, Any]) -> dict[str, Any]:
@@ -105,8 +107,9 @@ def update_node(
     a token goes only into a Secret this API made for the node (409 otherwise).
     """
     obj = node_or_404(store, node_id)
+    spec = views.node_spec(obj)
     fields = body.model_dump(exclude_none=True)
-    changed = views.endpoint_changes(obj["spec"], fields)
+    changed = views.endpoint_changes(spec, fields)
     if changed and not body.api_token_secret:
         raise RequestValidationError(
             [
@@ -119,23 +122,23 @@ def update_node(
             ]
         )
     token = {k: v for k, v in (("tokenId", body.api_token_id), ("tokenSecret", body.api_token_secret)) if v}
-    ref = obj["spec"]["tokenSecretRef"]
-    secret = _owned_token(writer, ref["name"], node_id) if token else None
+    ref = spec.token_secret_ref
+    secret = _owned_token(writer, ref.name, node_id) if token else None
     patch = views.node_patch(fields)
     if patch:
         writer.patch(KIND, node_id, patch)
     if secret is not None:
-        keys = {"tokenId": ref.get("tokenIdKey", "tokenId"), "tokenSecret": ref.get("tokenSecretKey", "tokenSecret")}
+        keys = {"tokenId": ref.token_id_key, "tokenSecret": ref.token_secret_key}
         try:
             writer.patch_secret(
-                ref["name"],
+                ref.name,
                 {keys[k]: v for k, v in token.items()},
                 views.token_secret_labels(node_id),
                 secret.get("resourceVersion"),
             )
         except ApiError:
             if changed:  # the new endpoint must not stay without the Secret written for it
-                _undo(writer, node_id, obj["spec"])
+                _undo(writer, node_id, spec)
             raise
     return ok(message=f"Node '{body.name or views.node_name(obj)}' updated successfully")
 
@@ -153,12 +156,11 @@ def _owned_token(writer: Writer, name: str, node_id: str) -> dict[str, Any]:
     return found
 
 
-def _undo(writer: Writer, node_id: str, spec: dict[str, Any]) -> None:
+def _undo(writer: Writer, node_id: str, spec: ProxmoxNodeSpec) -> None:
     """Put host, port and TLS back after the token Secret could not be rewritten (best effort, logged)."""
+    endpoint = spec.model_dump(by_alias=True, exclude_none=True, mode="json", include={"host", "port", "tls"})
     try:
-        writer.patch(
-            KIND, node_id, {"spec": {"host": spec.get("host"), "port": spec.get("port"), "tls": spec.get("tls")}}
-        )
+        writer.patch(KIND, node_id, {"spec": endpoint})
     except ApiError:
         log.warning("node %s: could not restore its endpoint after its token Secret was not rewritten", node_id)
 
@@ -172,7 +174,7 @@ def delete_node(
     """Delete the ProxmoxNode, then its token Secret if this API made it for the node (a kubectl-made one stays)."""
     obj = node_or_404(store, node_id)
     writer.delete(KIND, node_id)
-    name = obj["spec"]["tokenSecretRef"]["name"]
+    name = views.node_spec(obj).token_secret_ref.name
     found = owned_secret(writer, name, views.token_owner(node_id))
     if found is not None:
         try:

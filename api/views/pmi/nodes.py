@@ -12,10 +12,12 @@ moving a node (host, port, ssl_verify: :func:`endpoint_changes`) needs its token
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from daytwo.api.kubewrite import credential_secret_labels
+from daytwo.crds.proxmoxnode import ProxmoxNodeSpec, ProxmoxTLS, TokenSecretRef
+from daytwo.operator.shared.times import format_time, parse_time
 
 from .guests import Guest, NodeGuests
 
@@ -29,6 +31,7 @@ __all__ = [
     "node_id_for",
     "node_name",
     "node_patch",
+    "node_spec",
     "node_view",
     "proxmoxnode_body",
     "resource_view",
@@ -47,15 +50,17 @@ ENDPOINT_FIELDS = ("host", "port", "ssl_verify")
 
 
 def _iso(value: Any) -> str | None:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if not isinstance(value, str) or not value:
-        return None
+    """A datetime or RFC 3339 string in the one time format; None when absent or unreadable."""
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = value if isinstance(value, datetime) else parse_time(value) if isinstance(value, str) else None
     except ValueError:
         return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(moment) if moment else None
+
+
+def node_spec(obj: Mapping[str, Any]) -> ProxmoxNodeSpec:
+    """The spec of a ProxmoxNode object as its model (defaults filled in)."""
+    return ProxmoxNodeSpec.model_validate(obj.get("spec") or {})
 
 
 def _pct(part: float, whole: float) -> float:
@@ -96,21 +101,22 @@ def _status_word(obj: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]]) -> 
 
 def node_view(obj: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """One pmi node: connection, version and usage summed over the cluster's online nodes."""
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    spec, status = node_spec(obj), obj.get("status") or {}
     nodes = [n for n in status.get("nodes") or [] if n.get("online")]
     cpus = sum(int(n.get("maxcpu") or 0) for n in nodes)
     cpu_weighted = sum(float(n.get("cpu") or 0) * int(n.get("maxcpu") or 0) for n in nodes)
     mem, maxmem = sum(int(n.get("mem") or 0) for n in nodes), sum(int(n.get("maxmem") or 0) for n in nodes)
     disk, maxdisk = sum(int(n.get("disk") or 0) for n in nodes), sum(int(n.get("maxdisk") or 0) for n in nodes)
     booted = [b for b in (_iso(n.get("bootedAt")) for n in nodes) if b]
-    uptime = int((now - datetime.fromisoformat(min(booted).replace("Z", "+00:00"))).total_seconds()) if booted else 0
+    first_boot = parse_time(min(booted)) if booted else None
+    uptime = int((now - first_boot).total_seconds()) if first_boot else 0
     connected, _ = connection(obj)
     cond = condition(obj, "Connected")
     return {
         "id": obj["metadata"]["name"],
         "name": node_name(obj),
-        "host": spec.get("host", ""),
-        "port": int(spec.get("port", 8006)),
+        "host": spec.host,
+        "port": spec.port,
         "status": _status_word(obj, nodes),
         "version": status.get("version"),
         "is_connected": bool(connected),
@@ -125,8 +131,8 @@ def node_view(obj: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "uptime": max(uptime, 0),
         "last_connected": _iso(cond.get("lastTransitionTime")) if cond and connected else None,
         "last_updated": _iso(status.get("lastInventoryTime")),
-        "ssl_verify": not bool((spec.get("tls") or {}).get("insecureSkipVerify")),
-        "timeout": int(spec.get("timeoutSeconds", 10)),
+        "ssl_verify": not spec.tls.insecure_skip_verify,
+        "timeout": spec.timeout_seconds,
     }
 
 
@@ -192,48 +198,52 @@ def token_secret_labels(node_id: str, extra: Mapping[str, str] | None = None) ->
     return {**(extra or {}), "app.kubernetes.io/part-of": "daytwo", **credential_secret_labels(token_owner(node_id))}
 
 
-def endpoint_changes(spec: Mapping[str, Any], fields: Mapping[str, Any]) -> list[str]:
+def endpoint_changes(spec: ProxmoxNodeSpec, fields: Mapping[str, Any]) -> list[str]:
     """The pmi endpoint fields (host, port, ssl_verify) ``fields`` gives with a value other than the node's."""
-    current = {
-        "host": spec.get("host"),
-        "port": int(spec.get("port", 8006)),
-        "ssl_verify": not bool((spec.get("tls") or {}).get("insecureSkipVerify")),
-    }
+    current = {"host": spec.host, "port": spec.port, "ssl_verify": not spec.tls.insecure_skip_verify}
     return [f for f in ENDPOINT_FIELDS if fields.get(f) is not None and fields[f] != current[f]]
 
 
 def proxmoxnode_body(
     node_id: str, display: str, host: str, port: int, ssl_verify: bool, timeout: int, labels: Mapping[str, str]
 ) -> dict[str, Any]:
-    """The ProxmoxNode pmi's "add node" creates (token in :func:`token_secret_name`)."""
+    """The ProxmoxNode pmi's "add node" creates (token in :func:`token_secret_name`); the spec holds the fields
+    pmi gave, the apiserver fills in the others' defaults."""
+    spec = ProxmoxNodeSpec(
+        host=host,
+        port=port,
+        token_secret_ref=TokenSecretRef(name=token_secret_name(node_id)),
+        tls=ProxmoxTLS(insecure_skip_verify=not ssl_verify),
+        timeout_seconds=min(timeout, 300),
+    )
     return {
         "metadata": {
             "name": node_id,
             "labels": {"app.kubernetes.io/managed-by": "daytwo-api", **labels},
             "annotations": {DISPLAY_NAME: display},
         },
-        "spec": {
-            "host": host,
-            "port": port,
-            "tokenSecretRef": {"name": token_secret_name(node_id)},
-            "tls": {"insecureSkipVerify": not ssl_verify},
-            "timeoutSeconds": min(timeout, 300),
-        },
+        "spec": _body(spec),
     }
 
 
 def node_patch(fields: Mapping[str, Any]) -> dict[str, Any]:
     """The merge patch of pmi's "update node" (only the fields given; the token is patched separately)."""
-    spec: dict[str, Any] = {}
+    given: dict[str, Any] = {}
     if fields.get("host") is not None:
-        spec["host"] = fields["host"]
+        given["host"] = fields["host"]
     if fields.get("port") is not None:
-        spec["port"] = fields["port"]
+        given["port"] = fields["port"]
     if fields.get("ssl_verify") is not None:
-        spec["tls"] = {"insecureSkipVerify": not fields["ssl_verify"]}
+        given["tls"] = ProxmoxTLS(insecure_skip_verify=not fields["ssl_verify"])
     if fields.get("timeout") is not None:
-        spec["timeoutSeconds"] = min(int(fields["timeout"]), 300)
+        given["timeout_seconds"] = min(int(fields["timeout"]), 300)
+    spec = _body(ProxmoxNodeSpec.model_construct(**given))  # a merge patch: only the given fields
     patch: dict[str, Any] = {"spec": spec} if spec else {}
     if fields.get("name"):
         patch["metadata"] = {"annotations": {DISPLAY_NAME: fields["name"]}}
     return patch
+
+
+def _body(spec: ProxmoxNodeSpec) -> dict[str, Any]:
+    """The spec as written to the apiserver: the fields set here (defaults stay the apiserver's), camelCase."""
+    return spec.model_dump(by_alias=True, exclude_none=True, exclude_unset=True, mode="json")

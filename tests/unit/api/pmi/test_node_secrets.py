@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from daytwo.api.views.pmi import nodes as views
+from daytwo.crds.proxmoxnode import ProxmoxNodeSpec, ProxmoxTLS
 from daytwo.crds.secrets import CREDENTIAL_SECRET_LABEL
 from fastapi.testclient import TestClient
 
@@ -168,8 +169,8 @@ def test_delete_removes_only_the_token_secret_the_facade_made_for_the_node(
 
 
 def test_endpoint_changes_is_the_pure_decision() -> None:
-    spec = {"host": "h", "tokenSecretRef": {"name": "t"}}  # port and tls at their defaults
+    spec = ProxmoxNodeSpec.model_validate({"host": "h", "tokenSecretRef": {"name": "t"}})  # port, tls: defaults
     assert views.endpoint_changes(spec, {"host": "h", "port": 8006, "ssl_verify": True, "timeout": 5}) == []
     assert views.endpoint_changes(spec, {"host": "x", "port": 1, "ssl_verify": False}) == ["host", "port", "ssl_verify"]
-    insecure = {**spec, "tls": {"insecureSkipVerify": True}}
+    insecure = spec.model_copy(update={"tls": ProxmoxTLS(insecure_skip_verify=True)})
     assert views.endpoint_changes(insecure, {"ssl_verify": True}) == ["ssl_verify"]
