@@ -1,14 +1,16 @@
-"""What the public-cloud backends (aws, azure, gcp) share: normalised records, identity, retries.
+"""The one backend runtime every cloud client uses: client cache, retry policy, CA files, HTTP plumbing.
 
-Every provider turns its answers into the same frozen values, so the CloudCredential reconciler and the
-multicloud facade never see SDK types:
-
-    identity = backend.validate()                       # CloudIdentity
-    inventory = backend.inventory([InventoryKind.VMS])  # Inventory of InventoryRecord
-    inventory.counts()                                  # {"vms": 12, "storage": 0, "networks": 0}
-
-``call_with_retries`` is the one retry loop: it retries only ``RetryableError`` (5xx, 429/throttling,
-connection failures, timeouts), never a terminal error (4xx), with jittered exponential backoff.
+- :class:`ClientCache` holds every client of the process, keyed by who it is for (a credential:
+  namespace/kind/name, or endpoint + principal when no credential is known) and versioned by the Secret's
+  resourceVersion and the connection parameters' fingerprint: a rotated Secret or a changed setting gives
+  a new client; :meth:`ClientCache.invalidate` drops the clients of a deleted credential. All clients of one
+  endpoint share one concurrency semaphore.
+- :class:`ClientFactory` turns connection parameters into cached clients of one provider, with the
+  concurrency limit and :class:`RetryPolicy` it was made with (settings are applied per client).
+- :func:`call_with_retries` is the one retry loop: it retries only retryable errors (5xx, 429/throttling,
+  connection failures, timeouts), never a terminal error (4xx), with jittered exponential backoff; a
+  caller narrows it further (``retry_if``: writes only when the request never left, creates only on 429/503).
+- :func:`write_ca_file` is the one place a CA bundle becomes a file for an HTTP library.
 """
 
 from __future__ import annotations
@@ -21,33 +23,29 @@ import random
 import tempfile
 import threading
 import weakref
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
 import requests
 from requests.adapters import HTTPAdapter
 
-from ..errors import BackendError, InvalidRequest, RetryableError, Timeout, TLSVerificationFailed, Unavailable
+from ..errors import BackendError, InvalidRequest, Timeout, TLSVerificationFailed, Unavailable
 from ..stopping import pause
 
 __all__ = [
-    "ALL_KINDS",
+    "CacheKey",
+    "ClientCache",
     "ClientFactory",
-    "CloudIdentity",
+    "CredentialKey",
     "HttpAnswer",
-    "Inventory",
-    "InventoryKind",
-    "InventoryRecord",
     "JsonHttp",
     "RetryPolicy",
     "call_with_retries",
     "digest",
     "endpoint_slot",
-    "parse_kinds",
+    "remove_ca_file",
     "transport_error",
     "write_ca_file",
 ]
@@ -65,95 +63,27 @@ def digest(domain: bytes, *parts: str) -> str:
     return hashed.hexdigest()[:32]
 
 
-class InventoryKind(StrEnum):
-    """The inventory categories a CloudCredential syncs (same values as the CRD's spec.inventory.kinds)."""
-
-    VMS = "vms"
-    STORAGE = "storage"
-    NETWORKS = "networks"
-
-    @property
-    def resource_type(self) -> str:
-        """The multicloud API's resource_type of records of this kind: vm, storage or network."""
-        return {"vms": "vm", "storage": "storage", "networks": "network"}[self.value]
+# ---------------------------------------------------------------------- retries
 
 
-ALL_KINDS: tuple[InventoryKind, ...] = (InventoryKind.VMS, InventoryKind.STORAGE, InventoryKind.NETWORKS)
-
-
-def parse_kinds(kinds: Iterable[str] | None) -> tuple[InventoryKind, ...]:
-    """The kinds asked for, deduplicated in canonical order; None means all three."""
-    if kinds is None:
-        return ALL_KINDS
-    wanted: set[InventoryKind] = set()
-    for kind in kinds:
-        try:
-            wanted.add(InventoryKind(str(kind)))
-        except ValueError:
-            raise InvalidRequest(f"inventory kind {kind!r} is not one of vms, storage, networks") from None
-    return tuple(k for k in ALL_KINDS if k in wanted)
-
-
-@dataclass(frozen=True, slots=True)
-class CloudIdentity:
-    """Who a credential authenticates as (the CRD's status.identity plus status.expiresAt).
-
-    aws: account = account id, principal = user/assumed-role ARN; azure: tenant, principal = client id,
-    account = subscription id; gcp: project, principal = service account email.
-    """
-
-    provider: str
-    principal: str
-    account: str | None = None
-    tenant: str | None = None
-    project: str | None = None
-    expires_at: datetime | None = None
-    details: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class InventoryRecord:
-    """One VM, disk/volume or network, in the multicloud API's shape (resource_type vm/storage/network)."""
-
-    resource_id: str
-    name: str
-    type: str
-    provider: str
-    region: str
-    status: str
-    metadata: Mapping[str, str]
-    last_synced: datetime
-    created_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Inventory:
-    """The records of one sync, all stamped with the same ``synced_at``."""
-
-    provider: str
-    kinds: tuple[InventoryKind, ...]
-    records: tuple[InventoryRecord, ...]
-    synced_at: datetime
-    api_calls: int = 0
-
-    def counts(self) -> dict[str, int]:
-        """Records per requested kind (the CRD's status.inventory.counts); 0 for a kind with none."""
-        by_type = Counter(r.type for r in self.records)
-        return {k.value: by_type.get(k.resource_type, 0) for k in self.kinds}
-
-    def of_kind(self, kind: InventoryKind) -> list[InventoryRecord]:
-        """The records of one kind, in the order the cloud listed them."""
-        return [r for r in self.records if r.type == kind.resource_type]
+def _jitter() -> float:
+    return random.uniform(0.5, 1.0)
 
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """How often and how patiently a retryable failure is retried (per API call, per page)."""
+    """How often and how patiently a retryable failure is retried (per API call, per page).
+
+    ``sleep`` and ``jitter`` are injectable (tests pass a recorder and a constant); by default the wait is
+    :func:`daytwo.operator.stopping.pause`, which ends early when the operator stops.
+    """
 
     retries: int = 3
     backoff_seconds: float = 0.5
     max_backoff_seconds: float = 8.0
     queue_timeout_seconds: float = 60.0
+    sleep: Callable[[float], None] = field(default=pause, compare=False, repr=False)
+    jitter: Callable[[], float] = field(default=_jitter, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.retries < 0 or self.backoff_seconds < 0 or self.max_backoff_seconds < 0:
@@ -161,12 +91,20 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         """Seconds to wait before retry number ``attempt`` (0-based): jittered exponential, capped."""
-        return min(self.max_backoff_seconds, self.backoff_seconds * 2.0**attempt) * random.uniform(0.5, 1.0)
+        return min(self.max_backoff_seconds, self.backoff_seconds * 2.0**attempt) * self.jitter()
 
 
-def call_with_retries(what: str, endpoint: str, attempt: Callable[[], T], policy: RetryPolicy) -> T:
-    """Run ``attempt`` until it returns, retrying ``RetryableError`` up to ``policy.retries`` times.
+def call_with_retries(
+    what: str,
+    endpoint: str,
+    attempt: Callable[[], T],
+    policy: RetryPolicy,
+    *,
+    retry_if: Callable[[BackendError], bool] | None = None,
+) -> T:
+    """Run ``attempt`` until it returns, retrying a retryable BackendError up to ``policy.retries`` times.
 
+    ``retry_if`` narrows what is retried (e.g. a write only when it provably never reached the server).
     ``attempt`` must raise only BackendError subclasses built outside an ``except`` block (no SDK
     exception, which may hold request headers, rides along as ``__context__``).
     """
@@ -174,9 +112,10 @@ def call_with_retries(what: str, endpoint: str, attempt: Callable[[], T], policy
     while True:
         try:
             return attempt()
-        except RetryableError as exc:
+        except BackendError as exc:
             error = exc
-        if tries >= policy.retries:
+        retry = error.retryable and (retry_if is None or retry_if(error))
+        if not retry or tries >= policy.retries:
             log.debug("%s at %s failed for good: %s %s", what, endpoint, error.reason, error.message)
             raise error
         delay = policy.delay(tries)
@@ -191,7 +130,26 @@ def call_with_retries(what: str, endpoint: str, attempt: Callable[[], T], policy
             policy.retries,
             delay,
         )
-        pause(delay)
+        policy.sleep(delay)
+
+
+# ---------------------------------------------------------------------- CA bundle files
+
+
+def write_ca_file(owner: object, pem: str) -> str:
+    """Write a CA bundle to a private (0600) temp file for an HTTP library and return its path; the file is
+    removed when ``owner`` is garbage collected, at exit, or by :func:`remove_ca_file`."""
+    fd, path = tempfile.mkstemp(prefix="daytwo-ca-", suffix=".pem")
+    with os.fdopen(fd, "w", encoding="ascii") as out:
+        out.write(pem)
+    weakref.finalize(owner, remove_ca_file, path)
+    return path
+
+
+def remove_ca_file(path: str) -> None:
+    """Remove a CA bundle file written by :func:`write_ca_file` (already gone is fine)."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 @contextlib.contextmanager
@@ -290,22 +248,110 @@ class JsonHttp:
         self.session.close()
 
 
-def write_ca_file(owner: object, pem: str) -> str:
-    """Write a CA bundle to a private temp file for the HTTP library; it is removed when ``owner`` is
-    garbage collected (or at exit)."""
-    fd, path = tempfile.mkstemp(prefix="daytwo-cloud-ca-", suffix=".pem")
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(pem)
-    weakref.finalize(owner, _remove, path)
-    return path
+# ---------------------------------------------------------------------- the client cache
 
 
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
+class Closeable(Protocol):
+    """What the cache needs of a client: a way to release its connections."""
+
+    def close(self) -> None: ...
 
 
-# ---------------------------------------------------------------------- client factories
+#: A cache key: ``(namespace, kind, name, provider)`` for a credential's client, else ``(provider, endpoint,
+#: principal)``; :meth:`ClientCache.invalidate` drops every key starting with a given prefix.
+CacheKey = tuple[str, ...]
+K = TypeVar("K", bound=Closeable)
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialKey:
+    """The Kubernetes object a client authenticates for: a CloudCredential or a ProxmoxNode."""
+
+    namespace: str
+    kind: str
+    name: str
+
+    def cache_key(self, provider: str) -> CacheKey:
+        """The cache key of this credential's client of ``provider``."""
+        return (self.namespace, self.kind, self.name, provider)
+
+
+class ClientCache:
+    """Every client of the process, one per key, replaced when its version (Secret resourceVersion and
+    parameters' fingerprint) changes, dropped by :meth:`invalidate`.
+
+    A replaced client is not closed (a worker thread may still be in a call with it; it is cleaned up when
+    the last user drops it); an invalidated or evicted (beyond ``max_entries``, least recently used) one is.
+    """
+
+    def __init__(self, *, max_entries: int | None = None) -> None:
+        self._lock = threading.RLock()  # build() may ask for the endpoint's limiter
+        self._entries: OrderedDict[CacheKey, tuple[str, Any]] = OrderedDict()
+        self._limiters: dict[str, threading.BoundedSemaphore] = {}
+        self._max_entries = max_entries
+
+    def get(self, key: CacheKey, version: str, build: Callable[[], K]) -> K:
+        """The client cached under ``key`` at ``version``; ``build()`` (no I/O) makes it when absent or stale."""
+        evicted: list[Any] = []
+        with self._lock:
+            cached = self._entries.get(key)
+            if cached is not None and cached[0] == version:
+                self._entries.move_to_end(key)
+                return cast(K, cached[1])
+            client = build()
+            if cached is not None:
+                log.info("client %s replaced (credentials or settings changed)", "/".join(key))
+            self._entries[key] = (version, client)
+            self._entries.move_to_end(key)
+            while self._max_entries is not None and len(self._entries) > self._max_entries:
+                evicted.append(self._entries.popitem(last=False)[1][1])
+        _close_all(evicted)
+        return client
+
+    def peek(self, key: CacheKey, version: str) -> Any | None:
+        """The client cached under ``key`` at ``version``, or None (never builds)."""
+        with self._lock:
+            cached = self._entries.get(key)
+        return cached[1] if cached is not None and cached[0] == version else None
+
+    def invalidate(self, *prefix: str) -> int:
+        """Drop and close every client whose key starts with ``prefix`` (e.g. namespace, kind, name of a
+        deleted credential); returns how many went."""
+        with self._lock:
+            gone = [key for key in self._entries if key[: len(prefix)] == prefix]
+            clients = [self._entries.pop(key)[1] for key in gone]
+        _close_all(clients)
+        if gone:
+            log.info("%d client(s) of %s dropped", len(gone), "/".join(prefix))
+        return len(gone)
+
+    def limiter(self, endpoint: str, slots: int) -> threading.BoundedSemaphore:
+        """The concurrency semaphore shared by every client of ``endpoint`` (``slots`` applies on first use)."""
+        with self._lock:
+            found = self._limiters.get(endpoint)
+            if found is None:
+                found = self._limiters[endpoint] = threading.BoundedSemaphore(slots)
+            return found
+
+    def close(self) -> None:
+        """Close every client."""
+        with self._lock:
+            clients = [client for _, client in self._entries.values()]
+            self._entries.clear()
+        _close_all(clients)
+
+    def __len__(self) -> int:
+        """Number of cached clients."""
+        with self._lock:
+            return len(self._entries)
+
+
+def _close_all(clients: list[Any]) -> None:
+    for client in clients:
+        try:
+            client.close()
+        except Exception:  # closing is best effort; the client is dropped either way
+            log.warning("closing a dropped %s failed", type(client).__name__, exc_info=True)
 
 
 class ConnectionParams(Protocol):
@@ -320,73 +366,59 @@ class ConnectionParams(Protocol):
     def fingerprint(self) -> str: ...
 
 
-class CloudClient(Protocol):
-    """What a provider's client offers the factory."""
-
-    def close(self) -> None: ...
-
-
 P = TypeVar("P", bound=ConnectionParams)
-C = TypeVar("C", bound=CloudClient)
+C = TypeVar("C", bound=Closeable)
 
 
 class ClientFactory(Generic[P, C]):
-    """Builds and caches clients keyed by ``params.fingerprint()``: the one place a client is made.
+    """Cached clients of one provider, built with this factory's concurrency limit and retry policy.
 
-    Rotated credentials (or any changed setting) give a new fingerprint, so a new client; the client of
-    the same endpoint and principal it replaces leaves the cache (not closed: a worker may still use
-    it). All clients of one endpoint share one semaphore of ``max_concurrency`` slots.
+    Without a credential, a client is keyed by endpoint + principal (rotated credentials or a changed
+    setting replace it); with one (:class:`CredentialKey`) it is keyed by the credential and versioned by
+    the Secret's resourceVersion, so deleting the credential can drop it. Providers set ``client_type``,
+    a class taking ``(params, *, limiter, policy, pool_size)``.
     """
 
-    def __init__(self, *, max_concurrency: int = 4, policy: RetryPolicy | None = None) -> None:
+    client_type: ClassVar[Callable[..., Any]]
+    default_policy: ClassVar[RetryPolicy] = RetryPolicy()
+
+    def __init__(
+        self, *, max_concurrency: int = 4, policy: RetryPolicy | None = None, cache: ClientCache | None = None
+    ) -> None:
         if max_concurrency < 1:
             raise InvalidRequest(f"max_concurrency must be at least 1, not {max_concurrency}")
         self.max_concurrency = max_concurrency
-        self.policy = policy or RetryPolicy()
-        self._lock = threading.Lock()
-        self._clients: dict[str, tuple[P, C]] = {}
-        self._limiters: dict[str, threading.BoundedSemaphore] = {}
+        self.policy = policy or self.default_policy
+        self.cache = cache if cache is not None else ClientCache()
+        self.provider = type(self).__name__
 
     def build(self, params: P, limiter: threading.BoundedSemaphore) -> C:
-        """Make a new client (providers override this)."""
-        raise NotImplementedError
+        """Make a new client (no I/O)."""
+        made = self.client_type(params, limiter=limiter, policy=self.policy, pool_size=self.max_concurrency)
+        return cast(C, made)
 
-    def get(self, params: P) -> C:
-        """The cached client for these params, built on first use."""
-        key = params.fingerprint()
-        with self._lock:
-            cached = self._clients.get(key)
-            if cached is not None:
-                return cached[1]
-            limiter = self._limiters.setdefault(params.endpoint, threading.BoundedSemaphore(self.max_concurrency))
-            client = self.build(params, limiter)
-            for other_key, (other, _) in list(self._clients.items()):
-                if other.endpoint == params.endpoint and other.principal == params.principal:
-                    del self._clients[other_key]
-                    log.info(
-                        "client for %s as %s replaced (credentials or settings changed)",
-                        other.endpoint,
-                        other.principal,
-                    )
-            self._clients[key] = (params, client)
-        return client
+    def _key(self, params: P, credential: CredentialKey | None) -> CacheKey:
+        if credential is not None:
+            return credential.cache_key(self.provider)
+        return (self.provider, params.endpoint, params.principal)
+
+    def get(self, params: P, *, credential: CredentialKey | None = None, secret_version: str = "") -> C:
+        """The cached client for these params (of this credential at this Secret version), built on first use."""
+        version = f"{secret_version}/{params.fingerprint()}"
+
+        def build() -> C:
+            return self.build(params, self.cache.limiter(params.endpoint, self.max_concurrency))
+
+        return self.cache.get(self._key(params, credential), version, build)
 
     def invalidate(self, params: P) -> None:
-        """Drop and close the client of these params (e.g. the CloudCredential was deleted)."""
-        with self._lock:
-            cached = self._clients.pop(params.fingerprint(), None)
-        if cached is not None:
-            cached[1].close()
+        """Drop and close the client of these params' endpoint and principal."""
+        self.cache.invalidate(*self._key(params, None))
 
     def close(self) -> None:
-        """Close every client."""
-        with self._lock:
-            clients = [client for _, client in self._clients.values()]
-            self._clients.clear()
-        for client in clients:
-            client.close()
+        """Close every client of the cache."""
+        self.cache.close()
 
     def __len__(self) -> int:
         """Number of cached clients."""
-        with self._lock:
-            return len(self._clients)
+        return len(self.cache)

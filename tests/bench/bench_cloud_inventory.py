@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from daytwo.operator.backends.aws import AwsClientFactory, AwsConnectionParams
-from daytwo.operator.backends.inventory import RetryPolicy
+from daytwo.operator.backends.runtime import RetryPolicy
 
 from .common import own_peak_rss_mb, peak_rss_mb_of, write_result
 

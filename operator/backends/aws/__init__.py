@@ -10,10 +10,9 @@
 Only this package imports boto3/botocore. Calls are synchronous: run them in worker threads.
 """
 
-from ._client import Boto3Backend
+from ._client import AwsClientFactory, Boto3Backend
 from ._costs import CostPeriod, CostReport
 from ._errors import ERROR_CODES, map_exception, missing_action
-from ._factory import AwsClientFactory
 from ._params import AwsConnectionParams
 from ._protocol import AwsBackend
 

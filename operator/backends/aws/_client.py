@@ -13,15 +13,12 @@ from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from ...errors import BackendError, InvalidRequest
-from ..inventory import (
-    CloudIdentity,
-    Inventory,
-    InventoryKind,
-    InventoryRecord,
+from ..records import CloudIdentity, Inventory, InventoryKind, InventoryRecord, parse_kinds
+from ..runtime import (
+    ClientFactory,
     RetryPolicy,
     call_with_retries,
     endpoint_slot,
-    parse_kinds,
     write_ca_file,
 )
 from ._costs import CostReport
@@ -29,7 +26,7 @@ from ._errors import map_exception
 from ._params import AwsConnectionParams
 from ._records import instance_record, volume_record, vpc_record
 
-__all__ = ["Boto3Backend"]
+__all__ = ["AwsClientFactory", "Boto3Backend"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -274,3 +271,9 @@ def _snake(operation: str) -> str:
             out.append("_")
         out.append(char.lower())
     return "".join(out)
+
+
+class AwsClientFactory(ClientFactory[AwsConnectionParams, Boto3Backend]):
+    """Cached Boto3Backend clients (see :class:`~daytwo.operator.backends.runtime.ClientFactory`)."""
+
+    client_type = Boto3Backend

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from ...errors import InvalidRequest
-from ..inventory import digest
+from ..runtime import digest
 
 __all__ = ["AwsConnectionParams"]
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Protocol, runtime_checkable
 
-from ..inventory import CloudIdentity, Inventory
+from ..records import CloudIdentity, Inventory
 from ._costs import CostReport
 
 __all__ = ["AwsBackend"]

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ..inventory import InventoryRecord
+from ..records import InventoryRecord
 
 __all__ = ["instance_record", "volume_record", "vpc_record"]
 

@@ -9,9 +9,8 @@
 Only this package imports azure-*. Calls are synchronous: run them in worker threads.
 """
 
-from ._client import API_VERSIONS, AzureRestBackend
+from ._client import API_VERSIONS, AzureClientFactory, AzureRestBackend
 from ._errors import AADSTS_CODES, ARM_CODES, arm_error, map_token_error, missing_action
-from ._factory import AzureClientFactory
 from ._params import AzureConnectionParams
 from ._protocol import AzureBackend
 

@@ -22,21 +22,18 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.identity import ClientSecretCredential
 
 from ...errors import BackendError, InvalidRequest, PermissionDenied
-from ..inventory import (
-    CloudIdentity,
-    Inventory,
-    InventoryKind,
-    InventoryRecord,
+from ..records import CloudIdentity, Inventory, InventoryKind, InventoryRecord, parse_kinds
+from ..runtime import (
+    ClientFactory,
     JsonHttp,
     RetryPolicy,
     call_with_retries,
-    parse_kinds,
 )
 from ._errors import arm_error, map_token_error
 from ._params import AzureConnectionParams
 from ._records import disk_record, vm_record, vnet_record
 
-__all__ = ["API_VERSIONS", "AzureRestBackend"]
+__all__ = ["API_VERSIONS", "AzureClientFactory", "AzureRestBackend"]
 
 log = logging.getLogger(__name__)
 
@@ -198,3 +195,9 @@ class AzureRestBackend:
             for page in self._pages(f"/subscriptions/{sub}/providers/{provider}", query, f"list {provider}"):
                 records.extend(convert(item, synced) for item in page)
         return Inventory("azure", wanted, tuple(records), synced, api_calls=self._http.calls - start_calls)
+
+
+class AzureClientFactory(ClientFactory[AzureConnectionParams, AzureRestBackend]):
+    """Cached AzureRestBackend clients (see :class:`~daytwo.operator.backends.runtime.ClientFactory`)."""
+
+    client_type = AzureRestBackend

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ..inventory import InventoryRecord
+from ..records import InventoryRecord
 
 __all__ = ["disk_record", "resource_group", "vm_record", "vnet_record"]
 

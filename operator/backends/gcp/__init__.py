@@ -9,9 +9,8 @@
 Only this package imports google-*. Calls are synchronous: run them in worker threads.
 """
 
-from ._client import SCOPES, GoogleRestBackend
+from ._client import SCOPES, GcpClientFactory, GoogleRestBackend
 from ._errors import API_REASONS, API_STATUSES, OAUTH_ERRORS, api_error, map_token_error, missing_permission
-from ._factory import GcpClientFactory
 from ._params import GcpConnectionParams
 from ._protocol import GcpBackend
 

@@ -21,21 +21,18 @@ from google.auth.exceptions import GoogleAuthError
 from google.oauth2 import service_account
 
 from ...errors import BackendError, InvalidRequest
-from ..inventory import (
-    CloudIdentity,
-    Inventory,
-    InventoryKind,
-    InventoryRecord,
+from ..records import CloudIdentity, Inventory, InventoryKind, InventoryRecord, parse_kinds
+from ..runtime import (
+    ClientFactory,
     JsonHttp,
     RetryPolicy,
     call_with_retries,
-    parse_kinds,
 )
 from ._errors import api_error, map_token_error
 from ._params import GcpConnectionParams
 from ._records import disk_record, instance_record, network_record
 
-__all__ = ["SCOPES", "GoogleRestBackend"]
+__all__ = ["SCOPES", "GcpClientFactory", "GoogleRestBackend"]
 
 log = logging.getLogger(__name__)
 
@@ -207,3 +204,9 @@ class GoogleRestBackend:
 def _utc(value: datetime | None) -> datetime | None:
     """google-auth keeps expiry as naive UTC."""
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+class GcpClientFactory(ClientFactory[GcpConnectionParams, GoogleRestBackend]):
+    """Cached GoogleRestBackend clients (see :class:`~daytwo.operator.backends.runtime.ClientFactory`)."""
+
+    client_type = GoogleRestBackend

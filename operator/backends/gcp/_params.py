@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...errors import InvalidRequest
-from ..inventory import digest
+from ..runtime import digest
 
 __all__ = ["GcpConnectionParams"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
-from ..inventory import CloudIdentity, Inventory
+from ..records import CloudIdentity, Inventory
 
 __all__ = ["GcpBackend"]
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ..inventory import InventoryRecord
+from ..records import InventoryRecord
 
 __all__ = ["disk_record", "instance_record", "network_record", "region_of_zone"]
 

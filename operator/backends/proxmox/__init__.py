@@ -9,9 +9,8 @@
 Only this package imports proxmoxer. Calls are synchronous: run them in worker threads.
 """
 
-from ._client import ProxmoxerBackend
+from ._client import ProxmoxClientFactory, ProxmoxerBackend
 from ._errors import MESSAGE_RULES, map_exception, missing_privilege
-from ._factory import ProxmoxClientFactory
 from ._models import (
     ClusterStatus,
     Guest,

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import random
 import re
-import tempfile
 import threading
 import time
-import weakref
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import requests
@@ -21,6 +17,15 @@ from requests.adapters import HTTPAdapter
 
 from ...errors import BackendError, InvalidRequest, Timeout
 from ...stopping import pause
+from ..runtime import (
+    ClientCache,
+    ClientFactory,
+    RetryPolicy,
+    call_with_retries,
+    endpoint_slot,
+    remove_ca_file,
+    write_ca_file,
+)
 from ._errors import map_exception
 from ._models import (
     ClusterStatus,
@@ -35,24 +40,20 @@ from ._models import (
 )
 from ._params import ProxmoxConnectionParams
 
-__all__ = ["ProxmoxerBackend"]
+__all__ = ["ProxmoxClientFactory", "ProxmoxerBackend"]
 
 log = logging.getLogger(__name__)
 
 # Node, snapshot and storage names go into URL paths: nothing that could change the path.
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
-_MAX_BACKOFF = 2.0
+#: Proxmox reads are retried quickly and briefly: an API node answers in milliseconds or is down.
+PROXMOX_RETRY_POLICY = RetryPolicy(retries=2, backoff_seconds=0.2, max_backoff_seconds=2.0)
 
 
 def _segment(kind: str, value: str) -> str:
     if not _SEGMENT.match(value):
         raise InvalidRequest(f"{kind} {value!r} is not a valid Proxmox name (letters, digits, '.', '_', '-')")
     return value
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
 
 
 def _flag(value: bool) -> int:
@@ -71,10 +72,17 @@ def _not_sent(exc: BaseException) -> bool:
     return "NewConnectionError" in text or "NameResolutionError" in text
 
 
+class _Failed:
+    """An attempt's typed error, carried out of the ``except`` block that built it."""
+
+    def __init__(self, error: BackendError) -> None:
+        self.error = error
+
+
 class ProxmoxerBackend:
     """One endpoint + token. Thread-safe; every HTTP attempt holds the endpoint's concurrency slot.
 
-    Reads (GET) are retried on retryable errors with a short exponential backoff, ``retries`` times;
+    Reads (GET) are retried on retryable errors by the shared :class:`RetryPolicy` (``policy.retries`` times);
     writes only when the request provably never left (connection refused, DNS, connect timeout),
     so a power operation is never sent twice.
     """
@@ -84,24 +92,19 @@ class ProxmoxerBackend:
         params: ProxmoxConnectionParams,
         *,
         limiter: threading.BoundedSemaphore,
-        retries: int = 2,
-        backoff_seconds: float = 0.2,
-        queue_timeout_seconds: float = 60.0,
+        policy: RetryPolicy = PROXMOX_RETRY_POLICY,
         pool_size: int = 10,
     ) -> None:
         self._params = params
         self._limiter = limiter
-        self._retries = max(0, retries)
-        self._backoff = max(0.0, backoff_seconds)
-        self._queue_timeout = queue_timeout_seconds
+        self._policy = policy
         self._count_lock = threading.Lock()
         self._calls = 0
         self._ca_file: str | None = None
         verify: bool | str = params.verify_tls
         if params.verify_tls and params.ca_bundle_pem:
-            verify = self._ca_file = self._write_ca(params.ca_bundle_pem)
-            # Removed by close(), or when the client is garbage collected after the factory dropped it.
-            self._ca_cleanup = weakref.finalize(self, _remove, self._ca_file)
+            # Removed by close(), or when the client is garbage collected after the cache dropped it.
+            verify = self._ca_file = write_ca_file(self, params.ca_bundle_pem)
         self._api = ProxmoxAPI(
             params.host,
             port=params.port,
@@ -119,13 +122,6 @@ class ProxmoxerBackend:
 
     def __repr__(self) -> str:
         return f"ProxmoxerBackend(endpoint={self.endpoint!r}, token_id={self._params.token_id!r})"
-
-    @staticmethod
-    def _write_ca(pem: str) -> str:
-        fd, path = tempfile.mkstemp(prefix="daytwo-pve-ca-", suffix=".pem")
-        with os.fdopen(fd, "w", encoding="ascii") as out:
-            out.write(pem)
-        return path
 
     @property
     def endpoint(self) -> str:
@@ -156,66 +152,46 @@ class ProxmoxerBackend:
         """Close pooled connections and remove the CA bundle file; the client is unusable afterwards."""
         self._session.close()
         if self._ca_file:
-            self._ca_cleanup()
+            remove_ca_file(self._ca_file)
             self._ca_file = None
 
     # ------------------------------------------------------------------ plumbing
 
-    def _attempt(
-        self, what: str, method: str, path: str, args: Mapping[str, Any]
-    ) -> tuple[Any, BackendError | None, bool]:
-        """One HTTP attempt: (data, error, resendable). The error is built here but raised by the caller,
-        outside any except block, so it carries no requests object (whose headers hold the token)."""
-        if not self._limiter.acquire(timeout=self._queue_timeout):
-            return (
-                None,
-                Timeout(
-                    f"{what}: no free connection slot for {self.endpoint} in "
-                    f"{self._queue_timeout:g}s (raise the concurrency limit?)"
-                ),
-                False,
-            )
-        try:
+    def _attempt(self, what: str, method: str, path: str, args: Mapping[str, Any]) -> tuple[Any, bool]:
+        """One HTTP attempt: (data, True) or (error, resendable). The error is built here but raised by the
+        caller, outside any except block, so it carries no requests object (whose headers hold the token)."""
+        with endpoint_slot(self._limiter, self._policy.queue_timeout_seconds, what, self.endpoint):
             with self._count_lock:
                 self._calls += 1
-            resource = self._api(path)
-            data = dict(args)
-            if method == "GET":
-                return resource.get(**data), None, True
-            if method == "POST":
-                return resource.post(**data), None, True
-            return resource.delete(**data), None, True
-        except (ResourceException, AuthenticationError, requests.exceptions.RequestException, OSError) as exc:
-            error = map_exception(exc, what=what, endpoint=self.endpoint, secret=self._params.token_secret)
-            resend = _not_sent(exc)
-        finally:
-            self._limiter.release()
-        return None, error, resend
+            try:
+                resource = self._api(path)
+                data = dict(args)
+                if method == "GET":
+                    return resource.get(**data), True
+                if method == "POST":
+                    return resource.post(**data), True
+                return resource.delete(**data), True
+            except (ResourceException, AuthenticationError, requests.exceptions.RequestException, OSError) as exc:
+                error = map_exception(exc, what=what, endpoint=self.endpoint, secret=self._params.token_secret)
+                resend = _not_sent(exc)
+        return _Failed(error), resend
 
     def _request(self, what: str, method: str, path: str, args: Mapping[str, Any] | None = None) -> Any:
         args = {k: v for k, v in (args or {}).items() if v is not None}
-        attempt = 0
-        while True:
-            data, error, resendable = self._attempt(what, method, path, args)
-            if error is None:
-                return data
-            can_retry = error.retryable and (method == "GET" or resendable)
-            if not can_retry or attempt >= self._retries:
-                log.debug("proxmox %s at %s failed: %s %s", what, self.endpoint, error.reason, error.message)
-                raise error
-            delay = min(_MAX_BACKOFF, self._backoff * 2**attempt) * random.uniform(0.5, 1.0)
-            attempt += 1
-            log.info(
-                "proxmox %s at %s failed (%s: %s); retry %d/%d in %.2fs",
-                what,
-                self.endpoint,
-                error.reason,
-                error.message,
-                attempt,
-                self._retries,
-                delay,
-            )
-            pause(delay)
+        resendable = False
+
+        def attempt() -> Any:
+            nonlocal resendable
+            resendable = False  # a slot timeout never sent anything, but a write waits for a slot only once
+            data, resendable = self._attempt(what, method, path, args)
+            if isinstance(data, _Failed):
+                raise data.error
+            return data
+
+        def retry_if(_: BackendError) -> bool:
+            return method == "GET" or resendable
+
+        return call_with_retries(f"proxmox {what}", self.endpoint, attempt, self._policy, retry_if=retry_if)
 
     def _guest_path(self, guest: GuestRef, *rest: str) -> str:
         node = _segment("node", guest.node)
@@ -368,3 +344,33 @@ class ProxmoxerBackend:
         }
         path = self._guest_path(guest, "clone")
         return self._upid(f"clone {guest.type} {guest.vmid} to {newid}", path, args)
+
+
+class ProxmoxClientFactory(ClientFactory[ProxmoxConnectionParams, ProxmoxerBackend]):
+    """Cached ProxmoxerBackend clients (see :class:`~daytwo.operator.backends.runtime.ClientFactory`): all
+    clients of one host:port share its ``max_concurrency`` slots, whatever token they use.
+
+    ``retries``, ``backoff_seconds`` and ``queue_timeout_seconds`` adjust the Proxmox retry policy.
+    """
+
+    client_type = ProxmoxerBackend
+    default_policy = PROXMOX_RETRY_POLICY
+
+    def __init__(
+        self,
+        *,
+        max_concurrency: int = 4,
+        policy: RetryPolicy | None = None,
+        retries: int | None = None,
+        backoff_seconds: float | None = None,
+        queue_timeout_seconds: float | None = None,
+        cache: ClientCache | None = None,
+    ) -> None:
+        base = policy or PROXMOX_RETRY_POLICY
+        tuned = replace(
+            base,
+            retries=base.retries if retries is None else max(0, retries),
+            backoff_seconds=base.backoff_seconds if backoff_seconds is None else max(0.0, backoff_seconds),
+            queue_timeout_seconds=queue_timeout_seconds or base.queue_timeout_seconds,
+        )
+        super().__init__(max_concurrency=max_concurrency, policy=tuned, cache=cache)

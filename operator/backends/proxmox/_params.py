@@ -41,6 +41,11 @@ class ProxmoxConnectionParams:
             raise InvalidRequest(f"timeout_seconds must be positive, not {self.timeout_seconds}")
 
     @property
+    def principal(self) -> str:
+        """Who these params authenticate as: the token id (the cache replaces an older client of it)."""
+        return self.token_id
+
+    @property
     def endpoint(self) -> str:
         """host:port, the key of the per-endpoint concurrency limit (IPv6 hosts in brackets)."""
         host = f"[{self.host}]" if ":" in self.host and not self.host.startswith("[") else self.host

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from daytwo.operator.backends.aws import AwsClientFactory, AwsConnectionParams
-from daytwo.operator.backends.inventory import RetryPolicy
+from daytwo.operator.backends.runtime import RetryPolicy
 
 from tests.standins.aws import AwsStandin, run_moto
 

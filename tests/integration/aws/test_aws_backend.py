@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 from daytwo.operator.backends.aws import AwsBackend, AwsClientFactory, AwsConnectionParams
-from daytwo.operator.backends.inventory import InventoryKind, RetryPolicy
+from daytwo.operator.backends.records import InventoryKind
+from daytwo.operator.backends.runtime import RetryPolicy
 from daytwo.operator.errors import AuthFailed, InvalidRequest, PermissionDenied, Timeout, Unavailable
 
 from tests.standins.aws import AwsStandin, Fault

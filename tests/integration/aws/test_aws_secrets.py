@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from daytwo.operator.backends.aws import AwsClientFactory
-from daytwo.operator.backends.inventory import RetryPolicy
+from daytwo.operator.backends.runtime import RetryPolicy
 from daytwo.operator.errors import BackendError
 
 from tests.standins.aws import AwsStandin, Fault

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from daytwo.operator.backends.azure import AzureClientFactory, AzureConnectionParams
-from daytwo.operator.backends.inventory import RetryPolicy
+from daytwo.operator.backends.runtime import RetryPolicy
 
 from tests.standins.azure import AzureStandin, run_azure
 

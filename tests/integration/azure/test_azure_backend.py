@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from daytwo.operator.backends.azure import AzureBackend, AzureClientFactory
-from daytwo.operator.backends.inventory import InventoryKind, RetryPolicy
+from daytwo.operator.backends.records import InventoryKind
+from daytwo.operator.backends.runtime import RetryPolicy
 from daytwo.operator.errors import AuthFailed, PermissionDenied, Timeout, TLSVerificationFailed, Unavailable
 
 from tests.standins.azure import AzureStandin

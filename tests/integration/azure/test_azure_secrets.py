@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from daytwo.operator.backends.azure import AzureClientFactory
-from daytwo.operator.backends.inventory import RetryPolicy
+from daytwo.operator.backends.runtime import RetryPolicy
 from daytwo.operator.errors import BackendError
 
 from tests.integration.aws.leaks import all_debug, assert_no_leak, reset_levels, texts

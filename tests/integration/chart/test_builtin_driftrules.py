@@ -1,54 +1,22 @@
-"""platform9's built-in drift rules, rendered by the chart as DriftRule objects the CRD model accepts."""
+"""platform9's built-in drift rules, rendered by helm template as DriftRule objects the CRD model accepts."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
-import yaml
 from daytwo.crds.drift import DriftRuleSpec
 
-from tests.harness.controlplane import REPO
-from tests.harness.helm import CHART, render
+from tests.harness.helm import render
+from tests.unit.chart.driftrule_reference import REFERENCE_SEVERITIES, TABLE
 
 pytestmark = pytest.mark.timeout(900)  # the first call may build helm (hack/build-tools.sh)
-
-REFERENCE = REPO.parent / "shared" / "reference" / "platform9-management-api.md"
-#: "Built-in Rules by Resource Type" of the reference: resource type -> monitored fields (22 rows in all).
-TABLE = {
-    "server": ["flavor_id", "status", "vm_state", "hypervisor_hostname"],
-    "volume": ["status", "size", "volume_type", "server_id"],
-    "network": ["admin_state_up", "shared"],
-    "subnet": ["gateway_ip", "cidr", "enable_dhcp"],
-    "port": ["device_id", "mac_address", "status"],
-    "floating_ip": ["port_id", "router_id", "status"],
-    "security_group": ["description"],
-    "snapshot": ["status", "size"],
-}
-#: The four rules whose severity the reference states (GET /drift/rules).
-REFERENCE_SEVERITIES = {
-    ("server", "flavor_id"): "warning",
-    ("server", "status"): "critical",
-    ("server", "vm_state"): "warning",
-    ("server", "hypervisor_hostname"): "info",
-}
 
 
 def rules(*values: str) -> list[dict[str, Any]]:
     """The chart's DriftRules with the built-in rules switched on."""
     settings = ["builtinDriftRules.enabled=true", "builtinDriftRules.credentialsRef=openstack-prod", *values]
     return render(namespace="daytwo-system", values=settings, kinds={"DriftRule"})
-
-
-@pytest.mark.skipif(not REFERENCE.exists(), reason="the shared reference is not checked out beside the repo")
-def test_table_matches_the_reference() -> None:
-    text = REFERENCE.read_text()
-    section = text[text.index("**Built-in Rules by Resource Type**") :]
-    rows = re.findall(r"^\| (\w+) \| ([\w, ]+) \| (\d+) \|$", section, re.MULTILINE)
-    parsed = {kind: [field.strip() for field in fields.split(",")] for kind, fields, _ in rows}
-    assert parsed == TABLE
-    assert all(len(parsed[kind]) == int(count) for kind, _, count in rows)
 
 
 def test_exactly_the_reference_rules_are_rendered() -> None:
@@ -87,8 +55,3 @@ def test_disabled_rules_and_namespace() -> None:
 
 def test_off_by_default() -> None:
     assert render(kinds={"DriftRule"}) == []
-
-
-def test_file_lists_the_rules_once() -> None:
-    entries = yaml.safe_load((CHART / "files" / "builtin-driftrules.yaml").read_text())
-    assert len(entries) == len({(e["resourceType"], e["field"]) for e in entries}) == 22

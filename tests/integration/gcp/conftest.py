@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from daytwo.operator.backends.gcp import GcpClientFactory, GcpConnectionParams
-from daytwo.operator.backends.inventory import RetryPolicy
+from daytwo.operator.backends.runtime import RetryPolicy
 
 from tests.standins.gcp import GcpStandin, run_gcp
 

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 from daytwo.operator.backends.gcp import GcpBackend, GcpClientFactory
-from daytwo.operator.backends.inventory import InventoryKind, RetryPolicy
+from daytwo.operator.backends.records import InventoryKind
+from daytwo.operator.backends.runtime import RetryPolicy
 from daytwo.operator.errors import AuthFailed, InvalidRequest, NotFound, PermissionDenied, Timeout, Unavailable
 
 from tests.standins.gcp import GcpStandin

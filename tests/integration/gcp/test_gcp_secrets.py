@@ -6,7 +6,7 @@ import json
 
 import pytest
 from daytwo.operator.backends.gcp import GcpClientFactory
-from daytwo.operator.backends.inventory import RetryPolicy
+from daytwo.operator.backends.runtime import RetryPolicy
 from daytwo.operator.errors import BackendError
 
 from tests.integration.aws.leaks import all_debug, assert_no_leak, reset_levels, texts

@@ -1,8 +1,8 @@
 """The one error mapping table: every Proxmox/transport failure -> its class in the shared taxonomy.
 
 HTTP rows go over real HTTPS through proxmoxer: the stand-in answers with that status and PVE message.
-Transport rows feed the exceptions requests raises straight to ``map_exception`` (the live versions of
-those faults are in test_faults.py).
+The transport rows (the exceptions requests raises, fed straight to ``map_exception``) are a unit test:
+tests/unit/backends/proxmox/test_proxmox_error_table.py; their live versions are in test_faults.py.
 """
 
 from __future__ import annotations
@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-import requests
 from daytwo.operator.backends.proxmox import (
     ProxmoxClientFactory,
     ProxmoxerBackend,
-    map_exception,
     missing_privilege,
 )
 from daytwo.operator.errors import (
@@ -25,7 +23,6 @@ from daytwo.operator.errors import (
     NotFound,
     PermissionDenied,
     Timeout,
-    TLSVerificationFailed,
     Unavailable,
 )
 
@@ -60,23 +57,6 @@ HTTP_TABLE: list[tuple[int, str, type[BackendError]]] = [
     (503, "Service Unavailable", Unavailable),
     (595, "No route to host", Unavailable),
     (596, "Connection timed out", Unavailable),
-]
-
-TRANSPORT_TABLE: list[tuple[BaseException, type[BackendError]]] = [
-    (requests.exceptions.ConnectionError("HTTPSConnectionPool: [Errno 111] Connection refused"), Unavailable),
-    (requests.exceptions.ConnectionError("Failed to resolve 'pve.invalid' (Name or service not known)"), Unavailable),
-    (requests.exceptions.ConnectionError("('Connection aborted.', ConnectionResetError(104, 'reset'))"), Unavailable),
-    (requests.exceptions.ConnectTimeout("connect timeout=5"), Unavailable),
-    (requests.exceptions.ReadTimeout("Read timed out. (read timeout=5)"), Timeout),
-    (
-        requests.exceptions.SSLError(
-            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate (_ssl.c:1006)"
-        ),
-        TLSVerificationFailed,
-    ),
-    (requests.exceptions.SSLError("hostname 'pve1' doesn't match 'pve2'"), TLSVerificationFailed),
-    (requests.exceptions.SSLError("[SSL: UNEXPECTED_EOF_WHILE_READING] EOF occurred (_ssl.c:1006)"), Unavailable),
-    (OSError("Could not find a suitable TLS CA certificate bundle"), Unavailable),
 ]
 
 
@@ -116,16 +96,6 @@ def test_http_table(
 
 
 @pytest.mark.parametrize(
-    ("exc", "expected"), TRANSPORT_TABLE, ids=[f"{type(e).__name__}-{t.__name__}" for e, t in TRANSPORT_TABLE]
-)
-def test_transport_table(exc: BaseException, expected: type[BackendError]) -> None:
-    error = map_exception(exc, what="do it", endpoint="pve.example:8006")
-    assert type(error) is expected
-    assert error.message.startswith("do it: ")
-    assert error.retryable == issubclass(expected, (Unavailable, Timeout))
-
-
-@pytest.mark.parametrize(
     ("message", "missing"),
     [
         ("Permission check failed (/vms/100, VM.PowerMgmt)", "VM.PowerMgmt"),
@@ -149,8 +119,3 @@ def test_secret_echoed_by_the_server_is_scrubbed(standin: PveStandin, once: Prox
     error = _answer(standin, once, 500, f"bad token {standin.token_secret}")
     assert standin.token_secret not in str(error)
     assert "***" in error.message
-
-
-def test_unknown_exceptions_are_not_swallowed() -> None:
-    with pytest.raises(TypeError):
-        map_exception(KeyError("x"), what="x", endpoint="e:1")
