@@ -13,6 +13,9 @@ import hashlib
 import re
 from typing import Any
 
+from daytwo.crds.base import CredentialsKind, CredentialsRef
+from daytwo.crds.restorejob import ProxmoxRestoreSource, RestoreJobSpec, RestoreMode, RestoreSource
+
 from .snapshots import DESCRIPTION, SNAPSHOT_NAME, SNAPSHOT_OF
 
 __all__ = ["backup_job_body", "dns_name", "ondemand_snapshot_body", "restore_job_body"]
@@ -66,17 +69,16 @@ def restore_job_body(
     new_vm_name: str | None = None,
 ) -> dict[str, Any]:
     """The RestoreJob restoring guest ``vmid`` from Proxmox snapshot ``snapshot`` (approved: execute)."""
-    spec: dict[str, Any] = {
-        "credentialsRef": {"kind": "ProxmoxNode", "name": cr},
-        "source": {"proxmox": {"node": node, "vmid": vmid, "snapshot": snapshot}},
-        "mode": mode,
-        "execute": True,
-    }
-    if confirm:
-        spec["confirm"] = confirm
-    if new_vm_name and mode == "NEW":
-        spec["newVmName"] = new_vm_name
-    return {"metadata": {"name": name, "labels": {**MANAGED, "daytwo.io/horcrux-vm": str(vmid)}}, "spec": spec}
+    spec = RestoreJobSpec(
+        credentials_ref=CredentialsRef(kind=CredentialsKind.PROXMOX_NODE, name=cr),
+        source=RestoreSource(proxmox=ProxmoxRestoreSource(node=node, vmid=vmid, snapshot=snapshot)),
+        mode=RestoreMode(mode),
+        execute=True,
+        confirm=confirm or None,
+        new_vm_name=new_vm_name if new_vm_name and mode == "NEW" else None,
+    )
+    body = spec.model_dump(by_alias=True, exclude_none=True, exclude_unset=True, mode="json")
+    return {"metadata": {"name": name, "labels": {**MANAGED, "daytwo.io/horcrux-vm": str(vmid)}}, "spec": body}
 
 
 def backup_job_body(
