@@ -46,6 +46,7 @@ MAX_BACKOFF_SECONDS = 300.0
 _OPEN = ("Pending", "Running")
 
 
+# Not shared with RestoreJob's Progress (same shape, deliberately): each kind has its own states.
 class Progress(StrEnum):
     """Where an executed migration stands, derived from its steps."""
 
