@@ -99,6 +99,7 @@ _RESUME_AT = {WAIT_VOLUME: CREATE_VOLUME, WAIT_SERVER: CREATE_SERVER}
 _OPEN = ("Pending", "Running")
 
 
+# Like AggregateMigration's Progress in shape only (deliberate): the states differ (Pending/Canceled vs Stopped).
 class Progress(StrEnum):
     """Where an executed restore stands, derived from its steps alone (a restart derives the same)."""
 
