@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from weakref import WeakKeyDictionary
@@ -12,8 +13,11 @@ from daytwo.api.errors import ApiError
 from daytwo.api.store import ObjectStore
 from daytwo.api.views.platform9 import models
 from daytwo.api.views.platform9 import snapshots as views
+from daytwo.api.views.snapshotpolicy import Policy, parse_policy, spec_body
+from daytwo.crds.base import RECONCILE_ANNOTATION, CredentialsKind, CredentialsRef
+from daytwo.crds.snapshotpolicy import OpenStackVolumeTargets, Retention, SnapshotPolicySpec, SnapshotTargets
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from ._shared import ERRORS, PathId, audit, memo, not_implemented, policy_targets, volume_rows
 from .monitoring import TimedRoute
@@ -30,15 +34,23 @@ _ISSUED: WeakKeyDictionary[ObjectStore, dict[str, str]] = WeakKeyDictionary()
 _run_now_lock = threading.Lock()
 
 
-def _policy(store: ObjectStore, name: str) -> dict[str, Any]:
+def _typed(obj: dict[str, Any]) -> Policy:
+    """The typed policy; an object that does not match the schema is a 502 naming the field."""
+    try:
+        return parse_policy(obj)
+    except ValueError as error:
+        raise ApiError(502, str(error), "KUBERNETES_ERROR") from None
+
+
+def _policy(store: ObjectStore, name: str) -> Policy:
     policy = store.get(KIND, name)
     if policy is None:
         raise ApiError(404, f"Snapshot policy {name!r} not found", "NOT_FOUND")
-    return policy
+    return _typed(policy)
 
 
-def _policies(store: ObjectStore) -> list[dict[str, Any]]:
-    return store.list(KIND)
+def _policies(store: ObjectStore) -> list[Policy]:
+    return [_typed(obj) for obj in store.list(KIND)]
 
 
 @router.get("/snapshot-policies", response_model=models.PolicyList, summary="Snapshot policy sets")
@@ -77,39 +89,72 @@ class PolicyCreate(PolicyBody):
     name: str = Field(pattern=NAME, description="SnapshotPolicy name (DNS label).")
 
 
-def _spec(body: PolicyBody, create: bool) -> dict[str, Any]:
-    spec: dict[str, Any] = {}
-    if body.credential is not None:
-        spec["credentialsRef"] = {"kind": "CloudCredential", "name": body.credential}
-    for field, key in (
-        ("policy_name", "policyName"),
-        ("schedule", "schedule"),
-        ("time_zone", "timeZone"),
-        ("sla_days", "slaDays"),
-        ("suspend", "suspend"),
-    ):
-        value = getattr(body, field)
-        if value is not None:
-            spec[key] = value
-    if not create and body.policy_name is not None:
-        spec["schedule"] = None
-    if not create and body.schedule is not None:
-        spec["policyName"] = None
+#: PolicyBody fields that are SnapshotPolicySpec fields of the same name.
+_SPEC_FIELDS = ("policy_name", "schedule", "time_zone", "sla_days", "suspend")
+#: Volumes a policy created without selectors covers (pf9 assigns policies by this metadata).
+_DEFAULT_TARGETS = OpenStackVolumeTargets(volume_metadata={"auto_snapshot": "true"})
+
+
+def _selectors(body: PolicyBody) -> OpenStackVolumeTargets:
+    return OpenStackVolumeTargets(
+        volume_ids=body.volume_ids, projects=body.projects, domains=body.domains, volume_metadata=body.volume_metadata
+    )
+
+
+def _given(body: PolicyBody, names: Iterable[str]) -> dict[str, Any]:
+    return {name: getattr(body, name) for name in names if getattr(body, name) is not None}
+
+
+def _create_spec(body: PolicyBody) -> dict[str, Any]:
+    """The new SnapshotPolicy's spec from the model (only the fields given; the operator applies defaults)."""
+    fields: dict[str, Any] = _given(body, _SPEC_FIELDS)
     if body.keep_last is not None or body.max_age is not None:
-        spec["retention"] = {"keepLast": body.keep_last, "maxAge": body.max_age}
-    targets = {
-        "volumeIds": body.volume_ids,
-        "projects": body.projects,
-        "domains": body.domains,
-        "volumeMetadata": body.volume_metadata,
+        fields["retention"] = Retention(**_given(body, ("keep_last", "max_age")))
+    selectors = _selectors(body)
+    try:
+        spec = SnapshotPolicySpec(
+            credentials_ref=CredentialsRef(kind=CredentialsKind.CLOUD_CREDENTIAL, name=str(body.credential)),
+            targets=SnapshotTargets(
+                openstack=selectors if selectors.model_dump(exclude_none=True) else _DEFAULT_TARGETS
+            ),
+            **fields,
+        )
+    except ValidationError as error:
+        raise ApiError(422, _invalid(error), "VALIDATION_ERROR") from None
+    return spec_body(spec)
+
+
+def _update_patch(body: PolicyBody) -> dict[str, Any]:
+    """A merge patch of the spec: the fields given; a schedule clears policyName and the reverse; retention
+    and selectors are replaced as a whole (their other fields null)."""
+    fields = _given(body, _SPEC_FIELDS)
+    patch: dict[str, Any] = {
+        SnapshotPolicySpec.model_fields[name].alias or name: value for name, value in fields.items()
     }
-    if any(v is not None for v in targets.values()):
-        spec["targets"] = {"openstack": targets if not create else {k: v for k, v in targets.items() if v is not None}}
-    if create:
-        spec.setdefault("targets", {"openstack": {"volumeMetadata": {"auto_snapshot": "true"}}})
-        spec["retention"] = {k: v for k, v in (spec.get("retention") or {}).items() if v is not None} or None
-        spec = {k: v for k, v in spec.items() if v is not None}
-    return spec
+    if body.credential is not None:
+        patch["credentialsRef"] = CredentialsRef(kind=CredentialsKind.CLOUD_CREDENTIAL, name=body.credential).to_k8s()
+    if body.policy_name is not None:
+        patch["schedule"] = None
+    if body.schedule is not None:
+        patch["policyName"] = None
+    if body.keep_last is not None or body.max_age is not None:
+        patch["retention"] = Retention(keep_last=body.keep_last, max_age=body.max_age).model_dump(by_alias=True)
+    selectors = _selectors(body)
+    if selectors.model_dump(exclude_none=True):
+        patch["targets"] = {"openstack": selectors.model_dump(by_alias=True)}
+    return patch
+
+
+def _invalid(error: ValidationError) -> str:
+    """Each invalid field with what to do (the CRD's pattern message where the model has one)."""
+    messages = []
+    for entry in error.errors()[:5]:
+        fields = {key: f for name, f in SnapshotPolicySpec.model_fields.items() for key in (name, f.alias)}
+        field = fields.get(str(entry["loc"][0])) if entry["loc"] else None
+        extra = field.json_schema_extra if field and isinstance(field.json_schema_extra, dict) else {}
+        explained = extra.get("x-daytwo-pattern-message") if entry["type"] == "string_pattern_mismatch" else None
+        messages.append(str(explained or f"{'.'.join(str(p) for p in entry['loc'])}: {entry['msg']}"))
+    return "; ".join(messages)
 
 
 @router.post("/snapshot-policies", status_code=201, response_model=models.PolicySet, summary="Create a policy set")
@@ -119,9 +164,9 @@ def create_policy(
     """Create a SnapshotPolicy (as the caller); the apiserver's validation messages come back as 422."""
     if not body.credential:
         raise ApiError(422, "credential is required: the CloudCredential whose volumes the policy snapshots")
-    created = writer.create(KIND, {"metadata": {"name": body.name}, "spec": _spec(body, create=True)})
+    created = writer.create(KIND, {"metadata": {"name": body.name}, "spec": _create_spec(body)})
     audit(request, user, "snapshot.policy.create", f"{KIND}/{body.name}")
-    return views.policy_row(created)
+    return views.policy_row(_typed(created))
 
 
 @router.put("/snapshot-policies/{policy_id}", response_model=models.PolicySet, summary="Update a policy set")
@@ -135,9 +180,9 @@ def update_policy(
 ) -> dict[str, Any]:
     """Merge-patch the SnapshotPolicy's spec with the fields given."""
     _policy(store, policy_id)
-    updated = writer.patch(KIND, policy_id, {"spec": _spec(body, create=False)})
+    updated = writer.patch(KIND, policy_id, {"spec": _update_patch(body)})
     audit(request, user, "snapshot.policy.update", f"{KIND}/{policy_id}")
-    return views.policy_row(updated)
+    return views.policy_row(_typed(updated))
 
 
 @router.delete("/snapshot-policies/{policy_id}", status_code=204, summary="Delete a policy set")
@@ -189,14 +234,13 @@ def assign(
     request: Request, body: AssignBody, store: StoreDep, writer: WriterDep, user: Principal = require("snapshots:admin")
 ) -> dict[str, Any]:
     """Add the volumes to the policy's targets.openstack.volumeIds."""
-    policy = _policy(store, body.policy_set_id)
-    openstack = ((policy.get("spec") or {}).get("targets") or {}).get("openstack")
+    openstack = _policy(store, body.policy_set_id).openstack
     if openstack is None:
         raise ApiError(409, f"Snapshot policy {body.policy_set_id!r} targets Proxmox guests, not OpenStack volumes")
-    ids = list(dict.fromkeys([*(openstack.get("volumeIds") or []), *body.volume_ids]))
-    updated = writer.patch(KIND, body.policy_set_id, {"spec": {"targets": {"openstack": {"volumeIds": ids}}}})
+    ids = list(dict.fromkeys([*(openstack.volume_ids or []), *body.volume_ids]))
+    updated = writer.patch(KIND, body.policy_set_id, _volume_ids_patch(ids))
     audit(request, user, "snapshot.assign", f"{KIND}/{body.policy_set_id}", volumes=len(body.volume_ids))
-    rows = views.assignments([updated], {})
+    rows = views.assignments([_typed(updated)], {})
     chosen = [r for r in rows if r["volume_id"] in set(body.volume_ids)]
     return {"assignments": chosen, "total": len(chosen)}
 
@@ -211,9 +255,8 @@ def unassign(
 ) -> Response:
     """Remove ``<policy>:<volume id>`` from the policy's volumeIds (409 when a selector covers it)."""
     policy_id, _, volume_id = assignment_id.partition(":")
-    policy = _policy(store, policy_id)
-    openstack = ((policy.get("spec") or {}).get("targets") or {}).get("openstack") or {}
-    ids = list(openstack.get("volumeIds") or [])
+    openstack = _policy(store, policy_id).openstack
+    ids = list((openstack.volume_ids if openstack else None) or [])
     if volume_id not in ids:
         raise ApiError(
             409,
@@ -221,9 +264,15 @@ def unassign(
             "(projects, domains or volumeMetadata): change the policy or the volume's metadata instead",
         )
     ids.remove(volume_id)
-    writer.patch(KIND, policy_id, {"spec": {"targets": {"openstack": {"volumeIds": ids or None}}}})
+    writer.patch(KIND, policy_id, _volume_ids_patch(ids or None))
     audit(request, user, "snapshot.unassign", f"{KIND}/{policy_id}", volume=volume_id)
     return Response(status_code=204)
+
+
+def _volume_ids_patch(ids: list[str] | None) -> dict[str, Any]:
+    """The merge patch that sets targets.openstack.volumeIds (None removes it)."""
+    volume_ids = OpenStackVolumeTargets.model_fields["volume_ids"].alias or "volume_ids"
+    return {"spec": {"targets": {"openstack": {volume_ids: ids}}}}
 
 
 @router.get("/snapshot-runs", response_model=models.RunList, summary="Snapshot runs")
@@ -239,13 +288,13 @@ def list_runs(
     return {"runs": chosen[:limit], "total": len(chosen)}
 
 
-def _busy(store: ObjectStore, policy: dict[str, Any]) -> str | None:
+def _busy(store: ObjectStore, policy: Policy) -> str | None:
     """Why a run-now must wait; also counts the tokens this process set that the cache does not show yet."""
     issued = _ISSUED.setdefault(store, {})
-    uid = str(policy["metadata"].get("uid") or policy["metadata"]["name"])
+    uid = policy.uid or policy.name
     token = issued.get(uid)
     if token is not None:
-        seen = (policy["metadata"].get("annotations") or {}).get(views.RECONCILE_ANNOTATION)
+        seen = policy.annotations.get(RECONCILE_ANNOTATION)
         if seen is not None and seen >= token:
             del issued[uid]  # the cache caught up: its annotation and status tell the rest
         else:
@@ -268,25 +317,20 @@ def run_now(
     user: Principal = require("snapshots:admin"),
 ) -> dict[str, Any]:
     """Annotate the policies with a run-now token; 409 while any of them has a run pending or running."""
-    chosen = (
-        [_policy(store, policy)]
-        if policy
-        else [p for p in _policies(store) if not (p.get("spec") or {}).get("suspend")]
-    )
+    chosen = [_policy(store, policy)] if policy else [p for p in _policies(store) if not p.spec.suspend]
     if not chosen:
         raise ApiError(404, "No active SnapshotPolicy to run; create one first", "NOT_FOUND")
-    if policy and (chosen[0].get("spec") or {}).get("suspend"):
+    if policy and chosen[0].spec.suspend:
         raise ApiError(409, f"Snapshot policy {policy!r} is suspended; set suspend false first", "CONFLICT")
     with _run_now_lock:
         if any(_busy(store, p) for p in chosen):
             raise ApiError(409, "An on-demand snapshot pipeline is already pending or running.", "CONFLICT")
         token = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        names = [p["metadata"]["name"] for p in chosen]
+        names = [p.name for p in chosen]
         for name in names:
-            writer.annotate(KIND, name, {views.RECONCILE_ANNOTATION: token, REQUESTED_BY: user.username})
-        for policy_obj in chosen:
-            uid = str(policy_obj["metadata"].get("uid") or policy_obj["metadata"]["name"])
-            _ISSUED.setdefault(store, {})[uid] = token
+            writer.annotate(KIND, name, {RECONCILE_ANNOTATION: token, REQUESTED_BY: user.username})
+        for chosen_policy in chosen:
+            _ISSUED.setdefault(store, {})[chosen_policy.uid or chosen_policy.name] = token
     audit(request, user, "snapshot.run_now", f"{KIND}/{','.join(names)}", token=token)
     return {
         "job_id": names[0] if len(names) == 1 else token,
@@ -305,11 +349,7 @@ def run_now_status(
 ) -> dict[str, Any]:
     """Status of the newest (or the given) run-now request, aggregated over the policies it asked."""
     policies = _policies(store)
-    tokens = {
-        name: (p["metadata"].get("annotations") or {}).get(views.RECONCILE_ANNOTATION)
-        for p in policies
-        for name in [p["metadata"]["name"]]
-    }
+    tokens = {p.name: p.annotations.get(RECONCILE_ANNOTATION) for p in policies}
     token = tokens.get(job_id) if job_id in tokens else job_id
     if token is None:
         token = max((t for t in tokens.values() if t), default=None)
@@ -348,8 +388,8 @@ def coverage_risks(store: StoreDep, user: Principal = require("dashboard:read"))
     """Inventory volumes that no policy's resolved targets cover."""
 
     def compute() -> dict[str, Any]:
-        policies = [p for p in _policies(store) if "openstack" in ((p.get("spec") or {}).get("targets") or {})]
-        suggestion = policies[0]["metadata"]["name"] if policies else None
+        policies = [p for p in _policies(store) if p.openstack is not None]
+        suggestion = policies[0].name if policies else None
         return views.coverage_risks(volume_rows(store), policy_targets(store), suggestion)
 
     return memo(store).get("coverage", (store.version(KIND), store.version("ConfigMap")), compute)

@@ -8,7 +8,11 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .common import iso, percent
+from daytwo.crds.base import RECONCILE_ANNOTATION
+from daytwo.crds.snapshotpolicy import OutOfSla, SlaStatus, SnapshotRun
+
+from ..snapshotpolicy import Policy, stamp
+from .common import percent
 
 __all__ = [
     "RECONCILE_ANNOTATION",
@@ -25,7 +29,6 @@ __all__ = [
     "targets_of",
 ]
 
-RECONCILE_ANNOTATION = "daytwo.io/reconcile-requested-at"
 TARGETS_LABEL = "daytwo.io/snapshot-policy"
 #: The pf9 run-now pipeline's step keys for the operator's run steps.
 STEP_KEYS = {
@@ -51,36 +54,33 @@ _RUN_STATUS = {
 }
 
 
-def _name(obj: Mapping[str, Any]) -> str:
-    return str(obj["metadata"]["name"])
-
-
-def policy_row(policy: Mapping[str, Any]) -> dict[str, Any]:
+def policy_row(policy: Policy) -> dict[str, Any]:
     """A SnapshotPolicy as a pf9 policy set (``id`` = the CR name)."""
-    spec = policy.get("spec") or {}
-    status = policy.get("status") or {}
-    retention = spec.get("retention") or {}
-    ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
-    targets = spec.get("targets") or {}
+    spec, status = policy.spec, policy.status
+    ready = next((c for c in status.conditions if c.type == "Ready"), None)
+    selectors = spec.targets.openstack or spec.targets.proxmox
     return {
-        "id": _name(policy),
-        "name": _name(policy),
-        "policies": [spec["policyName"]] if spec.get("policyName") else [],
-        "schedule": spec.get("schedule"),
-        "time_zone": spec.get("timeZone", "UTC"),
-        "retention": {"keep_last": retention.get("keepLast"), "max_age": retention.get("maxAge")},
-        "sla_days": int(spec.get("slaDays", 2)),
-        "suspended": bool(spec.get("suspend", False)),
-        "credential": (spec.get("credentialsRef") or {}).get("name"),
-        "target_type": "openstack" if "openstack" in targets else "proxmox" if "proxmox" in targets else None,
-        "targets": targets.get("openstack") or targets.get("proxmox") or {},
-        "matched_targets": status.get("matchedTargets"),
-        "next_run_at": iso(status.get("nextScheduleTime")),
-        "last_run_at": iso(status.get("lastScheduleTime")),
-        "last_success_at": iso(status.get("lastSuccessfulTime")),
-        "ready": ready.get("status") == "True",
-        "reason": ready.get("reason"),
-        "message": ready.get("message"),
+        "id": policy.name,
+        "name": policy.name,
+        "policies": [spec.policy_name] if spec.policy_name else [],
+        "schedule": spec.schedule,
+        "time_zone": spec.time_zone,
+        "retention": {
+            "keep_last": spec.retention.keep_last if spec.retention else None,
+            "max_age": spec.retention.max_age if spec.retention else None,
+        },
+        "sla_days": spec.sla_days,
+        "suspended": spec.suspend,
+        "credential": spec.credentials_ref.name,
+        "target_type": "openstack" if spec.targets.openstack else "proxmox" if spec.targets.proxmox else None,
+        "targets": selectors.to_k8s() if selectors else {},
+        "matched_targets": status.matched_targets,
+        "next_run_at": stamp(status.next_schedule_time),
+        "last_run_at": stamp(status.last_schedule_time),
+        "last_success_at": stamp(status.last_successful_time),
+        "ready": ready is not None and ready.status == "True",
+        "reason": ready.reason if ready else None,
+        "message": ready.message if ready else None,
     }
 
 
@@ -101,23 +101,19 @@ def targets_of(configmaps: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[s
     return found
 
 
-def assignments(
-    policies: Sequence[Mapping[str, Any]], targets: Mapping[str, list[dict[str, Any]]]
-) -> list[dict[str, Any]]:
+def assignments(policies: Sequence[Policy], targets: Mapping[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """pf9 volume assignments: one per (policy, resolved target); ``explicit`` when listed in volumeIds."""
     rows = []
     for policy in policies:
-        name = _name(policy)
-        spec = policy.get("spec") or {}
-        explicit = set(((spec.get("targets") or {}).get("openstack") or {}).get("volumeIds") or ())
-        label = spec.get("policyName") or spec.get("schedule")
+        explicit = set((policy.openstack.volume_ids if policy.openstack else None) or ())
+        label = policy.spec.policy_name or policy.spec.schedule
         seen = set()
-        for target in targets.get(name, []):
+        for target in targets.get(policy.name, []):
             target_id = str(target.get("id", ""))
             seen.add(target_id)
-            rows.append(_assignment(name, label, target_id, target, target_id in explicit))
+            rows.append(_assignment(policy.name, label, target_id, target, target_id in explicit))
         for volume_id in sorted(explicit - seen):
-            rows.append(_assignment(name, label, volume_id, {}, True))
+            rows.append(_assignment(policy.name, label, volume_id, {}, True))
     return rows
 
 
@@ -134,69 +130,57 @@ def _assignment(policy: str, label: Any, target_id: str, target: Mapping[str, An
     }
 
 
-def _run(policy: str, run: Mapping[str, Any]) -> dict[str, Any]:
+def _run(policy: str, run: SnapshotRun) -> dict[str, Any]:
     return {
-        "id": str(run.get("id", "")),
+        "id": run.id,
         "policy_set_id": policy,
-        "trigger": run.get("trigger"),
-        "status": _RUN_STATUS.get(str(run.get("state", "Pending")), "pending"),
-        "state": run.get("state", "Pending"),
-        "scheduled_at": iso(run.get("scheduledAt")),
-        "started_at": iso(run.get("startedAt")),
-        "finished_at": iso(run.get("finishedAt")),
-        "snapshots_created": int(run.get("created", 0)),
-        "snapshots_deleted": int(run.get("deleted", 0)),
-        "failed": int(run.get("failed", 0)),
+        "trigger": run.trigger,
+        "status": _RUN_STATUS.get(run.state, "pending"),
+        "state": run.state,
+        "scheduled_at": stamp(run.scheduled_at),
+        "started_at": stamp(run.started_at),
+        "finished_at": stamp(run.finished_at),
+        "snapshots_created": run.created,
+        "snapshots_deleted": run.deleted,
+        "failed": run.failed,
         "failures": [
-            {"target": f.get("target"), "name": f.get("name"), "reason": f.get("reason"), "message": f.get("message")}
-            for f in run.get("failures") or []
+            {"target": f.target, "name": f.name, "reason": f.reason, "message": f.message} for f in run.failures or []
         ],
     }
 
 
-def run_rows(policies: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def run_rows(policies: Sequence[Policy]) -> list[dict[str, Any]]:
     """Every run (current, last, history) of every policy, newest first, each once."""
     rows: dict[str, dict[str, Any]] = {}
     for policy in policies:
-        status = policy.get("status") or {}
-        runs = [status.get("currentRun"), status.get("lastRun"), *(status.get("history") or [])]
-        for run in runs:
-            if isinstance(run, dict) and run.get("id") and run["id"] not in rows:
-                rows[run["id"]] = _run(_name(policy), run)
+        for run in policy.runs:
+            rows.setdefault(run.id, _run(policy.name, run))
     return sorted(rows.values(), key=lambda r: (r["started_at"] or r["scheduled_at"] or "", r["id"]), reverse=True)
 
 
-def busy_reason(policy: Mapping[str, Any]) -> str | None:
+def busy_reason(policy: Policy) -> str | None:
     """Why a run-now must wait: a request not yet picked up, or a run in progress; None when free."""
-    annotations = policy["metadata"].get("annotations") or {}
-    status = policy.get("status") or {}
-    token = annotations.get(RECONCILE_ANNOTATION)
-    if token is not None and token != status.get("lastHandledReconcileAt"):
+    token = policy.annotations.get(RECONCILE_ANNOTATION)
+    if token is not None and token != policy.status.last_handled_reconcile_at:
         return "pending"
-    current = status.get("currentRun")
-    if isinstance(current, dict) and current.get("state") in (None, "Pending", "Running"):
+    current = policy.status.current_run
+    if current is not None and current.state in ("Pending", "Running"):
         return "running"
     return None
 
 
-def manual_run(policy: Mapping[str, Any], token: str) -> dict[str, Any] | None:
+def manual_run(policy: Policy, token: str) -> SnapshotRun | None:
     """The run a run-now request ``token`` started (its id ends ``-manual-<sha256(token)[:6]>``), if any."""
     suffix = f"-manual-{hashlib.sha256(token.encode()).hexdigest()[:6]}"
-    status = policy.get("status") or {}
-    for run in (status.get("currentRun"), status.get("lastRun"), *(status.get("history") or [])):
-        if isinstance(run, dict) and str(run.get("id", "")).endswith(suffix):
-            return run
-    return None
+    return next((run for run in policy.runs if run.id.endswith(suffix)), None)
 
 
-def run_now_status(policies: Sequence[Mapping[str, Any]], token: str | None) -> dict[str, Any]:
+def run_now_status(policies: Sequence[Policy], token: str | None) -> dict[str, Any]:
     """The on-demand pipeline's status: the policies carrying ``token`` (the newest run-now), aggregated.
 
     ``job_id`` is the policy name when one policy was asked, else the request token.
     """
-    asked = [
-        p for p in policies if token and (p["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION) == token
-    ]
+    asked = [p for p in policies if token and p.annotations.get(RECONCILE_ANNOTATION) == token]
     if not asked or token is None:
         return {
             "job_id": None,
@@ -208,39 +192,31 @@ def run_now_status(policies: Sequence[Mapping[str, Any]], token: str | None) -> 
             "policies": [],
         }
     states: list[str] = []
-    runs: list[dict[str, Any]] = []
+    runs: list[SnapshotRun] = []
     for policy in asked:
-        if busy_reason(policy) == "pending":
-            states.append("pending")
-            continue
-        run = manual_run(policy, token)
+        run = None if busy_reason(policy) == "pending" else manual_run(policy, token)
         if run is None:
             states.append("pending")
             continue
         runs.append(run)
-        states.append(_RUN_STATUS.get(str(run.get("state", "Pending")), "pending"))
+        states.append(_RUN_STATUS.get(run.state, "pending"))
     overall = next((s for s in ("failed", "running", "pending") if s in states), "completed")
     if overall == "failed" and ("running" in states or "pending" in states):
         overall = "running"
     steps = []
     for name, (key, label) in STEP_KEYS.items():
-        step_states = [
-            _STEP_STATUS.get(str(s.get("state")), "pending")
-            for run in runs
-            for s in run.get("steps") or []
-            if s.get("name") == name
-        ]
+        step_states = [_STEP_STATUS.get(s.state, "pending") for run in runs for s in run.steps or [] if s.name == name]
         if len(runs) < len(asked):
             step_states.append("pending")
         step = next((s for s in ("failed", "running", "pending") if s in step_states), "completed")
         steps.append({"key": key, "label": label, "status": step if step_states else "pending"})
-    started = [moment for r in runs if (moment := iso(r.get("startedAt")))]
-    finished = [moment for r in runs if (moment := iso(r.get("finishedAt")))]
-    names = [_name(p) for p in asked]
+    started = [moment for r in runs if (moment := stamp(r.started_at))]
+    finished = [moment for r in runs if (moment := stamp(r.finished_at))]
+    names = [p.name for p in asked]
     return {
         "job_id": names[0] if len(names) == 1 else token,
         "status": overall,
-        "triggered_by": (asked[0]["metadata"].get("annotations") or {}).get("daytwo.io/requested-by"),
+        "triggered_by": asked[0].annotations.get("daytwo.io/requested-by"),
         "started_at": min(started) if started else None,
         "finished_at": max(finished) if overall in ("completed", "failed") and finished else None,
         "steps": steps,
@@ -248,39 +224,42 @@ def run_now_status(policies: Sequence[Mapping[str, Any]], token: str | None) -> 
     }
 
 
-def _tenants(policies: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+def _tenants(policies: Sequence[Policy]) -> dict[str, dict[str, Any]]:
     tenants: dict[str, dict[str, Any]] = {}
+
+    def row(tenant: str) -> dict[str, Any]:
+        return tenants.setdefault(tenant, {"total": 0, "compliant": 0, "warning": 0, "critical": 0, "out": []})
+
     for policy in policies:
-        sla = (policy.get("status") or {}).get("sla") or {}
-        for t in sla.get("tenants") or []:
-            row = tenants.setdefault(
-                str(t.get("tenant")), {"total": 0, "compliant": 0, "warning": 0, "critical": 0, "out": []}
-            )
-            for key in ("total", "compliant", "warning", "critical"):
-                row[key] += int(t.get(key, 0))
-        for out in sla.get("outOfSla") or []:
-            tenant = str(out.get("tenant") or "")
-            row = tenants.setdefault(tenant, {"total": 0, "compliant": 0, "warning": 0, "critical": 0, "out": []})
-            row["out"].append((policy, out))
+        sla = policy.status.sla or SlaStatus()
+        for t in sla.tenants or []:
+            counts = row(t.tenant)
+            counts["total"] += t.total
+            counts["compliant"] += t.compliant
+            counts["warning"] += t.warning
+            counts["critical"] += t.critical
+        for out in sla.out_of_sla or []:
+            row(out.tenant or "")["out"].append((policy, out))
     return tenants
 
 
-def _warning(policy: Mapping[str, Any], out: Mapping[str, Any], days: int) -> dict[str, Any]:
-    spec = policy.get("spec") or {}
-    last = iso(out.get("lastSnapshotAt"))
-    sla_days = int(spec.get("slaDays", days))
+def _warning(policy: Policy, out: OutOfSla) -> dict[str, Any]:
+    last = stamp(out.last_snapshot_at)
     return {
-        "volume_id": str(out.get("id", "")),
-        "volume_name": out.get("name"),
-        "policy": spec.get("policyName") or _name(policy),
-        "severity": out.get("severity", "critical"),
+        "volume_id": out.id,
+        "volume_name": out.name,
+        "policy": policy.spec.policy_name or policy.name,
+        "severity": out.severity,
         "last_snapshot": last,
-        "message": f"No snapshot in last {sla_days} days" if last else "No snapshot yet",
+        "message": f"No snapshot in last {policy.spec.sla_days} days" if last else "No snapshot yet",
     }
 
 
-def sla_dashboard(policies: Sequence[Mapping[str, Any]], days: int) -> dict[str, Any]:
-    """/dashboard/snapshot-sla-compliance from every policy's ``status.sla`` (counts summed per tenant)."""
+def sla_dashboard(policies: Sequence[Policy], days: int) -> dict[str, Any]:
+    """/dashboard/snapshot-sla-compliance from every policy's ``status.sla`` (counts summed per tenant).
+
+    Each policy is evaluated on its own slaDays (the warnings say which); ``days`` is the caller's window.
+    """
     tenants = _tenants(policies)
     rows = []
     for tenant, counts in sorted(tenants.items()):
@@ -294,7 +273,7 @@ def sla_dashboard(policies: Sequence[Mapping[str, Any]], days: int) -> dict[str,
                 "warning": counts["warning"],
                 "critical": counts["critical"],
                 "compliance_percentage": percent(counts["compliant"], counts["total"]),
-                "warnings": [_warning(p, out, days) for p, out in counts["out"]],
+                "warnings": [_warning(p, out) for p, out in counts["out"]],
             }
         )
     total = sum(c["total"] for c in tenants.values())
@@ -302,7 +281,7 @@ def sla_dashboard(policies: Sequence[Mapping[str, Any]], days: int) -> dict[str,
     return {"overall_compliance": percent(compliant, total), "tenants": rows}
 
 
-def compliance_report(policies: Sequence[Mapping[str, Any]], days: int, tenant: str | None = None) -> dict[str, Any]:
+def compliance_report(policies: Sequence[Policy], days: int, tenant: str | None = None) -> dict[str, Any]:
     """/snapshot/compliance: per-policy and per-tenant SLA exactly as the policies' status reports it.
 
     The operator evaluates each policy against its own ``slaDays``; ``days`` is echoed (``sla_days``
@@ -312,21 +291,20 @@ def compliance_report(policies: Sequence[Mapping[str, Any]], days: int, tenant: 
     rows = [t for t in board["tenants"] if not tenant or t["tenant_id"] == tenant]
     per_policy = []
     for policy in policies:
-        status = policy.get("status") or {}
-        sla = status.get("sla") or {}
-        counted = [t for t in sla.get("tenants") or [] if not tenant or t.get("tenant") == tenant]
-        total = sum(int(t.get("total", 0)) for t in counted)
-        good = sum(int(t.get("compliant", 0)) for t in counted)
+        sla = policy.status.sla or SlaStatus()
+        counted = [t for t in sla.tenants or [] if not tenant or t.tenant == tenant]
+        total = sum(t.total for t in counted)
+        good = sum(t.compliant for t in counted)
         per_policy.append(
             {
-                "policy_set_id": _name(policy),
-                "policy": (policy.get("spec") or {}).get("policyName") or _name(policy),
-                "sla_days": int((policy.get("spec") or {}).get("slaDays", 2)),
-                "evaluated_at": iso(sla.get("evaluatedAt")),
+                "policy_set_id": policy.name,
+                "policy": policy.spec.policy_name or policy.name,
+                "sla_days": policy.spec.sla_days,
+                "evaluated_at": stamp(sla.evaluated_at),
                 "total_volumes": total,
                 "compliant": good,
                 "compliance_percentage": percent(good, total),
-                "out_of_sla_total": int(sla.get("outOfSlaTotal", 0)),
+                "out_of_sla_total": sla.out_of_sla_total,
             }
         )
     total = sum(t["total_volumes"] for t in rows)

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from daytwo.api.views.platform9 import models
 from daytwo.api.views.platform9 import snapshots as views
+from daytwo.api.views.snapshotpolicy import Policy, parse_policy
 
-from .data import SLA, policy, targets_cm
+from .data import SLA, targets_cm
+from .data import policy as policy_object
+
+
+def policy(annotations: dict[str, str] | None = None, **status: Any) -> Policy:
+    """The daily policy of ``data`` as the views take it (typed), with these annotations and status fields."""
+    obj = policy_object(**status)
+    obj["metadata"]["annotations"] = annotations or {}
+    return parse_policy(obj)
 
 
 def _run(run_id: str, state: str, **extra: object) -> dict:
@@ -58,11 +68,9 @@ def test_runs_dedupe_and_newest_first() -> None:
 def test_busy_reason() -> None:
     free = policy()
     assert views.busy_reason(free) is None
-    pending = policy()
-    pending["metadata"]["annotations"] = {views.RECONCILE_ANNOTATION: "t1"}
+    pending = policy({views.RECONCILE_ANNOTATION: "t1"})
     assert views.busy_reason(pending) == "pending"
-    handled = policy(lastHandledReconcileAt="t1")
-    handled["metadata"]["annotations"] = {views.RECONCILE_ANNOTATION: "t1"}
+    handled = policy({views.RECONCILE_ANNOTATION: "t1"}, lastHandledReconcileAt="t1")
     assert views.busy_reason(handled) is None
     assert views.busy_reason(policy(currentRun=_run("r", "Running"))) == "running"
 
@@ -73,8 +81,8 @@ def _suffix(token: str) -> str:
 
 def test_run_now_status_idle_pending_running_completed() -> None:
     assert views.run_now_status([policy()], None)["status"] == "idle"
-    asked = policy()
-    asked["metadata"]["annotations"] = {views.RECONCILE_ANNOTATION: "tok", "daytwo.io/requested-by": "admin"}
+    annotations = {views.RECONCILE_ANNOTATION: "tok", "daytwo.io/requested-by": "admin"}
+    asked = policy(annotations)
     got = views.run_now_status([asked], "tok")
     assert (got["status"], got["job_id"], got["triggered_by"]) == ("pending", "daily", "admin")
     steps = [
@@ -84,14 +92,15 @@ def test_run_now_status_idle_pending_running_completed() -> None:
         {"name": "Compliance", "state": "Pending"},
     ]
     running = policy(
+        annotations,
         lastHandledReconcileAt="tok",
         currentRun=_run("daily-x" + _suffix("tok"), "Running", startedAt="2026-11-30T10:00:00Z", steps=steps),
     )
-    running["metadata"]["annotations"] = asked["metadata"]["annotations"]
     got = views.run_now_status([running], "tok")
     assert got["status"] == "running" and got["started_at"] == "2026-11-30T10:00:00Z" and got["finished_at"] is None
     assert [s["status"] for s in got["steps"]] == ["completed", "running", "pending", "pending"]
     done = policy(
+        annotations,
         lastHandledReconcileAt="tok",
         lastRun=_run(
             "daily-x" + _suffix("tok"),
@@ -101,7 +110,6 @@ def test_run_now_status_idle_pending_running_completed() -> None:
             steps=[{**s, "state": "Succeeded"} for s in steps],
         ),
     )
-    done["metadata"]["annotations"] = asked["metadata"]["annotations"]
     got = views.run_now_status([done], "tok")
     assert (got["status"], got["finished_at"]) == ("completed", "2026-11-30T10:05:00Z")
     models.RunNowStatus.model_validate(got)
