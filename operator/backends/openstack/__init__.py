@@ -3,7 +3,7 @@
 Usage (from a handler's worker thread)::
 
     params = OpenStackConnectionParams(auth_url=..., username=..., password=..., project_name=...)
-    backend = connect(params)            # connections cached by params.fingerprint()
+    backend = connect(params)            # connections in the shared ClientCache (backends.runtime)
     for volume in backend.list_volumes():
         ...
 
@@ -12,12 +12,12 @@ Every failure is a :mod:`daytwo.operator.errors` type; no SDK exception escapes.
 
 from __future__ import annotations
 
-from .backend import SdkOpenStackBackend, connect
-from .clients import OpenStackClients, shared_clients
-from .errors import ERROR_TABLE, translate
-from .params import OpenStackClientSettings, OpenStackConnectionParams
-from .protocol import OpenStackBackend
-from .records import (
+from ._backend import SdkOpenStackBackend, connect
+from ._clients import OpenStackClients, install_shared_clients, shared_clients
+from ._errors import ERROR_TABLE, AddressInUse, translate
+from ._params import OpenStackClientSettings, OpenStackConnectionParams
+from ._protocol import OpenStackBackend, RestoreBackend
+from ._records import (
     Aggregate,
     Domain,
     FixedIP,
@@ -44,7 +44,7 @@ from .records import (
     Volume,
     VolumeAttachment,
 )
-from .restore import AddressInUse, RestoreBackend
+from ._waiting import wait_for_gone, wait_for_status
 
 __all__ = [
     "ERROR_TABLE",
@@ -81,6 +81,9 @@ __all__ = [
     "Volume",
     "VolumeAttachment",
     "connect",
+    "install_shared_clients",
     "shared_clients",
     "translate",
+    "wait_for_gone",
+    "wait_for_status",
 ]

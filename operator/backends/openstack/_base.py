@@ -16,8 +16,9 @@ from openstack import exceptions as sdk_exc
 from openstack import utils as sdk_utils
 
 from ...errors import NotFound, Unavailable
-from .clients import Connection, OpenStackClients
-from .params import OpenStackConnectionParams
+from ..runtime import CredentialKey
+from ._clients import Connection, OpenStackClients
+from ._params import OpenStackConnectionParams
 
 __all__ = ["ServiceCalls", "fetch_all", "microversion", "request_json"]
 
@@ -29,9 +30,18 @@ _MAX_PAGES = 100_000
 class ServiceCalls:
     """Base of the per-service mixins; every SDK call goes through :meth:`_call`."""
 
-    def __init__(self, params: OpenStackConnectionParams, clients: OpenStackClients) -> None:
+    def __init__(
+        self,
+        params: OpenStackConnectionParams,
+        clients: OpenStackClients,
+        *,
+        credential: CredentialKey | None = None,
+        secret_version: str = "",
+    ) -> None:
         self._params = params
         self._clients = clients
+        self._credential = credential
+        self._secret_version = secret_version
 
     @property
     def params(self) -> OpenStackConnectionParams:
@@ -39,7 +49,18 @@ class ServiceCalls:
         return self._params
 
     def _call(self, operation: str, fn: Callable[[Connection], T], *, idempotent: bool = True) -> T:
-        return self._clients.call(self._params, operation, fn, idempotent=idempotent)
+        return self._clients.call(
+            self._params,
+            operation,
+            fn,
+            idempotent=idempotent,
+            credential=self._credential,
+            secret_version=self._secret_version,
+        )
+
+    def invalidate_token(self) -> None:
+        """Drop the cached Keystone token of this backend's connection, so the next call re-authenticates."""
+        self._clients.invalidate_token(self._params, self._credential, self._secret_version)
 
     def _delete(self, operation: str, proxy_name: str, path: str) -> bool:
         """DELETE ``path``; False (not an error) when the object is already gone."""

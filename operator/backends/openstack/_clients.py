@@ -1,22 +1,21 @@
 """The one place that turns connection params into openstacksdk connections, and runs calls on them.
 
-- Connections are cached by ``OpenStackConnectionParams.fingerprint()``: a rotated Secret has a
-  new fingerprint, so it gets a fresh connection (and a fresh token). keystoneauth renews tokens
-  that expire and re-authenticates once when a service answers 401. A validation drops the cached
-  token first (:meth:`OpenStackClients.invalidate_token`), so it always proves the Secret's values.
+- Connections live in the shared :class:`~daytwo.operator.backends.runtime.ClientCache`: keyed by the
+  credential (namespace/kind/name) and versioned by the Secret's resourceVersion + the parameters'
+  fingerprint when the caller knows the credential, else keyed by the fingerprint. A rotated Secret
+  gets a fresh connection (and a fresh token). keystoneauth renews tokens that expire and
+  re-authenticates once when a service answers 401. A validation drops the cached token first
+  (:meth:`OpenStackClients.invalidate_token`), so it always proves the Secret's values.
 - Each ``auth_url`` gets a bounded semaphore, so one slow cloud cannot take every worker thread.
-- ``call()`` maps every SDK exception through :func:`errors.translate`, retries retryable
-  failures with exponential backoff (never 4xx), and never lets an SDK exception escape.
+- ``call()`` maps every SDK exception through :func:`translate` and retries retryable failures with the
+  shared :func:`~daytwo.operator.backends.runtime.call_with_retries` (never 4xx; creates only on 429/503).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -25,11 +24,11 @@ import openstack.connection
 from openstack.connection import Connection
 
 from ...errors import BackendError, Unavailable
-from ...stopping import pause
-from .errors import translate
-from .params import OpenStackClientSettings, OpenStackConnectionParams
+from ..runtime import CacheKey, ClientCache, CredentialKey, call_with_retries, write_ca_file
+from ._errors import translate
+from ._params import OpenStackClientSettings, OpenStackConnectionParams
 
-__all__ = ["Connection", "OpenStackClients", "shared_clients"]
+__all__ = ["Connection", "OpenStackClients", "install_shared_clients", "shared_clients"]
 
 log = logging.getLogger(__name__)
 
@@ -38,63 +37,52 @@ T = TypeVar("T")
 _MAX_CACHED_CONNECTIONS = 64
 # Statuses meaning "the server did not act on the request": safe to repeat even a create.
 _REPEATABLE_STATUSES = frozenset({429, 503})
+_PROVIDER = "openstack"
 
 
 class OpenStackClients:
-    """A thread-safe cache of connections plus the per-endpoint limits and retry policy."""
+    """Connections in a (shared or private) client cache, the per-endpoint limits and the retry policy."""
 
-    def __init__(self, settings: OpenStackClientSettings | None = None) -> None:
+    def __init__(self, settings: OpenStackClientSettings | None = None, cache: ClientCache | None = None) -> None:
         self.settings = settings or OpenStackClientSettings()
-        self._lock = threading.Lock()
-        self._connections: OrderedDict[str, Connection] = OrderedDict()
-        self._semaphores: dict[str, threading.BoundedSemaphore] = {}
-        self._ca_dir: str | None = None
+        self.policy = self.settings.retry_policy()
+        self.cache = cache if cache is not None else ClientCache(max_entries=_MAX_CACHED_CONNECTIONS)
+        self._ca_lock = threading.Lock()
+        self._ca_files: dict[str, str] = {}
 
-    def connection(self, params: OpenStackConnectionParams) -> Connection:
-        """The cached connection for these params, built on first use (no network I/O here)."""
-        key = params.fingerprint()
-        with self._lock:
-            conn = self._connections.get(key)
-            if conn is not None:
-                self._connections.move_to_end(key)
-                return conn
-            conn = self._build(params)
-            self._connections[key] = conn
-            while len(self._connections) > _MAX_CACHED_CONNECTIONS:
-                _, old = self._connections.popitem(last=False)
-                _close_quietly(old)
-            return conn
+    @staticmethod
+    def _key(params: OpenStackConnectionParams, credential: CredentialKey | None) -> CacheKey:
+        return credential.cache_key(_PROVIDER) if credential is not None else (_PROVIDER, params.fingerprint())
 
-    def invalidate_token(self, params: OpenStackConnectionParams) -> None:
+    def connection(
+        self, params: OpenStackConnectionParams, credential: CredentialKey | None = None, secret_version: str = ""
+    ) -> Connection:
+        """The cached connection for these params (of this credential), built on first use (no network I/O)."""
+        version = f"{secret_version}/{params.fingerprint()}"
+        return self.cache.get(self._key(params, credential), version, lambda: self._build(params))
+
+    def invalidate_token(
+        self, params: OpenStackConnectionParams, credential: CredentialKey | None = None, secret_version: str = ""
+    ) -> None:
         """Drop the cached Keystone token of these params' connection (no I/O), so the next call issues a
         fresh one with the Secret's values: a validation then sees a revoked password or a disabled user at
         once instead of when the cached token expires."""
-        with self._lock:
-            conn = self._connections.get(params.fingerprint())
+        conn = self.cache.peek(self._key(params, credential), f"{secret_version}/{params.fingerprint()}")
         if conn is not None:
             auth: Any = conn.session.auth
             auth.invalidate()
 
-    def forget(self, params: OpenStackConnectionParams) -> None:
-        """Drop (and close) the cached connection for these params, e.g. when a credential is deleted."""
-        with self._lock:
-            conn = self._connections.pop(params.fingerprint(), None)
-        if conn is not None:
-            _close_quietly(conn)
+    def forget(self, params: OpenStackConnectionParams, credential: CredentialKey | None = None) -> None:
+        """Drop (and close) the cached connection for these params (of this credential)."""
+        self.cache.invalidate(*self._key(params, credential))
 
     def cached_count(self) -> int:
-        """How many connections are cached (for tests and metrics)."""
-        with self._lock:
-            return len(self._connections)
+        """How many clients are cached (for tests and metrics)."""
+        return len(self.cache)
 
     def semaphore(self, auth_url: str) -> threading.BoundedSemaphore:
         """The concurrency limit shared by every call to one Keystone endpoint's cloud."""
-        with self._lock:
-            sem = self._semaphores.get(auth_url)
-            if sem is None:
-                sem = threading.BoundedSemaphore(self.settings.max_concurrency_per_endpoint)
-                self._semaphores[auth_url] = sem
-            return sem
+        return self.cache.limiter(auth_url, self.settings.max_concurrency_per_endpoint)
 
     def call(
         self,
@@ -103,50 +91,33 @@ class OpenStackClients:
         fn: Callable[[Connection], T],
         *,
         idempotent: bool = True,
+        credential: CredentialKey | None = None,
+        secret_version: str = "",
     ) -> T:
         """Run ``fn(connection)`` under the endpoint's semaphore with retries and error mapping.
 
         ``fn`` must do all its I/O before returning (materialise generators). Non-idempotent
         calls (creates) are repeated only on 429/503, where the server did not act.
         """
-        attempt = 0
-        while True:
-            attempt += 1
+
+        def attempt() -> T:
+            error: BackendError
             try:
-                conn = self.connection(params)
+                conn = self.connection(params, credential, secret_version)
                 with self.semaphore(params.auth_url):
                     return fn(conn)
             except Exception as exc:  # every failure is translated; nothing SDK-typed escapes
                 error = translate(exc, operation=operation, secrets=params.secret_values)
-                if not self._should_retry(error, attempt, idempotent):
-                    raise error from None
-                delay = self.settings.backoff(attempt)
-                log.warning(
-                    "openstack call failed, retrying",
-                    extra={
-                        "operation": operation,
-                        "attempt": attempt,
-                        "reason": error.reason,
-                        "status_code": error.status_code,
-                        "delay_s": delay,
-                    },
-                )
-                pause(delay)
+            raise error
 
-    def _should_retry(self, error: BackendError, attempt: int, idempotent: bool) -> bool:
-        if not error.retryable or attempt >= self.settings.retry_attempts:
-            return False
-        if idempotent:
-            return True
-        return isinstance(error, Unavailable) and error.status_code in _REPEATABLE_STATUSES
+        def retry_if(error: BackendError) -> bool:
+            return idempotent or (isinstance(error, Unavailable) and error.status_code in _REPEATABLE_STATUSES)
+
+        return call_with_retries(f"openstack {operation}", params.auth_url, attempt, self.policy, retry_if=retry_if)
 
     def close(self) -> None:
         """Close every cached connection."""
-        with self._lock:
-            conns = list(self._connections.values())
-            self._connections.clear()
-        for conn in conns:
-            _close_quietly(conn)
+        self.cache.close()
 
     def _build(self, params: OpenStackConnectionParams) -> Connection:
         auth: dict[str, Any] = {"auth_url": params.auth_url}
@@ -187,31 +158,30 @@ class OpenStackClients:
         return openstack.connection.Connection(config=config, app_name="daytwo")
 
     def _ca_file(self, pem: str) -> str:
-        if self._ca_dir is None:
-            self._ca_dir = tempfile.mkdtemp(prefix="daytwo-openstack-ca-")
-        path = os.path.join(self._ca_dir, hashlib.sha256(pem.encode()).hexdigest() + ".pem")
-        if not os.path.exists(path):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(pem)
-        return path
-
-
-def _close_quietly(conn: Connection) -> None:
-    try:
-        conn.close()
-    except Exception:  # closing is best effort
-        log.debug("closing an openstack connection failed", exc_info=True)
+        """One CA file per distinct bundle, removed with this object (or at exit)."""
+        key = hashlib.sha256(pem.encode()).hexdigest()
+        with self._ca_lock:
+            if key not in self._ca_files:
+                self._ca_files[key] = write_ca_file(self, pem)
+            return self._ca_files[key]
 
 
 _shared: OpenStackClients | None = None
 _shared_lock = threading.Lock()
 
 
-def shared_clients(settings: OpenStackClientSettings | None = None) -> OpenStackClients:
-    """The process-wide factory (created on first use; ``settings`` apply only then)."""
+def shared_clients() -> OpenStackClients:
+    """The process-wide OpenStack clients: the ones :func:`install_shared_clients` set (the operator's, with
+    its settings), else default-configured ones made on first use."""
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = OpenStackClients(settings)
+            _shared = OpenStackClients()
         return _shared
+
+
+def install_shared_clients(clients: OpenStackClients) -> None:
+    """Make ``clients`` the process-wide OpenStack clients (the operator does this with its settings)."""
+    global _shared
+    with _shared_lock:
+        _shared = clients

@@ -8,9 +8,9 @@ from typing import Any
 from ...errors import NotFound
 from . import _convert
 from ._base import ServiceCalls, fetch_all, microversion, request_json
+from ._clients import Connection
 from ._quota import quota_usages
-from .clients import Connection
-from .records import Aggregate, Flavor, Hypervisor, QuotaUsage, Server, ServerSpec
+from ._records import Aggregate, Flavor, Hypervisor, QuotaUsage, Server, ServerSpec
 
 __all__ = ["ComputeCalls"]
 

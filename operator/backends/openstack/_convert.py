@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .records import (
+from ._records import (
     Aggregate,
     Domain,
     FixedIP,

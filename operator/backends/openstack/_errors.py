@@ -15,6 +15,7 @@ from openstack import exceptions as sdk_exc
 from ...errors import (
     AuthFailed,
     BackendError,
+    Conflict,
     InvalidRequest,
     NotFound,
     PermissionDenied,
@@ -24,7 +25,14 @@ from ...errors import (
     error_for_status,
 )
 
-__all__ = ["ERROR_TABLE", "scrub", "translate"]
+__all__ = ["ERROR_TABLE", "AddressInUse", "scrub", "translate"]
+
+
+class AddressInUse(Conflict):
+    """Neutron refused a fixed IP because another port holds it (409 IpAddressAlreadyAllocated)."""
+
+    reason = "IpAddressAlreadyAllocated"
+
 
 _Factory = Callable[[BaseException, str], BackendError]
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from . import _convert
 from ._base import ServiceCalls, fetch_all
-from .clients import Connection
-from .records import Domain, Identity, Project, Role, RoleAssignment, User
+from ._clients import Connection
+from ._records import Domain, Identity, Project, Role, RoleAssignment, User
 
 __all__ = ["IdentityCalls"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from . import _convert
 from ._base import ServiceCalls, fetch_all, request_json
-from .records import Image
+from ._records import Image
 
 __all__ = ["ImageCalls"]
 

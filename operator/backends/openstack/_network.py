@@ -7,9 +7,9 @@ from typing import Any
 
 from . import _convert
 from ._base import ServiceCalls, fetch_all, request_json
+from ._clients import Connection
 from ._freeips import free_addresses
-from .clients import Connection
-from .records import FloatingIP, Network, Port, SecurityGroup, Subnet, SubnetFreeIPs
+from ._records import FloatingIP, Network, Port, SecurityGroup, Subnet, SubnetFreeIPs
 
 __all__ = ["NetworkCalls"]
 

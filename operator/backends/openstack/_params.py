@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, fields
 
+from ..runtime import RetryPolicy
+
 __all__ = ["OpenStackClientSettings", "OpenStackConnectionParams"]
 
 _SECRET_FIELDS = frozenset({"password", "application_credential_secret"})
@@ -92,6 +94,10 @@ class OpenStackClientSettings:
         if self.retry_attempts < 1:
             raise ValueError("retry_attempts must be >= 1")
 
-    def backoff(self, attempt: int) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based): exponential, capped."""
-        return float(min(self.backoff_max_seconds, self.backoff_base_seconds * (2 ** (attempt - 1))))
+    def retry_policy(self) -> RetryPolicy:
+        """The shared retry policy these settings give (``retry_attempts`` counts the first try)."""
+        return RetryPolicy(
+            retries=self.retry_attempts - 1,
+            backoff_seconds=self.backoff_base_seconds,
+            max_backoff_seconds=self.backoff_max_seconds,
+        )

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from .params import OpenStackConnectionParams
-from .records import (
+from ._params import OpenStackConnectionParams
+from ._records import (
     Aggregate,
     Domain,
     Flavor,
@@ -35,7 +35,7 @@ from .records import (
     Volume,
 )
 
-__all__ = ["OpenStackBackend"]
+__all__ = ["OpenStackBackend", "RestoreBackend"]
 
 
 @runtime_checkable
@@ -274,4 +274,42 @@ class OpenStackBackend(Protocol):
     def list_raw(self, resource_type: str, *, project_id: str | None = None) -> list[dict[str, Any]]:
         """Every object of a resource type (server, volume, snapshot, network, subnet, port,
         floating_ip, security_group) as the API's JSON, all projects unless ``project_id``."""
+        ...
+
+
+# A restore gives every object it creates a deterministic name and an owner mark (Cinder/Nova metadata,
+# Neutron tags), so an operator restarted between a create call and recording its result finds the
+# object instead of creating a second one.
+@runtime_checkable
+class RestoreBackend(OpenStackBackend, Protocol):
+    """The OpenStack backend plus the lookups and creates a resumable restore uses."""
+
+    def find_volumes(self, name: str, *, project_id: str | None = None) -> list[Volume]:
+        """Volumes with exactly this name (all projects, or one)."""
+        ...
+
+    def find_servers(self, name: str, *, project_id: str | None = None) -> list[Server]:
+        """Servers with exactly this name (all projects, or one), with their metadata."""
+        ...
+
+    def list_tagged_ports(self, tags: Sequence[str], *, project_id: str | None = None) -> list[Port]:
+        """Ports carrying every one of ``tags`` (Neutron's ``tags`` filter)."""
+        ...
+
+    def ports_with_ip(self, network_id: str, ip_address: str) -> list[Port]:
+        """Ports of a network holding this fixed IP (Neutron's ``fixed_ips=ip_address=`` filter)."""
+        ...
+
+    def create_tagged_port(
+        self,
+        network_id: str,
+        *,
+        name: str,
+        fixed_ips: Sequence[tuple[str | None, str | None]] = (),
+        security_group_ids: Sequence[str] | None = None,
+        project_id: str | None = None,
+        tags: Sequence[str] = (),
+        description: str = "",
+    ) -> Port:
+        """Create a port carrying ``tags``; AddressInUse when a requested fixed IP is taken."""
         ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .records import QuotaUsage
+from ._records import QuotaUsage
 
 __all__ = ["quota_usages"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._base import ServiceCalls, fetch_all, microversion
-from .clients import Connection
+from ._clients import Connection
 
 __all__ = ["RAW_RESOURCE_TYPES", "RawInventoryCalls"]
 

@@ -9,10 +9,10 @@ from openstack import exceptions as sdk_exc
 
 from . import _convert
 from ._base import ServiceCalls, fetch_all, microversion
+from ._clients import Connection
+from ._errors import AddressInUse
 from ._network import port_body
-from .clients import Connection
-from .records import Port, Server, Volume
-from .restore import AddressInUse
+from ._records import Port, Server, Volume
 
 __all__ = ["RestoreCalls"]
 

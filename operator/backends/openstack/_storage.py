@@ -8,7 +8,7 @@ from typing import Any
 from . import _convert
 from ._base import ServiceCalls, fetch_all, request_json
 from ._quota import quota_usages
-from .records import QuotaUsage, Snapshot, Volume
+from ._records import QuotaUsage, Snapshot, Volume
 
 __all__ = ["BlockStorageCalls"]
 

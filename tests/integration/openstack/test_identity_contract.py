@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from daytwo.operator.backends.openstack import OpenStackBackend, OpenStackConnectionParams, SdkOpenStackBackend
-from daytwo.operator.backends.openstack.clients import OpenStackClients
+from daytwo.operator.backends.openstack import (
+    OpenStackBackend,
+    OpenStackClients,
+    OpenStackConnectionParams,
+    SdkOpenStackBackend,
+)
 
 from tests.standins.openstack.server import StandIn
 

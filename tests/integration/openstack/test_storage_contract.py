@@ -93,7 +93,7 @@ def test_volume_quota_usage(backend: SdkOpenStackBackend, openstack_standin: Sta
 
 
 def test_wait_helpers_poll_until_done(backend: SdkOpenStackBackend, openstack_standin: StandIn) -> None:
-    from daytwo.operator.backends.openstack.waiting import wait_for_gone, wait_for_status
+    from daytwo.operator.backends.openstack import wait_for_gone, wait_for_status
 
     clock = openstack_standin.clock
     created = backend.create_volume(name="waited", size_gb=1)

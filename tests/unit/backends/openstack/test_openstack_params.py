@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import replace
 
 import pytest
 from daytwo.operator.backends.openstack import OpenStackClientSettings, OpenStackConnectionParams
@@ -54,7 +55,9 @@ def test_params_need_a_way_to_authenticate() -> None:
 
 
 def test_backoff_is_exponential_and_capped() -> None:
-    settings = OpenStackClientSettings(backoff_base_seconds=0.5, backoff_max_seconds=3)
-    assert [settings.backoff(n) for n in range(1, 6)] == [0.5, 1.0, 2.0, 3.0, 3.0]
+    settings = OpenStackClientSettings(retry_attempts=4, backoff_base_seconds=0.5, backoff_max_seconds=3)
+    policy = replace(settings.retry_policy(), jitter=lambda: 1.0)
+    assert policy.retries == 3
+    assert [policy.delay(n) for n in range(5)] == [0.5, 1.0, 2.0, 3.0, 3.0]
     with pytest.raises(ValueError):
         OpenStackClientSettings(retry_attempts=0)
