@@ -1,48 +1,64 @@
 """Memoised views of the facade's cache and their pre-rendered JSON answers, for every API's routes.
 
 Derived views are memoised per store on the store versions (or resourceVersions) they were computed
-from, so a dashboard polling a page or an object costs a dict lookup, not a recomputation.
+from, so a dashboard polling a page or an object costs a dict lookup, not a recomputation. The one
+memo facility: :class:`Memo`; each :class:`~daytwo.api.store.ObjectStore` owns its two instances
+(``store.views``, ``store.answers``), so two stores (tests) never share an answer.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Hashable
-from typing import Any
-from weakref import WeakKeyDictionary
+from threading import Lock
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi.responses import JSONResponse
 
-from .store import ObjectStore
-from .views.platform9.common import Memo
+if TYPE_CHECKING:
+    from .store import ObjectStore
 
-__all__ = ["JsonResponse", "dumps", "fast_json", "memo", "rendered"]
+__all__ = ["JsonResponse", "Memo", "dumps", "fast_json", "memo", "rendered"]
 
-#: One memo per store (normally one per process) for every derived view of every API, keyed by view name
-#: (+ parameters) and the store versions it was computed from.
-_MEMOS: WeakKeyDictionary[ObjectStore, Memo] = WeakKeyDictionary()
+T = TypeVar("T")
 
 
-#: Rendered single objects per store, keyed by object and memoised on its (and its relations')
-#: resourceVersions; cleared whole past 50,000 entries (names of deleted objects linger until then).
-_RENDERED: WeakKeyDictionary[ObjectStore, Memo] = WeakKeyDictionary()
+class Memo:
+    """Derived views memoised on the store versions they were computed from (one entry per key).
+
+    ``get(key, versions, compute)`` returns the cached value while ``versions`` (e.g. the tuple of
+    ``store.version(kind)`` of every kind the view reads) is unchanged, else recomputes it. Thread-safe
+    enough for FastAPI's threadpool: a race computes twice and keeps one.
+    """
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self._entries: dict[Hashable, tuple[Hashable, Any]] = {}
+        self._lock = Lock()
+        self.max_entries = max_entries
+
+    def get(self, key: Hashable, versions: Hashable, compute: Callable[[], T]) -> T:
+        """The value of ``key`` for ``versions``: cached, or computed now and cached."""
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == versions:
+            value: T = entry[1]
+            return value
+        value = compute()
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = (versions, value)
+        return value
 
 
 def memo(store: ObjectStore) -> Memo:
-    """The memo of derived views of ``store``."""
-    found = _MEMOS.get(store)
-    if found is None:
-        found = _MEMOS.setdefault(store, Memo(max_entries=2048))
-    return found
+    """The memo of derived views of ``store`` (every API's, keyed by view name + parameters)."""
+    return store.views
 
 
 def rendered(store: ObjectStore, key: Hashable, versions: Hashable, view: Callable[[], Any]) -> JsonResponse:
     """The JSON answer for one object's ``view``, rendered once per ``versions`` (its resourceVersion and
     those of what the view reads besides): a dashboard polling an object costs a dict lookup."""
-    found = _RENDERED.get(store)
-    if found is None:
-        found = _RENDERED.setdefault(store, Memo(max_entries=50_000))
-    return JsonResponse(found.get(key, versions, lambda: dumps(view())))
+    return JsonResponse(store.answers.get(key, versions, lambda: dumps(view())))
 
 
 class JsonResponse(JSONResponse):

@@ -22,6 +22,8 @@ from typing import Any, Protocol
 from daytwo.crds.base import API_VERSION
 from daytwo.crds.kinds import KINDS
 
+from .cached import Memo
+
 __all__ = [
     "CACHED",
     "Gone",
@@ -201,6 +203,11 @@ class ObjectStore:
     def __init__(self, namespace: str, source: WatchSource | None = None, specs: Iterable[KindSpec] = CACHED) -> None:
         self.namespace = namespace
         self._source = source
+        #: derived views of every API, keyed by view name (+ parameters) and the versions they read
+        self.views = Memo(max_entries=2048)
+        #: rendered single objects, keyed by object and memoised on its (and its relations')
+        #: resourceVersions; cleared whole past 50,000 entries (names of deleted objects linger until then)
+        self.answers = Memo(max_entries=50_000)
         self._subscribers: list[Subscriber] = []
         self._watchers = {spec.kind: Watcher(spec, namespace, source, on_event=self._publish) for spec in specs}
         self._stop = threading.Event()

@@ -5,25 +5,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from daytwo.api.cached import memo
 from daytwo.api.store import ObjectStore
 from daytwo.api.views.multicloud import billing as billing_views
 from daytwo.api.views.multicloud.inventory import InventoryIndex
-from daytwo.api.views.platform9.common import Memo
 
-__all__ = ["MEMO", "billing_documents", "credentials", "inventory", "now"]
-
-#: Derived multicloud views, memoised on the store versions they were computed from.
-MEMO = Memo(max_entries=64)
+__all__ = ["billing_documents", "credentials", "inventory", "now"]
 
 
 def inventory(store: ObjectStore) -> InventoryIndex:
     """Every credential's inventory items (rebuilt only when a daytwo ConfigMap changed)."""
-    return MEMO.get("inventory", store.version("ConfigMap"), lambda: InventoryIndex.build(store.list("ConfigMap")))
+    configmaps = store.version("ConfigMap")
+    return memo(store).get("multicloud-inventory", configmaps, lambda: InventoryIndex.build(store.list("ConfigMap")))
 
 
 def billing_documents(store: ObjectStore) -> list[dict[str, Any]]:
     """Every credential's billing document (memoised like the inventory)."""
-    return MEMO.get("billing", store.version("ConfigMap"), lambda: billing_views.documents(store.list("ConfigMap")))
+    configmaps = store.version("ConfigMap")
+    return memo(store).get("multicloud-billing", configmaps, lambda: billing_views.documents(store.list("ConfigMap")))
 
 
 def credentials(store: ObjectStore) -> list[dict[str, Any]]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from threading import Lock
 from typing import Any, TypeVar
+
+from daytwo.api.cached import Memo  # the memo facility lives in api/cached.py; re-exported for old importers
 
 __all__ = [
     "Memo",
@@ -76,30 +77,3 @@ def sort_rows(
     if not sort_by or sort_by not in set(allowed):
         return listed
     return sorted(listed, key=lambda row: _sort_key(row.get(sort_by)), reverse=(sort_dir or "").lower() == "desc")
-
-
-class Memo:
-    """Derived views memoised on the store versions they were computed from (one entry per key).
-
-    ``get(key, versions, compute)`` returns the cached value while ``versions`` (e.g. the tuple of
-    ``store.version(kind)`` of every kind the view reads) is unchanged, else recomputes it. Thread-safe
-    enough for FastAPI's threadpool: a race computes twice and keeps one.
-    """
-
-    def __init__(self, max_entries: int = 256) -> None:
-        self._entries: dict[Hashable, tuple[Hashable, Any]] = {}
-        self._lock = Lock()
-        self.max_entries = max_entries
-
-    def get(self, key: Hashable, versions: Hashable, compute: Callable[[], T]) -> T:
-        """The value of ``key`` for ``versions``: cached, or computed now and cached."""
-        entry = self._entries.get(key)
-        if entry is not None and entry[0] == versions:
-            value: T = entry[1]
-            return value
-        value = compute()
-        with self._lock:
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()
-            self._entries[key] = (versions, value)
-        return value
