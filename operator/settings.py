@@ -38,6 +38,16 @@ class OperatorSettings(BaseSettings):
         description="Snapshot calls in flight at once per OpenStack credential, across every SnapshotPolicy using "
         "it (1 = sequential). Proxmox calls are bounded per endpoint by the client instead.",
     )
+    backend_concurrency: int = Field(
+        4,
+        ge=1,
+        le=64,
+        description="HTTP calls in flight at once per endpoint of AWS, Azure, GCP and Proxmox, across every client "
+        "of that endpoint (the size of each client's connection pool too).",
+    )
+    openstack_concurrency: int = Field(
+        8, ge=1, le=64, description="OpenStack calls in flight at once per Keystone endpoint, across every credential."
+    )
 
     aggregate_naming: list[AggregateNamingRule] = Field(
         default_factory=lambda: list(DEFAULT_AGGREGATE_NAMING),

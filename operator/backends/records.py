@@ -10,15 +10,27 @@ multicloud facade never see SDK types:
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 from ..errors import InvalidRequest
 
-__all__ = ["ALL_KINDS", "CloudIdentity", "Inventory", "InventoryKind", "InventoryRecord", "parse_kinds"]
+__all__ = [
+    "ALL_KINDS",
+    "CloudIdentity",
+    "Inventory",
+    "InventoryKind",
+    "InventoryRecord",
+    "parse_kinds",
+    "record_time",
+]
+
+log = logging.getLogger(__name__)
 
 
 class InventoryKind(StrEnum):
@@ -100,3 +112,24 @@ class Inventory:
     def of_kind(self, kind: InventoryKind) -> list[InventoryRecord]:
         """The records of one kind, in the order the cloud listed them."""
         return [r for r in self.records if r.type == kind.resource_type]
+
+
+def record_time(value: Any, where: str) -> datetime | None:
+    """A cloud's timestamp (a datetime, or ISO 8601 text with ``Z`` and up to 7 fractional digits) in UTC;
+    None when absent. Text that is not a time is logged with ``where`` (provider and object) and gives None,
+    so one odd field does not fail a whole inventory."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.replace("Z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if dot:  # ARM writes 7 fractional digits; Python takes at most 6
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = f"{head}.{rest[: min(digits, 6)]}{rest[digits:]}"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        log.warning("%s: timestamp %r is not ISO 8601; recorded without it", where, value[:40])
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -31,7 +31,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 import requests
 from requests.adapters import HTTPAdapter
 
-from ..errors import BackendError, InvalidRequest, Timeout, TLSVerificationFailed, Unavailable
+from ..errors import BackendError, InvalidRequest, TerminalError, Timeout, TLSVerificationFailed, Unavailable
 from ..stopping import pause
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "CredentialKey",
     "HttpAnswer",
     "JsonHttp",
+    "MalformedAnswer",
     "RetryPolicy",
     "call_with_retries",
     "digest",
@@ -61,6 +62,13 @@ def digest(domain: bytes, *parts: str) -> str:
         encoded = part.encode()
         hashed.update(len(encoded).to_bytes(4, "big") + encoded)
     return hashed.hexdigest()[:32]
+
+
+class MalformedAnswer(TerminalError):
+    """The cloud answered, but with data the backend cannot read (a field of the wrong type or shape);
+    the message names the call and the field. Not retried: the same call gives the same answer."""
+
+    reason = "MalformedAnswer"
 
 
 # ---------------------------------------------------------------------- retries

@@ -6,14 +6,19 @@ itself reaches any of the four providers through :func:`cloud_account`. It reads
 CloudCredential and its Secret (only CloudCredential and ProxmoxNode Secrets are ever read, and only those
 labelled ``daytwo.io/credential=true``; see ``reconcile.secretaccess`` for the label and the endpoint
 binding checked before any value leaves the operator), builds
-the connection parameters and returns a backend from the process-wide client cache. A rotated
-Secret changes the parameters' fingerprint, so the next call re-authenticates with the new values.
+the connection parameters and returns a backend from the operator's one client cache
+(:class:`BackendClients`, a :class:`~daytwo.operator.backends.runtime.ClientCache`): a client is keyed by
+its credential (namespace/kind/name) and versioned by the Secret's resourceVersion and the parameters'
+fingerprint, so a rotated Secret gets a new, re-authenticated client, and :func:`invalidate` (called when
+a CloudCredential or ProxmoxNode is deleted) drops it. The per-endpoint concurrency limits come from
+:class:`~daytwo.operator.settings.OperatorSettings`; nothing is built at import.
 Missing objects raise :class:`CredentialsNotFound` with a message that names what to create; the
 message never contains a Secret value.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -21,9 +26,17 @@ from typing import Any, Protocol
 from ..backends.aws import AwsClientFactory, AwsConnectionParams
 from ..backends.azure import AzureClientFactory, AzureConnectionParams
 from ..backends.gcp import GcpClientFactory, GcpConnectionParams
-from ..backends.inventory import CloudIdentity, Inventory
-from ..backends.openstack import OpenStackBackend, OpenStackConnectionParams, connect, shared_clients
+from ..backends.openstack import (
+    OpenStackBackend,
+    OpenStackClients,
+    OpenStackClientSettings,
+    OpenStackConnectionParams,
+    connect,
+    install_shared_clients,
+)
 from ..backends.proxmox import ProxmoxBackend, ProxmoxClientFactory, ProxmoxConnectionParams
+from ..backends.records import CloudIdentity, Inventory
+from ..backends.runtime import ClientCache, CredentialKey
 from ..errors import CredentialsNotFound, InvalidRequest
 from ..kube import KubeClient, SecretRead, kube_client
 from ..reconcile.secretaccess import (
@@ -34,16 +47,21 @@ from ..reconcile.secretaccess import (
     endpoint_fingerprint,
     not_allowed_message,
 )
+from ..settings import OperatorSettings
 from .openstack_account import OpenStackAccount
 
 __all__ = [
+    "BackendClients",
     "CloudAccount",
     "ResolvedCredential",
     "aws_params",
     "azure_params",
+    "backend_clients",
     "checked_binding",
     "cloud_account",
+    "configure_backends",
     "gcp_params",
+    "invalidate",
     "openstack_backend",
     "openstack_params",
     "proxmox_backend",
@@ -56,11 +74,56 @@ __all__ = [
 #: Read timeout of one public-cloud call: it bounds a hung call; a full inventory page (1,000 EC2
 #: instances, 500 GCP instances) takes seconds on a real cloud, longer on a loaded endpoint.
 CLOUD_TIMEOUT_SECONDS = 60.0
-#: Process-wide client caches (keyed by a digest of the parameters, so a rotated Secret gets a new client).
-_AWS = AwsClientFactory(max_concurrency=4)
-_AZURE = AzureClientFactory(max_concurrency=4)
-_GCP = GcpClientFactory(max_concurrency=4)
-_PROXMOX = ProxmoxClientFactory(max_concurrency=4)
+#: Clients kept at most (least recently used go first): credentials plus OpenStack project scopes of restores.
+MAX_CACHED_CLIENTS = 256
+
+
+class BackendClients:
+    """Every backend client of the operator, in one cache, with the limits of the operator's settings."""
+
+    def __init__(self, settings: OperatorSettings) -> None:
+        self.cache = ClientCache(max_entries=MAX_CACHED_CLIENTS)
+        limit = settings.backend_concurrency
+        self.aws = AwsClientFactory(max_concurrency=limit, cache=self.cache)
+        self.azure = AzureClientFactory(max_concurrency=limit, cache=self.cache)
+        self.gcp = GcpClientFactory(max_concurrency=limit, cache=self.cache)
+        self.proxmox = ProxmoxClientFactory(max_concurrency=limit, cache=self.cache)
+        openstack = OpenStackClientSettings(max_concurrency_per_endpoint=settings.openstack_concurrency)
+        self.openstack = OpenStackClients(openstack, cache=self.cache)
+
+    def invalidate(self, namespace: str, kind: str, name: str) -> int:
+        """Drop and close every client of one credential; returns how many went."""
+        return self.cache.invalidate(namespace, kind, name)
+
+
+_clients: BackendClients | None = None
+_clients_lock = threading.Lock()
+
+
+def configure_backends(settings: OperatorSettings) -> BackendClients:
+    """Make the operator's backend clients with these settings (the old ones, if any, are closed)."""
+    global _clients
+    made = BackendClients(settings)
+    with _clients_lock:
+        old, _clients = _clients, made
+    install_shared_clients(made.openstack)  # connect(params) elsewhere uses the same cache and limits
+    if old is not None:
+        old.cache.close()
+    return made
+
+
+def backend_clients() -> BackendClients:
+    """The operator's backend clients, made from the environment's settings on first use."""
+    with _clients_lock:
+        found = _clients
+    return found if found is not None else configure_backends(OperatorSettings())
+
+
+def invalidate(namespace: str, kind: str, name: str) -> int:
+    """Drop the cached clients of a CloudCredential or ProxmoxNode (it was deleted); returns how many."""
+    with _clients_lock:
+        found = _clients
+    return found.invalidate(namespace, kind, name) if found is not None else 0
 
 
 class CloudAccount(Protocol):
@@ -85,6 +148,12 @@ class ResolvedCredential:
     secret_resource_version: str
     ca_pem: str | None
     binding: Binding | None = None  # what status.secretBinding becomes once the values are sent
+    namespace: str = ""
+
+    @property
+    def key(self) -> CredentialKey:
+        """The cache key of this credential's clients."""
+        return CredentialKey(self.namespace, "CloudCredential", self.name)
 
     def value(self, logical: str) -> str | None:
         """The Secret value for a logical key name (``password``, ``accessKeyId``...), or None."""
@@ -164,7 +233,7 @@ def resolve_credential(namespace: str, name: str) -> ResolvedCredential:
     for logical, key in renames.items():
         if key in data:
             values[logical] = data[key]
-    return ResolvedCredential(name, spec, values, found.resource_version, ca_pem, binding)
+    return ResolvedCredential(name, spec, values, found.resource_version, ca_pem, binding, namespace)
 
 
 def openstack_params(credential: ResolvedCredential, timeout_seconds: float = 30.0) -> OpenStackConnectionParams:
@@ -200,7 +269,14 @@ def openstack_backend(namespace: str, credentials_ref: dict[str, Any]) -> OpenSt
     """The OpenStack backend for a ``credentialsRef`` (kind CloudCredential, provider openstack)."""
     if credentials_ref.get("kind", "CloudCredential") != "CloudCredential":
         raise InvalidRequest(f"credentialsRef kind {credentials_ref['kind']!r} cannot reach OpenStack")
-    return connect(openstack_params(resolve_credential(namespace, credentials_ref["name"])))
+    credential = resolve_credential(namespace, credentials_ref["name"])
+    return _openstack(credential, openstack_params(credential))
+
+
+def _openstack(credential: ResolvedCredential, params: OpenStackConnectionParams) -> OpenStackBackend:
+    """The OpenStack backend of a resolved credential, its connection cached under the credential."""
+    clients = backend_clients().openstack
+    return connect(params, clients, credential=credential.key, secret_version=credential.secret_resource_version)
 
 
 def _require(credential: ResolvedCredential, provider: str, keys: tuple[str, ...]) -> dict[str, Any]:
@@ -273,24 +349,21 @@ def gcp_params(credential: ResolvedCredential, timeout_seconds: float = CLOUD_TI
 def cloud_account(credential: ResolvedCredential) -> CloudAccount:
     """The cached client of any provider for a resolved CloudCredential (rotation gives a new one)."""
     provider = credential.spec["provider"]
+    clients = backend_clients()
+    key, version = credential.key, credential.secret_resource_version
     if provider == "aws":
-        return _AWS.get(aws_params(credential))
+        return clients.aws.get(aws_params(credential), credential=key, secret_version=version)
     if provider == "azure":
-        return _AZURE.get(azure_params(credential))
+        return clients.azure.get(azure_params(credential), credential=key, secret_version=version)
     if provider == "gcp":
-        return _GCP.get(gcp_params(credential))
+        return clients.gcp.get(gcp_params(credential), credential=key, secret_version=version)
     params = openstack_params(credential)
-    return OpenStackAccount(
-        connect(params), params.region, params.username, lambda: shared_clients().invalidate_token(params)
-    )
+    backend = connect(params, clients.openstack, credential=key, secret_version=version)
+    return OpenStackAccount(backend, params.region, params.username, backend.invalidate_token)
 
 
-def proxmox_params(namespace: str, node: dict[str, Any]) -> tuple[ProxmoxConnectionParams, Binding]:
-    """Connection parameters of a ProxmoxNode object from its spec and Secrets, and the binding they give.
-
-    CredentialsNotFound names what is missing; SecretRefused when a Secret lacks the opt-in label or the
-    binding forbids sending the token where the spec now points.
-    """
+def _proxmox_params(namespace: str, node: dict[str, Any]) -> tuple[ProxmoxConnectionParams, Binding, str]:
+    """proxmox_params plus the token Secret's resourceVersion (the client's cache version)."""
     client = kube_client()
     node.setdefault("kind", "ProxmoxNode")
     spec = node["spec"]
@@ -318,13 +391,24 @@ def proxmox_params(namespace: str, node: dict[str, Any]) -> tuple[ProxmoxConnect
         ca_bundle_pem=ca_pem,
         timeout_seconds=float(spec.get("timeoutSeconds", 10)),
     )
+    return params, binding, found.resource_version
+
+
+def proxmox_params(namespace: str, node: dict[str, Any]) -> tuple[ProxmoxConnectionParams, Binding]:
+    """Connection parameters of a ProxmoxNode object from its spec and Secrets, and the binding they give.
+
+    CredentialsNotFound names what is missing; SecretRefused when a Secret lacks the opt-in label or the
+    binding forbids sending the token where the spec now points.
+    """
+    params, binding, _ = _proxmox_params(namespace, node)
     return params, binding
 
 
 def proxmox_connection(namespace: str, node: dict[str, Any]) -> tuple[ProxmoxBackend, Binding]:
     """The cached Proxmox client for a ProxmoxNode object, and the binding to store once it is used."""
-    params, binding = proxmox_params(namespace, node)
-    return _PROXMOX.get(params), binding
+    params, binding, secret_version = _proxmox_params(namespace, node)
+    key = CredentialKey(namespace, "ProxmoxNode", node["metadata"]["name"])
+    return backend_clients().proxmox.get(params, credential=key, secret_version=secret_version), binding
 
 
 def proxmox_backend_for(namespace: str, node: dict[str, Any]) -> ProxmoxBackend:

@@ -18,8 +18,8 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
-from ..backends.inventory import CloudIdentity, Inventory, InventoryKind, InventoryRecord, parse_kinds
 from ..backends.openstack import Aggregate, Flavor, Hypervisor, Network, OpenStackBackend, Server, Volume
+from ..backends.records import CloudIdentity, Inventory, InventoryKind, InventoryRecord, parse_kinds, record_time
 from ..shared.gpuviews import flavor_gpus
 
 __all__ = ["COMPUTE", "COMPUTE_TYPES", "OpenStackAccount"]
@@ -28,16 +28,6 @@ PROVIDER = "openstack"
 #: The OpenStack-only inventory kind (CRD spec.inventory.kinds) and the record types it yields.
 COMPUTE = "compute"
 COMPUTE_TYPES = ("aggregate", "hypervisor", "flavor")
-
-
-def _when(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _meta(**fields: object) -> dict[str, str]:
@@ -126,7 +116,7 @@ class OpenStackAccount:
             server.status.lower(),
             meta,
             synced,
-            _when(server.created_at),
+            record_time(server.created_at, f"openstack server {server.id}"),
         )
 
     def _volume(self, volume: Volume, synced: datetime) -> InventoryRecord:
@@ -147,7 +137,7 @@ class OpenStackAccount:
             volume.status,
             meta,
             synced,
-            _when(volume.created_at),
+            record_time(volume.created_at, f"openstack volume {volume.id}"),
         )
 
     def _network(self, network: Network, synced: datetime) -> InventoryRecord:

@@ -32,6 +32,7 @@ from ..reconcile.cloudcredential import users_status
 from ..reconcile.lifecycle import IN_USE, in_use_status
 from ..reconcile.references import object_refs
 from ..settings import OperatorSettings
+from .credentials import invalidate
 from .wakeups import WAKE, WakeKey
 
 __all__ = ["CREDENTIAL_KINDS", "INDEX_ID", "USER_KINDS", "referenced", "register", "users_in"]
@@ -100,6 +101,7 @@ def register(settings: OperatorSettings) -> None:
             await wait_for_no_users(
                 body, (_kind, str(namespace), name), kwargs[INDEX_ID], logger, settings.resync_seconds
             )
+            invalidate(str(namespace), _kind, name)  # its cached backend clients go with it
 
         kopf.on.delete(GROUP, VERSION, plural, id="in-use")(in_use)
 

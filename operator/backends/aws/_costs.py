@@ -6,15 +6,29 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..runtime import MalformedAnswer
+
 __all__ = ["CostPeriod", "CostReport"]
 
 
-def _amount(metrics: Mapping[str, Any], metric: str) -> tuple[float, str]:
-    value = metrics.get(metric) or {}
-    try:
-        return float(value.get("Amount", 0) or 0), str(value.get("Unit", "USD") or "USD")
-    except (TypeError, ValueError):
+def _amount(metrics: Mapping[str, Any], metric: str, where: str) -> tuple[float, str]:
+    """The metric's amount and unit; a metric absent from the answer is 0 (Cost Explorer leaves Total empty
+    for grouped queries), an amount that is not a number is a MalformedAnswer naming where it was."""
+    value = metrics.get(metric)
+    if value is None:
         return 0.0, "USD"
+    if not isinstance(value, Mapping):
+        raise MalformedAnswer(f"cost explorer GetCostAndUsage: {metric} of {where} is not an object")
+    amount = value.get("Amount", 0)
+    try:
+        number = float(amount if amount not in (None, "") else 0)
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number != number or number in (float("inf"), float("-inf")):
+        raise MalformedAnswer(
+            f"cost explorer GetCostAndUsage: {metric} amount {str(amount)[:40]!r} of {where} is not a number"
+        )
+    return number, str(value.get("Unit", "USD") or "USD")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +45,12 @@ class CostPeriod:
     def from_api(cls, item: Mapping[str, Any], metric: str) -> tuple[CostPeriod, str]:
         """Build from one ResultsByTime entry; returns it with the currency unit."""
         period = item.get("TimePeriod") or {}
-        total, unit = _amount(item.get("Total") or {}, metric)
+        where = f"period {period.get('Start', '?')}..{period.get('End', '?')}"
+        total, unit = _amount(item.get("Total") or {}, metric, f"the total of {where}")
         groups: dict[str, float] = {}
         for group in item.get("Groups") or ():
             key = "/".join(str(k) for k in group.get("Keys") or ()) or "other"
-            amount, unit = _amount(group.get("Metrics") or {}, metric)
+            amount, unit = _amount(group.get("Metrics") or {}, metric, f"group {key!r} in {where}")
             groups[key] = groups.get(key, 0.0) + amount
         if groups and not total:
             total = sum(groups.values())

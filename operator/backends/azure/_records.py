@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ..records import InventoryRecord
+from ..records import InventoryRecord, record_time
 
 __all__ = ["disk_record", "resource_group", "vm_record", "vnet_record"]
 
@@ -27,19 +27,6 @@ def _meta(item: Mapping[str, Any], **fields: Any) -> dict[str, str]:
     meta["resource_group"] = resource_group(str(item.get("id", "")))
     meta.update({f"tag:{k}": str(v) for k, v in (item.get("tags") or {}).items()})
     return meta
-
-
-def _when(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:  # ARM writes 7 fractional digits; Python takes at most 6
-        head, _, rest = value.partition(".")
-        if rest:
-            digits = "".join(c for c in rest if c.isdigit())
-            value = f"{head}.{digits[:6]}{rest[len(digits) :]}"
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def _power_state(props: Mapping[str, Any]) -> str:
@@ -80,7 +67,7 @@ def vm_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecord:
         status=_power_state(props),
         metadata=meta,
         last_synced=synced,
-        created_at=_when(props.get("timeCreated")),
+        created_at=record_time(props.get("timeCreated"), "azure"),
     )
 
 
@@ -105,7 +92,7 @@ def disk_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecord:
         status=str(props.get("diskState", props.get("provisioningState", "unknown"))).lower(),
         metadata=meta,
         last_synced=synced,
-        created_at=_when(props.get("timeCreated")),
+        created_at=record_time(props.get("timeCreated"), "azure"),
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ..records import InventoryRecord
+from ..records import InventoryRecord, record_time
 
 __all__ = ["disk_record", "instance_record", "network_record", "region_of_zone"]
 
@@ -21,13 +21,6 @@ def _last(url: Any) -> str:
 def region_of_zone(zone: str) -> str:
     """us-central1-a -> us-central1."""
     return zone.rsplit("-", 1)[0] if zone.count("-") >= 2 else zone
-
-
-def _when(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
 
 
 def _meta(item: Mapping[str, Any], **fields: Any) -> dict[str, str]:
@@ -59,7 +52,7 @@ def instance_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecor
         status=str(item.get("status", "unknown")).lower(),
         metadata=meta,
         last_synced=synced,
-        created_at=_when(item.get("creationTimestamp")),
+        created_at=record_time(item.get("creationTimestamp"), "gcp"),
     )
 
 
@@ -85,7 +78,7 @@ def disk_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecord:
         status=str(item.get("status", "unknown")).lower(),
         metadata=meta,
         last_synced=synced,
-        created_at=_when(item.get("creationTimestamp")),
+        created_at=record_time(item.get("creationTimestamp"), "gcp"),
     )
 
 
@@ -109,5 +102,5 @@ def network_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecord
         status="active",
         metadata=meta,
         last_synced=synced,
-        created_at=_when(item.get("creationTimestamp")),
+        created_at=record_time(item.get("creationTimestamp"), "gcp"),
     )
