@@ -22,8 +22,13 @@ from daytwo.crds.snapshotpolicy import (
     named_policy,
 )
 from daytwo.operator.shared.snapshots import format_time, policy_spec, policy_status
+from pydantic import ValidationError
 
-__all__ = ["Policy", "parse_policies", "parse_policy", "spec_body", "stamp"]
+__all__ = ["InvalidSpec", "Policy", "new_spec", "parse_policies", "parse_policy", "spec_body", "stamp"]
+
+
+class InvalidSpec(ValueError):
+    """A spec the facade was asked to write does not match the model; the message says what to change."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,26 @@ def parse_policy(obj: Mapping[str, Any]) -> Policy:
 def parse_policies(objs: Iterable[Mapping[str, Any]]) -> list[Policy]:
     """:func:`parse_policy` of each object."""
     return [parse_policy(obj) for obj in objs]
+
+
+def new_spec(**fields: Any) -> SnapshotPolicySpec:
+    """``SnapshotPolicySpec(**fields)``; InvalidSpec naming each bad field with the CRD's own message."""
+    try:
+        return SnapshotPolicySpec(**fields)
+    except ValidationError as error:
+        raise InvalidSpec(_explain(error)) from None
+
+
+def _explain(error: ValidationError) -> str:
+    """Each invalid field with what to do (the pattern message the CRD answers with, where there is one)."""
+    by_key = {key: f for name, f in SnapshotPolicySpec.model_fields.items() for key in (name, f.alias)}
+    messages = []
+    for entry in error.errors()[:5]:
+        field = by_key.get(str(entry["loc"][0])) if entry["loc"] else None
+        extra = field.json_schema_extra if field and isinstance(field.json_schema_extra, dict) else {}
+        explained = extra.get("x-daytwo-pattern-message") if entry["type"] == "string_pattern_mismatch" else None
+        messages.append(str(explained or f"{'.'.join(str(p) for p in entry['loc'])}: {entry['msg']}"))
+    return "; ".join(messages)
 
 
 def spec_body(spec: SnapshotPolicySpec) -> dict[str, Any]:

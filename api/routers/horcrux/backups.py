@@ -10,8 +10,12 @@ from typing import Annotated, Any
 
 from daytwo.api.deps import Principal, StoreDep, WriterDep, require
 from daytwo.api.errors import ApiError
+from daytwo.api.routers.snapshotpolicies import typed_policies, typed_policy
 from daytwo.api.views.horcrux import requests as build
 from daytwo.api.views.horcrux import snapshots as views
+from daytwo.api.views.snapshotpolicy import InvalidSpec, Policy
+from daytwo.crds.base import RECONCILE_ANNOTATION
+from daytwo.operator.shared.times import format_time
 from fastapi import APIRouter, Body, Query, Request
 
 from ._shared import audit, guests, target_ids, vm_or_404
@@ -22,16 +26,15 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["backups"])
 POLICY = "SnapshotPolicy"
-RECONCILE = "daytwo.io/reconcile-requested-at"
 
 
-def _jobs(store: StoreDep) -> list[dict[str, Any]]:
-    return [p for p in store.list(POLICY) if views.covers_proxmox(p) and not views.is_ondemand(p)]
+def _jobs(store: StoreDep) -> list[Policy]:
+    return [p for p in typed_policies(store) if views.covers_proxmox(p) and not views.is_ondemand(p)]
 
 
 def _backup_rows(store: StoreDep) -> list[dict[str, Any]]:
     names = {str(g.vmid): g.name for g in guests(store)}
-    return views.backups(store.list(POLICY), names, target_ids(store))
+    return views.backups(typed_policies(store), names, target_ids(store))
 
 
 def _backup_or_404(store: StoreDep, backup_id: str) -> dict[str, Any]:
@@ -115,7 +118,7 @@ def restore_backup(
 def list_jobs(store: StoreDep, user: Principal = require("backups:read")) -> list[dict[str, Any]]:
     """Every scheduled SnapshotPolicy with Proxmox targets."""
     targets = target_ids(store)
-    return [views.backup_job(p, targets.get(p["metadata"]["name"], ())) for p in _jobs(store)]
+    return [views.backup_job(p, targets.get(p.name, ())) for p in _jobs(store)]
 
 
 @router.post("/api/backup-jobs", response_model=BackupJob, status_code=201, summary="Create a backup job")
@@ -133,18 +136,21 @@ def create_job(
         raise ApiError(
             422, f"vm_ids span several ProxmoxNodes ({', '.join(sorted(nodes))}); one job per node", "VALIDATION_ERROR"
         )
-    policy = build.backup_job_body(
-        body.name,
-        nodes.pop(),
-        body.schedule,
-        [g.vmid for g in found],
-        body.retention_days,
-        body.keep_last,
-        body.enabled,
-    )
+    try:
+        policy = build.backup_job_body(
+            body.name,
+            nodes.pop(),
+            body.schedule,
+            [g.vmid for g in found],
+            body.retention_days,
+            body.keep_last,
+            body.enabled,
+        )
+    except InvalidSpec as error:
+        raise ApiError(422, str(error), "VALIDATION_ERROR") from None
     created = writer.create(POLICY, policy)
     audit(request, user, "backup_job.create", f"job-{policy['metadata']['name']}")
-    return views.backup_job(created if created.get("spec") else policy | {"status": {}})
+    return views.backup_job(typed_policy(created if created.get("spec") else policy))
 
 
 @router.post("/api/backup-jobs/{job_id}/run", response_model=Accepted, status_code=202, summary="Run a backup job now")
@@ -152,13 +158,12 @@ def run_job(
     job_id: str, request: Request, store: StoreDep, writer: WriterDep, user: Principal = require("backups:write")
 ) -> dict[str, Any]:
     """The run-now annotation; 409 while a run is pending or running. 202, job id = the policy."""
-    policy = next((p for p in _jobs(store) if p["metadata"]["name"] == job_id), None)
+    policy = next((p for p in _jobs(store) if p.name == job_id), None)
     if policy is None:
         raise ApiError(404, f"Backup job '{job_id}' not found", "NOT_FOUND")
-    status = policy.get("status") or {}
-    token = (policy["metadata"].get("annotations") or {}).get(RECONCILE)
-    if (token and token != status.get("lastHandledReconcileAt")) or status.get("currentRun"):
+    token = policy.annotations.get(RECONCILE_ANNOTATION)
+    if (token and token != policy.status.last_handled_reconcile_at) or policy.status.current_run:
         raise ApiError(409, f"Backup job '{job_id}' is already pending or running", "CONFLICT")
-    writer.annotate(POLICY, job_id, {RECONCILE: f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}-{uuid.uuid4().hex[:6]}"})
+    writer.annotate(POLICY, job_id, {RECONCILE_ANNOTATION: f"{format_time(datetime.now(UTC))}-{uuid.uuid4().hex[:6]}"})
     audit(request, user, "backup_job.run", f"job-{job_id}")
     return {"id": job_id, "status": "pending", "message": "Backup job started", "job_id": job_id, "backups_created": 0}

@@ -9,10 +9,12 @@ from typing import Annotated, Any
 
 from daytwo.api.deps import Principal, StoreDep, WriterDep, require
 from daytwo.api.errors import ApiError
+from daytwo.api.routers.snapshotpolicies import typed_policies, typed_policy
 from daytwo.api.views.horcrux import requests as build
 from daytwo.api.views.horcrux import snapshots as views
 from daytwo.api.views.horcrux.vms import Guest
 from daytwo.crds.restorejob import CONFIRM_PREFIX
+from daytwo.operator.shared.times import format_time
 from fastapi import APIRouter, Body, Request
 
 from ._shared import audit, target_ids, vm_or_404
@@ -26,7 +28,7 @@ POLICY = "SnapshotPolicy"
 
 def snapshot_rows(store: StoreDep, guest: Guest) -> list[dict[str, Any]]:
     """The guest's snapshots (on-demand and scheduled), oldest first."""
-    return views.snapshots(store.list(POLICY), guest.cr, guest.vmid, guest.node, target_ids(store))
+    return views.snapshots(typed_policies(store), guest.cr, guest.vmid, guest.node, target_ids(store))
 
 
 def _snapshot_or_404(store: StoreDep, guest: Guest, snapshot_id: str) -> dict[str, Any]:
@@ -48,7 +50,7 @@ def create_snapshot(
         "id": job,
         "vm_id": str(guest.vmid),
         "name": name,
-        "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created_at": format_time(datetime.now(UTC)),
         "message": "Snapshot requested; it appears in the list when the run finishes",
         "job_id": job,
     }
@@ -148,7 +150,7 @@ def delete_snapshot(
     """Delete the on-demand snapshot's SnapshotPolicy; scheduled snapshots belong to their policy's retention."""
     snap = _snapshot_or_404(store, vm_or_404(store, vm_id), snapshot_id)
     policy = store.get(POLICY, snap["policy"])
-    if policy is None or not views.is_ondemand(policy):
+    if policy is None or not views.is_ondemand(typed_policy(policy)):
         raise ApiError(
             409,
             f"Snapshot '{snapshot_id}' belongs to SnapshotPolicy '{snap['policy']}'; its retention deletes it",

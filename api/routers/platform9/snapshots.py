@@ -10,14 +10,15 @@ from weakref import WeakKeyDictionary
 
 from daytwo.api.deps import Principal, StoreDep, WriterDep, require
 from daytwo.api.errors import ApiError
+from daytwo.api.routers.snapshotpolicies import typed_policies, typed_policy
 from daytwo.api.store import ObjectStore
 from daytwo.api.views.platform9 import models
 from daytwo.api.views.platform9 import snapshots as views
-from daytwo.api.views.snapshotpolicy import Policy, parse_policy, spec_body
+from daytwo.api.views.snapshotpolicy import InvalidSpec, Policy, new_spec, spec_body
 from daytwo.crds.base import RECONCILE_ANNOTATION, CredentialsKind, CredentialsRef
 from daytwo.crds.snapshotpolicy import OpenStackVolumeTargets, Retention, SnapshotPolicySpec, SnapshotTargets
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from ._shared import ERRORS, PathId, audit, memo, not_implemented, policy_targets, volume_rows
 from .monitoring import TimedRoute
@@ -34,23 +35,15 @@ _ISSUED: WeakKeyDictionary[ObjectStore, dict[str, str]] = WeakKeyDictionary()
 _run_now_lock = threading.Lock()
 
 
-def _typed(obj: dict[str, Any]) -> Policy:
-    """The typed policy; an object that does not match the schema is a 502 naming the field."""
-    try:
-        return parse_policy(obj)
-    except ValueError as error:
-        raise ApiError(502, str(error), "KUBERNETES_ERROR") from None
-
-
 def _policy(store: ObjectStore, name: str) -> Policy:
     policy = store.get(KIND, name)
     if policy is None:
         raise ApiError(404, f"Snapshot policy {name!r} not found", "NOT_FOUND")
-    return _typed(policy)
+    return typed_policy(policy)
 
 
 def _policies(store: ObjectStore) -> list[Policy]:
-    return [_typed(obj) for obj in store.list(KIND)]
+    return typed_policies(store)
 
 
 @router.get("/snapshot-policies", response_model=models.PolicyList, summary="Snapshot policy sets")
@@ -112,15 +105,15 @@ def _create_spec(body: PolicyBody) -> dict[str, Any]:
         fields["retention"] = Retention(**_given(body, ("keep_last", "max_age")))
     selectors = _selectors(body)
     try:
-        spec = SnapshotPolicySpec(
+        spec = new_spec(
             credentials_ref=CredentialsRef(kind=CredentialsKind.CLOUD_CREDENTIAL, name=str(body.credential)),
             targets=SnapshotTargets(
                 openstack=selectors if selectors.model_dump(exclude_none=True) else _DEFAULT_TARGETS
             ),
             **fields,
         )
-    except ValidationError as error:
-        raise ApiError(422, _invalid(error), "VALIDATION_ERROR") from None
+    except InvalidSpec as error:
+        raise ApiError(422, str(error), "VALIDATION_ERROR") from None
     return spec_body(spec)
 
 
@@ -145,18 +138,6 @@ def _update_patch(body: PolicyBody) -> dict[str, Any]:
     return patch
 
 
-def _invalid(error: ValidationError) -> str:
-    """Each invalid field with what to do (the CRD's pattern message where the model has one)."""
-    messages = []
-    for entry in error.errors()[:5]:
-        fields = {key: f for name, f in SnapshotPolicySpec.model_fields.items() for key in (name, f.alias)}
-        field = fields.get(str(entry["loc"][0])) if entry["loc"] else None
-        extra = field.json_schema_extra if field and isinstance(field.json_schema_extra, dict) else {}
-        explained = extra.get("x-daytwo-pattern-message") if entry["type"] == "string_pattern_mismatch" else None
-        messages.append(str(explained or f"{'.'.join(str(p) for p in entry['loc'])}: {entry['msg']}"))
-    return "; ".join(messages)
-
-
 @router.post("/snapshot-policies", status_code=201, response_model=models.PolicySet, summary="Create a policy set")
 def create_policy(
     request: Request, body: PolicyCreate, writer: WriterDep, user: Principal = require("snapshots:admin")
@@ -166,7 +147,7 @@ def create_policy(
         raise ApiError(422, "credential is required: the CloudCredential whose volumes the policy snapshots")
     created = writer.create(KIND, {"metadata": {"name": body.name}, "spec": _create_spec(body)})
     audit(request, user, "snapshot.policy.create", f"{KIND}/{body.name}")
-    return views.policy_row(_typed(created))
+    return views.policy_row(typed_policy(created))
 
 
 @router.put("/snapshot-policies/{policy_id}", response_model=models.PolicySet, summary="Update a policy set")
@@ -182,7 +163,7 @@ def update_policy(
     _policy(store, policy_id)
     updated = writer.patch(KIND, policy_id, {"spec": _update_patch(body)})
     audit(request, user, "snapshot.policy.update", f"{KIND}/{policy_id}")
-    return views.policy_row(_typed(updated))
+    return views.policy_row(typed_policy(updated))
 
 
 @router.delete("/snapshot-policies/{policy_id}", status_code=204, summary="Delete a policy set")
@@ -240,7 +221,7 @@ def assign(
     ids = list(dict.fromkeys([*(openstack.volume_ids or []), *body.volume_ids]))
     updated = writer.patch(KIND, body.policy_set_id, _volume_ids_patch(ids))
     audit(request, user, "snapshot.assign", f"{KIND}/{body.policy_set_id}", volumes=len(body.volume_ids))
-    rows = views.assignments([_typed(updated)], {})
+    rows = views.assignments([typed_policy(updated)], {})
     chosen = [r for r in rows if r["volume_id"] in set(body.volume_ids)]
     return {"assignments": chosen, "total": len(chosen)}
 

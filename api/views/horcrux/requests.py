@@ -15,7 +15,15 @@ from typing import Any
 
 from daytwo.crds.base import CredentialsKind, CredentialsRef
 from daytwo.crds.restorejob import ProxmoxRestoreSource, RestoreJobSpec, RestoreMode, RestoreSource
+from daytwo.crds.snapshotpolicy import (
+    ProxmoxGuestTargets,
+    Retention,
+    SnapshotPolicySpec,
+    SnapshotTargets,
+    SnapshotTemplate,
+)
 
+from ..snapshotpolicy import new_spec, spec_body
 from .snapshots import DESCRIPTION, SNAPSHOT_NAME, SNAPSHOT_OF
 
 __all__ = ["backup_job_body", "dns_name", "ondemand_snapshot_body", "restore_job_body"]
@@ -47,14 +55,16 @@ def ondemand_snapshot_body(
             "labels": {**MANAGED, SNAPSHOT_OF: str(vmid)},
             "annotations": annotations,
         },
-        "spec": {
-            "credentialsRef": {"kind": "ProxmoxNode", "name": cr},
-            "targets": {"proxmox": {"vmids": [vmid]}},
-            "schedule": "@yearly",
-            "retention": {"keepLast": 1},
-            "snapshot": {"namePrefix": "hx", "includeMemory": include_memory},
-            "runOnCreate": True,
-        },
+        "spec": spec_body(
+            SnapshotPolicySpec(
+                credentials_ref=_proxmox_node(cr),
+                targets=_guests([vmid]),
+                schedule="@yearly",
+                retention=Retention(keep_last=1),
+                snapshot=SnapshotTemplate(name_prefix="hx", include_memory=include_memory),
+                run_on_create=True,
+            )
+        ),
     }
 
 
@@ -90,19 +100,27 @@ def backup_job_body(
     keep_last: int | None,
     enabled: bool,
 ) -> dict[str, Any]:
-    """The SnapshotPolicy of a horcrux backup job (retention: days -> maxAge, else keepLast, default 7)."""
-    retention: dict[str, Any] = {}
-    if retention_days:
-        retention["maxAge"] = f"{retention_days}d"
-    if keep_last or not retention:
-        retention["keepLast"] = keep_last or 7
+    """The SnapshotPolicy of a horcrux backup job (retention: days -> maxAge, else keepLast, default 7);
+    InvalidSpec when the schedule is not cron."""
+    retention = Retention(max_age=f"{retention_days}d") if retention_days else Retention()
+    if keep_last or not retention_days:
+        retention.keep_last = keep_last or 7
+    spec = new_spec(
+        credentials_ref=_proxmox_node(cr),
+        targets=_guests(sorted(set(vmids))),
+        schedule=schedule,
+        retention=retention,
+        suspend=not enabled,
+    )
     return {
         "metadata": {"name": dns_name(name), "labels": dict(MANAGED), "annotations": {"daytwo.io/display-name": name}},
-        "spec": {
-            "credentialsRef": {"kind": "ProxmoxNode", "name": cr},
-            "targets": {"proxmox": {"vmids": sorted(set(vmids))}},
-            "schedule": schedule,
-            "retention": retention,
-            "suspend": not enabled,
-        },
+        "spec": spec_body(spec),
     }
+
+
+def _proxmox_node(name: str) -> CredentialsRef:
+    return CredentialsRef(kind=CredentialsKind.PROXMOX_NODE, name=name)
+
+
+def _guests(vmids: list[int]) -> SnapshotTargets:
+    return SnapshotTargets(proxmox=ProxmoxGuestTargets(vmids=vmids))

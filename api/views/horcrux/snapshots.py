@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from daytwo.crds.snapshotpolicy import named_policy
-from daytwo.operator.shared.snapshots import guest_snapshot_name, parse_duration, parse_time, policy_spec, policy_view
+from daytwo.crds.snapshotpolicy import SnapshotRun
+from daytwo.operator.shared.snapshots import guest_snapshot_name, parse_duration, policy_view
+
+from ..snapshotpolicy import Policy, stamp
 
 __all__ = [
     "DESCRIPTION",
@@ -48,85 +51,73 @@ BACKUP_STATUS = {
 }
 
 
-def _meta(obj: Mapping[str, Any], field: str) -> Mapping[str, str]:
-    return (obj.get("metadata") or {}).get(field) or {}
-
-
-def is_ondemand(policy: Mapping[str, Any]) -> bool:
+def is_ondemand(policy: Policy) -> bool:
     """Whether the facade created ``policy`` for one snapshot request."""
-    return SNAPSHOT_OF in _meta(policy, "labels")
+    return SNAPSHOT_OF in policy.labels
 
 
-def covers_proxmox(policy: Mapping[str, Any]) -> bool:
+def covers_proxmox(policy: Policy) -> bool:
     """Whether ``policy`` snapshots Proxmox guests."""
-    return _proxmox_targets(policy) is not None
+    return policy.spec.targets.proxmox is not None
 
 
-def _proxmox_targets(policy: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    targets: Mapping[str, Any] | None = ((policy.get("spec") or {}).get("targets") or {}).get("proxmox")
-    return targets
-
-
-def covers(policy: Mapping[str, Any], cr: str, vmid: int, node: str, target_ids: Sequence[str] = ()) -> bool:
+def covers(policy: Policy, cr: str, vmid: int, node: str, target_ids: Sequence[str] = ()) -> bool:
     """Whether ``policy`` snapshots guest ``vmid`` (on ``node``) of ProxmoxNode ``cr``."""
-    targets = _proxmox_targets(policy)
-    spec = policy.get("spec") or {}
-    if targets is None or (spec.get("credentialsRef") or {}).get("name") != cr:
+    targets = policy.spec.targets.proxmox
+    if targets is None or policy.spec.credentials_ref.name != cr:
         return False
-    return (
-        vmid in (targets.get("vmids") or []) or node in (targets.get("nodes") or []) or f"{node}/{vmid}" in target_ids
-    )
+    return vmid in (targets.vmids or []) or node in (targets.nodes or []) or f"{node}/{vmid}" in target_ids
 
 
-def runs(policy: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+def _when(run: SnapshotRun) -> datetime:
+    return run.scheduled_at or run.started_at or datetime.min.replace(tzinfo=UTC)
+
+
+def runs(policy: Policy) -> list[SnapshotRun]:
     """The policy's runs, newest first: current, last, then history (each once)."""
-    status = policy.get("status") or {}
-    found: dict[str, Mapping[str, Any]] = {}
-    for run in [status.get("currentRun"), status.get("lastRun"), *(status.get("history") or [])]:
-        if run and run.get("id") and run["id"] not in found:
-            found[run["id"]] = run
-    return sorted(found.values(), key=lambda r: str(r.get("scheduledAt") or r.get("startedAt") or ""), reverse=True)
+    return sorted(policy.runs, key=_when, reverse=True)
 
 
-def pve_snapshot_name(policy: Mapping[str, Any], run: Mapping[str, Any]) -> str | None:
+def pve_snapshot_name(policy: Policy, run: SnapshotRun) -> str | None:
     """The Proxmox snapshot name ``run`` of ``policy`` makes; None when the policy or run is unusable."""
-    slot = parse_time(run.get("scheduledAt"))
-    if slot is None:
+    if run.scheduled_at is None:
         return None
-    metadata = policy.get("metadata") or {}
     try:
-        view = policy_view(str(metadata.get("namespace", "")), str(metadata.get("name", "")), policy_spec(policy))
+        view = policy_view(policy.namespace, policy.name, policy.spec)
     except ValueError:
         return None
-    return guest_snapshot_name(view, slot)
+    return guest_snapshot_name(view, run.scheduled_at)
 
 
-def _failed_for(run: Mapping[str, Any], node: str, vmid: int) -> bool:
-    return any(f.get("target") == f"{node}/{vmid}" for f in run.get("failures") or [])
+def _failed_for(run: SnapshotRun, vm_id: str, node: str | None = None) -> bool:
+    """Whether ``run`` failed for guest ``vm_id`` (on ``node``, when given)."""
+    for failure in run.failures or []:
+        where, _, vmid = failure.target.rpartition("/")
+        if vmid == vm_id and node in (None, where):
+            return True
+    return False
 
 
-def _snapshot(policy: Mapping[str, Any], run: Mapping[str, Any] | None, vm_id: str, ondemand: bool) -> dict[str, Any]:
-    metadata = policy.get("metadata") or {}
-    annotations = _meta(policy, "annotations")
+def _snapshot(policy: Policy, run: SnapshotRun | None, vm_id: str, ondemand: bool) -> dict[str, Any]:
     pve = pve_snapshot_name(policy, run) if run else None
-    created = (run or {}).get("finishedAt") or (run or {}).get("startedAt") or metadata.get("creationTimestamp")
+    created = (stamp(run.finished_at) or stamp(run.started_at)) if run else None
     return {
-        "id": metadata["name"] if ondemand else str((run or {}).get("id")),
+        "id": policy.name if ondemand or run is None else run.id,
         "vm_id": vm_id,
-        "name": annotations.get(SNAPSHOT_NAME) or pve or metadata["name"],
-        "description": annotations.get(DESCRIPTION) if ondemand else f"SnapshotPolicy {metadata['name']}",
-        "created_at": created,
-        "include_memory": bool(((policy.get("spec") or {}).get("snapshot") or {}).get("includeMemory")),
+        "name": policy.annotations.get(SNAPSHOT_NAME) or pve or policy.name,
+        "description": policy.annotations.get(DESCRIPTION) if ondemand else f"SnapshotPolicy {policy.name}",
+        "created_at": created or policy.created,
+        "include_memory": policy.spec.snapshot.include_memory,
         "disk_snapshots": [],
         "parent_snapshot": None,
-        "status": "creating" if run is None else BACKUP_STATUS.get(str(run.get("state")), "pending"),
+        "status": "creating" if run is None else BACKUP_STATUS.get(run.state, "pending"),
         "snapshot_name": pve,
-        "policy": metadata["name"],
+        "policy": policy.name,
     }
 
 
 def snapshots(
-    policies: Iterable[Mapping[str, Any]],
+    policies: Iterable[Policy],
     cr: str,
     vmid: int,
     node: str,
@@ -135,24 +126,18 @@ def snapshots(
     """horcrux's snapshots of one guest, oldest first, each the parent of the next."""
     rows: list[dict[str, Any]] = []
     for policy in policies:
-        name = str((policy.get("metadata") or {}).get("name"))
-        if not covers(policy, cr, vmid, node, (targets or {}).get(name, ())):
+        if not covers(policy, cr, vmid, node, (targets or {}).get(policy.name, ())):
             continue
         found = runs(policy)
         if is_ondemand(policy):
             rows.append(_snapshot(policy, found[0] if found else None, str(vmid), True))
             continue
-        keep = ((policy.get("spec") or {}).get("retention") or {}).get("keepLast")
-        if keep is None and (policy.get("spec") or {}).get("policyName"):
-            keep = named_policy(str(policy["spec"]["policyName"]))[1]
         made = [
             r
             for r in found
-            if r.get("state") in ("Succeeded", "PartiallyFailed")
-            and int(r.get("created", 0)) > 0
-            and not _failed_for(r, node, vmid)
+            if r.state in ("Succeeded", "PartiallyFailed") and r.created > 0 and not _failed_for(r, str(vmid), node)
         ]
-        rows += [_snapshot(policy, r, str(vmid), False) for r in made[: keep or None]]
+        rows += [_snapshot(policy, r, str(vmid), False) for r in made[: policy.keep_last or None]]
     rows.sort(key=lambda row: str(row["created_at"] or ""))
     for before, after in itertools.pairwise(rows):
         after["parent_snapshot"] = before["id"]
@@ -172,50 +157,44 @@ def snapshot_tree(vm_id: str, rows: Sequence[Mapping[str, Any]]) -> dict[str, An
     return {"vm_id": vm_id, "snapshots": roots}
 
 
-def _cron(spec: Mapping[str, Any]) -> str:
-    if spec.get("policyName"):
-        return named_policy(str(spec["policyName"]))[0]
-    return str(spec.get("schedule") or "")
-
-
-def _vm_ids(policy: Mapping[str, Any], target_ids: Sequence[str]) -> list[str]:
-    targets = _proxmox_targets(policy) or {}
-    ids = {str(v) for v in targets.get("vmids") or []}
+def _vm_ids(policy: Policy, target_ids: Sequence[str]) -> list[str]:
+    targets = policy.spec.targets.proxmox
+    ids = {str(v) for v in (targets.vmids if targets else None) or []}
     ids |= {t.rpartition("/")[2] for t in target_ids}
     return sorted(ids, key=lambda v: (len(v), v))
 
 
-def _retention_days(spec: Mapping[str, Any]) -> int | None:
-    max_age = (spec.get("retention") or {}).get("maxAge")
+def _retention_days(policy: Policy) -> int | None:
+    max_age = policy.spec.retention.max_age if policy.spec.retention else None
     if not max_age:
         return None
     try:
-        return max(1, parse_duration(str(max_age)).days)
+        return max(1, parse_duration(max_age).days)
     except ValueError:
         return None
 
 
-def backup_job(policy: Mapping[str, Any], target_ids: Sequence[str] = ()) -> dict[str, Any]:
+def backup_job(policy: Policy, target_ids: Sequence[str] = ()) -> dict[str, Any]:
     """horcrux's backup job for a scheduled SnapshotPolicy."""
-    spec, status = policy.get("spec") or {}, policy.get("status") or {}
-    last = status.get("lastRun") or {}
-    keep = (spec.get("retention") or {}).get("keepLast")
+    spec, status = policy.spec, policy.status
+    last = status.last_run
+    last_run = (stamp(last.finished_at) or stamp(last.started_at)) if last else None
     return {
-        "id": policy["metadata"]["name"],
-        "name": policy["metadata"]["name"],
-        "schedule": _cron(spec),
+        "id": policy.name,
+        "name": policy.name,
+        "schedule": policy.cron,
         "vm_ids": _vm_ids(policy, target_ids),
-        "retention_days": _retention_days(spec),
-        "keep_last": keep,
-        "enabled": not spec.get("suspend", False),
-        "last_run": last.get("finishedAt") or last.get("startedAt") or status.get("lastScheduleTime"),
-        "next_run": status.get("nextScheduleTime"),
-        "proxmox_node": (spec.get("credentialsRef") or {}).get("name"),
+        "retention_days": _retention_days(policy),
+        "keep_last": spec.retention.keep_last if spec.retention else None,
+        "enabled": not spec.suspend,
+        "last_run": last_run or stamp(status.last_schedule_time),
+        "next_run": stamp(status.next_schedule_time),
+        "proxmox_node": spec.credentials_ref.name,
     }
 
 
 def backups(
-    policies: Iterable[Mapping[str, Any]],
+    policies: Iterable[Policy],
     names: Mapping[str, str],
     targets: Mapping[str, Sequence[str]] | None = None,
 ) -> list[dict[str, Any]]:
@@ -225,28 +204,26 @@ def backups(
     """
     rows: list[dict[str, Any]] = []
     for policy in policies:
-        if _proxmox_targets(policy) is None:
+        if not covers_proxmox(policy):
             continue
-        name = str(policy["metadata"]["name"])
-        vm_ids = _vm_ids(policy, (targets or {}).get(name, ()))
+        vm_ids = _vm_ids(policy, (targets or {}).get(policy.name, ()))
         for run in runs(policy):
+            state = BACKUP_STATUS.get(run.state, "pending")
+            partial = run.state == "PartiallyFailed"
             for vm_id in vm_ids:
-                failed = any(str(f.get("target", "")).rpartition("/")[2] == vm_id for f in run.get("failures") or [])
-                state = BACKUP_STATUS.get(str(run.get("state")), "pending")
-                partial = run.get("state") == "PartiallyFailed"
                 rows.append(
                     {
-                        "id": f"{run['id']}.{vm_id}",
+                        "id": f"{run.id}.{vm_id}",
                         "vm_id": vm_id,
                         "vm_name": names.get(vm_id),
                         "type": "snapshot",
-                        "status": ("failed" if failed else "completed") if partial else state,
+                        "status": ("failed" if _failed_for(run, vm_id) else "completed") if partial else state,
                         "size": None,
                         "path": pve_snapshot_name(policy, run),
-                        "created_at": run.get("startedAt") or run.get("scheduledAt"),
-                        "completed_at": run.get("finishedAt"),
+                        "created_at": stamp(run.started_at) or stamp(run.scheduled_at),
+                        "completed_at": stamp(run.finished_at),
                         "compression": None,
-                        "job_id": name,
+                        "job_id": policy.name,
                     }
                 )
     rows.sort(key=lambda row: str(row["created_at"] or ""), reverse=True)

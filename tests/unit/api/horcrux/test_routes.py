@@ -153,6 +153,8 @@ def test_backups_and_backup_jobs() -> None:
         json={"name": "Weekly", "schedule": "0 3 * * 0", "vm_ids": ["100", "101"], "retention_days": 30},
     )
     assert made.status_code == 201 and made.json()["vm_ids"] == ["100", "101"] and made.json()["retention_days"] == 30
+    bad = c.post(f"{BASE}/api/backup-jobs", json={"name": "Bad", "schedule": "every day", "vm_ids": ["100"]})
+    assert bad.status_code == 422 and "5-field cron expression" in bad.json()["message"]
     assert c.post(f"{BASE}/api/backup-jobs/nightly/run").status_code == 202
     assert c.post(f"{BASE}/api/backup-jobs/nightly/run").status_code == 409  # pending: the operator has not echoed it
     assert c.post(f"{BASE}/api/backups", json={"vm_id": "101"}).status_code == 202

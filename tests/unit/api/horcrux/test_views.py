@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from daytwo.api.views.horcrux import requests as build
 from daytwo.api.views.horcrux import snapshots, vms
 from daytwo.api.views.pmi.guests import node_guests
+from daytwo.api.views.snapshotpolicy import parse_policies, parse_policy
 from daytwo.operator.shared.snapshots import guest_snapshot_name, policy_spec, policy_view
 
 from ..pmi.data import proxmox_node, record, run, snapshot_policy
@@ -81,7 +82,7 @@ def test_snapshots_of_a_vm_from_scheduled_runs_and_on_demand_policies() -> None:
     elsewhere = snapshot_policy(
         "other-node", [100], cr="pve-b", history=[run("x", "Succeeded", "2026-11-30T02:00:00Z")]
     )
-    rows = snapshots.snapshots([nightly, _ondemand(), elsewhere], "pve-lab", 100, "pve1")
+    rows = snapshots.snapshots(parse_policies([nightly, _ondemand(), elsewhere]), "pve-lab", 100, "pve1")
     assert [r["id"] for r in rows] == ["n1", "n3", rows[2]["id"]]  # n2 failed for this VM; n0 is past keepLast
     assert rows[2]["name"] == "before-upgrade" and rows[2]["description"] == "pre" and rows[2]["include_memory"] is True
     assert [r["parent_snapshot"] for r in rows] == [None, "n1", "n3"]
@@ -108,7 +109,7 @@ def test_backups_and_backup_jobs() -> None:
         ],
         current=run("n3", "Running", "2026-12-01T02:00:00Z"),
     )
-    rows = snapshots.backups([nightly], {"100": "web"})
+    rows = snapshots.backups(parse_policies([nightly]), {"100": "web"})
     assert [(r["id"], r["status"]) for r in rows] == [
         ("n3.100", "running"),
         ("n3.101", "running"),
@@ -116,7 +117,7 @@ def test_backups_and_backup_jobs() -> None:
         ("n2.101", "failed"),
     ]
     assert rows[2]["vm_name"] == "web" and rows[2]["path"] and rows[2]["job_id"] == "nightly"
-    job = snapshots.backup_job(nightly, ["pve1/102"])
+    job = snapshots.backup_job(parse_policy(nightly), ["pve1/102"])
     assert job["vm_ids"] == ["100", "101", "102"] and job["schedule"] == "0 2 * * *" and job["enabled"] is True
     assert job["keep_last"] == 3 and job["retention_days"] is None and job["next_run"] == "2026-12-01T02:00:00Z"
 

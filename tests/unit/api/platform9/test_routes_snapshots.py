@@ -119,3 +119,20 @@ def test_a_recreated_policy_is_not_blocked_by_the_old_request() -> None:
     w.store._watcher("SnapshotPolicy").apply({"type": "ADDED", "object": fresh})
     assert w.send("POST", "/snapshot/run-now").status_code == 202
     assert _world().send("POST", "/snapshot/run-now").status_code == 202  # another store: no shared state
+
+
+def test_invalid_spec_is_refused_before_the_apiserver_with_the_crds_message() -> None:
+    w = _world()
+    calls = len(w.calls)
+    bad = w.send("POST", "/snapshot-policies", json={"name": "x", "credential": "os", "policy_name": "daily_x"})
+    assert bad.status_code == 422
+    assert bad.json()["detail"] == "policyName must be <hourly|daily|weekly|monthly>_<keep>, e.g. daily_5"
+    assert len(w.calls) == calls, "nothing was written"
+
+
+def test_a_stored_policy_off_the_schema_is_a_clear_502() -> None:
+    broken = policy()
+    broken["spec"]["targets"]["openstack"]["volumeIds"] = "vol-x"
+    answer = World([broken]).get("/snapshot-policies")
+    assert answer.status_code == 502
+    assert "spec.targets.openstack.volumeIds: Input should be a valid list" in answer.json()["detail"]

@@ -20,7 +20,7 @@ def policy(annotations: dict[str, str] | None = None, **status: Any) -> Policy:
     return parse_policy(obj)
 
 
-def _run(run_id: str, state: str, **extra: object) -> dict:
+def _run(run_id: str, state: str, **extra: object) -> dict[str, Any]:
     return {"id": run_id, "trigger": "scheduled", "state": state, "scheduledAt": "2026-11-30T00:00:00Z", **extra}
 
 
