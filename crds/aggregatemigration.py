@@ -20,7 +20,14 @@ from .base import (
     with_validations,
 )
 
-__all__ = ["DEFINITION", "AggregateMigrationSpec", "AggregateMigrationStatus", "OnFailure"]
+__all__ = [
+    "DEFINITION",
+    "AggregateMigrationSpec",
+    "AggregateMigrationStatus",
+    "CommandLogEntry",
+    "MigrationPlan",
+    "OnFailure",
+]
 
 
 class OnFailure(StrEnum):

@@ -20,7 +20,17 @@ from .base import (
     with_validations,
 )
 
-__all__ = ["EVENT_DEFINITION", "RULE_DEFINITION", "DriftEventSpec", "DriftRuleSpec", "ResourceType", "Severity"]
+__all__ = [
+    "EVENT_DEFINITION",
+    "RULE_DEFINITION",
+    "Acknowledgement",
+    "ChangeType",
+    "DriftEventSpec",
+    "DriftRuleSpec",
+    "DriftRuleStatus",
+    "ResourceType",
+    "Severity",
+]
 
 
 class Severity(StrEnum):
