@@ -37,71 +37,36 @@ PAGED = {
 }
 
 
-def _list(
-    store: StoreDep,
-    response: Response,
-    resource_type: str,
-    provider: str | None,
-    region: str | None,
-    status: str | None,
-    credential: str | None,
-    skip: int,
-    limit: int,
-) -> list[dict[str, Any]]:
-    selected = inventory(store).select(
-        resource_type, provider=provider, region=region, status=status, credential=credential
-    )
-    items, headers = page(selected, skip, limit)
-    response.headers.update(headers)
-    return items
+def _list_route(path: str, resource_type: str, name: str, doc: str) -> None:
+    """Add ``GET path``: the inventory items of ``resource_type``, filtered and paged (X-Total-Count etc.)."""
+
+    def list_items(
+        store: StoreDep,
+        response: Response,
+        user: Reader,
+        provider: Provider = None,
+        region: Region = None,
+        status: Status = None,
+        credential: Credential = None,
+        skip: Skip = 0,
+        limit: Limit = 100,
+    ) -> list[dict[str, Any]]:
+        selected = inventory(store).select(
+            resource_type, provider=provider, region=region, status=status, credential=credential
+        )
+        items, headers = page(selected, skip, limit)
+        response.headers.update(headers)
+        return items
+
+    list_items.__name__ = list_items.__qualname__ = name
+    list_items.__doc__ = doc
+    router.add_api_route(path, list_items, methods=["GET"], response_model=list[InventoryItem], responses=PAGED)
 
 
-@router.get("/inventory/vms", response_model=list[InventoryItem], responses=PAGED)
-def list_vms(
-    store: StoreDep,
-    response: Response,
-    user: Reader,
-    provider: Provider = None,
-    region: Region = None,
-    status: Status = None,
-    credential: Credential = None,
-    skip: Skip = 0,
-    limit: Limit = 100,
-) -> list[dict[str, Any]]:
-    """Virtual machines, filtered and paged."""
-    return _list(store, response, "vm", provider, region, status, credential, skip, limit)
-
-
-@router.get("/inventory/storage", response_model=list[InventoryItem], responses=PAGED)
-def list_storage(
-    store: StoreDep,
-    response: Response,
-    user: Reader,
-    provider: Provider = None,
-    region: Region = None,
-    status: Status = None,
-    credential: Credential = None,
-    skip: Skip = 0,
-    limit: Limit = 100,
-) -> list[dict[str, Any]]:
-    """Disks and volumes, filtered and paged."""
-    return _list(store, response, "storage", provider, region, status, credential, skip, limit)
-
-
-@router.get("/inventory/networks", response_model=list[InventoryItem], responses=PAGED)
-def list_networks(
-    store: StoreDep,
-    response: Response,
-    user: Reader,
-    provider: Provider = None,
-    region: Region = None,
-    status: Status = None,
-    credential: Credential = None,
-    skip: Skip = 0,
-    limit: Limit = 100,
-) -> list[dict[str, Any]]:
-    """VPCs, VNets and networks, filtered and paged."""
-    return _list(store, response, "network", provider, region, status, credential, skip, limit)
+# before /inventory/{resource_id}, which would otherwise take these paths
+_list_route("/inventory/vms", "vm", "list_vms", "Virtual machines, filtered and paged.")
+_list_route("/inventory/storage", "storage", "list_storage", "Disks and volumes, filtered and paged.")
+_list_route("/inventory/networks", "network", "list_networks", "VPCs, VNets and networks, filtered and paged.")
 
 
 @router.get("/inventory/{resource_id}", response_model=InventoryItem, responses=errors(401, 403, 404))
