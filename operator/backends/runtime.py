@@ -40,6 +40,7 @@ __all__ = [
     "ClientFactory",
     "CredentialKey",
     "HttpAnswer",
+    "JsonApiClient",
     "JsonHttp",
     "MalformedAnswer",
     "RetryPolicy",
@@ -254,6 +255,52 @@ class JsonHttp:
     def close(self) -> None:
         """Close pooled connections (the CA bundle file goes when the object is collected)."""
         self.session.close()
+
+
+HP = TypeVar("HP")
+
+
+class JsonApiClient(Generic[HP]):
+    """What the JSON-over-HTTPS clients (azure, gcp) share: their params, endpoint and call count, and a
+    bearer-token GET retried by the policy. Subclasses set ``_params``, ``_http`` and ``_policy``."""
+
+    _params: Any
+    _http: JsonHttp
+    _policy: RetryPolicy
+
+    @property
+    def endpoint(self) -> str:
+        """host:port of the API."""
+        return str(self._params.endpoint)
+
+    @property
+    def params(self) -> HP:
+        """The connection parameters this client was built from."""
+        return cast(HP, self._params)
+
+    @property
+    def calls_made(self) -> int:
+        """API HTTP attempts made so far (retries included; token requests not counted)."""
+        return self._http.calls
+
+    def _bearer_get(
+        self,
+        url: str,
+        what: str,
+        token: str,
+        query: Mapping[str, str] | None,
+        error_of: Callable[[int, Any, str], BackendError],
+    ) -> Any:
+        """GET ``url`` with the token, retried; an answer of 400 or more becomes ``error_of(status, body, what)``."""
+
+        def attempt() -> Any:
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            answer = self._http.request("GET", url, what, headers=headers, params=query)
+            if answer.status >= 400:
+                raise error_of(answer.status, answer.body, what)
+            return answer.body
+
+        return call_with_retries(what, self.endpoint, attempt, self._policy)
 
 
 # ---------------------------------------------------------------------- the client cache

@@ -26,79 +26,69 @@ from botocore.exceptions import (  # type: ignore[import-untyped]
     SSLError,
 )
 
-from ...errors import (
-    AuthFailed,
-    BackendError,
-    Conflict,
-    InvalidRequest,
-    NotFound,
-    PermissionDenied,
-    Timeout,
-    TLSVerificationFailed,
-    Unavailable,
-    error_for_status,
-)
+from ... import errors as errs
+from ...errors import BackendError
 
 __all__ = ["ERROR_CODES", "map_exception", "missing_action"]
 
-# AWS error code -> typed error. Retryable ones (Unavailable, Timeout) are retried with backoff.
+# AWS error code -> typed error. Retryable ones (errs.Unavailable, errs.Timeout) are retried with backoff.
 ERROR_CODES: dict[str, type[BackendError]] = {
     # the key or its signature is wrong, unknown or expired
-    "InvalidClientTokenId": AuthFailed,
-    "SignatureDoesNotMatch": AuthFailed,
-    "AuthFailure": AuthFailed,
-    "UnrecognizedClientException": AuthFailed,
-    "IncompleteSignature": AuthFailed,
-    "InvalidAccessKeyId": AuthFailed,
-    "MissingAuthenticationToken": AuthFailed,
-    "ExpiredToken": AuthFailed,
-    "ExpiredTokenException": AuthFailed,
-    "RequestExpired": AuthFailed,
-    "InvalidToken": AuthFailed,
+    "InvalidClientTokenId": errs.AuthFailed,
+    "SignatureDoesNotMatch": errs.AuthFailed,
+    "AuthFailure": errs.AuthFailed,
+    "UnrecognizedClientException": errs.AuthFailed,
+    "IncompleteSignature": errs.AuthFailed,
+    "InvalidAccessKeyId": errs.AuthFailed,
+    "MissingAuthenticationToken": errs.AuthFailed,
+    "ExpiredToken": errs.AuthFailed,
+    "ExpiredTokenException": errs.AuthFailed,
+    "RequestExpired": errs.AuthFailed,
+    "InvalidToken": errs.AuthFailed,
     # authenticated, not allowed
-    "AccessDenied": PermissionDenied,
-    "AccessDeniedException": PermissionDenied,
-    "UnauthorizedOperation": PermissionDenied,
-    "UnauthorizedAccess": PermissionDenied,
-    "OptInRequired": PermissionDenied,
-    "Blocked": PermissionDenied,
+    "AccessDenied": errs.PermissionDenied,
+    "AccessDeniedException": errs.PermissionDenied,
+    "UnauthorizedOperation": errs.PermissionDenied,
+    "UnauthorizedAccess": errs.PermissionDenied,
+    "OptInRequired": errs.PermissionDenied,
+    "Blocked": errs.PermissionDenied,
     # throttling and server-side trouble: retry with backoff
-    "Throttling": Unavailable,
-    "ThrottlingException": Unavailable,
-    "ThrottledException": Unavailable,
-    "RequestLimitExceeded": Unavailable,
-    "RequestThrottled": Unavailable,
-    "RequestThrottledException": Unavailable,
-    "TooManyRequestsException": Unavailable,
-    "SlowDown": Unavailable,
-    "LimitExceededException": Unavailable,  # Cost Explorer's throttling
-    "InternalError": Unavailable,
-    "InternalFailure": Unavailable,
-    "InternalServerError": Unavailable,
-    "ServiceUnavailable": Unavailable,
-    "ServiceUnavailableException": Unavailable,
-    "Unavailable": Unavailable,
-    "RequestTimeout": Timeout,
-    "RequestTimeoutException": Timeout,
+    "Throttling": errs.Unavailable,
+    "ThrottlingException": errs.Unavailable,
+    "ThrottledException": errs.Unavailable,
+    "RequestLimitExceeded": errs.Unavailable,
+    "RequestThrottled": errs.Unavailable,
+    "RequestThrottledException": errs.Unavailable,
+    "TooManyRequestsException": errs.Unavailable,
+    "SlowDown": errs.Unavailable,
+    "LimitExceededException": errs.Unavailable,  # Cost Explorer's throttling
+    "InternalError": errs.Unavailable,
+    "InternalFailure": errs.Unavailable,
+    "InternalServerError": errs.Unavailable,
+    "ServiceUnavailable": errs.Unavailable,
+    "ServiceUnavailableException": errs.Unavailable,
+    "errs.Unavailable": errs.Unavailable,
+    "RequestTimeout": errs.Timeout,
+    "RequestTimeoutException": errs.Timeout,
     # the request itself is wrong
-    "ValidationError": InvalidRequest,
-    "ValidationException": InvalidRequest,
-    "InvalidParameterValue": InvalidRequest,
-    "InvalidParameterCombination": InvalidRequest,
-    "MissingParameter": InvalidRequest,
-    "DataUnavailableException": InvalidRequest,
-    "BillExpirationException": InvalidRequest,
-    "InvalidNextToken": InvalidRequest,
-    "InvalidPaginationToken": InvalidRequest,
-    "NoSuchEntity": NotFound,
-    "ResourceNotFoundException": NotFound,
-    "IncorrectState": Conflict,
-    "ConflictException": Conflict,
+    "ValidationError": errs.InvalidRequest,
+    "ValidationException": errs.InvalidRequest,
+    "InvalidParameterValue": errs.InvalidRequest,
+    "InvalidParameterCombination": errs.InvalidRequest,
+    "MissingParameter": errs.InvalidRequest,
+    "DataUnavailableException": errs.InvalidRequest,
+    "BillExpirationException": errs.InvalidRequest,
+    "InvalidNextToken": errs.InvalidRequest,
+    "InvalidPaginationToken": errs.InvalidRequest,
+    "NoSuchEntity": errs.NotFound,
+    "ResourceNotFoundException": errs.NotFound,
+    "IncorrectState": errs.Conflict,
+    "ConflictException": errs.Conflict,
 }
 
 _HINTS: dict[type[BackendError], str] = {
-    AuthFailed: "check the access key id and secret access key in the Secret (and that the key is active)",
-    PermissionDenied: "grant the action to the IAM user or role",
+    errs.AuthFailed: "check the access key id and secret access key in the Secret (and that the key is active)",
+    errs.PermissionDenied: "grant the action to the IAM user or role",
 }
 
 # "User: arn:aws:iam::1:user/x is not authorized to perform: ec2:DescribeInstances [on resource: ...]"
@@ -119,12 +109,12 @@ def _from_client_error(exc: ClientError, what: str, action: str | None) -> Backe
     message = f"{what}: {code} (HTTP {status}): {text}" if text else f"{what}: {code} (HTTP {status})"
     error_type = ERROR_CODES.get(code)
     if error_type is None and code.endswith(".NotFound"):
-        error_type = NotFound
+        error_type = errs.NotFound
     if error_type is None:
-        return error_for_status(status or 400, message)
-    if error_type is PermissionDenied:
+        return errs.error_for_status(status or 400, message)
+    if error_type is errs.PermissionDenied:
         missing = missing_action(text) or action
-        return PermissionDenied(
+        return errs.PermissionDenied(
             f"{message}; grant {missing} to the IAM user or role", status_code=status, missing=missing
         )
     hint = _HINTS.get(error_type)
@@ -140,20 +130,20 @@ def map_exception(exc: BaseException, *, what: str, endpoint: str, action: str |
     if isinstance(exc, SSLError):
         text = str(exc)
         if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-            return TLSVerificationFailed(
+            return errs.TLSVerificationFailed(
                 f"{what}: the certificate of {endpoint} did not verify against the trusted CA bundle"
             )
-        return Unavailable(f"{what}: TLS handshake with {endpoint} failed")
+        return errs.Unavailable(f"{what}: TLS handshake with {endpoint} failed")
     if isinstance(exc, ConnectTimeoutError):
-        return Unavailable(f"{what}: could not connect to {endpoint} in time (host down or filtered)")
+        return errs.Unavailable(f"{what}: could not connect to {endpoint} in time (host down or filtered)")
     if isinstance(exc, ReadTimeoutError):
-        return Timeout(f"{what}: {endpoint} did not answer in time")
+        return errs.Timeout(f"{what}: {endpoint} did not answer in time")
     if isinstance(exc, EndpointConnectionError | ConnectionClosedError):
-        return Unavailable(f"{what}: cannot reach {endpoint} ({type(exc).__name__})")
+        return errs.Unavailable(f"{what}: cannot reach {endpoint} ({type(exc).__name__})")
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-        return AuthFailed(f"{what}: no complete AWS credentials (access key id and secret access key)")
+        return errs.AuthFailed(f"{what}: no complete AWS credentials (access key id and secret access key)")
     if isinstance(exc, ParamValidationError):
-        return InvalidRequest(f"{what}: {exc}")
+        return errs.InvalidRequest(f"{what}: {exc}")
     if isinstance(exc, BotoCoreError):
-        return Unavailable(f"{what}: request to {endpoint} failed ({type(exc).__name__})")
+        return errs.Unavailable(f"{what}: request to {endpoint} failed ({type(exc).__name__})")
     raise TypeError(f"not an AWS call failure: {type(exc).__name__}")

@@ -25,6 +25,7 @@ from ...errors import BackendError, InvalidRequest, PermissionDenied
 from ..records import CloudIdentity, Inventory, InventoryKind, InventoryRecord, parse_kinds
 from ..runtime import (
     ClientFactory,
+    JsonApiClient,
     JsonHttp,
     RetryPolicy,
     call_with_retries,
@@ -53,7 +54,7 @@ _LISTS: dict[InventoryKind, tuple[str, str, dict[str, str], Callable[..., Invent
 SUBSCRIPTIONS_READ = "Microsoft.Resources/subscriptions/read"
 
 
-class AzureRestBackend:
+class AzureRestBackend(JsonApiClient[AzureConnectionParams]):
     """One service principal + subscription. Thread-safe; ARM attempts hold the endpoint's slot.
 
     Every ARM page and every token request is retried on retryable errors (5xx, 429, connection
@@ -99,21 +100,6 @@ class AzureRestBackend:
     def __repr__(self) -> str:
         return f"AzureRestBackend(endpoint={self.endpoint!r}, client_id={self._params.client_id!r})"
 
-    @property
-    def endpoint(self) -> str:
-        """host:port of ARM."""
-        return self._params.endpoint
-
-    @property
-    def params(self) -> AzureConnectionParams:
-        """The connection parameters this client was built from."""
-        return self._params
-
-    @property
-    def calls_made(self) -> int:
-        """ARM HTTP attempts made so far (retries included; token requests not counted)."""
-        return self._http.calls
-
     def close(self) -> None:
         """Close the credential and pooled connections."""
         self._credential.close()
@@ -135,16 +121,7 @@ class AzureRestBackend:
         return call_with_retries(what, self._authority, attempt, self._policy)
 
     def _get(self, url: str, what: str, query: Mapping[str, str] | None) -> Any:
-        token = self._token()
-
-        def attempt() -> Any:
-            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-            answer = self._http.request("GET", url, what, headers=headers, params=query)
-            if answer.status >= 400:
-                raise arm_error(answer.status, answer.body, what)
-            return answer.body
-
-        return call_with_retries(what, self.endpoint, attempt, self._policy)
+        return self._bearer_get(url, what, self._token(), query, arm_error)
 
     def _pages(self, path: str, query: Mapping[str, str], what: str) -> Iterator[list[Any]]:
         """Every page of an ARM list: ``value`` items, following ``nextLink`` to the end."""

@@ -22,54 +22,45 @@ from azure.core.exceptions import (
     ServiceResponseTimeoutError,
 )
 
-from ...errors import (
-    AuthFailed,
-    BackendError,
-    InvalidRequest,
-    NotFound,
-    PermissionDenied,
-    Timeout,
-    TLSVerificationFailed,
-    Unavailable,
-    error_for_status,
-)
+from ... import errors as errs
+from ...errors import BackendError
 
 __all__ = ["AADSTS_CODES", "ARM_CODES", "arm_error", "map_token_error", "missing_action"]
 
 AADSTS_CODES: dict[int, type[BackendError]] = {
-    7000215: AuthFailed,  # invalid client secret
-    7000222: AuthFailed,  # client secret expired
-    700016: AuthFailed,  # application not found in the directory
-    700024: AuthFailed,  # client assertion not within its valid time range
-    90002: AuthFailed,  # tenant not found
-    900023: InvalidRequest,  # tenant id is not a valid GUID or domain
-    7000112: PermissionDenied,  # application is disabled
-    50053: AuthFailed,  # account locked
-    50196: Unavailable,  # loop detected / throttled
-    90033: Unavailable,  # transient service error
+    7000215: errs.AuthFailed,  # invalid client secret
+    7000222: errs.AuthFailed,  # client secret expired
+    700016: errs.AuthFailed,  # application not found in the directory
+    700024: errs.AuthFailed,  # client assertion not within its valid time range
+    90002: errs.AuthFailed,  # tenant not found
+    900023: errs.InvalidRequest,  # tenant id is not a valid GUID or domain
+    7000112: errs.PermissionDenied,  # application is disabled
+    50053: errs.AuthFailed,  # account locked
+    50196: errs.Unavailable,  # loop detected / throttled
+    90033: errs.Unavailable,  # transient service error
 }
 
 ARM_CODES: dict[str, type[BackendError]] = {
-    "InvalidAuthenticationToken": AuthFailed,
-    "InvalidAuthenticationTokenTenant": AuthFailed,
-    "ExpiredAuthenticationToken": AuthFailed,
-    "AuthenticationFailed": AuthFailed,
-    "AuthorizationFailed": PermissionDenied,
-    "LinkedAuthorizationFailed": PermissionDenied,
-    "DisallowedOperation": PermissionDenied,
-    "SubscriptionNotFound": NotFound,
-    "ResourceNotFound": NotFound,
-    "ResourceGroupNotFound": NotFound,
-    "InvalidSubscriptionId": InvalidRequest,
-    "MissingApiVersionParameter": InvalidRequest,
-    "NoRegisteredProviderFound": InvalidRequest,
-    "InvalidApiVersionParameter": InvalidRequest,
-    "TooManyRequests": Unavailable,
-    "SubscriptionRequestsThrottled": Unavailable,
-    "ServerTimeout": Timeout,
-    "GatewayTimeout": Timeout,
-    "InternalServerError": Unavailable,
-    "ServiceUnavailable": Unavailable,
+    "InvalidAuthenticationToken": errs.AuthFailed,
+    "InvalidAuthenticationTokenTenant": errs.AuthFailed,
+    "ExpiredAuthenticationToken": errs.AuthFailed,
+    "AuthenticationFailed": errs.AuthFailed,
+    "AuthorizationFailed": errs.PermissionDenied,
+    "LinkedAuthorizationFailed": errs.PermissionDenied,
+    "DisallowedOperation": errs.PermissionDenied,
+    "SubscriptionNotFound": errs.NotFound,
+    "ResourceNotFound": errs.NotFound,
+    "ResourceGroupNotFound": errs.NotFound,
+    "InvalidSubscriptionId": errs.InvalidRequest,
+    "MissingApiVersionParameter": errs.InvalidRequest,
+    "NoRegisteredProviderFound": errs.InvalidRequest,
+    "InvalidApiVersionParameter": errs.InvalidRequest,
+    "TooManyRequests": errs.Unavailable,
+    "SubscriptionRequestsThrottled": errs.Unavailable,
+    "ServerTimeout": errs.Timeout,
+    "GatewayTimeout": errs.Timeout,
+    "InternalServerError": errs.Unavailable,
+    "ServiceUnavailable": errs.Unavailable,
 }
 
 _AADSTS = re.compile(r"AADSTS(?P<code>[0-9]+)")
@@ -96,28 +87,28 @@ def map_token_error(exc: BaseException, *, what: str, authority: str) -> Backend
     if isinstance(cause, ServiceRequestError | ServiceResponseError) or isinstance(exc, ServiceRequestError):
         detail = str(cause or exc)
         if "CERTIFICATE_VERIFY_FAILED" in detail or "certificate verify failed" in detail:
-            return TLSVerificationFailed(
+            return errs.TLSVerificationFailed(
                 f"{what}: the certificate of {authority} did not verify against the trusted CA"
             )
         if isinstance(cause, ServiceRequestTimeoutError | ServiceResponseTimeoutError) or "timed out" in detail:
-            return Timeout(f"{what}: {authority} did not answer in time")
-        return Unavailable(f"{what}: cannot reach {authority}")
+            return errs.Timeout(f"{what}: {authority} did not answer in time")
+        return errs.Unavailable(f"{what}: cannot reach {authority}")
     found = _AADSTS.search(text)
     if found:
         code = int(found.group("code"))
         message = f"{what}: {_short(text.removeprefix('Authentication failed: '))}"
-        error_type = AADSTS_CODES.get(code, AuthFailed)
-        if error_type is AuthFailed:
+        error_type = AADSTS_CODES.get(code, errs.AuthFailed)
+        if error_type is errs.AuthFailed:
             message += "; check the tenant id, client id and client secret (value, not secret id) in the Secret"
         return error_type(message)
     status = _HTTP.search(text)
     if status:
-        return error_for_status(
+        return errs.error_for_status(
             int(status.group("status")), f"{what}: {authority} answered HTTP {status.group('status')}"
         )
     if isinstance(exc, ClientAuthenticationError):
-        return AuthFailed(f"{what}: {_short(text)}")
-    return Unavailable(f"{what}: token request to {authority} failed ({type(exc).__name__})")
+        return errs.AuthFailed(f"{what}: {_short(text)}")
+    return errs.Unavailable(f"{what}: token request to {authority} failed ({type(exc).__name__})")
 
 
 def arm_error(status: int, body: Any, what: str) -> BackendError:
@@ -127,10 +118,10 @@ def arm_error(status: int, body: Any, what: str) -> BackendError:
     text = str(error.get("message", "")) if isinstance(error, dict) else ""
     message = f"{what}: {code or 'HTTP error'} (HTTP {status}): {text}".rstrip(": ")
     error_type = ARM_CODES.get(code)
-    if error_type is PermissionDenied or (error_type is None and status == 403):
+    if error_type is errs.PermissionDenied or (error_type is None and status == 403):
         missing = missing_action(text)
         hint = f"; assign a role with {missing} on the subscription" if missing else ""
-        return PermissionDenied(message + hint, status_code=status, missing=missing)
+        return errs.PermissionDenied(message + hint, status_code=status, missing=missing)
     if error_type is None:
-        return error_for_status(status, message)
+        return errs.error_for_status(status, message)
     return error_type(message, status_code=status)

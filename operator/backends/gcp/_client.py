@@ -24,9 +24,9 @@ from ...errors import BackendError, InvalidRequest
 from ..records import CloudIdentity, Inventory, InventoryKind, InventoryRecord, parse_kinds
 from ..runtime import (
     ClientFactory,
+    JsonApiClient,
     JsonHttp,
     RetryPolicy,
-    call_with_retries,
 )
 from ._errors import api_error, map_token_error
 from ._params import GcpConnectionParams
@@ -61,7 +61,7 @@ class _TimedRequest(google.auth.transport.requests.Request):
         )
 
 
-class GoogleRestBackend:
+class GoogleRestBackend(JsonApiClient[GcpConnectionParams]):
     """One service account + project. Thread-safe; Compute attempts hold the endpoint's slot."""
 
     def __init__(
@@ -99,21 +99,6 @@ class GoogleRestBackend:
     def __repr__(self) -> str:
         return f"GoogleRestBackend(endpoint={self.endpoint!r}, service_account={self._email!r})"
 
-    @property
-    def endpoint(self) -> str:
-        """host:port of the Compute API."""
-        return self._params.endpoint
-
-    @property
-    def params(self) -> GcpConnectionParams:
-        """The connection parameters this client was built from."""
-        return self._params
-
-    @property
-    def calls_made(self) -> int:
-        """Compute HTTP attempts made so far (retries included; token requests not counted)."""
-        return self._http.calls
-
     def close(self) -> None:
         """Close pooled connections."""
         self._http.close()
@@ -138,15 +123,7 @@ class GoogleRestBackend:
 
     def _get(self, url: str, what: str, query: Mapping[str, str] | None = None) -> Any:
         token, _ = self._token()
-
-        def attempt() -> Any:
-            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-            answer = self._http.request("GET", url, what, headers=headers, params=query)
-            if answer.status >= 400:
-                raise api_error(answer.status, answer.body, what)
-            return answer.body
-
-        return call_with_retries(what, self.endpoint, attempt, self._policy)
+        return self._bearer_get(url, what, token, query, api_error)
 
     def _pages(self, path: str, what: str) -> Iterator[Mapping[str, Any]]:
         """Every page of a Compute list, following nextPageToken to the end."""

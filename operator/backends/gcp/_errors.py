@@ -18,53 +18,44 @@ from typing import Any
 
 from google.auth.exceptions import RefreshError, TransportError
 
-from ...errors import (
-    AuthFailed,
-    BackendError,
-    InvalidRequest,
-    NotFound,
-    PermissionDenied,
-    Timeout,
-    TLSVerificationFailed,
-    Unavailable,
-    error_for_status,
-)
+from ... import errors as errs
+from ...errors import BackendError
 
 __all__ = ["API_REASONS", "API_STATUSES", "OAUTH_ERRORS", "api_error", "map_token_error", "missing_permission"]
 
 OAUTH_ERRORS: dict[str, type[BackendError]] = {
-    "invalid_grant": AuthFailed,  # bad signature, unknown/deleted key, clock skew
-    "invalid_client": AuthFailed,
-    "unauthorized_client": AuthFailed,
-    "access_denied": PermissionDenied,
-    "invalid_scope": InvalidRequest,
-    "invalid_request": InvalidRequest,
-    "unsupported_grant_type": InvalidRequest,
-    "temporarily_unavailable": Unavailable,
-    "internal_failure": Unavailable,
-    "server_error": Unavailable,
+    "invalid_grant": errs.AuthFailed,  # bad signature, unknown/deleted key, clock skew
+    "invalid_client": errs.AuthFailed,
+    "unauthorized_client": errs.AuthFailed,
+    "access_denied": errs.PermissionDenied,
+    "invalid_scope": errs.InvalidRequest,
+    "invalid_request": errs.InvalidRequest,
+    "unsupported_grant_type": errs.InvalidRequest,
+    "temporarily_unavailable": errs.Unavailable,
+    "internal_failure": errs.Unavailable,
+    "server_error": errs.Unavailable,
 }
 
 API_REASONS: dict[str, type[BackendError]] = {
-    "rateLimitExceeded": Unavailable,
-    "userRateLimitExceeded": Unavailable,
-    "quotaExceeded": Unavailable,
-    "backendError": Unavailable,
-    "accessNotConfigured": PermissionDenied,  # the Compute API is not enabled in the project
-    "SERVICE_DISABLED": PermissionDenied,
+    "rateLimitExceeded": errs.Unavailable,
+    "userRateLimitExceeded": errs.Unavailable,
+    "quotaExceeded": errs.Unavailable,
+    "backendError": errs.Unavailable,
+    "accessNotConfigured": errs.PermissionDenied,  # the Compute API is not enabled in the project
+    "SERVICE_DISABLED": errs.PermissionDenied,
 }
 
 API_STATUSES: dict[str, type[BackendError]] = {
-    "UNAUTHENTICATED": AuthFailed,
-    "PERMISSION_DENIED": PermissionDenied,
-    "NOT_FOUND": NotFound,
-    "INVALID_ARGUMENT": InvalidRequest,
-    "FAILED_PRECONDITION": InvalidRequest,
-    "OUT_OF_RANGE": InvalidRequest,
-    "RESOURCE_EXHAUSTED": Unavailable,
-    "UNAVAILABLE": Unavailable,
-    "INTERNAL": Unavailable,
-    "DEADLINE_EXCEEDED": Timeout,
+    "UNAUTHENTICATED": errs.AuthFailed,
+    "PERMISSION_DENIED": errs.PermissionDenied,
+    "NOT_FOUND": errs.NotFound,
+    "INVALID_ARGUMENT": errs.InvalidRequest,
+    "FAILED_PRECONDITION": errs.InvalidRequest,
+    "OUT_OF_RANGE": errs.InvalidRequest,
+    "RESOURCE_EXHAUSTED": errs.Unavailable,
+    "UNAVAILABLE": errs.Unavailable,
+    "INTERNAL": errs.Unavailable,
+    "DEADLINE_EXCEEDED": errs.Timeout,
 }
 
 # "Required 'compute.instances.list' permission for 'projects/p'"
@@ -85,21 +76,21 @@ def map_token_error(exc: BaseException, *, what: str, token_uri: str) -> Backend
         description = str(data.get("error_description", "")) if isinstance(data, dict) else ""
         error_type = OAUTH_ERRORS.get(code)
         if error_type is None:
-            error_type = Unavailable if getattr(exc, "retryable", False) else AuthFailed
+            error_type = errs.Unavailable if getattr(exc, "retryable", False) else errs.AuthFailed
         message = f"{what}: {code or 'token refresh failed'}: {description or 'no details'}"[:500]
-        if error_type is AuthFailed:
+        if error_type is errs.AuthFailed:
             message += "; check serviceAccountJson in the Secret (the key may be deleted, disabled or mistyped)"
         return error_type(message)
     if isinstance(exc, TransportError):
         text = str(exc)
         if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-            return TLSVerificationFailed(
+            return errs.TLSVerificationFailed(
                 f"{what}: the certificate of {token_uri} did not verify against the trusted CA"
             )
-        if "timed out" in text or "Timeout" in text:
-            return Timeout(f"{what}: {token_uri} did not answer in time")
-        return Unavailable(f"{what}: cannot reach {token_uri}")
-    return Unavailable(f"{what}: token refresh at {token_uri} failed ({type(exc).__name__})")
+        if "timed out" in text or "errs.Timeout" in text:
+            return errs.Timeout(f"{what}: {token_uri} did not answer in time")
+        return errs.Unavailable(f"{what}: cannot reach {token_uri}")
+    return errs.Unavailable(f"{what}: token refresh at {token_uri} failed ({type(exc).__name__})")
 
 
 def api_error(status: int, body: Any, what: str) -> BackendError:
@@ -112,11 +103,11 @@ def api_error(status: int, body: Any, what: str) -> BackendError:
     message = f"{what}: {canonical or 'HTTP error'} (HTTP {status}): {text}".rstrip(": ")
     error_type = next((API_REASONS[r] for r in reasons if r in API_REASONS), None) or API_STATUSES.get(canonical)
     if error_type is None:
-        return error_for_status(status, message)
-    if error_type is PermissionDenied:
+        return errs.error_for_status(status, message)
+    if error_type is errs.PermissionDenied:
         missing = missing_permission(text)
         hint = f"; grant {missing} to the service account (e.g. roles/compute.viewer)" if missing else ""
-        return PermissionDenied(message + hint, status_code=status, missing=missing)
-    if error_type is AuthFailed:
+        return errs.PermissionDenied(message + hint, status_code=status, missing=missing)
+    if error_type is errs.AuthFailed:
         message += "; the access token was refused: check the service account key"
     return error_type(message, status_code=status)

@@ -17,18 +17,8 @@ import ssl
 import requests
 from proxmoxer.core import AuthenticationError, ResourceException
 
-from ...errors import (
-    AuthFailed,
-    BackendError,
-    Conflict,
-    InvalidRequest,
-    NotFound,
-    PermissionDenied,
-    Timeout,
-    TLSVerificationFailed,
-    Unavailable,
-    error_for_status,
-)
+from ... import errors as errs
+from ...errors import BackendError
 
 __all__ = ["MESSAGE_RULES", "map_exception", "missing_privilege", "scrub"]
 
@@ -37,14 +27,17 @@ _PERMISSION = re.compile(r"Permission check failed \((?P<path>[^,()]*),\s*(?P<pr
 
 # (pattern on PVE's message, error type), first match wins; applies to 5xx answers and to 400-499 alike.
 MESSAGE_RULES: tuple[tuple[re.Pattern[str], type[BackendError]], ...] = (
-    (re.compile(r"does not exist|no such (vm|guest|container|node|snapshot|task)", re.I), NotFound),
-    (re.compile(r"unable to parse worker upid|hostname lookup '[^']*' failed", re.I), NotFound),
-    (re.compile(r"no quorum|cluster not ready|got timeout|No route to host", re.I), Unavailable),
+    (re.compile(r"does not exist|no such (vm|guest|container|node|snapshot|task)", re.I), errs.NotFound),
+    (re.compile(r"unable to parse worker upid|hostname lookup '[^']*' failed", re.I), errs.NotFound),
+    (re.compile(r"no quorum|cluster not ready|got timeout|No route to host", re.I), errs.Unavailable),
     (
         re.compile(r"is locked|already running|not running|already used|already exists|checksum mismatch", re.I),
-        Conflict,
+        errs.Conflict,
     ),
-    (re.compile(r"only possible|not possible|not allowed|not supported|you can't|reserved name", re.I), InvalidRequest),
+    (
+        re.compile(r"only possible|not possible|not allowed|not supported|you can't|reserved name", re.I),
+        errs.InvalidRequest,
+    ),
 )
 
 
@@ -80,17 +73,17 @@ def _from_resource(exc: ResourceException, what: str) -> BackendError:
     message = f"{what}: HTTP {status} {detail}"
     if status == 401:
         hint = "check the API token id and secret (and that the token has not expired)"
-        return AuthFailed(f"{message}; {hint}", status_code=status)
+        return errs.AuthFailed(f"{message}; {hint}", status_code=status)
     if status == 403:
         missing = missing_privilege(detail)
         hint = f"; grant {missing} to the token (and its user: privilege separation)" if missing else ""
-        return PermissionDenied(message + hint, status_code=status, missing=missing)
+        return errs.PermissionDenied(message + hint, status_code=status, missing=missing)
     for pattern, error_type in MESSAGE_RULES:
         if pattern.search(detail):
             return error_type(message, status_code=status)
     if status == 501:  # "Method ... not implemented": asking again will not help
-        return InvalidRequest(message, status_code=status)
-    return error_for_status(status, message)
+        return errs.InvalidRequest(message, status_code=status)
+    return errs.error_for_status(status, message)
 
 
 def map_exception(exc: BaseException, *, what: str, endpoint: str, secret: str | None = None) -> BackendError:
@@ -101,23 +94,23 @@ def map_exception(exc: BaseException, *, what: str, endpoint: str, secret: str |
     elif isinstance(exc, ResourceException):
         error = _from_resource(exc, what)
     elif isinstance(exc, AuthenticationError):
-        error = AuthFailed(f"{what}: authentication failed at {endpoint}")
+        error = errs.AuthFailed(f"{what}: authentication failed at {endpoint}")
     elif isinstance(exc, requests.exceptions.SSLError):
         if _is_cert_failure(exc):
-            error = TLSVerificationFailed(
+            error = errs.TLSVerificationFailed(
                 f"{what}: the certificate of https://{endpoint} did not verify against the configured CA "
                 f"bundle ({_reason(exc)}); set the CA that signed the node's certificate, or fix its name"
             )
         else:
-            error = Unavailable(f"{what}: TLS handshake with {endpoint} failed ({_reason(exc)})")
+            error = errs.Unavailable(f"{what}: TLS handshake with {endpoint} failed ({_reason(exc)})")
     elif isinstance(exc, requests.exceptions.ConnectTimeout):
-        error = Unavailable(f"{what}: could not connect to {endpoint} in time (host down or filtered)")
+        error = errs.Unavailable(f"{what}: could not connect to {endpoint} in time (host down or filtered)")
     elif isinstance(exc, requests.exceptions.Timeout):
-        error = Timeout(f"{what}: {endpoint} did not answer in time")
+        error = errs.Timeout(f"{what}: {endpoint} did not answer in time")
     elif isinstance(exc, requests.exceptions.ConnectionError):
-        error = Unavailable(f"{what}: cannot reach {endpoint} ({_reason(exc)})")
+        error = errs.Unavailable(f"{what}: cannot reach {endpoint} ({_reason(exc)})")
     elif isinstance(exc, requests.exceptions.RequestException | OSError):
-        error = Unavailable(f"{what}: request to {endpoint} failed ({_reason(exc)})")
+        error = errs.Unavailable(f"{what}: request to {endpoint} failed ({_reason(exc)})")
     else:
         raise TypeError(f"not a Proxmox call failure: {type(exc).__name__}")
     if secret and secret in error.message:
