@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -10,6 +9,7 @@ from pydantic import BaseModel
 
 from .. import merge_routes
 from . import nodes, resources
+from ._shared import now
 
 __all__ = ["router"]
 
@@ -27,7 +27,7 @@ class Health(BaseModel):
 @router.get("/api/proxmox/health", response_model=Health, tags=["health"], summary="API health (public)")
 def health() -> dict[str, Any]:
     """The facade answers: healthy."""
-    return {"status": "healthy", "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "version": "1.0.0"}
+    return {"status": "healthy", "timestamp": now(), "version": "1.0.0"}
 
 
 merge_routes(router, nodes.router, resources.router)

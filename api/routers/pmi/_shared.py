@@ -16,6 +16,7 @@ from daytwo.api.kubewrite import Writer
 from daytwo.api.store import ObjectStore
 from daytwo.api.views.pmi import guests as guest_views
 from daytwo.api.views.pmi.power import TooManyPending, action_id, append_action, power_action
+from daytwo.operator.shared.times import format_time
 from pydantic import BaseModel
 
 __all__ = [
@@ -55,7 +56,7 @@ class Message(BaseModel):
 
 def now() -> str:
     """The current UTC time in pmi's form."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.now(UTC))
 
 
 def ok(data: Any = None, message: str | None = None) -> dict[str, Any]:

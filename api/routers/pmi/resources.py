@@ -7,6 +7,7 @@ operation id, and ``/history`` shows it in progress, then finished. The history 
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
 from daytwo.api.cached import JsonResponse, dumps, memo
@@ -15,7 +16,7 @@ from daytwo.api.errors import ApiError
 from daytwo.api.views.pmi import history as history_views
 from daytwo.api.views.pmi import nodes as views
 from daytwo.api.views.pmi.guests import Guest, NodeGuests
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Query
 
 from ._shared import KIND, Envelope, inventories, node_guests, node_or_404, now, ok, request_power
 from .schemas import History, OperationAccepted, PowerBody, Resource, Resources
@@ -96,40 +97,34 @@ def start(
     return _power(store, writer, user, node_id, vmid, "start", False)
 
 
-@router.post(
-    "/nodes/{node_id}/resources/{vmid}/stop",
-    response_model=Envelope[OperationAccepted],
-    status_code=202,
-    summary="Stop a VM or container (force: power off)",
-)
-def stop(
-    node_id: str,
-    vmid: int,
-    store: StoreDep,
-    writer: WriterDep,
-    body: Annotated[PowerBody | None, Body()] = None,
-    user: Principal = require("nodes:write"),
-) -> dict[str, Any]:
-    """Request a graceful shutdown, or a hard stop with ``force``; 202 with the operation id."""
-    return _power(store, writer, user, node_id, vmid, "stop", bool(body and body.force))
+def _forceable_power_route(verb: str, summary: str, doc: str) -> None:
+    """Register POST .../{verb}: one optional ``force`` body, 202 with the operation id (stop and restart)."""
+
+    def route(
+        node_id: str,
+        vmid: int,
+        store: StoreDep,
+        writer: WriterDep,
+        body: Annotated[PowerBody | None, Body()] = None,
+        user: Principal = require("nodes:write"),
+    ) -> dict[str, Any]:
+        return _power(store, writer, user, node_id, vmid, verb, bool(body and body.force))
+
+    route.__name__, route.__qualname__, route.__doc__ = verb, verb, doc
+    router.post(
+        f"/nodes/{{node_id}}/resources/{{vmid}}/{verb}",
+        response_model=Envelope[OperationAccepted],
+        status_code=202,
+        summary=summary,
+    )(route)
 
 
-@router.post(
-    "/nodes/{node_id}/resources/{vmid}/restart",
-    response_model=Envelope[OperationAccepted],
-    status_code=202,
-    summary="Restart a VM or container",
+_forceable_power_route(
+    "stop",
+    "Stop a VM or container (force: power off)",
+    "Request a graceful shutdown, or a hard stop with ``force``; 202 with the operation id.",
 )
-def restart(
-    node_id: str,
-    vmid: int,
-    store: StoreDep,
-    writer: WriterDep,
-    body: Annotated[PowerBody | None, Body()] = None,
-    user: Principal = require("nodes:write"),
-) -> dict[str, Any]:
-    """Request a reboot; 202 with the operation id."""
-    return _power(store, writer, user, node_id, vmid, "restart", bool(body and body.force))
+_forceable_power_route("restart", "Restart a VM or container", "Request a reboot; 202 with the operation id.")
 
 
 def _names(store: StoreDep) -> dict[str, dict[int, str]]:
@@ -137,55 +132,35 @@ def _names(store: StoreDep) -> dict[str, dict[int, str]]:
     return memo(store).get("pmi-guest-names", nodes, lambda: {n.cr: {g.vmid: g.name for g in n.guests} for n in nodes})
 
 
-def _history(
-    store: StoreDep,
-    objects: list[dict[str, Any]],
-    node: str | None,
-    resource_type: str | None,
-    operation_type: str | None,
-    status: str | None,
-    limit: int,
-    offset: int,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class HistoryFilters:
+    """The query parameters of both history routes."""
+
+    node: str | None = None
+    resource_type: ResourceType = None
+    operation_type: OperationType = None
+    status: Status = None
+    limit: Limit = 100
+    offset: Offset = 0
+
+
+Filters = Annotated[HistoryFilters, Depends()]
+
+
+def _history(store: StoreDep, objects: list[dict[str, Any]], filters: HistoryFilters) -> dict[str, Any]:
     rows = history_views.operations(objects, _names(store))
-    page = history_views.history_page(
-        rows,
-        node=node,
-        resource_type=resource_type,
-        operation_type=operation_type,
-        status=status,
-        limit=limit,
-        offset=offset,
-    )
-    return ok(page)
+    return ok(history_views.history_page(rows, **asdict(filters)))
 
 
 @router.get("/history", response_model=Envelope[History], summary="Operation history with filters")
-def history(
-    store: StoreDep,
-    node: str | None = None,
-    resource_type: ResourceType = None,
-    operation_type: OperationType = None,
-    status: Status = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
-    user: Principal = require("history:read"),
-) -> dict[str, Any]:
+def history(store: StoreDep, filters: Filters, user: Principal = require("history:read")) -> dict[str, Any]:
     """Operations of every node (newest 50 finished per node, plus the running ones)."""
-    return _history(store, store.list(KIND), node, resource_type, operation_type, status, limit, offset)
+    return _history(store, store.list(KIND), filters)
 
 
 @router.get("/nodes/{node_id}/history", response_model=Envelope[History], summary="Operation history of one node")
 def node_history(
-    node_id: str,
-    store: StoreDep,
-    node: str | None = None,
-    resource_type: ResourceType = None,
-    operation_type: OperationType = None,
-    status: Status = None,
-    limit: Limit = 100,
-    offset: Offset = 0,
-    user: Principal = require("history:read"),
+    node_id: str, store: StoreDep, filters: Filters, user: Principal = require("history:read")
 ) -> dict[str, Any]:
     """Operations of one node."""
-    return _history(store, [node_or_404(store, node_id)], node, resource_type, operation_type, status, limit, offset)
+    return _history(store, [node_or_404(store, node_id)], filters)

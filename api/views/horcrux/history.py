@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from daytwo.api.views.platform9.common import parse_time
 from daytwo.api.views.pmi.guests import NodeGuests
+from daytwo.operator.shared.times import format_time
 
 __all__ = ["METRICS", "history_points", "parse_range"]
 
@@ -94,6 +95,6 @@ def history_points(
                 figures = seen[1]
             top, bottom = top + figures[0], bottom + figures[1]
         value = (round(top * 100.0 / bottom, 1) if bottom > 0 else 0.0) if ratio else float(top)
-        stamp = datetime.fromtimestamp(bucket, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = format_time(datetime.fromtimestamp(bucket, UTC))
         points.append({"timestamp": stamp, "value": value})
     return points

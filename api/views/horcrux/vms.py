@@ -13,6 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from daytwo.api.views.pmi.guests import SOURCE_INVENTORY, Guest, NodeGuests
+from daytwo.api.views.pmi.nodes import node_spec
+from daytwo.operator.shared.times import parse_time
 
 __all__ = [
     "Guest",
@@ -101,8 +103,8 @@ def _uptime(node: Mapping[str, Any], now: datetime) -> int | None:
     booted = node.get("bootedAt")
     if not booted or not node.get("online"):
         return None
-    moment = datetime.fromisoformat(str(booted).replace("Z", "+00:00"))
-    return max(0, int((now - moment).total_seconds()))
+    moment = parse_time(str(booted))
+    return None if moment is None else max(0, int((now - moment).total_seconds()))
 
 
 def _network(nodes: Sequence[NodeGuests]) -> tuple[int | None, int | None]:
@@ -151,7 +153,7 @@ def cluster_nodes(objects: Sequence[Mapping[str, Any]], nodes: Sequence[NodeGues
     return [
         {
             "name": str(node.get("name")),
-            "address": str((obj.get("spec") or {}).get("host", "")),
+            "address": node_spec(obj).host,
             "architecture": None,
             "status": "online" if node.get("online") else "offline",
             "cpu_cores": int(node.get("maxcpu") or 0),
