@@ -21,6 +21,7 @@ from daytwo.api.errors import ApiError
 from daytwo.api.kubewrite import Writer as KubeWriter
 from daytwo.api.kubewrite import owned_secret, preconditions_of
 from daytwo.api.views.multicloud import credentials as views
+from daytwo.crds.cloudcredential import CloudCredentialSpec
 from fastapi import APIRouter, Path, Response
 from fastapi.exceptions import RequestValidationError
 
@@ -96,11 +97,9 @@ def update_credential(
     Secret values are rewritten only in a Secret this API made for the credential (409 otherwise).
     """
     current = _get(store, credential_id)
-    spec = current.get("spec") or {}
-    if body.provider != spec.get("provider"):
-        raise ApiError(
-            409, f"Credential {credential_id!r} is provider {spec.get('provider')}; it cannot change", "CONFLICT"
-        )
+    spec = views.credential_spec(current)
+    if body.provider != spec.provider:
+        raise ApiError(409, f"Credential {credential_id!r} is provider {spec.provider}; it cannot change", "CONFLICT")
     plain = body.plain()
     _refuse_insecure_http(body.provider, plain, spec)
     changed, missing = views.missing_resend(body.provider, spec, plain)
@@ -112,10 +111,10 @@ def update_credential(
     secret = _owned(writer, spec, credential_id) if data else None
     updated = writer.patch(KIND, credential_id, patch) if patch else current
     if secret is not None:
-        renames = (spec.get("secretRef") or {}).get("keys") or {}
+        renames = spec.secret_ref.keys or {}
         try:
             writer.patch_secret(
-                spec["secretRef"]["name"],
+                spec.secret_ref.name,
                 {renames.get(k, k): v for k, v in data.items()},
                 views.secret_labels(credential_id),
                 secret.get("resourceVersion"),
@@ -127,7 +126,7 @@ def update_credential(
     return views.credential_item(updated)
 
 
-def _refuse_insecure_http(provider: str, body: dict[str, Any], spec: dict[str, Any] | None = None) -> None:
+def _refuse_insecure_http(provider: str, body: dict[str, Any], spec: CloudCredentialSpec | None = None) -> None:
     """422 (FastAPI's shape) when an http:// endpoint comes without the opt-out (in ``body`` or already in ``spec``)."""
     field = views.insecure_http(provider, body, spec)
     if field is not None:
@@ -148,9 +147,9 @@ def _resend_error(field: str, changed: list[str]) -> dict[str, Any]:
     }
 
 
-def _owned(writer: KubeWriter, spec: dict[str, Any], credential_id: str) -> dict[str, Any]:
+def _owned(writer: KubeWriter, spec: CloudCredentialSpec, credential_id: str) -> dict[str, Any]:
     """The metadata of the credential's Secret if this API made it for this credential, else 409."""
-    name = (spec.get("secretRef") or {}).get("name", "")
+    name = spec.secret_ref.name
     found = owned_secret(writer, name, views.secret_owner(credential_id))
     if found is None:
         raise ApiError(
@@ -162,11 +161,10 @@ def _owned(writer: KubeWriter, spec: dict[str, Any], credential_id: str) -> dict
     return found
 
 
-def _undo(writer: KubeWriter, credential_id: str, provider: str, spec: dict[str, Any], changed: list[str]) -> None:
+def _undo(writer: KubeWriter, credential_id: str, provider: str, spec: CloudCredentialSpec, changed: list[str]) -> None:
     """Put the endpoint fields back after the Secret could not be rewritten (best effort, logged)."""
-    block, fields = spec.get(provider) or {}, views.PROVIDER_FIELDS[provider]
     try:
-        writer.patch(KIND, credential_id, {"spec": {provider: {fields[f]: block.get(fields[f]) for f in changed}}})
+        writer.patch(KIND, credential_id, views.restore_patch(spec, provider, changed))
     except ApiError:
         log.warning("credential %s: could not restore %s after its Secret was not rewritten", credential_id, changed)
 
@@ -181,7 +179,7 @@ def delete_credential(credential_id: IdPath, store: StoreDep, writer: WriterDep,
             409, f"Credential {credential_id!r} is in use by {', '.join(users)}; remove them first", "CONFLICT"
         )
     writer.delete(KIND, credential_id)
-    secret = (current.get("spec") or {}).get("secretRef", {}).get("name", "")
+    secret = views.credential_spec(current).secret_ref.name
     found = owned_secret(writer, secret, views.secret_owner(credential_id)) if secret else None
     if found is not None:  # only the Secret this API made for it; a kubectl-made one stays
         try:

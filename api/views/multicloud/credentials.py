@@ -20,6 +20,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from daytwo.api.kubewrite import credential_secret_labels
+from daytwo.crds.base import CamelModel
+from daytwo.crds.cloudcredential import (
+    AwsProvider,
+    AzureProvider,
+    BillingSync,
+    CloudCredentialSpec,
+    CredentialSecretRef,
+    GcpProvider,
+    InventorySync,
+    OpenStackProvider,
+)
 
 __all__ = [
     "DISPLAY_NAME",
@@ -33,9 +44,11 @@ __all__ = [
     "credential_item",
     "credential_manifests",
     "credential_name",
+    "credential_spec",
     "endpoint_changes",
     "insecure_http",
     "missing_resend",
+    "restore_patch",
     "secret_labels",
     "secret_name",
     "secret_owner",
@@ -56,31 +69,24 @@ SECRET_FIELDS: dict[str, dict[str, str]] = {
         "application_credential_secret": "applicationCredentialSecret",
     },
 }
-#: API field -> provider block field, per provider; the first ones listed are required on create.
+#: The provider block models of CloudCredentialSpec.
+_BLOCKS: dict[str, type[CamelModel]] = {
+    "aws": AwsProvider,
+    "azure": AzureProvider,
+    "gcp": GcpProvider,
+    "openstack": OpenStackProvider,
+}
+#: API fields that are provider block fields (the API field is the model's field name), per provider.
+_API_BLOCK_FIELDS: dict[str, tuple[str, ...]] = {
+    "aws": ("region", "endpoint_url", "assume_role_arn", "allow_insecure_http"),
+    "azure": ("tenant_id", "subscription_id", "authority_host", "management_endpoint"),
+    "gcp": ("project_id", "endpoint_override", "token_uri_override"),
+    "openstack": ("auth_url", "region", "project_name", "allow_insecure_http"),
+}
+#: API field -> provider block field (camelCase, from the model), per provider.
 PROVIDER_FIELDS: dict[str, dict[str, str]] = {
-    "aws": {
-        "region": "region",
-        "endpoint_url": "endpointUrl",
-        "assume_role_arn": "assumeRoleArn",
-        "allow_insecure_http": "allowInsecureHttp",
-    },
-    "azure": {
-        "tenant_id": "tenantId",
-        "subscription_id": "subscriptionId",
-        "authority_host": "authorityHost",
-        "management_endpoint": "managementEndpoint",
-    },
-    "gcp": {
-        "project_id": "projectId",
-        "endpoint_override": "endpointOverride",
-        "token_uri_override": "tokenUriOverride",
-    },
-    "openstack": {
-        "auth_url": "authUrl",
-        "region": "region",
-        "project_name": "projectName",
-        "allow_insecure_http": "allowInsecureHttp",
-    },
+    provider: {field: str(_BLOCKS[provider].model_fields[field].alias) for field in fields}
+    for provider, fields in _API_BLOCK_FIELDS.items()
 }
 _REQUIRED = {
     "aws": (("region", "access_key", "secret_key"),),
@@ -101,8 +107,6 @@ ENDPOINT_FIELDS: dict[str, tuple[str, ...]] = {
     "gcp": ("endpoint_override", "token_uri_override"),
     "openstack": ("auth_url", "allow_insecure_http"),
 }
-#: Provider block defaults the apiserver fills in (a field left out equals these).
-_BLOCK_DEFAULTS: dict[str, Any] = {"allowInsecureHttp": False}
 #: The URL fields that may be http:// only with ``allow_insecure_http: true`` in the same body.
 HTTP_FIELDS: dict[str, str] = {"aws": "endpoint_url", "openstack": "auth_url"}
 #: The secret fields an endpoint change must carry again, per provider.
@@ -164,25 +168,40 @@ def credential_manifests(body: Mapping[str, Any], username: str) -> tuple[str, d
         raise InvalidCredential(f"a {provider} credential needs {wanted}")
     name = credential_name(str(values.get("name") or provider))
     data = {key: str(values[field]) for field, key in SECRET_FIELDS[provider].items() if _present(values, field)}
-    block = {key: values[field] for field, key in PROVIDER_FIELDS[provider].items() if _present(values, field)}
     annotations = {DISPLAY_NAME: str(values.get("name") or name), "daytwo.io/created-by": username}
     if _present(values, "region") and "region" not in PROVIDER_FIELDS[provider]:
         annotations[REGION] = str(values["region"])
     inventory = values.get("inventory") is not False  # absent or null: on
-    spec: dict[str, Any] = {
-        "provider": provider,
-        "secretRef": {"name": secret_name(name)},
-        provider: block,
-        "inventory": {"enabled": inventory},
-        "billing": {"enabled": inventory and values.get("billing") is not False},
-    }
-    return secret_name(name), data, {"metadata": {"name": name, "annotations": annotations}, "spec": spec}
+    spec = CloudCredentialSpec.model_construct(
+        provider=provider,
+        secret_ref=CredentialSecretRef.model_construct(name=secret_name(name)),
+        inventory=InventorySync.model_construct(enabled=inventory),
+        billing=BillingSync.model_construct(enabled=inventory and values.get("billing") is not False),
+        **{provider: _block(provider, values)},
+    )
+    return secret_name(name), data, {"metadata": {"name": name, "annotations": annotations}, "spec": _body(spec)}
+
+
+def _block(provider: str, body: Mapping[str, Any]) -> CamelModel:
+    """The provider block with the fields ``body`` gives (the others unset: the apiserver's defaults)."""
+    given = {field: body[field] for field in PROVIDER_FIELDS[provider] if _present(body, field)}
+    return _BLOCKS[provider].model_construct(**given)
+
+
+def _body(model: CamelModel) -> dict[str, Any]:
+    """A spec (or merge patch of one) as written: the fields set here, camelCase. Built without validation:
+    the apiserver validates with the same rules (and CEL) and its message is the one the API answers."""
+    return model.model_dump(by_alias=True, exclude_none=True, exclude_unset=True, mode="json", warnings=False)
+
+
+def credential_spec(obj: Mapping[str, Any]) -> CloudCredentialSpec:
+    """The spec of a CloudCredential object as its model (defaults filled in)."""
+    return CloudCredentialSpec.model_validate(obj.get("spec") or {})
 
 
 def update_patches(provider: str, body: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
     """(Secret values to merge, CloudCredential merge patch) for an update; empty when nothing changes."""
     data = {key: str(body[field]) for field, key in SECRET_FIELDS[provider].items() if _present(body, field)}
-    block = {key: body[field] for field, key in PROVIDER_FIELDS[provider].items() if _present(body, field)}
     patch: dict[str, Any] = {}
     annotations: dict[str, str] = {}
     if _present(body, "name"):
@@ -191,17 +210,32 @@ def update_patches(provider: str, body: Mapping[str, Any]) -> tuple[dict[str, st
         annotations[REGION] = str(body["region"])
     if annotations:
         patch["metadata"] = {"annotations": annotations}
-    spec: dict[str, Any] = {provider: block} if block else {}
+    given: dict[str, Any] = {}
+    if any(_present(body, field) for field in PROVIDER_FIELDS[provider]):
+        given[provider] = _block(provider, body)
     if body.get("inventory") is not None:
-        spec["inventory"] = {"enabled": bool(body["inventory"])}
+        given["inventory"] = InventorySync.model_construct(enabled=bool(body["inventory"]))
     if body.get("billing") is not None:
-        spec["billing"] = {"enabled": bool(body["billing"])}
-    if spec:
-        patch["spec"] = spec
+        given["billing"] = BillingSync.model_construct(enabled=bool(body["billing"]))
+    if given:
+        patch["spec"] = _body(CloudCredentialSpec.model_construct(**given))
     return data, patch
 
 
-def insecure_http(provider: str, body: Mapping[str, Any], spec: Mapping[str, Any] | None = None) -> str | None:
+def _block_of(spec: CloudCredentialSpec, provider: str) -> CamelModel:
+    """The spec's block of ``provider`` (its model's defaults when absent)."""
+    block: CamelModel | None = getattr(spec, provider)
+    return block if block is not None else _BLOCKS[provider].model_construct()
+
+
+def restore_patch(spec: CloudCredentialSpec, provider: str, fields: list[str]) -> dict[str, Any]:
+    """The merge patch putting the API ``fields`` of the provider block back to their values in ``spec``."""
+    block = _block_of(spec, provider)
+    values = block.model_dump(by_alias=True, mode="json", include=set(fields))
+    return {"spec": {provider: values}}
+
+
+def insecure_http(provider: str, body: Mapping[str, Any], spec: CloudCredentialSpec | None = None) -> str | None:
     """The URL field of ``body`` that is ``http://`` without the opt-out, if any.
 
     The opt-out is ``allow_insecure_http: true`` in ``body`` or, when ``body`` does not say, already set on
@@ -212,22 +246,17 @@ def insecure_http(provider: str, body: Mapping[str, Any], spec: Mapping[str, Any
         return None
     allowed = body.get("allow_insecure_http")
     if allowed is None and spec is not None:
-        allowed = (spec.get(provider) or {}).get("allowInsecureHttp")
+        allowed = getattr(_block_of(spec, provider), "allow_insecure_http", None)
     return None if allowed is True else field
 
 
-def endpoint_changes(provider: str, spec: Mapping[str, Any], body: Mapping[str, Any]) -> list[str]:
+def endpoint_changes(provider: str, spec: CloudCredentialSpec, body: Mapping[str, Any]) -> list[str]:
     """The endpoint fields (:data:`ENDPOINT_FIELDS`) ``body`` gives with a value other than the credential's."""
-    block = spec.get(provider) or {}
-    fields = PROVIDER_FIELDS[provider]
-    return [
-        f
-        for f in ENDPOINT_FIELDS[provider]
-        if _present(body, f) and body[f] != block.get(fields[f], _BLOCK_DEFAULTS.get(fields[f]))
-    ]
+    block = _block_of(spec, provider)
+    return [f for f in ENDPOINT_FIELDS[provider] if _present(body, f) and body[f] != getattr(block, f)]
 
 
-def missing_resend(provider: str, spec: Mapping[str, Any], body: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+def missing_resend(provider: str, spec: CloudCredentialSpec, body: Mapping[str, Any]) -> tuple[list[str], list[str]]:
     """(endpoint fields changed, secret fields to send again that ``body`` lacks); nothing missing: allowed."""
     changed = endpoint_changes(provider, spec, body)
     missing = [f for f in RESEND_FIELDS[provider] if not _present(body, f)] if changed else []
@@ -240,16 +269,16 @@ def _condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
 
 def credential_item(obj: Mapping[str, Any]) -> dict[str, Any]:
     """One credential as the API lists it (no secret field, ever)."""
-    meta, spec, status = obj["metadata"], obj.get("spec") or {}, obj.get("status") or {}
-    provider = str(spec.get("provider", ""))
+    meta, spec, status = obj["metadata"], credential_spec(obj), obj.get("status") or {}
+    provider = str(spec.provider)
     annotations = meta.get("annotations") or {}
-    block = spec.get(provider) or {}
+    block = getattr(spec, provider)
     validated, ready = _condition(obj, "Validated"), _condition(obj, "Ready")
     return {
         "id": meta["name"],
         "provider": provider,
         "name": annotations.get(DISPLAY_NAME) or meta["name"],
-        "region": block.get("region") or annotations.get(REGION),
+        "region": getattr(block, "region", None) or annotations.get(REGION),
         "is_active": validated.get("status") == "True",
         "created_at": meta.get("creationTimestamp"),
         "status": ready.get("reason") or "Pending",

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from .billing import service_category, sources, summary
+from .credentials import credential_spec
 
 __all__ = ["ACTIVE_STATES", "provider_health", "stats"]
 
@@ -26,7 +27,7 @@ def provider_health(credentials: Sequence[Mapping[str, Any]]) -> list[dict[str, 
     """One entry per provider with credentials (see the module docstring)."""
     by_provider: dict[str, list[Mapping[str, Any]]] = {}
     for obj in credentials:
-        by_provider.setdefault(str((obj.get("spec") or {}).get("provider", "")), []).append(obj)
+        by_provider.setdefault(str(credential_spec(obj).provider), []).append(obj)
     out = []
     for provider, objs in sorted(by_provider.items()):
         checks = [

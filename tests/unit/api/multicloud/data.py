@@ -17,7 +17,12 @@ def credential(
     name: str, provider: str, *, valid: bool = True, users: list[dict[str, str]] | None = None
 ) -> dict[str, Any]:
     """A CloudCredential as the operator leaves it."""
-    block = {"aws": {"region": "eu-west-1"}, "gcp": {"projectId": "proj-123456"}}.get(provider, {})
+    block = {
+        "aws": {"region": "eu-west-1"},
+        "gcp": {"projectId": "proj-123456"},
+        "openstack": {"authUrl": "https://keystone.example/v3"},
+        "azure": {"tenantId": "tenant-1", "subscriptionId": "subscription-1"},
+    }[provider]
     status: dict[str, Any] = {
         "conditions": [
             {

@@ -190,7 +190,7 @@ def test_delete_removes_only_the_secret_the_facade_made(labels: dict[str, str] |
 
 
 def test_missing_resend_is_the_pure_decision() -> None:
-    spec = openstack()["spec"]
+    spec = views.credential_spec(openstack())
     assert views.missing_resend("openstack", spec, {"auth_url": OS_URL}) == ([], [])
     assert views.missing_resend("openstack", spec, {"auth_url": "https://b/v3"}) == (["auth_url"], ["password"])
     assert views.missing_resend("openstack", spec, {"auth_url": "https://b/v3", "password": "p"}) == (["auth_url"], [])
@@ -256,9 +256,12 @@ def test_an_update_to_http_needs_the_opt_out_and_the_secret() -> None:
 
 def test_an_opt_out_already_on_the_credential_counts_unless_the_body_revokes_it() -> None:
     lab = with_block("lab", "openstack", {"authUrl": "http://k.lab/v3", "allowInsecureHttp": True})
-    assert views.insecure_http("openstack", {"auth_url": "http://other.lab/v3"}, lab["spec"]) is None
+    assert views.insecure_http("openstack", {"auth_url": "http://other.lab/v3"}, views.credential_spec(lab)) is None
     revoked = {"auth_url": "http://other.lab/v3", "allow_insecure_http": False}
-    assert views.insecure_http("openstack", revoked, lab["spec"]) == "auth_url"
-    assert views.insecure_http("openstack", {"auth_url": "http://other.lab/v3"}, openstack()["spec"]) == "auth_url"
+    assert views.insecure_http("openstack", revoked, views.credential_spec(lab)) == "auth_url"
+    assert (
+        views.insecure_http("openstack", {"auth_url": "http://other.lab/v3"}, views.credential_spec(openstack()))
+        == "auth_url"
+    )
     assert views.insecure_http("openstack", {"auth_url": "http://other.lab/v3"}) == "auth_url"  # create
     assert views.insecure_http("azure", {"authority_host": "http://x"}) is None  # https-only by pattern
