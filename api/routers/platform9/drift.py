@@ -72,6 +72,7 @@ async def list_events(
 ) -> JsonResponse:
     """Filtered, sorted rows memoised per (filters, sort) on the DriftEvent version; the page is a slice."""
     store = read.store
+    # one keyword per query filter (the same shape as other filtered lists, different filters)
     where = views.EventFilter(
         resource_type=resource_type,
         severity=severity,
@@ -119,6 +120,7 @@ class AckBody(BaseModel):
     note: str | None = Field(None, max_length=2048)
 
 
+# Its parameter list has the shape of other write routes' (request, store, writer, body, principal): FastAPI wiring.
 @router.put("/drift/events/bulk-acknowledge", response_model=views.BulkAckResult, summary="Acknowledge many events")
 def bulk_acknowledge(
     request: Request,
