@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from daytwo.operator.backends.openstack import OpenStackConnectionParams, Snapshot, Volume, connect
-from daytwo.operator.reconcile.snapshotpolicy import snapshot_name
+from daytwo.operator.reconcile.snapshotpolicy.decisions import snapshot_name
 from daytwo.operator.shared.snapshots import OWNER_KEY, SLOT_KEY, parse_time, policy_spec, policy_view
 
 from tests.e2e.conftest import condition, wait_for_condition
@@ -158,9 +158,15 @@ def test_retention_and_failed_volume(kubectl: Kubectl, volumes: dict[str, list[V
     """keepLast 2 deletes A's two oldest; B (in use, force off) fails by name and keeps its only snapshot,
     although it is older than maxAge."""
     a, b = volumes["available"][3], volumes["in-use"][0]
-    owner = {OWNER_KEY: f"{NS}/SnapshotPolicy/retention", SLOT_KEY: "2020-01-01T00:00:00Z"}
-    old = [backend().create_snapshot(a.id, name=f"old-{i}", metadata=owner) for i in range(3)]
-    lone = backend().create_snapshot(b.id, name="lone", force=True, metadata=owner)
+    owner = {OWNER_KEY: f"{NS}/SnapshotPolicy/retention"}
+    # Three earlier runs, a slot each (snapshots sharing a slot are one run's duplicates: retention keeps one of
+    # those whatever keepLast says).
+    old = [
+        backend().create_snapshot(a.id, name=f"old-{i}", metadata={**owner, SLOT_KEY: f"2020-01-0{i + 1}T00:00:00Z"})
+        for i in range(3)
+    ]
+    first_slot = {**owner, SLOT_KEY: "2020-01-01T00:00:00Z"}
+    lone = backend().create_snapshot(b.id, name="lone", force=True, metadata=first_slot)
     wait_until(lambda: all(s.status == "available" for s in owned("retention")), 30, "seeded snapshots")
     standin(f"objects/snapshots/{lone.id}", "PATCH", {"created_at": "2025-01-01T00:00:00.000000"})
     spec = {"retention": {"keepLast": 2, "maxAge": "30d"}, "snapshot": {"namePrefix": "e2e", "force": False}}
@@ -240,10 +246,15 @@ def test_operator_killed_mid_run_creates_no_duplicate(
     assert status["lastRun"]["state"] == "Succeeded" and status["lastRun"]["trigger"] == "manual"
 
 
-def snapshot_creates() -> int:
-    """How many snapshot creates (POST /snapshots) the stand-in has received and finished so far."""
-    with urllib.request.urlopen(f"{STANDIN}/_standin/journal?path=/snapshots$", timeout=10) as answer:
-        return int(json.load(answer)["matching"])
+def snapshot_creates(volume_ids: list[str]) -> int:
+    """How many snapshot creates (POST /snapshots) of these volumes the stand-in has received and finished so
+    far (by the volume id in the request body: other policies of the session may create snapshots meanwhile)."""
+    total = 0
+    for volume_id in volume_ids:
+        query = f"method=POST&path=/snapshots$&contains={volume_id}"
+        with urllib.request.urlopen(f"{STANDIN}/_standin/journal?{query}", timeout=10) as answer:
+            total += int(json.load(answer)["matching"])
+    return total
 
 
 def fault_hits() -> int:
@@ -261,7 +272,7 @@ def test_operator_killed_while_creates_hang_makes_one_snapshot_per_volume(
     assert len(targets) == 2
     kubectl.apply(policy("hung", [v.id for v in targets]))
     wait_for_condition(kubectl, "d2sp", "hung", "Ready", "True", namespace=NS)
-    creates_before = snapshot_creates()
+    creates_before = snapshot_creates([v.id for v in targets])
     standin("faults", "POST", {"path": "/snapshots$", "method": "POST", "hang": 25.0, "times": len(targets)})
     try:
         kubectl.run("annotate", "--overwrite", "d2sp", "hung", "-n", NS, "daytwo.io/reconcile-requested-at=hung-1")
@@ -282,7 +293,8 @@ def test_operator_killed_while_creates_hang_makes_one_snapshot_per_volume(
         standin("faults", "DELETE")
     snaps = owned("hung")
     assert sorted(s.volume_id for s in snaps) == sorted(v.id for v in targets), "exactly one snapshot per volume"
-    assert snapshot_creates() - creates_before == len(targets), "one create per volume reached the stand-in"
+    created = snapshot_creates([v.id for v in targets]) - creates_before
+    assert created == len(targets), "one create per volume reached the stand-in"
     last = kubectl.get("d2sp", "hung", NS)["status"]["lastRun"]
     assert (last["state"], last["created"]) == ("Succeeded", len(targets))
     assert "inFlightUntil" not in last

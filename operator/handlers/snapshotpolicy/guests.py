@@ -21,7 +21,7 @@ from daytwo.crds.snapshotpolicy import ProxmoxGuestTargets, SnapshotTargets
 
 from ...backends.proxmox import GuestRef, ProxmoxBackend, TaskFailed
 from ...errors import BackendError
-from ...reconcile.snapshotpolicy import SnapshotInfo, VolumeInfo
+from ...reconcile.snapshotpolicy.decisions import SnapshotInfo, VolumeInfo
 from ...reconcile.snapshotpolicy.guests import (
     guest_snapshot_description,
     guest_snapshot_info,

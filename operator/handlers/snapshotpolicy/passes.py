@@ -32,9 +32,8 @@ from ...errors import BackendError
 from ...kube import kube_client
 from ...reconcile.conditions import ConditionUpdate
 from ...reconcile.lifecycle import RECONCILE_ANNOTATION
-from ...reconcile.snapshotpolicy import (
+from ...reconcile.snapshotpolicy.decisions import (
     VolumeInfo,
-    compliance,
     due_slot,
     existing_for_slot,
     in_flight_wait,
@@ -43,6 +42,7 @@ from ...reconcile.snapshotpolicy import (
     push_history,
     run_id,
 )
+from ...reconcile.snapshotpolicy.sla import compliance
 from ...settings import OperatorSettings
 from ...shared.snapshots import PolicyView, format_time, parse_time, policy_spec, policy_status, policy_view
 from ..credentials import openstack_backend, proxmox_backend

@@ -7,7 +7,7 @@ from datetime import datetime
 from daytwo.crds.base import Step, StepState
 from daytwo.crds.snapshotpolicy import OutOfSla, SlaStatus, TenantCompliance
 
-from ...reconcile.snapshotpolicy import SlaResult
+from ...reconcile.snapshotpolicy.sla import SlaResult
 
 __all__ = ["STEPS", "run_steps", "sla_status"]
 

@@ -12,7 +12,7 @@ from typing import Protocol
 from daytwo.crds.snapshotpolicy import RunFailure, SnapshotTargets
 
 from ...errors import BackendError
-from ...reconcile.snapshotpolicy import SnapshotInfo, VolumeInfo, retention_deletions
+from ...reconcile.snapshotpolicy.decisions import SnapshotInfo, VolumeInfo, retention_deletions
 from ...shared.snapshots import PolicyView
 
 __all__ = ["CONCURRENCY", "RunTally", "TargetRunner", "apply_retention"]

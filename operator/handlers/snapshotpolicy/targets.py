@@ -8,7 +8,7 @@ from typing import Any
 from kubernetes.client.exceptions import ApiException
 
 from ...kube import KubeClient
-from ...reconcile.snapshotpolicy import VolumeInfo
+from ...reconcile.snapshotpolicy.decisions import VolumeInfo
 from ...reconcile.snapshotpolicy.targets import targets_configmap
 
 __all__ = ["publish_targets"]

@@ -23,7 +23,7 @@ from daytwo.crds.snapshotpolicy import OpenStackVolumeTargets, SnapshotTargets
 
 from ...backends.openstack import OpenStackBackend, Snapshot, Volume
 from ...errors import BackendError, RetryableError
-from ...reconcile.snapshotpolicy import (
+from ...reconcile.snapshotpolicy.decisions import (
     SnapshotInfo,
     VolumeInfo,
     existing_for_slot,
@@ -54,6 +54,7 @@ def _limit(key: str, size: int) -> threading.BoundedSemaphore:
 
 def snapshot_info(snapshot: Snapshot) -> SnapshotInfo:
     """The backend record as the decisions need it."""
+    # Shaped like restorejob's volume_view (duplicate scan): each maps a backend record to its own decisions' type.
     return SnapshotInfo(
         id=snapshot.id,
         name=snapshot.name,

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..chunked import owner_reference
 from .decisions import VolumeInfo
 
 __all__ = ["TARGETS_BUDGET_BYTES", "TARGETS_LABEL", "targets_configmap", "targets_configmap_name"]
@@ -39,6 +40,7 @@ def targets_configmap(
     text, detail = json.dumps(records, separators=(",", ":")), "full"
     if len(text) > budget:
         text, detail = json.dumps([{"id": t.id, "kind": kind} for t in targets], separators=(",", ":")), "ids"
+    # Same literal shape as billing_configmap (duplicate scan): labels and data differ, the owner is shared.
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -50,16 +52,7 @@ def targets_configmap(
                 "app.kubernetes.io/managed-by": "daytwo",
                 "app.kubernetes.io/part-of": "daytwo",
             },
-            "ownerReferences": [
-                {
-                    "apiVersion": policy["apiVersion"],
-                    "kind": policy["kind"],
-                    "name": meta["name"],
-                    "uid": meta["uid"],
-                    "controller": True,
-                    "blockOwnerDeletion": False,
-                }
-            ],
+            "ownerReferences": [owner_reference(policy)],
         },
         "data": {"targets.json": text, "count": str(len(targets)), "detail": detail},
     }

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from daytwo.crds.snapshotpolicy import ProxmoxGuestTargets, SnapshotPolicySpec
-from daytwo.operator.reconcile.snapshotpolicy import compliance, existing_for_slot, retention_deletions
+from daytwo.operator.reconcile.snapshotpolicy.decisions import existing_for_slot, retention_deletions
 from daytwo.operator.reconcile.snapshotpolicy.guests import (
     guest_snapshot_description,
     guest_snapshot_info,
@@ -16,6 +16,7 @@ from daytwo.operator.reconcile.snapshotpolicy.guests import (
     match_guests,
     split_target_id,
 )
+from daytwo.operator.reconcile.snapshotpolicy.sla import compliance
 from daytwo.operator.reconcile.snapshotpolicy.targets import targets_configmap
 from daytwo.operator.shared.snapshots import (
     GUEST_SNAPSHOT_NAME_MAX,

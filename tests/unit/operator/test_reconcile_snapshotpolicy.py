@@ -7,10 +7,9 @@ from typing import Any
 
 import pytest
 from daytwo.crds.snapshotpolicy import OpenStackVolumeTargets, SnapshotPolicySpec, SnapshotRun
-from daytwo.operator.reconcile.snapshotpolicy import (
+from daytwo.operator.reconcile.snapshotpolicy.decisions import (
     SnapshotInfo,
     VolumeInfo,
-    compliance,
     current_slot,
     due_slot,
     existing_for_slot,
@@ -25,6 +24,7 @@ from daytwo.operator.reconcile.snapshotpolicy import (
     snapshot_metadata,
     snapshot_name,
 )
+from daytwo.operator.reconcile.snapshotpolicy.sla import compliance
 from daytwo.operator.shared.snapshots import OWNER_KEY, SLOT_KEY, parse_duration, policy_view
 
 NOW = datetime(2026, 11, 30, 12, 30, tzinfo=UTC)
