@@ -262,11 +262,27 @@ HP = TypeVar("HP")
 
 class JsonApiClient(Generic[HP]):
     """What the JSON-over-HTTPS clients (azure, gcp) share: their params, endpoint and call count, and a
-    bearer-token GET retried by the policy. Subclasses set ``_params``, ``_http`` and ``_policy``."""
+    bearer-token GET retried by the policy, and a pooled :class:`JsonHttp` built from the params' endpoint,
+    timeout and CA bundle (the constructor every provider's factory calls)."""
 
     _params: Any
     _http: JsonHttp
     _policy: RetryPolicy
+
+    def __init__(
+        self, params: HP, *, limiter: threading.BoundedSemaphore, policy: RetryPolicy | None = None, pool_size: int = 10
+    ) -> None:
+        self._params = params
+        self._policy = policy or RetryPolicy()
+        endpoint = cast(Any, params)
+        self._http = JsonHttp(
+            endpoint.endpoint,
+            limiter=limiter,
+            timeout_seconds=endpoint.timeout_seconds,
+            ca_bundle_pem=endpoint.ca_bundle_pem,
+            queue_timeout_seconds=self._policy.queue_timeout_seconds,
+            pool_size=pool_size,
+        )
 
     @property
     def endpoint(self) -> str:

@@ -26,7 +26,6 @@ from ..records import CloudIdentity, Inventory, InventoryKind, InventoryRecord, 
 from ..runtime import (
     ClientFactory,
     JsonApiClient,
-    JsonHttp,
     RetryPolicy,
     call_with_retries,
 )
@@ -61,6 +60,7 @@ class AzureRestBackend(JsonApiClient[AzureConnectionParams]):
     failures, timeouts) by ``call_with_retries``; azure-identity's own retries are off.
     """
 
+    # Deliberately the same signature as every provider's client: ClientFactory builds them all alike.
     def __init__(
         self,
         params: AzureConnectionParams,
@@ -69,16 +69,7 @@ class AzureRestBackend(JsonApiClient[AzureConnectionParams]):
         policy: RetryPolicy | None = None,
         pool_size: int = 10,
     ) -> None:
-        self._params = params
-        self._policy = policy or RetryPolicy()
-        self._http = JsonHttp(
-            params.endpoint,
-            limiter=limiter,
-            timeout_seconds=params.timeout_seconds,
-            ca_bundle_pem=params.ca_bundle_pem,
-            queue_timeout_seconds=self._policy.queue_timeout_seconds,
-            pool_size=pool_size,
-        )
+        super().__init__(params, limiter=limiter, policy=policy, pool_size=pool_size)
         transport = RequestsTransport(
             session=self._http.session,
             session_owner=False,

@@ -25,7 +25,6 @@ from ..records import CloudIdentity, Inventory, InventoryKind, InventoryRecord, 
 from ..runtime import (
     ClientFactory,
     JsonApiClient,
-    JsonHttp,
     RetryPolicy,
 )
 from ._errors import api_error, map_token_error
@@ -64,6 +63,7 @@ class _TimedRequest(google.auth.transport.requests.Request):
 class GoogleRestBackend(JsonApiClient[GcpConnectionParams]):
     """One service account + project. Thread-safe; Compute attempts hold the endpoint's slot."""
 
+    # Deliberately the same signature as every provider's client: ClientFactory builds them all alike.
     def __init__(
         self,
         params: GcpConnectionParams,
@@ -72,16 +72,7 @@ class GoogleRestBackend(JsonApiClient[GcpConnectionParams]):
         policy: RetryPolicy | None = None,
         pool_size: int = 10,
     ) -> None:
-        self._params = params
-        self._policy = policy or RetryPolicy()
-        self._http = JsonHttp(
-            params.endpoint,
-            limiter=limiter,
-            timeout_seconds=params.timeout_seconds,
-            ca_bundle_pem=params.ca_bundle_pem,
-            queue_timeout_seconds=self._policy.queue_timeout_seconds,
-            pool_size=pool_size,
-        )
+        super().__init__(params, limiter=limiter, policy=policy, pool_size=pool_size)
         info = params.key_info()
         self._token_uri = str(info.get("token_uri", ""))
         self._email = str(info["client_email"])
