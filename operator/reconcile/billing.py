@@ -27,7 +27,7 @@ from daytwo.crds.cloudcredential import CloudCredentialSpec
 
 from ..shared.pricing import HOURS_PER_MONTH, PRICE_TABLE, number, storage_gb_month, vm_hourly
 from ..shared.times import format_time, parse_time
-from .chunked import owner_reference
+from .chunked import owned_configmap
 from .cloudcredential import RetryState, reason_of
 from .conditions import ConditionUpdate
 
@@ -187,23 +187,9 @@ def billing_configmap_name(credential: str) -> str:
 
 def billing_configmap(credential: Mapping[str, Any], document: Mapping[str, Any]) -> dict[str, Any]:
     """The ConfigMap holding ``billing.json``: labelled for the facade's cache, owned by the credential."""
-    meta = credential["metadata"]
-    owner = owner_reference(credential)
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": billing_configmap_name(meta["name"]),
-            "namespace": meta["namespace"],
-            "labels": {
-                BILLING_LABEL: meta["name"],
-                "app.kubernetes.io/managed-by": "daytwo",
-                "app.kubernetes.io/part-of": "daytwo",
-            },
-            "ownerReferences": [owner],
-        },
-        "data": {"billing.json": json.dumps(document, separators=(",", ":"), sort_keys=True)},
-    }
+    name = credential["metadata"]["name"]
+    data = {"billing.json": json.dumps(document, separators=(",", ":"), sort_keys=True)}
+    return owned_configmap(credential, billing_configmap_name(name), {BILLING_LABEL: name}, data)
 
 
 def why_refresh_billing(

@@ -98,31 +98,13 @@ def chunked_configmaps(
             for name, chunk in zip(names, chunks, strict=True)
         ],
     }
-    reference = owner_reference(owner)
     maps = []
     for index, (name, chunk) in enumerate(zip(names, chunks, strict=True)):
         data = {"records.json": chunk}
         if index == 0:
             data["manifest.json"] = json.dumps(manifest, separators=(",", ":"), sort_keys=True)
             data.update(head_data or {})
-        maps.append(
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {
-                    "name": name,
-                    "namespace": meta["namespace"],
-                    "labels": {
-                        label: meta["name"],
-                        "app.kubernetes.io/managed-by": "daytwo",
-                        "app.kubernetes.io/part-of": "daytwo",
-                        "daytwo.io/inventory-chunk": str(index),
-                    },
-                    "ownerReferences": [reference],
-                },
-                "data": data,
-            }
-        )
+        maps.append(owned_configmap(owner, name, {label: meta["name"], "daytwo.io/inventory-chunk": str(index)}, data))
     return maps
 
 
@@ -152,4 +134,21 @@ def owner_reference(owner: Mapping[str, Any]) -> dict[str, Any]:
         "uid": owner["metadata"]["uid"],
         "controller": True,
         "blockOwnerDeletion": False,
+    }
+
+
+def owned_configmap(
+    owner: Mapping[str, Any], name: str, labels: Mapping[str, str], data: Mapping[str, str]
+) -> dict[str, Any]:
+    """A ConfigMap in ``owner``'s namespace, owned by it (:func:`owner_reference`), with daytwo's labels."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": owner["metadata"]["namespace"],
+            "labels": {**labels, "app.kubernetes.io/managed-by": "daytwo", "app.kubernetes.io/part-of": "daytwo"},
+            "ownerReferences": [owner_reference(owner)],
+        },
+        "data": dict(data),
     }

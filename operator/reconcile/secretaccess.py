@@ -94,6 +94,7 @@ class Binding:
         }
 
 
+# Plain frozen dataclasses: their shape matches others' (duplicate scan), their meaning does not.
 @dataclass(frozen=True)
 class Bound:
     """Another CloudCredential or ProxmoxNode of the namespace and its binding."""

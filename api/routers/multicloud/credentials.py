@@ -147,6 +147,7 @@ def _resend_error(field: str, changed: list[str]) -> dict[str, Any]:
     }
 
 
+# Same shape as pmi nodes._owned_token (duplicate scan): each API words its own 409.
 def _owned(writer: KubeWriter, spec: CloudCredentialSpec, credential_id: str) -> dict[str, Any]:
     """The metadata of the credential's Secret if this API made it for this credential, else 409."""
     name = spec.secret_ref.name
