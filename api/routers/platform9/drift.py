@@ -199,7 +199,7 @@ def update_rule(
     """Patch the DriftRule's spec.enabled (as the caller)."""
     if store.get("DriftRule", rule_id) is None:
         raise _not_found("Drift rule", rule_id)
-    writer.patch("DriftRule", rule_id, {"spec": {"enabled": body.enabled}})
+    writer.patch("DriftRule", rule_id, views.enabled_patch(body.enabled))
     audit(request, user, "drift.rule.update", f"DriftRule/{rule_id}", enabled=body.enabled)
     return {
         "id": rule_id,

@@ -25,6 +25,7 @@ __all__ = [
     "DriftSummary",
     "EventFilter",
     "acknowledgement_patch",
+    "enabled_patch",
     "event_detail",
     "event_row",
     "event_spec",
@@ -294,6 +295,11 @@ def rule_row(rule: Mapping[str, Any]) -> dict[str, Any]:
         "unacknowledged_events": status.unacknowledged_events,
         "last_evaluated_at": iso(status.last_evaluation_time),
     }
+
+
+def enabled_patch(enabled: bool) -> dict[str, Any]:
+    """The merge patch that enables or disables a DriftRule (spec.enabled, named by the model)."""
+    return {"spec": {DriftRuleSpec.model_fields["enabled"].alias or "enabled": enabled}}
 
 
 def acknowledgement_patch(by: str, at: str, note: str | None = None) -> dict[str, Any]:

@@ -106,3 +106,4 @@ def test_rule_row_and_ack_patch() -> None:
         "spec": {"acknowledgement": {"acknowledged": True, "by": "me", "at": at}}
     }
     assert views.acknowledgement_patch("me", at, "n")["spec"]["acknowledgement"]["note"] == "n"
+    assert views.enabled_patch(False) == {"spec": {"enabled": False}}
