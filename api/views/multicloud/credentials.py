@@ -30,6 +30,7 @@ from daytwo.crds.cloudcredential import (
     GcpProvider,
     InventorySync,
     OpenStackProvider,
+    Provider,
 )
 
 __all__ = [
@@ -172,13 +173,14 @@ def credential_manifests(body: Mapping[str, Any], username: str) -> tuple[str, d
     if _present(values, "region") and "region" not in PROVIDER_FIELDS[provider]:
         annotations[REGION] = str(values["region"])
     inventory = values.get("inventory") is not False  # absent or null: on
-    spec = CloudCredentialSpec.model_construct(
-        provider=provider,
-        secret_ref=CredentialSecretRef.model_construct(name=secret_name(name)),
-        inventory=InventorySync.model_construct(enabled=inventory),
-        billing=BillingSync.model_construct(enabled=inventory and values.get("billing") is not False),
-        **{provider: _block(provider, values)},
-    )
+    fields: dict[str, Any] = {
+        "provider": Provider(provider),
+        "secret_ref": CredentialSecretRef.model_construct(name=secret_name(name)),
+        provider: _block(provider, values),
+        "inventory": InventorySync.model_construct(enabled=inventory),
+        "billing": BillingSync.model_construct(enabled=inventory and values.get("billing") is not False),
+    }
+    spec = CloudCredentialSpec.model_construct(**fields)
     return secret_name(name), data, {"metadata": {"name": name, "annotations": annotations}, "spec": _body(spec)}
 
 
