@@ -10,11 +10,12 @@ if the host is already where the step puts it, the step succeeds without a call.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from daytwo.crds.base import MAX_STATUS_LIST
+from daytwo.crds.aggregatemigration import CommandLogEntry
+from daytwo.crds.base import MAX_STATUS_LIST, Step, StepState
 
 from ...shared.times import format_time
 from ..conditions import ConditionUpdate
@@ -64,20 +65,21 @@ class Progress(StrEnum):
         return self not in (Progress.NOT_STARTED, Progress.RUNNING, Progress.ROLLING_BACK)
 
 
+def _written(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A step as ``status.steps`` holds it, built (and bounded) by the Step model."""
+    return Step.model_validate(fields).to_k8s()
+
+
 def _step(action: str, aggregate: AggregateState, host: str, rollback: bool) -> dict[str, Any]:
     prefix = "rollback/" if rollback else ""
-    return {
-        "name": f"{prefix}{action}-host/{aggregate.name}",
-        "state": "Pending",
-        "attempts": 0,
-        "externalIds": {
-            "action": action,
-            "aggregate": aggregate.name,
-            "aggregateId": aggregate.id,
-            "host": host,
-            "phase": "rollback" if rollback else "forward",
-        },
+    ids = {
+        "action": action,
+        "aggregate": aggregate.name,
+        "aggregateId": aggregate.id,
+        "host": host,
+        "phase": "rollback" if rollback else "forward",
     }
+    return Step(name=f"{prefix}{action}-host/{aggregate.name}", state=StepState.PENDING, external_ids=ids).to_k8s()
 
 
 def forward_steps(
@@ -120,23 +122,25 @@ def next_step(steps: Sequence[Mapping[str, Any]]) -> int | None:
 
 def start_step(step: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """The step as recorded before its call: Running, one more attempt."""
-    return {
-        **step,
-        "state": "Running",
-        "attempts": int(step.get("attempts", 0)) + 1,
-        "startedAt": step.get("startedAt") or format_time(now),
-    }
+    return _written(
+        {
+            **step,
+            "state": StepState.RUNNING,
+            "attempts": int(step.get("attempts") or 0) + 1,
+            "startedAt": step.get("startedAt") or format_time(now),
+        }
+    )
 
 
 def finish_step(step: Mapping[str, Any], now: datetime, *, called: bool, message: str) -> dict[str, Any]:
     """The step done: Succeeded when this migration changed the membership, Skipped when it already held."""
-    state = "Succeeded" if called or step["state"] == "Running" else "Skipped"
-    return {**step, "state": state, "finishedAt": format_time(now), "message": message[:4096]}
+    state = StepState.SUCCEEDED if called or step["state"] == StepState.RUNNING else StepState.SKIPPED
+    return _written({**step, "state": state, "finishedAt": format_time(now), "message": message[:4096]})
 
 
 def fail_step(step: Mapping[str, Any], now: datetime, message: str) -> dict[str, Any]:
     """The step failed for good."""
-    return {**step, "state": "Failed", "finishedAt": format_time(now), "message": message[:4096]}
+    return _written({**step, "state": StepState.FAILED, "finishedAt": format_time(now), "message": message[:4096]})
 
 
 def rollback_steps(steps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -175,14 +179,15 @@ def log_entry(
     command: str, status: str, now: datetime, duration_ms: int, user: str | None, output: str
 ) -> dict[str, Any]:
     """One command log entry (the spot manager's shape: timestamp, command, status, duration, user)."""
-    return {
-        "timestamp": format_time(now),
-        "command": command,
-        "status": status,
-        "durationMs": max(duration_ms, 0),
-        "user": user or "system",
-        "output": output[:2048],
-    }
+    entry = CommandLogEntry(
+        timestamp=now.astimezone(UTC).replace(microsecond=0),  # format_time's precision
+        command=command,
+        status=status,
+        duration_ms=max(duration_ms, 0),
+        user=user or "system",
+        output=output[:2048],
+    )
+    return entry.to_k8s()
 
 
 def append_log(log: Sequence[Mapping[str, Any]], entry: Mapping[str, Any]) -> list[dict[str, Any]]:
