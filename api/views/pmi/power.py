@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from daytwo.crds.base import MAX_STATUS_LIST
+from daytwo.crds.proxmoxnode import PowerAction, PowerOperation
+
+from .nodes import node_spec
 
 __all__ = ["TooManyPending", "action_id", "append_action", "pending_for", "power_action"]
 
@@ -25,21 +28,23 @@ def action_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
-def power_action(id_: str, vmid: int, operation: str, force: bool, user: str) -> dict[str, Any]:
-    """One spec.actions entry."""
-    return {"id": id_, "vmid": vmid, "operation": operation, "force": force, "requestedBy": user[:256]}
+def power_action(id_: str, vmid: int, operation: str, force: bool, user: str) -> PowerAction:
+    """One spec.actions entry (validated by the apiserver with the model's rules when it is written)."""
+    return PowerAction.model_construct(
+        id=id_, vmid=vmid, operation=PowerOperation(operation), force=force, requested_by=user[:256]
+    )
 
 
-def append_action(obj: Mapping[str, Any], action: Mapping[str, Any]) -> list[dict[str, Any]]:
+def append_action(obj: Mapping[str, Any], action: PowerAction) -> list[dict[str, Any]]:
     """The new spec.actions of ``obj`` with ``action`` appended (handled ones dropped to make room)."""
-    actions = [dict(a) for a in (obj.get("spec") or {}).get("actions") or []]
+    actions = list(node_spec(obj).actions or [])
     handled = set((obj.get("status") or {}).get("handledActions") or [])
     while len(actions) >= MAX_STATUS_LIST:
-        index = next((i for i, a in enumerate(actions) if a.get("id") in handled), None)
+        index = next((i for i, a in enumerate(actions) if a.id in handled), None)
         if index is None:
             raise TooManyPending(f"{len(actions)} power operations are still pending on this node; try again later")
         actions.pop(index)
-    return [*actions, dict(action)]
+    return [a.model_dump(by_alias=True, exclude_none=True, exclude_unset=True, mode="json") for a in [*actions, action]]
 
 
 def pending_for(obj: Mapping[str, Any], vmid: int) -> list[str]:
@@ -48,9 +53,7 @@ def pending_for(obj: Mapping[str, Any], vmid: int) -> list[str]:
     handled = set(status.get("handledActions") or [])
     done = {r.get("id") for r in status.get("history") or []}
     waiting = [
-        str(a["id"])
-        for a in (obj.get("spec") or {}).get("actions") or []
-        if a.get("vmid") == vmid and a.get("id") not in handled and a.get("id") not in done
+        a.id for a in node_spec(obj).actions or [] if a.vmid == vmid and a.id not in handled and a.id not in done
     ]
     running = [str(e["id"]) for e in status.get("inFlight") or [] if e.get("vmid") == vmid]
     return sorted(set(waiting) | set(running))
