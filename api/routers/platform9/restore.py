@@ -6,6 +6,7 @@ REPLACE restores need ``restore:admin`` and the exact confirmation ``DELETE AND 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -37,6 +38,7 @@ def _enabled(settings: SettingsDep) -> None:
         raise ApiError(404, "Restore is disabled (DAYTWO_API_RESTORE_ENABLED=false)", "NOT_FOUND")
 
 
+# The write routes repeat FastAPI's dependency parameters (request, job_id, store, writer, user): deliberate.
 router = APIRouter(tags=["restore"], route_class=TimedRoute, responses=ERRORS, dependencies=[Depends(_enabled)])
 
 
@@ -52,6 +54,15 @@ def _job(store: ObjectStore, job_id: str) -> dict[str, Any]:
     job = store.get(KIND, job_id)
     if job is None:
         raise ApiError(404, f"Restore job {job_id!r} not found", "NOT_FOUND")
+    return job
+
+
+def _job_in(store: ObjectStore, job_id: str, allowed: Collection[str], why: str) -> dict[str, Any]:
+    """The RestoreJob, or 409 (``why``) when its pf9 status is not one of ``allowed``."""
+    job = _job(store, job_id)
+    state = views.job_status(job)
+    if state not in allowed:
+        raise ApiError(409, f"Restore job {job_id!r} is {state}; {why}", "CONFLICT")
     return job
 
 
@@ -163,10 +174,7 @@ def execute(
     user: Principal = require("restore:write"),
 ) -> dict[str, Any]:
     """Approve a PLANNED job: set execute true (REPLACE: restore:admin and the exact confirmation)."""
-    job = _job(store, body.plan_id)
-    state = views.job_status(job)
-    if state != "PLANNED":
-        raise ApiError(409, f"Restore job {body.plan_id!r} is {state}; only a PLANNED job can be executed", "CONFLICT")
+    job = _job_in(store, body.plan_id, ("PLANNED",), "only a PLANNED job can be executed")
     patch: dict[str, Any] = {"execute": True}
     if views.parsed(job)[0].mode == "REPLACE":
         _require_admin_for_replace(user)
@@ -251,10 +259,7 @@ def retry(
     user: Principal = require("restore:admin"),
 ) -> dict[str, Any]:
     """Set spec.retry (a new requestedAt): the operator resumes the same job from its failed step."""
-    job = _job(store, job_id)
-    state = views.job_status(job)
-    if state != "FAILED":
-        raise ApiError(409, f"Restore job {job_id!r} is {state}; only a FAILED job can be retried", "CONFLICT")
+    job = _job_in(store, job_id, ("FAILED",), "only a FAILED job can be retried")
     spec, status = views.parsed(job)
     if spec.mode == "REPLACE":
         _check_confirm(body.confirm_destructive if body else None, _plan_vm_name(job))
@@ -292,12 +297,7 @@ def cleanup(
     user: Principal = require("restore:admin"),
 ) -> dict[str, Any]:
     """Set spec.cleanup (a new requestedAt): the operator removes the job's server, free ports (and volume)."""
-    job = _job(store, job_id)
-    state = views.job_status(job)
-    if state not in ("FAILED", "CANCELED"):
-        raise ApiError(
-            409, f"Restore job {job_id!r} is {state}; only failed or canceled jobs are cleaned up", "CONFLICT"
-        )
+    job = _job_in(store, job_id, ("FAILED", "CANCELED"), "only failed or canceled jobs are cleaned up")
     token = _token()
     delete_volume = bool(body and body.delete_volume)
     ask = views.body(CleanupAsk(requested_at=token, delete_volume=delete_volume))
@@ -333,10 +333,7 @@ def cleanup_storage(
     user: Principal = require("restore:admin"),
 ) -> dict[str, Any]:
     """Set spec.cleanupStorage (a new requestedAt); only COMPLETED jobs (the old volume: REPLACE only)."""
-    job = _job(store, job_id)
-    state = views.job_status(job)
-    if state != "COMPLETED":
-        raise ApiError(409, f"Restore job {job_id!r} is {state}; storage cleanup needs a COMPLETED job", "CONFLICT")
+    job = _job_in(store, job_id, ("COMPLETED",), "storage cleanup needs a COMPLETED job")
     if delete_old_volume and views.parsed(job)[0].mode != "REPLACE" and not delete_source_snapshot:
         raise ApiError(409, "Only REPLACE restores leave an old volume behind; nothing to clean up", "CONFLICT")
     token = _token()
