@@ -36,7 +36,10 @@ def _control_routes(standin: StandIn) -> list[Route]:
 
     async def journal(request: Request) -> Response:
         limit = int(request.query_params.get("limit", "0"))
-        entries = standin.journal.entries(path=request.query_params.get("path"))
+        params = request.query_params
+        entries = standin.journal.entries(
+            method=params.get("method"), path=params.get("path"), contains=params.get("contains")
+        )
         body: dict[str, Any] = {"total": standin.journal.total, "matching": len(entries)}
         if limit:
             body["entries"] = [dataclasses.asdict(e) for e in entries[-limit:]]

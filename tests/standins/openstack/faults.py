@@ -160,6 +160,13 @@ class JournalEntry:
     clock_time: float
     wall_time: float
     duration_s: float
+    #: The first :data:`JOURNAL_BODY_BYTES` of the request body (UTF-8, undecodable bytes replaced), so a
+    #: test can count the requests about one object (a create naming its volume) among everyone's.
+    body: str = ""
+
+
+#: How much of each request body the journal keeps.
+JOURNAL_BODY_BYTES = 4096
 
 
 class Journal:
@@ -176,26 +183,42 @@ class Journal:
             self._entries.append(entry)
             self.total += 1
 
-    def entries(self, *, method: str | None = None, path: str | None = None) -> list[JournalEntry]:
-        """Entries, optionally filtered by method and a path regex."""
+    def entries(
+        self, *, method: str | None = None, path: str | None = None, contains: str | None = None
+    ) -> list[JournalEntry]:
+        """Entries, optionally filtered by method, a path regex and a substring of the request body."""
         pattern = re.compile(path) if path else None
         with self._lock:
             items = list(self._entries)
         return [
             e
             for e in items
-            if (method is None or e.method == method.upper()) and (pattern is None or pattern.search(e.path))
+            if (method is None or e.method == method.upper())
+            and (pattern is None or pattern.search(e.path))
+            and (contains is None or contains in e.body)
         ]
 
-    def count(self, *, method: str | None = None, path: str | None = None) -> int:
+    def count(self, *, method: str | None = None, path: str | None = None, contains: str | None = None) -> int:
         """How many recorded entries match."""
-        return len(self.entries(method=method, path=path))
+        return len(self.entries(method=method, path=path, contains=contains))
 
     def clear(self) -> None:
         """Forget everything."""
         with self._lock:
             self._entries.clear()
             self.total = 0
+
+
+def _capturing(receive: Receive, kept: list[bytes]) -> Receive:
+    """``receive`` that also keeps the first :data:`JOURNAL_BODY_BYTES` of the request body in ``kept``."""
+
+    async def capture() -> Message:
+        message = await receive()
+        if message["type"] == "http.request" and sum(map(len, kept)) < JOURNAL_BODY_BYTES:
+            kept.append(bytes(message.get("body", b"")))
+        return message
+
+    return capture
 
 
 async def _buffered(receive: Receive) -> Receive:
@@ -226,6 +249,8 @@ def faults_middleware(
         started = time.monotonic()
         status_holder = [0]
         recorded = [False]
+        body_kept: list[bytes] = []
+        receive = _capturing(receive, body_kept)
 
         def record() -> None:
             if not recorded[0]:
@@ -239,6 +264,7 @@ def faults_middleware(
                         clock_time=clock.now(),
                         wall_time=time.time(),
                         duration_s=time.monotonic() - started,
+                        body=b"".join(body_kept)[:JOURNAL_BODY_BYTES].decode("utf-8", "replace"),
                     )
                 )
 
