@@ -44,6 +44,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from daytwo.operator.shared.times import format_time
+
 from .store import ObjectStore
 
 __all__ = ["AUDIT_LABEL", "AuditLog", "Entry", "RequestContext", "current_request", "request_context"]
@@ -206,7 +208,7 @@ class AuditLog:
     ) -> tuple[Entry, int]:
         entry: Entry = {
             "id": self._next_seq(),
-            "timestamp": datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "timestamp": format_time(datetime.fromtimestamp(now, UTC)),
             "user": user,
             "role": role,
             "action": action,

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, Literal
 
+from daytwo.operator.shared.times import format_time
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -93,7 +94,7 @@ def request_id_of(scope: Scope) -> str:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.now(UTC))
 
 
 def envelope(
@@ -177,23 +178,11 @@ def envelope_schema(family: Family) -> dict[str, Any]:
         detail = {"anyOf": [text, {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}}]}
         properties: dict[str, Any] = {"detail": detail, "request_id": text}
     elif family == "horcrux":
-        properties = {
-            "status": {"type": "integer"},
-            "error": text,
-            "message": text,
-            "details": anything,
-            "request_id": text,
-            "timestamp": text,
-        }
+        properties = {"status": {"type": "integer"}, "error": text, "message": text, "details": anything}
+        properties.update(request_id=text, timestamp=text)
     elif family == "pmi":
-        properties = {
-            "success": {"type": "boolean"},
-            "error": text,
-            "error_code": text,
-            "details": anything,
-            "timestamp": text,
-            "request_id": text,
-        }
+        properties = {"success": {"type": "boolean"}, "error": text, "error_code": text, "details": anything}
+        properties.update(timestamp=text, request_id=text)
     else:
         properties = {"status": text, "error": text, "details": anything, "request_id": text}
     return {"title": "HTTPValidationError", "type": "object", "properties": properties, "required": ["request_id"]}

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from daytwo.operator.shared.times import format_time
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -45,7 +46,7 @@ MAX_RECORDED = 100
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.now(UTC))
 
 
 def sign(secret: str, body: bytes) -> str:

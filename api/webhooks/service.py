@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 from weakref import WeakKeyDictionary
 
+from daytwo.operator.shared.times import format_time
+
 from ..kube import request_json
 from ..store import ObjectStore
 from .delivery import Deliverer, Delivery, Target
@@ -189,7 +191,7 @@ class WebhookService:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.now(UTC))
 
 
 _SERVICES: WeakKeyDictionary[ObjectStore, WebhookService] = WeakKeyDictionary()

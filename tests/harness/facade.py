@@ -4,7 +4,7 @@
 daytwo-viewer/-editor/-admin ClusterRoles and the RoleBindings of groups daytwo:<role>, rendered
 with helm from charts/daytwo exactly as installed), a bootstrap admin Secret, one user per role
 (viewer, operator, admin; the bootstrap user ``root`` is the superadmin), then runs ``daytwo-api``
-and waits for ``/ready`` (the cache has synced). Self-registration is off unless
+and waits for ``/ready`` (start-up done: the cache synced, the bootstrap admin set up). Self-registration is off unless
 ``allow_registration=True`` (the e2e session turns it on to test it; ``make demo`` keeps the default).
 
 ``facade.client(role)`` is an ``httpx.Client`` on the facade's root URL with that role's bearer
@@ -125,11 +125,14 @@ class Facade:
 
     def _run(self) -> None:
         self.process.start()
-        wait_until(
-            lambda: httpx.get(f"{self.url}/ready", timeout=2).status_code == 200,
-            60,
-            f"facade cache sync ({self.process.log_path})",
-        )
+        wait_until(self._ready, 60, f"facade start-up ({self.process.log_path})")
+
+    def _ready(self) -> bool:
+        """``/ready`` answers 200; else raise what it still waits for (the timeout message names it)."""
+        answer = httpx.get(f"{self.url}/ready", timeout=2)
+        if answer.status_code != 200:
+            raise RuntimeError(f"/ready {answer.status_code}: waiting for {answer.json().get('waiting')}")
+        return True
 
     @property
     def url(self) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from daytwo.api.deps import Principal, StoreDep, WriterDep, require
 from daytwo.api.views.multicloud.dashboard import stats
 from daytwo.crds.base import RECONCILE_ANNOTATION
+from daytwo.operator.shared.times import format_time
 from fastapi import APIRouter
 
 from ._shared import billing_documents, credentials, inventory, now
@@ -27,7 +28,7 @@ def dashboard_stats(store: StoreDep, user: Annotated[Principal, require("dashboa
         billing_documents(store),
         credentials(store),
         moment.date(),
-        moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        format_time(moment),
     )
 
 

@@ -13,6 +13,7 @@ from daytwo.api.views.platform9 import drift as drift_views
 from daytwo.api.views.platform9 import inventory as inv
 from daytwo.api.views.platform9 import models
 from daytwo.api.views.platform9 import snapshots as snap
+from daytwo.operator.shared.times import format_time
 from fastapi import Path
 
 __all__ = [
@@ -54,7 +55,7 @@ PathId = Annotated[str, Path(pattern=r"^[^/]*[^/.][^/]*$", max_length=253)]
 
 def now_iso() -> str:
     """The current UTC time in pf9's form."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.now(UTC))
 
 
 def not_implemented(what: str, why: str) -> ApiError:

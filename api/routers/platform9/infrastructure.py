@@ -141,13 +141,14 @@ def list_projects(
     return {"items": rows, "total": len(rows)}
 
 
-@router.get("/tenants", response_model=models.ItemList, summary="Alias of /projects")
-def list_tenants(
-    store: StoreDep, domain_id: str | None = None, user: Principal = require("inventory:read")
-) -> dict[str, Any]:
-    """Alias of /projects."""
-    rows = _rows(store, "projects")
-    return {"items": rows, "total": len(rows)}
+router.add_api_route(
+    "/tenants",
+    list_projects,
+    response_model=models.ItemList,
+    summary="Alias of /projects",
+    description="Alias of /projects.",
+    name="list_tenants",
+)
 
 
 @router.get("/domains", response_model=models.ItemList, summary="Domains of the OpenStack credentials")

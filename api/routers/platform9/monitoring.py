@@ -15,6 +15,7 @@ from typing import Any
 from daytwo.api.deps import Principal, get_services, require
 from daytwo.api.errors import ApiError
 from daytwo.api.views.platform9 import models
+from daytwo.operator.shared.times import format_time
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 
@@ -126,7 +127,7 @@ def health(request: Request) -> dict[str, Any]:
     return {
         "status": "ok" if synced else "degraded",
         "service": "pf9-mgmt-api",
-        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "timestamp": format_time(datetime.now(UTC)),
         "cache_synced": synced,
     }
 

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from daytwo.api.cached import Memo  # the memo facility lives in api/cached.py; re-exported for old importers
+from daytwo.operator.shared.times import format_time
+from daytwo.operator.shared.times import parse_time as parse_rfc3339
 
 __all__ = [
     "Memo",
@@ -25,19 +27,19 @@ def parse_time(value: Any) -> datetime | None:
     """An RFC 3339 string (``Z`` or offset) or datetime as an aware UTC datetime; None when absent or invalid."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str):
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = parse_rfc3339(value)
     except ValueError:
         return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+    return moment.astimezone(UTC) if moment else None
 
 
 def iso(value: Any) -> str | None:
     """pf9's timestamp form ``2026-02-08T09:00:00Z`` for a datetime or RFC 3339 string; None stays None."""
     moment = parse_time(value)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+    return format_time(moment) if moment else None
 
 
 def percent(part: float, whole: float, digits: int = 1) -> float:
