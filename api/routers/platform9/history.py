@@ -19,6 +19,7 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["history"], route_class=TimedRoute, responses=ERRORS)
 
+# A table of names like tenant_health.SORTS: same shape, different content (duplicate scan, issue 17).
 TYPES = (
     "server",
     "domain",
@@ -51,6 +52,8 @@ def _changes(store: Any, hours: int) -> list[dict[str, Any]]:
     return history.recent_changes(event_rows(store), inventory.servers(estate(store)), datetime.now(UTC), hours)
 
 
+# Same parameter shape as /history/most-changed and /dashboard/recent-changes, different bounds and
+# permissions per the reference: deliberate (duplicate scan, issue 17).
 @router.get("/history/recent-changes", summary="Recent resource changes")
 def recent_changes(
     store: StoreDep,
