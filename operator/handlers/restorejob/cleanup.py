@@ -31,7 +31,7 @@ def discover(engine: OpenStackEngine) -> None:
     ctx = engine.ctx
     if not ctx.plan.new_vm_name or not ctx.plan.project_id:
         return
-    known = {(r["type"], r["id"]) for r in ctx.resources(live=False)}
+    known = {(r.type, r.id) for r in ctx.resources(live=False)}
     found: list[dict[str, Any]] = [
         {"type": "server", "id": s.id, "name": s.name, "step": "CREATE_SERVER"} for s in engine.our_servers()
     ]
@@ -57,46 +57,46 @@ def cleanup_openstack(engine: OpenStackEngine, record: dict[str, Any]) -> bool:
     waiting = False
     for server in ctx.resources("server"):
         try:
-            live = admin.get_server(server["id"])
+            live = admin.get_server(server.id)
         except NotFound:
-            ctx.forget("server", server["id"])
-            _add(record, "deletedServers", server["id"])
+            ctx.forget("server", server.id)
+            _add(record, "deletedServers", server.id)
             continue
         if live.task_state != "deleting":
-            _attempt(record, f"server {server['id']}", lambda s=server["id"]: admin.delete_server(s))
+            _attempt(record, f"server {server.id}", lambda s=server.id: admin.delete_server(s))
         waiting = True
     if waiting and not ctx.waited_too_long_since(record.get("startedAt")):
         return False
     for port in ctx.resources("port"):
         try:
-            live_port = admin.get_port(port["id"])
+            live_port = admin.get_port(port.id)
         except NotFound:
-            ctx.forget("port", port["id"])
+            ctx.forget("port", port.id)
             continue
         if live_port.device_id:
-            _add(record, "skipped", f"port {port['id']}: attached to {live_port.device_id}")
+            _add(record, "skipped", f"port {port.id}: attached to {live_port.device_id}")
             continue
-        if _attempt(record, f"port {port['id']}", lambda p=port["id"]: admin.delete_port(p)):
-            ctx.forget("port", port["id"])
-            _add(record, "deletedPorts", port["id"])
+        if _attempt(record, f"port {port.id}", lambda p=port.id: admin.delete_port(p)):
+            ctx.forget("port", port.id)
+            _add(record, "deletedPorts", port.id)
     for volume in ctx.resources("volume"):
         if not record.get("deleteVolume"):
-            _add(record, "skipped", f"volume {volume['id']}: kept (set deleteVolume: true to delete it)")
+            _add(record, "skipped", f"volume {volume.id}: kept (set deleteVolume: true to delete it)")
             continue
         try:
-            live_volume = admin.get_volume(volume["id"])
+            live_volume = admin.get_volume(volume.id)
         except NotFound:
-            ctx.forget("volume", volume["id"])
-            _add(record, "deletedVolumes", volume["id"])
+            ctx.forget("volume", volume.id)
+            _add(record, "deletedVolumes", volume.id)
             continue
         if live_volume.attachments or live_volume.status in _BUSY_VOLUME:
-            _add(record, "skipped", f"volume {volume['id']}: {live_volume.status}, attached or in use")
+            _add(record, "skipped", f"volume {volume.id}: {live_volume.status}, attached or in use")
             continue
         if live_volume.status == "deleting" or _attempt(
-            record, f"volume {volume['id']}", lambda v=volume["id"]: admin.delete_volume(v)
+            record, f"volume {volume.id}", lambda v=volume.id: admin.delete_volume(v)
         ):
-            ctx.forget("volume", volume["id"])
-            _add(record, "deletedVolumes", volume["id"])
+            ctx.forget("volume", volume.id)
+            _add(record, "deletedVolumes", volume.id)
     if waiting:
         _add(record, "errors", "a server of the job is still being deleted; its ports and volume were kept")
     return True

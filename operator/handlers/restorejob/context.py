@@ -16,7 +16,14 @@ from typing import Any
 
 import kopf
 from daytwo.crds.restorejob import RestoreJobSpec
-from daytwo.crds.restorejob_status import CleanupStatus, InFlightCall, OriginalVm, RestorePlan, RetryStatus
+from daytwo.crds.restorejob_status import (
+    CleanupStatus,
+    CreatedResource,
+    InFlightCall,
+    OriginalVm,
+    RestorePlan,
+    RetryStatus,
+)
 
 from ...kube import KubeClient
 from ...reconcile.restorejob.steps import add_resource, fail_step, finish_step, mark_deleted, owner_mark, start_step
@@ -196,12 +203,12 @@ class JobContext:
         return begun is not None and datetime.now(UTC) - begun > WAIT_TIMEOUT
 
     # created resources
-    def resources(self, type_: str | None = None, *, live: bool = True) -> list[dict[str, Any]]:
+    def resources(self, type_: str | None = None, *, live: bool = True) -> list[CreatedResource]:
         """createdResources (of one type; only those not deleted unless ``live`` is False)."""
         return [
-            dict(r)
-            for r in self.status.get("createdResources") or []
-            if (type_ is None or r["type"] == type_) and not (live and r.get("deleted"))
+            found
+            for found in map(CreatedResource.model_validate, self.status.get("createdResources") or [])
+            if (type_ is None or found.type == type_) and not (live and found.deleted)
         ]
 
     def record(self, entry: dict[str, Any]) -> None:

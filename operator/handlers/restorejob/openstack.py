@@ -135,7 +135,7 @@ class OpenStackEngine(StepEngine):
         found = self.ctx.resources(type_)
         if not found:
             raise StepFailed("ResourceMissing", f"no {type_} of this restore is recorded; retry to create it")
-        return str(found[-1]["id"])
+        return found[-1].id
 
     def in_flight(self, step: str) -> float:
         """Seconds to wait while a create of ``step`` sent by another operator process may still land."""
@@ -152,7 +152,7 @@ class OpenStackEngine(StepEngine):
 
     def recorded_ids(self, type_: str) -> list[str]:
         """Ids of the live resources of a type recorded in status."""
-        return [str(r["id"]) for r in self.ctx.resources(type_)]
+        return [r.id for r in self.ctx.resources(type_)]
 
     # plan -------------------------------------------------------------------------------------------
     def plan(self, request: Request) -> Plan:
@@ -408,7 +408,7 @@ class OpenStackEngine(StepEngine):
         return None
 
     def _ports_in_order(self, networks: list[PlannedNetwork]) -> list[str]:
-        live = {r.get("name"): str(r["id"]) for r in self.ctx.resources("port")}
+        live = {r.name: r.id for r in self.ctx.resources("port")}
         missing = [self.port_name(i) for i in range(len(networks)) if self.port_name(i) not in live]
         if missing:
             raise StepFailed("ResourceMissing", f"port(s) {', '.join(missing)} are gone; retry to create them again")

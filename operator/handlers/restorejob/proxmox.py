@@ -136,7 +136,7 @@ class ProxmoxEngine(StepEngine):
     def finalize(self, index: int, request: Request) -> float | None:
         """Record the result."""
         clone = self.ctx.resources("proxmox-guest")
-        vm_id = clone[-1]["id"] if clone else str(request.vmid)
+        vm_id = clone[-1].id if clone else str(request.vmid)
         name = self.ctx.plan.new_vm_name
         verb = "cloned" if request.mode == "NEW" else "rolled back"
         message = f"{verb} guest {request.vmid} to snapshot {request.snapshot}" + (
@@ -150,5 +150,5 @@ class ProxmoxEngine(StepEngine):
     def cleanup(self, record: dict[str, Any]) -> bool:
         """Proxmox: daytwo deletes no guests; say what is left."""
         for guest in self.ctx.resources("proxmox-guest"):
-            record["skipped"] = [*(record.get("skipped") or []), f"guest {guest['id']}: kept; remove it by hand"]
+            record["skipped"] = [*(record.get("skipped") or []), f"guest {guest.id}: kept; remove it by hand"]
         return True

@@ -190,15 +190,15 @@ class Requests:
         reused: dict[str, str] = {}
         finished = {s["name"] for s in steps if s["state"] in ("Succeeded", "Skipped")}
         for type_, key, step in (("volume", "volume_id", CREATE_VOLUME), ("server", "server_id", CREATE_SERVER)):
-            live = [r for r in self.ctx.resources(type_) if _exists(engine, type_, r["id"])]
+            live = [r for r in self.ctx.resources(type_) if _exists(engine, type_, r.id)]
             if live:
-                reused[key] = str(live[-1]["id"])
+                reused[key] = live[-1].id
             elif step in finished:
                 vanished.add(step)
-        ports = [r for r in self.ctx.resources("port") if _exists(engine, "port", r["id"])]
+        ports = [r for r in self.ctx.resources("port") if _exists(engine, "port", r.id)]
         expected = len(self.ctx.plan.networks or [])
         if ports:
-            reused["port_ids"] = ",".join(str(r["id"]) for r in ports)
+            reused["port_ids"] = ",".join(r.id for r in ports)
         if CREATE_PORTS in finished and len(ports) < expected:
             vanished.add(CREATE_PORTS)
         return vanished, reused
@@ -207,7 +207,7 @@ class Requests:
 _MADE_BY = {"volume_id": CREATE_VOLUME, "port_ids": CREATE_PORTS, "server_id": CREATE_SERVER}
 
 
-def _exists(engine: Any, type_: str, id_: str) -> bool:
+def _exists(engine: OpenStackEngine, type_: str, id_: str) -> bool:
     get = {"volume": engine.admin.get_volume, "server": engine.admin.get_server, "port": engine.admin.get_port}[type_]
     try:
         found = get(id_)
