@@ -1,8 +1,12 @@
-"""Shared pytest wiring: markers by folder, so `pytest tests` runs unit, integration and e2e alike."""
+"""Shared pytest wiring: markers by folder, so `pytest tests` runs unit, integration and e2e alike; no test skips."""
 
 from __future__ import annotations
 
 import pytest
+
+from tests.tiers import pytest_make_collect_report, pytest_runtest_makereport
+
+__all__ = ["pytest_collection_modifyitems", "pytest_make_collect_report", "pytest_runtest_makereport"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

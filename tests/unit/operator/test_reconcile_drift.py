@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import NAMESPACE_DNS, uuid5
 
 from daytwo.operator.reconcile.drift import (
     BaselineEntry,
@@ -17,10 +18,13 @@ from daytwo.operator.reconcile.drift import (
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 OLD = "2026-01-01T00:00:00Z"
-PROJECTS = {"p1": ProjectInfo("prod", "d1", "Default"), "p2": ProjectInfo("dev", "d2", "Lab")}
+#: Keystone ids are UUIDs distinct from the names (uuid5 of the name, for stable tests).
+P1, P2 = (uuid5(NAMESPACE_DNS, f"{name}.project.keystone").hex for name in ("prod", "dev"))
+D1, D2 = (uuid5(NAMESPACE_DNS, f"{name}.domain.keystone").hex for name in ("Default", "Lab"))
+PROJECTS = {P1: ProjectInfo("prod", D1, "Default"), P2: ProjectInfo("dev", D2, "Lab")}
 
 
-def server(id_: str, flavor: str = "m1.small", project: str = "p1", **extra: Any) -> dict[str, Any]:
+def server(id_: str, flavor: str = "m1.small", project: str = P1, **extra: Any) -> dict[str, Any]:
     return {
         "id": id_,
         "name": f"vm-{id_}",
@@ -36,8 +40,8 @@ def volume(id_: str, server_id: str | None, created: str = OLD) -> dict[str, Any
     attachments = [{"server_id": server_id}] if server_id else []
     return {
         "id": id_,
-        "name": id_,
-        "os-vol-tenant-attr:tenant_id": "p1",
+        "name": f"data-{id_}",
+        "os-vol-tenant-attr:tenant_id": P1,
         "created_at": created,
         "attachments": attachments,
         "status": "in-use",
@@ -96,10 +100,10 @@ def test_disappeared_resource_is_one_deletion() -> None:
 
 def test_project_and_domain_filters_by_name_or_id() -> None:
     by_name = RuleView("r", "server", "status", "info", projects=("dev",))
-    result = evaluate(by_name, [server("a", project="p1"), server("b", project="p2")], {}, PROJECTS, NOW)
+    result = evaluate(by_name, [server("a", project=P1), server("b", project=P2)], {}, PROJECTS, NOW)
     assert set(result.baseline) == {"b"}
-    by_domain = RuleView("r", "server", "status", "info", domains=("d1",))
-    assert set(evaluate(by_domain, [server("a"), server("b", project="p2")], {}, PROJECTS, NOW).baseline) == {"a"}
+    by_domain = RuleView("r", "server", "status", "info", domains=(D1,))
+    assert set(evaluate(by_domain, [server("a"), server("b", project=P2)], {}, PROJECTS, NOW).baseline) == {"a"}
 
 
 def test_field_names_aliases_and_json_paths() -> None:
