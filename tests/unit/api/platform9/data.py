@@ -237,7 +237,7 @@ RECORDS = [
         },
     },
     {
-        "resource_id": "m1.small",
+        "resource_id": "4c1b6e8a-3f0d-5b7e-9a21-6d8f0e2c7b15",  # a flavor UUID, distinct from its name
         "name": "m1.small",
         "type": "flavor",
         "provider": "openstack",

@@ -68,6 +68,7 @@ def test_hypervisors_from_compute_inventory_plus_hosts_seen_on_servers() -> None
 def test_flavors_from_compute_inventory_then_from_servers() -> None:
     rows = {f["name"]: f for f in inv.flavors(_estate())}
     assert rows["m1.small"]["disk_gb"] == 20 and rows["m1.small"]["server_count"] == 2
+    assert rows["m1.small"]["id"] == next(r["resource_id"] for r in RECORDS if r["type"] == "flavor")  # not the name
     assert rows["m1.large"] == {
         "id": "m1.large",
         "name": "m1.large",
