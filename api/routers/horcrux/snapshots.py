@@ -62,6 +62,7 @@ def list_snapshots(vm_id: str, store: StoreDep, user: Principal = require("snaps
     return snapshot_rows(store, vm_or_404(store, vm_id))
 
 
+# Same dependency list shape as the webhook create route: deliberate (duplicate scan, issue 17).
 @router.post("/api/vms/{vm_id}/snapshots", response_model=SnapshotCreated, status_code=202, summary="Snapshot a VM now")
 def post_snapshot(
     vm_id: str,
@@ -90,6 +91,7 @@ def get_snapshot(
     return _snapshot_or_404(store, vm_or_404(store, vm_id), snapshot_id)
 
 
+# FastAPI dependency list of the same shape as the vms and pmi action routes (duplicate scan, issue 17).
 @router.post(
     "/api/vms/{vm_id}/snapshots/{snapshot_id}/restore",
     response_model=RestoreAnswer,

@@ -203,6 +203,7 @@ class PolicyPass:
             state="Pending",
         )
 
+    # A long keyword-free signature like reconcile.chunked.chunked_configmaps (duplicate scan): deliberate.
     def execute(
         self,
         obj: dict[str, Any],
