@@ -100,6 +100,7 @@ def start(
 def _forceable_power_route(verb: str, summary: str, doc: str) -> None:
     """Register POST .../{verb}: one optional ``force`` body, 202 with the operation id (stop and restart)."""
 
+    # Same parameter list as horcrux's power routes (duplicate scan): FastAPI signatures, the APIs differ.
     def route(
         node_id: str,
         vmid: int,
