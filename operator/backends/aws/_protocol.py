@@ -9,6 +9,8 @@ from typing import Protocol, runtime_checkable
 from ..records import CloudIdentity, Inventory
 from ._costs import CostReport
 
+# Duplicate scan: these signatures repeat the implementation's by design (a Protocol states the calls its
+# implementation makes); those pairs are deliberate.
 __all__ = ["AwsBackend"]
 
 

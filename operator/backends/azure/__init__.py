@@ -9,6 +9,7 @@
 Only this package imports azure-*. Calls are synchronous: run them in worker threads.
 """
 
+# Duplicate scan: the re-export list repeats the private modules' names by design (public API from __init__).
 from ._client import API_VERSIONS, AzureClientFactory, AzureRestBackend
 from ._errors import AADSTS_CODES, ARM_CODES, arm_error, map_token_error, missing_action
 from ._params import AzureConnectionParams

@@ -9,6 +9,7 @@
 Only this package imports google-*. Calls are synchronous: run them in worker threads.
 """
 
+# Duplicate scan: the re-export list repeats the private modules' names by design (public API from __init__).
 from ._client import SCOPES, GcpClientFactory, GoogleRestBackend
 from ._errors import API_REASONS, API_STATUSES, OAUTH_ERRORS, api_error, map_token_error, missing_permission
 from ._params import GcpConnectionParams

