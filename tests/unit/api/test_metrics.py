@@ -8,7 +8,14 @@ EVENT = {
     "apiVersion": "daytwo.io/v1alpha1",
     "kind": "DriftEvent",
     "metadata": {"name": "ev-1", "namespace": "daytwo"},
-    "spec": {"ruleRef": "r", "resourceType": "server", "resourceId": "s-1", "severity": "warning"},
+    "spec": {
+        "ruleRef": "r",
+        "resourceType": "server",
+        "resourceId": "s-1",
+        "severity": "warning",
+        "field": "status",
+        "detectedAt": "2026-12-01T00:00:00Z",
+    },
 }
 
 
