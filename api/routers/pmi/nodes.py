@@ -14,14 +14,13 @@ after it.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from daytwo.api.deps import Principal, SettingsDep, StoreDep, WriterDep, require
-from daytwo.api.errors import ApiError
+from daytwo.api.errors import ApiError, undo
 from daytwo.api.kubewrite import Writer, owned_secret, preconditions_of
 from daytwo.api.views.pmi import nodes as views
 from daytwo.crds.proxmoxnode import ProxmoxNodeSpec
@@ -91,8 +90,7 @@ def add_node(
             KIND, views.proxmoxnode_body(node_id, body.name, body.host, body.port, body.ssl_verify, body.timeout, {})
         )
     except ApiError:
-        with contextlib.suppress(ApiError):
-            writer.delete_secret(secret)
+        undo(lambda: writer.delete_secret(secret), f"delete Secret {secret} of node {node_id}")
         raise
     return ok({"node_id": node_id}, f"Node '{body.name}' added successfully")
 
@@ -263,10 +261,8 @@ async def test_connection(
             await run_in_threadpool(writer.create, KIND, manifest)
             obj = await wait_for(store, probe, lambda o: views.condition(o, "Connected") is not None, wait)
         finally:
-            with contextlib.suppress(ApiError):
-                await run_in_threadpool(writer.delete, KIND, probe)
-            with contextlib.suppress(ApiError):
-                await run_in_threadpool(writer.delete_secret, secret)
+            await run_in_threadpool(undo, lambda: writer.delete(KIND, probe), f"delete probe ProxmoxNode {probe}")
+            await run_in_threadpool(undo, lambda: writer.delete_secret(secret), f"delete probe Secret {secret}")
     if obj is None:
         raise ApiError(408, f"No answer from {body.host}:{body.port} within {wait:.0f}s", "TIMEOUT_ERROR")
     return _connection_answer(obj)
