@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from daytwo.crds.proxmoxnode import ProxmoxNodeSpec
+
 from ..backends.aws import AwsClientFactory, AwsConnectionParams
 from ..backends.azure import AzureClientFactory, AzureConnectionParams
 from ..backends.gcp import GcpClientFactory, GcpConnectionParams
@@ -366,30 +368,30 @@ def _proxmox_params(namespace: str, node: dict[str, Any]) -> tuple[ProxmoxConnec
     """proxmox_params plus the token Secret's resourceVersion (the client's cache version)."""
     client = kube_client()
     node.setdefault("kind", "ProxmoxNode")
-    spec = node["spec"]
-    token_ref = spec["tokenSecretRef"]
+    spec = ProxmoxNodeSpec.model_validate(node["spec"])
+    token_ref = spec.token_secret_ref
     found = _read(
         client,
         namespace,
-        token_ref["name"],
-        f"Secret {token_ref['name']!r} does not exist in this namespace; create it",
+        token_ref.name,
+        f"Secret {token_ref.name!r} does not exist in this namespace; create it",
     )
     data = found.values
-    keys = (token_ref.get("tokenIdKey", "tokenId"), token_ref.get("tokenSecretKey", "tokenSecret"))
+    keys = (token_ref.token_id_key, token_ref.token_secret_key)
     missing = [key for key in keys if not data.get(key)]
     if missing:
-        raise CredentialsNotFound(f"Secret {token_ref['name']!r} has no key(s) {', '.join(missing)}; add them")
-    tls = spec.get("tls") or {}
-    ca_pem = _ca_pem(client, namespace, tls.get("caSecretRef"))
-    binding = checked_binding(client, namespace, node, token_ref["name"], found)
+        raise CredentialsNotFound(f"Secret {token_ref.name!r} has no key(s) {', '.join(missing)}; add them")
+    ca_ref = spec.tls.ca_secret_ref
+    ca_pem = _ca_pem(client, namespace, None if ca_ref is None else ca_ref.model_dump(by_alias=True))
+    binding = checked_binding(client, namespace, node, token_ref.name, found)
     params = ProxmoxConnectionParams(
-        host=spec["host"],
-        port=spec.get("port", 8006),
+        host=spec.host,
+        port=spec.port,
         token_id=data[keys[0]],
         token_secret=data[keys[1]],
-        verify_tls=not tls.get("insecureSkipVerify", False),
+        verify_tls=not spec.tls.insecure_skip_verify,
         ca_bundle_pem=ca_pem,
-        timeout_seconds=float(spec.get("timeoutSeconds", 10)),
+        timeout_seconds=float(spec.timeout_seconds),
     )
     return params, binding, found.resource_version
 

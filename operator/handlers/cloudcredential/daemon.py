@@ -19,7 +19,7 @@ from typing import Any
 import kopf
 from daytwo.crds.cloudcredential import CloudCredentialSpec, Provider
 
-from ...backends.inventory import CloudIdentity
+from ...backends.records import CloudIdentity
 from ...errors import BackendError
 from ...kube import SecretRead, kube_client
 from ...reconcile.cloudcredential import (

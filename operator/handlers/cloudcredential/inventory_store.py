@@ -15,7 +15,7 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from ...backends.inventory import InventoryRecord
+from ...backends.records import InventoryRecord
 from ...kube import kube_client
 from ...reconcile.billing import billing_configmap_name
 from ...reconcile.chunked import configmap_changes
