@@ -356,12 +356,23 @@ def test_second_run_now_while_running_is_refused(kubectl: Kubectl, volumes: dict
 
 
 def test_schedule_runs_each_slot_and_retention_expires_the_older(kubectl: Kubectl, every_minute: Volume) -> None:
+    settled: dict[str, Any] = {}
+
     def two_scheduled_runs() -> bool:
-        history = kubectl.get("d2sp", "minutely", NS).get("status", {}).get("history") or []
-        return sum(run["trigger"] == "scheduled" and run["state"] == "Succeeded" for run in history) >= 2
+        """Two scheduled runs done, read from one status between runs (the next minute's run may start at any
+        read: lastScheduleTime then names a slot history does not hold yet)."""
+        status = kubectl.get("d2sp", "minutely", NS).get("status", {})
+        history = status.get("history") or []
+        if sum(run["trigger"] == "scheduled" and run["state"] == "Succeeded" for run in history) < 2:
+            return False
+        newest = next(run for run in history if run["trigger"] == "scheduled")
+        if status.get("currentRun") or status.get("lastScheduleTime") != newest["scheduledAt"]:
+            return False
+        settled.update(status)
+        return True
 
     wait_until(two_scheduled_runs, 200, "two scheduled runs of the every-minute policy")
-    status = kubectl.get("d2sp", "minutely", NS)["status"]
+    status = settled
     runs = [run for run in status["history"] if run["trigger"] == "scheduled"]
     slots = [parse_time(run["scheduledAt"]) for run in runs]
     assert all(slot is not None and slot.second == 0 for slot in slots) and len(set(slots)) == len(slots)
