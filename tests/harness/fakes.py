@@ -93,6 +93,8 @@ class RecordingWriter:
     calls: list[tuple[str, ...]] = field(default_factory=list)
     #: Secret name -> labels: what ``secret_metadata`` answers (create_secret adds, delete_secret removes).
     secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: Secret name -> the labels it was last created or patched with (kept after a delete).
+    written_labels: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def create(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         """Record a create."""
@@ -117,6 +119,7 @@ class RecordingWriter:
         """Record a Secret create."""
         self.calls.append(("create_secret", name))
         self.secrets[name] = dict(labels or {})
+        self.written_labels[name] = dict(labels or {})
 
     def patch_secret(
         self,
@@ -127,6 +130,7 @@ class RecordingWriter:
     ) -> None:
         """Record a Secret patch."""
         self.calls.append(("patch_secret", name))
+        self.written_labels[name] = dict(labels or {})
 
     def delete_secret(self, name: str, preconditions: Mapping[str, str] | None = None) -> None:
         """Record a Secret delete."""

@@ -4,7 +4,6 @@ made them, an endpoint change needs the secret again, and display names are anch
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -43,11 +42,10 @@ OBJECTS = [
 
 
 class LabelWriter(RecordingWriter):
-    """Records Secret labels and patch bodies; answers a patch with the cached object."""
+    """Records patch bodies (Secret labels: RecordingWriter.written_labels); answers a patch with the cached object."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.labels: dict[str, dict[str, str]] = {}
         self.patches: list[dict[str, Any]] = []
         for obj in OBJECTS:
             name = obj["metadata"]["name"]
@@ -58,22 +56,6 @@ class LabelWriter(RecordingWriter):
         super().patch(kind, name, merge_patch)
         self.patches.append(copy.deepcopy(merge_patch))
         return next(o for o in OBJECTS if o["metadata"]["name"] == name)
-
-    def create_secret(self, name: str, string_data: Mapping[str, str], labels: Mapping[str, str] | None = None) -> None:
-        """Record the labels."""
-        self.labels[name] = dict(labels or {})
-        super().create_secret(name, string_data, labels)
-
-    def patch_secret(
-        self,
-        name: str,
-        string_data: Mapping[str, str],
-        labels: Mapping[str, str] | None = None,
-        resource_version: str | None = None,
-    ) -> None:
-        """Record the labels."""
-        self.labels[name] = dict(labels or {})
-        super().patch_secret(name, string_data, labels, resource_version)
 
 
 def client() -> tuple[TestClient, LabelWriter]:
@@ -106,7 +88,7 @@ def test_ordinary_names_still_pass(name: str) -> None:
 def test_create_labels_the_secret_for_the_operator() -> None:
     api, writer = client()
     assert api.post("/multicloud/credentials/", json={**AWS, "name": "New One"}).status_code == 201
-    labels = writer.labels["new-one-credentials"]
+    labels = writer.written_labels["new-one-credentials"]
     assert labels == {
         CREDENTIAL_SECRET_LABEL: "true",
         "app.kubernetes.io/managed-by": "daytwo-api",
@@ -147,7 +129,7 @@ def test_an_endpoint_change_with_the_secret_patches_the_credential_then_rewrites
     assert "again" not in answer.text
     assert writer.calls == [("patch", "CloudCredential", "os"), ("patch_secret", "os-credentials")]
     assert writer.patches == [{"spec": {"openstack": {"authUrl": "https://new.example/v3"}}}]
-    assert writer.labels["os-credentials"][CREDENTIAL_SECRET_LABEL] == "true"  # older facade Secrets get it too
+    assert writer.written_labels["os-credentials"][CREDENTIAL_SECRET_LABEL] == "true"  # older facade Secrets get it too
 
 
 def test_the_same_endpoint_or_other_fields_need_no_secret() -> None:

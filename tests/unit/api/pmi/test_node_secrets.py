@@ -27,7 +27,6 @@ class LabelWriter(RecordingWriter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.labels: dict[str, dict[str, str]] = {}
         self.bodies: list[tuple[str, str, Any]] = []
 
     def create(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -40,11 +39,6 @@ class LabelWriter(RecordingWriter):
         self.bodies.append(("patch", name, copy.deepcopy(merge_patch)))
         return super().patch(kind, name, merge_patch)
 
-    def create_secret(self, name: str, string_data: Mapping[str, str], labels: Mapping[str, str] | None = None) -> None:
-        """Record the labels."""
-        self.labels[name] = dict(labels or {})
-        super().create_secret(name, string_data, labels)
-
     def patch_secret(
         self,
         name: str,
@@ -52,9 +46,8 @@ class LabelWriter(RecordingWriter):
         labels: Mapping[str, str] | None = None,
         resource_version: str | None = None,
     ) -> None:
-        """Record the keys written (never the values) and the labels."""
+        """Record the keys written (never the values)."""
         self.bodies.append(("patch_secret", name, sorted(string_data)))
-        self.labels[name] = dict(labels or {})
         super().patch_secret(name, string_data, labels, resource_version)
 
 
@@ -69,7 +62,7 @@ def test_add_node_labels_the_token_secret_for_the_operator_and_verifies_tls_by_d
     writer = LabelWriter()
     answer = client(writer, []).post(f"{BASE}/nodes", json={"name": "Edge", "host": "10.0.0.9", **TOKEN})
     assert answer.status_code == 201, answer.text
-    labels = writer.labels["edge-token"]
+    labels = writer.written_labels["edge-token"]
     assert labels[CREDENTIAL_SECRET_LABEL] == "true" and labels["app.kubernetes.io/managed-by"] == "daytwo-api"
     assert labels["daytwo.io/proxmox-node"] == "edge"
     node = next(body for verb, kind, body in writer.bodies if verb == "create" and kind == "ProxmoxNode")
@@ -90,7 +83,7 @@ def test_test_connection_probe_secret_is_labelled_too() -> None:
         f"{BASE}/test-connection?wait=0", json={"name": "probe", "host": "10.0.0.9", **TOKEN}
     )
     assert answer.status_code == 408
-    (labels,) = writer.labels.values()
+    (labels,) = writer.written_labels.values()
     assert labels[CREDENTIAL_SECRET_LABEL] == "true" and labels["daytwo.io/pmi-connection-test"] == "true"
 
 
@@ -127,7 +120,9 @@ def test_moving_a_node_with_the_token_secret_patches_the_node_then_rewrites_its_
         ("patch_secret", "pve-lab-token"),
     ]
     assert writer.bodies[0][2] == {"spec": {"host": "pve.example", "tls": {"insecureSkipVerify": False}}}
-    assert writer.labels["pve-lab-token"][CREDENTIAL_SECRET_LABEL] == "true"  # an older facade Secret gets the label
+    assert (
+        writer.written_labels["pve-lab-token"][CREDENTIAL_SECRET_LABEL] == "true"
+    )  # an older facade Secret gets the label
 
 
 def test_unchanged_endpoint_fields_and_other_fields_need_no_token() -> None:
