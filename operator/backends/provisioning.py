@@ -1,0 +1,114 @@
+"""The cloud-agnostic contract of CloudResource provisioning (AWS, Azure, GCP): plain values in, plain values out.
+
+The CloudResource reconciler turns its typed spec into a `ProvisionRequest`, asks the credential's provider for
+its `ResourceProvisioner`, and records what comes back (`ProvisionedResource`) in status. Backends never see
+Kubernetes types; the reconciler never sees SDK types.
+
+Crash-safety contract every implementation keeps:
+- `create` is idempotent for the same `request.token` (AWS ClientToken, a deterministic Azure resource name,
+  a deterministic GCP name + requestId), and tags/labels the resource with `request.owner_tag`;
+- `find` returns the resource carrying `request.owner_tag` (adoption after a crash between create and the
+  status write), or None;
+- `observe` and `delete` take the external id recorded in status.
+Calls block: run them in worker threads. Failures raise the shared taxonomy (daytwo.operator.errors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+__all__ = [
+    "OWNER_TAG_KEY",
+    "ProvisionRequest",
+    "ProvisionState",
+    "ProvisionedResource",
+    "ResourceProvisioner",
+    "ResourceType",
+]
+
+# The tag (AWS tag key, Azure tag name, GCP label key) that names the owning CloudResource.
+OWNER_TAG_KEY = "daytwo-owner"
+
+
+class ResourceType(StrEnum):
+    """What a CloudResource declares (the multicloud API's resource_type)."""
+
+    VM = "vm"
+    STORAGE = "storage"
+    NETWORK = "network"
+
+
+class ProvisionState(StrEnum):
+    """Where the provider says the resource is."""
+
+    CREATING = "creating"
+    ACTIVE = "active"
+    UPDATING = "updating"
+    DELETING = "deleting"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class ProvisionRequest:
+    """One resource to provision, in provider-neutral terms.
+
+    `token` is deterministic per CloudResource (e.g. its uid) and `name` is the cloud-side name
+    (deterministic too). `settings` holds the type-specific fields of the spec as plain strings/lists
+    (vm: size, image, subnet, keyName, securityGroups, publicIp; storage: storageKind bucket|volume, sizeGb,
+    zone; network: cidr, subnets as "name=cidr"); `tags` the user's tags (the owner tag is added by the backend).
+    """
+
+    type: ResourceType
+    name: str
+    token: str
+    owner_tag: str
+    region: str | None = None
+    settings: Mapping[str, str | int | bool | tuple[str, ...]] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProvisionedResource:
+    """What the provider reports for one resource: its id, state, outputs and the managed fields it holds now.
+
+    `outputs` become status.outputs (instance id, public/private IP, ARN/resource id, ...); `managed` holds
+    the current values of the fields the spec manages, so the reconciler can report drift and decide whether
+    an update is applicable in place.
+    """
+
+    external_id: str
+    state: ProvisionState
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    managed: Mapping[str, str] = field(default_factory=dict)
+    message: str = ""
+
+
+@runtime_checkable
+class ResourceProvisioner(Protocol):
+    """Create, observe, update and delete one kind of resource on one provider account."""
+
+    def find(self, request: ProvisionRequest) -> ProvisionedResource | None:
+        """The resource tagged with request.owner_tag, if one exists (adoption after a crash)."""
+        ...
+
+    def create(self, request: ProvisionRequest) -> ProvisionedResource:
+        """Start creating the resource (idempotent for request.token); returns at once with its external id."""
+        ...
+
+    def observe(self, type: ResourceType, external_id: str) -> ProvisionedResource | None:
+        """The resource's current state, or None when it no longer exists."""
+        ...
+
+    def update(self, request: ProvisionRequest, current: ProvisionedResource) -> ProvisionedResource:
+        """Apply the changes the provider can make in place (tags, size of a stopped VM, volume growth).
+
+        Raises daytwo.operator.errors.InvalidRequest naming the field when a change cannot be applied in place.
+        """
+        ...
+
+    def delete(self, type: ResourceType, external_id: str) -> bool:
+        """Start deleting; True once the resource is gone (idempotent: an absent resource is gone)."""
+        ...
