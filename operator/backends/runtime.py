@@ -11,10 +11,14 @@
   connection failures, timeouts), never a terminal error (4xx), with jittered exponential backoff; a
   caller narrows it further (``retry_if``: writes only when the request never left, creates only on 429/503).
 - :func:`write_ca_file` is the one place a CA bundle becomes a file for an HTTP library.
+- :class:`PassPool` is the bounded thread pool every synchronous pass runs on (not asyncio's default
+  executor): ``workers`` threads overall, at most ``per_endpoint`` passes of one cloud endpoint at once,
+  so a hung endpoint holds a few threads and the passes of every other endpoint still run.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
@@ -25,6 +29,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
 
@@ -43,6 +48,7 @@ __all__ = [
     "JsonApiClient",
     "JsonHttp",
     "MalformedAnswer",
+    "PassPool",
     "RetryPolicy",
     "call_with_retries",
     "digest",
@@ -198,10 +204,11 @@ def transport_error(exc: requests.exceptions.RequestException, what: str, endpoi
 
 @dataclass(frozen=True, slots=True)
 class HttpAnswer:
-    """Status and decoded JSON body ({"raw": text} when not JSON) of one HTTP answer."""
+    """Status, decoded JSON body ({"raw": text} when not JSON) and headers of one HTTP answer."""
 
     status: int
     body: Any
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 class JsonHttp:
@@ -234,20 +241,30 @@ class JsonHttp:
         self._count_lock = threading.Lock()
 
     def request(
-        self, method: str, url: str, what: str, *, headers: Mapping[str, str], params: Mapping[str, str] | None = None
+        self,
+        method: str,
+        url: str,
+        what: str,
+        *,
+        headers: Mapping[str, str],
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
     ) -> HttpAnswer:
-        """One attempt: the answer whatever its status; transport failures raise typed errors."""
+        """One attempt (``json``: a request body for writes): the answer whatever its status; transport failures
+        raise typed errors."""
         error: BackendError
         with endpoint_slot(self.limiter, self.queue_timeout, what, self.endpoint):
             with self._count_lock:
                 self.calls += 1
             try:
-                response = self.session.request(method, url, headers=dict(headers), params=params, timeout=self.timeout)
+                response = self.session.request(
+                    method, url, headers=dict(headers), params=params, json=json, timeout=self.timeout
+                )
                 try:
                     body: Any = response.json()
                 except ValueError:
                     body = {"raw": response.text[:500]}
-                return HttpAnswer(response.status_code, body)
+                return HttpAnswer(response.status_code, body, dict(response.headers))
             except requests.exceptions.RequestException as exc:
                 error = transport_error(exc, what, self.endpoint)
         raise error
@@ -308,13 +325,30 @@ class JsonApiClient(Generic[HP]):
         error_of: Callable[[int, Any, str], BackendError],
     ) -> Any:
         """GET ``url`` with the token, retried; an answer of 400 or more becomes ``error_of(status, body, what)``."""
+        return self._bearer_send("GET", url, what, token, query, None, error_of).body
 
-        def attempt() -> Any:
+    def _bearer_send(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        token: str,
+        query: Mapping[str, str] | None,
+        body: Any,
+        error_of: Callable[[int, Any, str], BackendError],
+        *,
+        passes: frozenset[int] = frozenset(),
+    ) -> HttpAnswer:
+        """``method`` ``url`` with the token and a JSON ``body``, retried on retryable errors (callers send only
+        idempotent writes: ARM PUT/DELETE by name, Compute inserts with a requestId); an answer of 400 or more
+        becomes ``error_of(status, body, what)`` unless its status is in ``passes`` (e.g. 404 on a read)."""
+
+        def attempt() -> HttpAnswer:
             headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-            answer = self._http.request("GET", url, what, headers=headers, params=query)
-            if answer.status >= 400:
+            answer = self._http.request(method, url, what, headers=headers, params=query, json=body)
+            if answer.status >= 400 and answer.status not in passes:
                 raise error_of(answer.status, answer.body, what)
-            return answer.body
+            return answer
 
         return call_with_retries(what, self.endpoint, attempt, self._policy)
 
@@ -493,3 +527,54 @@ class ClientFactory(Generic[P, C]):
     def __len__(self) -> int:
         """Number of cached clients."""
         return len(self.cache)
+
+
+# ---------------------------------------------------------------------- the pass pool
+
+
+class PassPool:
+    """The one bounded pool of the operator's passes: ``workers`` threads overall; a pass names the cloud
+    endpoint it will talk to and waits (on the event loop, holding no thread) while ``per_endpoint`` passes of
+    that endpoint already run. A hung endpoint therefore ties up at most ``per_endpoint`` threads.
+
+    Passes that name no endpoint (None) are bounded only by the pool. Used from one event loop.
+    """
+
+    def __init__(self, workers: int, per_endpoint: int) -> None:
+        if workers < 1 or per_endpoint < 1:
+            raise InvalidRequest(f"workers ({workers}) and per_endpoint ({per_endpoint}) must be at least 1")
+        self.workers = workers
+        self.per_endpoint = per_endpoint
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="daytwo-pass")
+        self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
+
+    async def run(self, endpoint: str | None, work: Callable[[], T]) -> T:
+        """Run ``work`` on the pool once ``endpoint`` has a free slot; its result (or exception)."""
+        if endpoint is None:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        slot = self._enter(endpoint)
+        try:
+            async with slot:
+                return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        finally:
+            self._leave(endpoint)
+
+    def _enter(self, endpoint: str) -> asyncio.Semaphore:
+        slot, users = self._slots.get(endpoint) or (asyncio.Semaphore(self.per_endpoint), 0)
+        self._slots[endpoint] = (slot, users + 1)
+        return slot
+
+    def _leave(self, endpoint: str) -> None:
+        slot, users = self._slots[endpoint]
+        if users <= 1:
+            del self._slots[endpoint]  # no waiter left: the endpoint's entry goes (no growth with churn)
+        else:
+            self._slots[endpoint] = (slot, users - 1)
+
+    def busy(self, endpoint: str) -> int:
+        """Passes of ``endpoint`` running or waiting."""
+        return self._slots.get(endpoint, (None, 0))[1]
+
+    def shutdown(self) -> None:
+        """Stop taking work; running passes finish (threads cannot be cancelled)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
