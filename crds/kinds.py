@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import aggregatemigration, cloudcredential, drift, proxmoxnode, restorejob, snapshotpolicy
+from . import aggregatemigration, cloudcredential, cloudresource, drift, proxmoxnode, restorejob, snapshotpolicy
 from .base import KindDefinition
 
 __all__ = ["KINDS", "by_kind"]
@@ -15,6 +15,7 @@ KINDS: tuple[KindDefinition, ...] = (
     aggregatemigration.DEFINITION,
     proxmoxnode.DEFINITION,
     cloudcredential.DEFINITION,
+    cloudresource.DEFINITION,
 )
 
 

@@ -40,7 +40,7 @@ __all__ = ["CREDENTIAL_KINDS", "INDEX_ID", "USER_KINDS", "referenced", "register
 #: The Kopf index id, also the name of the keyword argument Kopf passes it to every handler as.
 INDEX_ID = "credential_users"
 #: Kinds that name credentials.
-USER_KINDS = ("SnapshotPolicy", "RestoreJob", "DriftRule", "AggregateMigration")
+USER_KINDS = ("SnapshotPolicy", "RestoreJob", "DriftRule", "AggregateMigration", "CloudResource")
 #: Kinds whose deletion waits for their users.
 CREDENTIAL_KINDS = ("CloudCredential", "ProxmoxNode")
 #: Per-user memo key: the credentials it named at its last event (to wake the one it was repointed from).

@@ -79,6 +79,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 - aggregatemigrations
 - proxmoxnodes
 - cloudcredentials
+- cloudresources
 {{- end -}}
 
 {{- define "daytwo.kindStatuses" -}}
