@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from daytwo.operator.shared.times import format_time
+
 from ..store import KindSpec, Watcher, WatchSource
 from .crypto import hash_api_key, sign_record
 
@@ -270,7 +272,7 @@ class Accounts:
 
     def put_api_key(self, key_hash: str, key_prefix: str, name: str, username: str, expires_at: str = "") -> ApiKey:
         """Store a new key's hash for ``username``."""
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = format_time(datetime.now(UTC))
         fields = {
             "expires_at": expires_at,
             "key_hash": key_hash,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from daytwo.operator.shared.times import format_time
 from fastapi import APIRouter, Form, Request
 from pydantic import BaseModel, Field
 
@@ -135,10 +136,6 @@ def _login(request: Request, services: Services, username: str, password: str) -
     return result
 
 
-def _iso(result: LoginResult) -> str:
-    return result.claims.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _own_or_admin(principal: Principal, username: str) -> None:
     if principal.username != username and not principal.can("users:admin"):
         raise ApiError(403, "Permission denied: requires users:admin to manage another user's API keys", "FORBIDDEN")
@@ -165,7 +162,7 @@ def _platform9() -> APIRouter:
             "access_token": result.token,
             "token_type": "bearer",
             "expires_in": result.expires_in,
-            "expires_at": _iso(result),
+            "expires_at": format_time(result.claims.expires_at),
             "user": {"username": result.user.username, "role": result.user.role, "is_active": result.user.active},
         }
 
@@ -183,7 +180,7 @@ def _horcrux() -> APIRouter:
         return {
             "token": result.token,
             "user": {"id": user.id, "username": user.username, "role": user.role},
-            "expires_at": _iso(result),
+            "expires_at": format_time(result.claims.expires_at),
         }
 
     @router.post("/api/auth/register", status_code=201)
@@ -208,7 +205,7 @@ def _horcrux() -> APIRouter:
     @router.get("/api/auth/verify")
     def verify(principal: Authenticated) -> dict[str, Any]:
         """Whether the presented credential is valid, and whose it is."""
-        expires = principal.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ") if principal.expires_at else None
+        expires = format_time(principal.expires_at) if principal.expires_at else None
         return {"valid": True, "user": {"id": principal.user_id, "username": principal.username}, "expires_at": expires}
 
     @router.post("/api/auth/password")

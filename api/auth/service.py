@@ -22,6 +22,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+from daytwo.operator.shared.times import format_time
+
 from ..errors import ApiError
 from .accounts import Accounts, ApiKey, User
 from .crypto import (
@@ -276,7 +278,7 @@ class AuthService:
         hashed = hash_password(password)
         if len(password) < 8 or self.accounts.user(username) is not None:
             raise ApiError(422, REGISTRATION_FAILED, "VALIDATION_ERROR")
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        now = format_time(datetime.now(UTC))
         user = User(username, hashed, role, email, True, now, 0, full_name)
         try:
             self.accounts.put_user(user, create=True)
@@ -326,14 +328,14 @@ class AuthService:
             )
         key = new_api_key()
         days = expires_in_days or most
-        expires = (datetime.now(UTC) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        expires = format_time(datetime.now(UTC) + timedelta(days=days))
         return key, self.accounts.put_api_key(hash_api_key(key), key[:7], name, username, expires)
 
     def bootstrap(self, username: str, password: str) -> None:
         """Make sure the bootstrap superadmin exists with the password of its Secret."""
         user = self.accounts.user(username)
         if user is None:
-            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            now = format_time(datetime.now(UTC))
             self.accounts.put_user(User(username, hash_password(password), "superadmin", "", True, now, 0), create=True)
             log.info("bootstrap superadmin %r created", username)
         elif user.role != "superadmin" or not user.active or not verify_password(user.password_hash, password):

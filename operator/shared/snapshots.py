@@ -26,6 +26,7 @@ __all__ = [
     "GUEST_SNAPSHOT_NAME_RE",
     "OWNER_KEY",
     "SLOT_KEY",
+    "TARGETS_LABEL",
     "PolicyView",
     "format_time",
     "guest_snapshot_name",
@@ -42,6 +43,8 @@ __all__ = [
 OWNER_KEY = "daytwo.io/owner"
 #: Snapshot metadata naming the schedule slot a snapshot serves (ISO 8601, UTC).
 SLOT_KEY = "daytwo.io/scheduled-at"
+#: Label naming the policy whose targets a ``<policy>-targets`` ConfigMap lists (operator writes, facade reads).
+TARGETS_LABEL = "daytwo.io/snapshot-policy"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 

@@ -14,6 +14,7 @@ from daytwo.api.deps import Principal, StoreDep, require
 from daytwo.api.errors import ApiError
 from daytwo.api.views.horcrux import history as history_views
 from daytwo.api.views.horcrux import vms as views
+from daytwo.operator.shared.times import format_time
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import PlainTextResponse
 
@@ -29,7 +30,7 @@ COMPLETE_HEADER = "X-Inventory-Complete"
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.now(UTC))
 
 
 @router.get("/api/health", response_model=Health, tags=["health"], summary="Health check (public)")
@@ -99,15 +100,11 @@ def metric_history(
         data = _current(store, metric, low, high)
     return {
         "metric": metric,
-        "start": _iso(low) or (str(data[0]["timestamp"]) if data else None),
-        "end": _iso(high) or (str(data[-1]["timestamp"]) if data else None),
+        "start": (low and format_time(low)) or (str(data[0]["timestamp"]) if data else None),
+        "end": (high and format_time(high)) or (str(data[-1]["timestamp"]) if data else None),
         "interval": interval,
         "data": data,
     }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
 def _current(store: StoreDep, metric: str, low: datetime | None, high: datetime | None) -> list[dict[str, Any]]:
@@ -118,7 +115,7 @@ def _current(store: StoreDep, metric: str, low: datetime | None, high: datetime 
     stats = views.node_stats(store.list(KIND), inventories(store), moment)
     field = {"network_rx": "network_rx_bytes", "network_tx": "network_tx_bytes"}.get(metric, metric)
     value = stats.get(field)
-    return [] if value is None else [{"timestamp": _iso(moment), "value": float(value)}]
+    return [] if value is None else [{"timestamp": format_time(moment), "value": float(value)}]
 
 
 @router.get("/api/cluster/nodes", response_model=list[ClusterNode], summary="Cluster nodes")

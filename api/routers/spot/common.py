@@ -9,18 +9,17 @@ inventory includes kind ``compute``. Aggregate naming rules are the operator's s
 from __future__ import annotations
 
 from typing import Annotated, Any
-from weakref import WeakKeyDictionary
 
+from daytwo.api.cached import memo
 from daytwo.api.errors import ApiError
 from daytwo.api.store import ObjectStore
-from daytwo.api.views.platform9.common import Memo
 from daytwo.api.views.spot.estate import Estate, estate_of, inventory_records
 from daytwo.operator.shared.aggregates import DEFAULT_AGGREGATE_NAMING, AggregateNamingRule
 from fastapi import Depends, Request
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["SpotSettings", "SpotSettingsDep", "credential_name", "estate", "memo_for", "ok", "spot_settings"]
+__all__ = ["SpotSettings", "SpotSettingsDep", "credential_name", "estate", "ok", "spot_settings"]
 
 
 class SpotSettings(BaseSettings):
@@ -43,16 +42,6 @@ class SpotSettings(BaseSettings):
 
 
 _SETTINGS: list[SpotSettings] = []
-#: Derived views per store (one store per process; tests build several), memoised on store versions.
-_MEMOS: WeakKeyDictionary[ObjectStore, Memo] = WeakKeyDictionary()
-
-
-def memo_for(store: ObjectStore) -> Memo:
-    """The memo of views derived from ``store``."""
-    memo = _MEMOS.get(store)
-    if memo is None:
-        memo = _MEMOS.setdefault(store, Memo(max_entries=512))
-    return memo
 
 
 def spot_settings(request: Request) -> SpotSettings:
@@ -107,7 +96,7 @@ def estate(store: ObjectStore, settings: SpotSettings, *, need_compute: bool = T
         records, synced = inventory_records(store.get("ConfigMap", f"{name}-inventory"), lookup)
         return estate_of(records, synced)
 
-    found = memo_for(store).get(("estate", name), store.version("ConfigMap"), build)
+    found = memo(store).get(("spot-estate", name), store.version("ConfigMap"), build)
     if need_compute and not found.has_compute:
         raise ApiError(
             503,

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+from daytwo.api.cached import memo
 from daytwo.api.deps import Principal, StoreDep, require
 from daytwo.api.errors import ApiError
 from daytwo.api.store import ObjectStore
 from daytwo.api.views.spot import gpu
 from fastapi import APIRouter, Path
 
-from .common import SpotSettings, SpotSettingsDep, credential_name, estate, memo_for, ok
+from .common import SpotSettings, SpotSettingsDep, credential_name, estate, ok
 from .models import AggregatesData, Block, ContractAggregate, Envelope, GpuType, HostVms, Target, TargetRequest, errors
 
 __all__ = ["router"]
@@ -43,7 +44,7 @@ def _view(store: ObjectStore, settings: SpotSettings, key: tuple[str, ...], comp
         store.version("ConfigMap"),
         store.version("CloudCredential"),
     )
-    return memo_for(store).get(key, versions, lambda: compute(estate(store, settings), settings.naming_rules()))
+    return memo(store).get(("spot", *key), versions, lambda: compute(estate(store, settings), settings.naming_rules()))
 
 
 @router.get("/api/gpu-types", response_model=Envelope[list[GpuType]], responses=ERRORS)

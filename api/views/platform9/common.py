@@ -1,4 +1,4 @@
-"""Small helpers every platform9 view shares: times, pagination, sorting, memoisation."""
+"""Small helpers every platform9 view shares: times, pagination, sorting (memoisation: api/cached.py)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from daytwo.api.cached import Memo  # the memo facility lives in api/cached.py; re-exported for old importers
 from daytwo.operator.shared.times import format_time
 from daytwo.operator.shared.times import parse_time as parse_rfc3339
 
 __all__ = [
-    "Memo",
     "iso",
     "limit_offset",
     "page",

@@ -10,6 +10,7 @@ from typing import Any
 
 from daytwo.crds.base import RECONCILE_ANNOTATION
 from daytwo.crds.snapshotpolicy import OutOfSla, SlaStatus, SnapshotRun
+from daytwo.operator.shared.snapshots import TARGETS_LABEL
 
 from ..snapshotpolicy import Policy, stamp
 from .common import percent
@@ -29,7 +30,6 @@ __all__ = [
     "targets_of",
 ]
 
-TARGETS_LABEL = "daytwo.io/snapshot-policy"
 #: The pf9 run-now pipeline's step keys for the operator's run steps.
 STEP_KEYS = {
     "ResolveTargets": ("policy_assign", "Resolve Targets (policy assignment)"),

@@ -16,8 +16,9 @@ from datetime import datetime
 from typing import Any
 
 from daytwo.api.kubewrite import credential_secret_labels
+from daytwo.api.views.platform9.common import iso
 from daytwo.crds.proxmoxnode import ProxmoxNodeSpec, ProxmoxTLS, TokenSecretRef
-from daytwo.operator.shared.times import format_time, parse_time
+from daytwo.operator.shared.times import parse_time
 
 from .guests import Guest, NodeGuests
 
@@ -47,15 +48,6 @@ DISPLAY_NAME = "daytwo.io/display-name"
 SECRET_OF = "daytwo.io/proxmox-node"
 #: pmi fields that decide where (and how safely) the token is sent: changing one needs the token secret again.
 ENDPOINT_FIELDS = ("host", "port", "ssl_verify")
-
-
-def _iso(value: Any) -> str | None:
-    """A datetime or RFC 3339 string in the one time format; None when absent or unreadable."""
-    try:
-        moment = value if isinstance(value, datetime) else parse_time(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    return format_time(moment) if moment else None
 
 
 def node_spec(obj: Mapping[str, Any]) -> ProxmoxNodeSpec:
@@ -107,7 +99,7 @@ def node_view(obj: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     cpu_weighted = sum(float(n.get("cpu") or 0) * int(n.get("maxcpu") or 0) for n in nodes)
     mem, maxmem = sum(int(n.get("mem") or 0) for n in nodes), sum(int(n.get("maxmem") or 0) for n in nodes)
     disk, maxdisk = sum(int(n.get("disk") or 0) for n in nodes), sum(int(n.get("maxdisk") or 0) for n in nodes)
-    booted = [b for b in (_iso(n.get("bootedAt")) for n in nodes) if b]
+    booted = [b for b in (iso(n.get("bootedAt")) for n in nodes) if b]
     first_boot = parse_time(min(booted)) if booted else None
     uptime = int((now - first_boot).total_seconds()) if first_boot else 0
     connected, _ = connection(obj)
@@ -129,8 +121,8 @@ def node_view(obj: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "disk_total": maxdisk,
         "disk_percentage": _pct(disk, maxdisk),
         "uptime": max(uptime, 0),
-        "last_connected": _iso(cond.get("lastTransitionTime")) if cond and connected else None,
-        "last_updated": _iso(status.get("lastInventoryTime")),
+        "last_connected": iso(cond.get("lastTransitionTime")) if cond and connected else None,
+        "last_updated": iso(status.get("lastInventoryTime")),
         "ssl_verify": not spec.tls.insecure_skip_verify,
         "timeout": spec.timeout_seconds,
     }

@@ -12,13 +12,12 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ...shared.snapshots import TARGETS_LABEL
 from ..chunked import owner_reference
 from .decisions import VolumeInfo
 
 __all__ = ["TARGETS_BUDGET_BYTES", "TARGETS_LABEL", "targets_configmap", "targets_configmap_name"]
 
-#: Label naming the policy whose targets a ConfigMap lists.
-TARGETS_LABEL = "daytwo.io/snapshot-policy"
 #: Budget for targets.json: well inside a ConfigMap's 1 MiB with room for metadata.
 TARGETS_BUDGET_BYTES = 900_000
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from daytwo.api.cached import Memo
 from daytwo.api.views.platform9 import drift, health, history, inventory
-from daytwo.api.views.platform9.common import Memo, iso, limit_offset, page, parse_time, percent, sort_rows
+from daytwo.api.views.platform9.common import iso, limit_offset, page, parse_time, percent, sort_rows
 
 from .data import event, inventory_cms, policy
 
