@@ -22,6 +22,8 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from .reconcile.chunked import owner_reference
+
 __all__ = ["PART_BYTES", "BaselineStore"]
 
 #: Compressed bytes per ConfigMap part (base64 grows it by 4/3; stays well under the 1 MiB limit).
@@ -70,13 +72,15 @@ class BaselineStore:
         for number, chunk in enumerate(chunks):
             body = client.V1ConfigMap(
                 metadata=client.V1ObjectMeta(
-                    name=self._part_name(rule, token, number), labels=labels, owner_references=[_owner(owner)]
+                    name=self._part_name(rule, token, number), labels=labels, owner_references=[owner_reference(owner)]
                 ),
                 binary_data={"baseline.gz": base64.b64encode(chunk).decode()},
             )
             self._core.create_namespaced_config_map(namespace, body)
         index = client.V1ConfigMap(
-            metadata=client.V1ObjectMeta(name=self.index_name(rule), labels=labels, owner_references=[_owner(owner)]),
+            metadata=client.V1ObjectMeta(
+                name=self.index_name(rule), labels=labels, owner_references=[owner_reference(owner)]
+            ),
             data={"token": token, "parts": str(len(chunks)), "entries": str(len(entries))},
         )
         try:
@@ -102,12 +106,3 @@ class BaselineStore:
 
     def _part_name(self, rule: str, token: str, number: int) -> str:
         return f"{self.index_name(rule)}-{token}-{number}"
-
-
-def _owner(owner: dict[str, Any]) -> client.V1OwnerReference:
-    return client.V1OwnerReference(
-        api_version=owner["apiVersion"],
-        kind=owner["kind"],
-        name=owner["metadata"]["name"],
-        uid=owner["metadata"]["uid"],
-    )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,7 +37,6 @@ __all__ = [
     "event_name",
     "field_value",
     "resource_identity",
-    "summary",
 ]
 
 #: How long after its creation an empty field may become set without being drift.
@@ -287,29 +286,3 @@ def _event(
     }
     name_for = event_name(rule.name, resource_id, rule.field, new_value or "<deleted>", old.since)
     return name_for, spec.to_k8s(), labels
-
-
-def summary(events: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """pf9's /drift/summary from DriftEvent objects (one pass, so thousands cost milliseconds):
-    totals by severity and resource type, unacknowledged count, and the newest detection."""
-    by_severity: dict[str, int] = {"critical": 0, "warning": 0, "info": 0}
-    by_type: dict[str, int] = {}
-    total = unacknowledged = 0
-    last: str | None = None
-    for event in events:
-        spec = event.get("spec") or {}
-        total += 1
-        by_severity[spec.get("severity", "info")] = by_severity.get(spec.get("severity", "info"), 0) + 1
-        by_type[spec.get("resourceType", "unknown")] = by_type.get(spec.get("resourceType", "unknown"), 0) + 1
-        if not (spec.get("acknowledgement") or {}).get("acknowledged"):
-            unacknowledged += 1
-        detected = spec.get("detectedAt")
-        if detected and (last is None or str(detected) > last):
-            last = str(detected)
-    return {
-        "total_events": total,
-        "unacknowledged": unacknowledged,
-        "by_severity": by_severity,
-        "by_resource_type": dict(sorted(by_type.items())),
-        "last_detected": last,
-    }

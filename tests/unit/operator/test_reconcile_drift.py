@@ -13,7 +13,6 @@ from daytwo.operator.reconcile.drift import (
     evaluate,
     event_name,
     field_value,
-    summary,
 )
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -130,24 +129,3 @@ def test_event_names_are_dns_labels_and_distinguish_repeats() -> None:
 def test_baseline_entries_round_trip() -> None:
     entry = BaselineEntry('"x"', "name", None, OLD)
     assert BaselineEntry.from_list(entry.as_list()) == entry
-
-
-def test_summary_counts_thousands_of_events() -> None:
-    severities = ("critical", "warning", "info")
-    events = [
-        {
-            "spec": {
-                "severity": severities[i % 3],
-                "resourceType": "server" if i % 2 else "volume",
-                "detectedAt": f"2026-11-{1 + i % 28:02d}T00:00:00Z",
-                "acknowledgement": {"acknowledged": i % 4 == 0, "by": "ops"},
-            }
-        }
-        for i in range(6000)
-    ]
-    result = summary(events)
-    assert result["total_events"] == 6000 and result["unacknowledged"] == 4500
-    assert result["by_severity"] == {"critical": 2000, "warning": 2000, "info": 2000}
-    assert result["by_resource_type"] == {"server": 3000, "volume": 3000}
-    assert result["last_detected"] == "2026-11-28T00:00:00Z"
-    assert summary([])["by_severity"] == {"critical": 0, "warning": 0, "info": 0}
