@@ -50,9 +50,12 @@ class GuestRunExecutor:
         view: PolicyView,
         *,
         task_timeout: float = TASK_TIMEOUT_SECONDS,
+        concurrency: int = CONCURRENCY,
         logger: logging.Logger | kopf.Logger = _LOG,
     ):
         self.backend, self.view, self.task_timeout, self.logger = backend, view, task_timeout, logger
+        #: Guests listed, snapshotted or pruned at once (``OperatorSettings.snapshot_concurrency``).
+        self.concurrency = concurrency
         self.targets: list[VolumeInfo] = []
         self.types: dict[str, str] = {}
 
@@ -84,7 +87,7 @@ class GuestRunExecutor:
             return [guest_snapshot_info(self.view, target.id, s.name, s.snaptime) for s in found]
 
         snapshots: list[SnapshotInfo] = []
-        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             for target, outcome in zip(self.targets, pool.map(listed, self.targets), strict=True):
                 if isinstance(outcome, BackendError):
                     self._unlisted(target, outcome, tally)
@@ -129,7 +132,7 @@ class GuestRunExecutor:
             return True
 
         missing = [t for t in targets if t.id not in existing]
-        with ThreadPoolExecutor(max_workers=CONCURRENCY) as pool:
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
             for target, outcome in zip(missing, pool.map(create, missing), strict=True):
                 if isinstance(outcome, BackendError):
                     tally.fail(target, outcome)
@@ -146,4 +149,4 @@ class GuestRunExecutor:
         def delete(target: VolumeInfo, snapshot: SnapshotInfo) -> None:
             self._task(target, self.backend.delete_snapshot(self._ref(target.id), snapshot.name))
 
-        apply_retention(self.view, targets, snapshots, datetime.now().astimezone(), delete, CONCURRENCY, tally)
+        apply_retention(self.view, targets, snapshots, datetime.now().astimezone(), delete, self.concurrency, tally)

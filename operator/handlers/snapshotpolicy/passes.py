@@ -166,7 +166,12 @@ class PolicyPass:
             backend = openstack_backend(self.namespace, ref)
             limit_key = f"{self.namespace}/{spec.credentials_ref.name}"
             return RunExecutor(backend, view, limit_key, concurrency=self.settings.snapshot_concurrency)
-        return GuestRunExecutor(proxmox_backend(self.namespace, ref), view, logger=self.logger)
+        return GuestRunExecutor(
+            proxmox_backend(self.namespace, ref),
+            view,
+            concurrency=self.settings.snapshot_concurrency,
+            logger=self.logger,
+        )
 
     def due_run(
         self, obj: dict[str, Any], view: PolicyView, observed: SnapshotPolicyStatus, manual: bool, token: str | None

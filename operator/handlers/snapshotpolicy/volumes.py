@@ -1,10 +1,11 @@
 """The OpenStack side of one SnapshotPolicy run: inventory, create, wait, retention.
 
 Every decision comes from ``reconcile.snapshotpolicy``; this module only calls the backend. Calls
-are bounded per credential (``CONCURRENCY`` at a time across every policy using it), retryable
-errors are retried with exponential backoff, and a volume that fails becomes a failure entry with
-its reason instead of stopping the others. Before retrying a create, the volume's snapshots are
-re-listed: a create that timed out may have landed, and must not be made twice. Cinder accepts
+are bounded per credential (``snapshot_concurrency`` at a time across every policy using it), retryable
+errors are retried by the backends' one retry policy (``backends.runtime.call_with_retries``), and a
+volume that fails becomes a failure entry with its reason instead of stopping the others. Before
+retrying a create, the volume's snapshots are re-listed: a create that timed out may have landed, and
+must not be made twice. Cinder accepts
 duplicate names, so that re-list cannot be the whole story: ``before_create`` lets the handler record
 the creates as in flight (``inFlightUntil``) before each POST, and retention deletes a slot's
 duplicates (``slot_duplicates``) that a create answered too late still leaves.
@@ -12,6 +13,7 @@ duplicates (``slot_duplicates``) that a create answered too late still leaves.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -22,7 +24,8 @@ from typing import TypeVar
 from daytwo.crds.snapshotpolicy import OpenStackVolumeTargets, SnapshotTargets
 
 from ...backends.openstack import OpenStackBackend, Snapshot, Volume
-from ...errors import BackendError, RetryableError
+from ...backends.runtime import RetryPolicy, call_with_retries
+from ...errors import BackendError
 from ...reconcile.snapshotpolicy.decisions import (
     SnapshotInfo,
     VolumeInfo,
@@ -43,6 +46,8 @@ T = TypeVar("T")
 #: Seconds past the client timeout a create's POST may still be sent: the client repeats a create only
 #: after a 429/503 answer, after at most a few seconds of backoff.
 CREATE_MARGIN_SECONDS = 10.0
+#: A run's call is tried three times, 1 s then 2 s apart (jittered, as every backend retry is).
+RUN_RETRIES = RetryPolicy(retries=2, backoff_seconds=1.0)
 _LIMITS: dict[str, threading.BoundedSemaphore] = {}
 _LIMITS_GUARD = threading.Lock()
 
@@ -75,14 +80,13 @@ class RunExecutor:
         limit_key: str,
         *,
         concurrency: int = CONCURRENCY,
-        attempts: int = 3,
-        backoff_seconds: float = 1.0,
+        policy: RetryPolicy = RUN_RETRIES,
         wait_seconds: float = 120.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.backend, self.view = backend, view
         self.limit, self.concurrency = _limit(limit_key, concurrency), concurrency
-        self.attempts, self.backoff, self.wait_seconds, self.clock = attempts, backoff_seconds, wait_seconds, clock
+        self.policy, self.wait_seconds, self.clock = policy, wait_seconds, clock
         #: Called before every create is sent (the handler records the creates as in flight).
         self.before_create: Callable[[], None] | None = None
 
@@ -92,21 +96,20 @@ class RunExecutor:
         return self.backend.params.timeout_seconds + CREATE_MARGIN_SECONDS
 
     def call(self, what: Callable[[], T], before_retry: Callable[[], T | None] | None = None) -> T:
-        """``what()`` under the credential's limit, retried with backoff on retryable errors."""
-        for attempt in range(self.attempts):
-            try:
-                if attempt and before_retry is not None:
-                    with self.limit:
-                        found = before_retry()
-                    if found is not None:
-                        return found
+        """``what()`` under the credential's limit, retried by ``self.policy`` on retryable errors; before each
+        retry, ``before_retry()`` (when given) may return what an earlier attempt already made instead."""
+        attempts = itertools.count()
+
+        def attempt() -> T:
+            if next(attempts) and before_retry is not None:
                 with self.limit:
-                    return what()
-            except RetryableError:
-                if attempt == self.attempts - 1:
-                    raise
-                pause(self.backoff * 2**attempt)
-        raise AssertionError("unreachable")
+                    found = before_retry()
+                if found is not None:
+                    return found
+            with self.limit:
+                return what()
+
+        return call_with_retries("snapshot run call", self.view.owner, attempt, self.policy)
 
     def resolve(self, targets: SnapshotTargets) -> list[VolumeInfo]:
         """The volumes the policy's ``targets.openstack`` selectors match."""

@@ -53,3 +53,8 @@ def test_unlisted_guest_is_logged_and_fails_the_run(caplog: pytest.LogCaptureFix
     run = SnapshotRun(id="nightly-202611300200-scheduled", trigger="scheduled")
     PolicyPass.finish_run(run, tally, len(targets))
     assert (run.state, run.failed) == ("PartiallyFailed", 1)
+
+
+def test_guest_runs_take_the_concurrency_setting() -> None:
+    view = policy_view("ns", "nightly", SPEC)
+    assert GuestRunExecutor(cast(ProxmoxBackend, FakeProxmox()), view, concurrency=3).concurrency == 3
