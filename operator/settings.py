@@ -36,7 +36,8 @@ class OperatorSettings(BaseSettings):
         ge=1,
         le=64,
         description="Snapshot calls in flight at once per OpenStack credential, across every SnapshotPolicy using "
-        "it (1 = sequential). Proxmox calls are bounded per endpoint by the client instead.",
+        "it (1 = sequential); for Proxmox, guests listed, snapshotted or pruned at once per run (the client's "
+        "per-endpoint limit bounds the calls besides).",
     )
     backend_concurrency: int = Field(
         4,
