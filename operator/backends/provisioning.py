@@ -27,6 +27,7 @@ __all__ = [
     "ProvisionedResource",
     "ResourceProvisioner",
     "ResourceType",
+    "managed_view",
 ]
 
 # The tag (AWS tag key, Azure tag name, GCP label key) that names the owning CloudResource.
@@ -112,3 +113,23 @@ class ResourceProvisioner(Protocol):
     def delete(self, type: ResourceType, external_id: str) -> bool:
         """Start deleting; True once the resource is gone (idempotent: an absent resource is gone)."""
         ...
+
+
+def managed_view(request: ProvisionRequest) -> dict[str, str]:
+    """The desired values of the managed fields in the canonical string form ``ProvisionedResource.managed`` uses.
+
+    Keys are the settings' keys (``size``, ``securityGroups``, ``sizeGb``, ``cidr``, ``subnets``, ...) and
+    ``tags.<key>`` per user tag; lists are sorted and comma-joined, booleans ``true``/``false``. A backend reports
+    the same keys (those it can read back), so the reconciler compares the two maps key by key: drift is a key
+    present in both with different values; a key the backend does not report is not compared.
+    """
+    view: dict[str, str] = {}
+    for key, value in request.settings.items():
+        if isinstance(value, bool):
+            view[key] = "true" if value else "false"
+        elif isinstance(value, tuple):
+            view[key] = ",".join(sorted(value))
+        else:
+            view[key] = str(value)
+    view.update({f"tags.{key}": value for key, value in request.tags.items()})
+    return view

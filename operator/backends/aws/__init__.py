@@ -15,15 +15,18 @@ from ._costs import CostPeriod, CostReport
 from ._errors import ERROR_CODES, map_exception, missing_action
 from ._params import AwsConnectionParams
 from ._protocol import AwsBackend
+from ._provision import AwsProvisioner, provisioner
 
 __all__ = [
     "ERROR_CODES",
     "AwsBackend",
     "AwsClientFactory",
     "AwsConnectionParams",
+    "AwsProvisioner",
     "Boto3Backend",
     "CostPeriod",
     "CostReport",
     "map_exception",
     "missing_action",
+    "provisioner",
 ]
