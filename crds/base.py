@@ -118,6 +118,12 @@ class StatusBase(CamelModel):
         None, description="The last value of the daytwo.io/reconcile-requested-at annotation the operator handled."
     )
 
+    def patch_of(self, *fields: str) -> dict[str, Any]:
+        """The named fields (snake_case) as a status merge patch: camelCase keys, JSON values, None deletes."""
+        dumped = self.model_dump(by_alias=True, exclude_none=True, mode="json", include=set(fields))
+        aliases = [type(self).model_fields[field].alias or field for field in fields]
+        return {alias: dumped.get(alias) for alias in aliases}
+
 
 class CredentialsKind(StrEnum):
     """The kinds that hold credentials; every other kind names one of them."""

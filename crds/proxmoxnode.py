@@ -20,7 +20,18 @@ from .base import (
 )
 from .secrets import SecretBinding
 
-__all__ = ["DEFINITION", "InFlightOperation", "PowerAction", "ProxmoxNodeSpec", "ProxmoxNodeStatus"]
+__all__ = [
+    "DEFINITION",
+    "GuestCounts",
+    "GuestKind",
+    "GuestSummary",
+    "InFlightOperation",
+    "NodeInfo",
+    "OperationRecord",
+    "PowerAction",
+    "ProxmoxNodeSpec",
+    "ProxmoxNodeStatus",
+]
 
 
 class TokenSecretRef(CamelModel):
@@ -198,7 +209,9 @@ class ProxmoxNodeStatus(StatusBase):
         None, description=f"Guests (at most {MAX_STATUS_LIST}; see guestCounts).", max_length=MAX_STATUS_LIST
     )
     last_inventory_time: datetime | None = Field(
-        None, description="Last inventory pass that saw a change (unchanged passes write nothing: no status churn)."
+        None,
+        description="Last inventory pass that saw a change in version, nodes or guests; an unchanged estate moves it "
+        "at most every 10 minutes (a coarse heartbeat: passes in between write no status).",
     )
     in_flight: list[InFlightOperation] | None = Field(
         None, description="Power operations submitted and not finished yet.", max_length=MAX_STATUS_LIST

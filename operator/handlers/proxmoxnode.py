@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
-from daytwo.crds.proxmoxnode import ProxmoxNodeSpec
+from daytwo.crds.proxmoxnode import GuestKind, InFlightOperation, ProxmoxNodeSpec, ProxmoxNodeStatus
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
@@ -33,7 +33,10 @@ from ..reconcile.proxmoxguests import (
     next_history,
 )
 from ..reconcile.proxmoxnode import (
+    INVENTORY_FIELDS,
+    OPERATION_FIELDS,
     GuestView,
+    NodeReading,
     Observation,
     Outcome,
     after_finish,
@@ -43,6 +46,7 @@ from ..reconcile.proxmoxnode import (
     operations_to_submit,
     recover,
     summary_conditions,
+    with_upid,
 )
 from ..settings import OperatorSettings
 from .cloudcredential.inventory_store import list_inventory, write_inventory
@@ -86,17 +90,9 @@ def _observe(backend: ProxmoxBackend) -> Observation:
     version = backend.version()
     cluster = backend.cluster_status()
     nodes = [
-        {
-            "name": node.node,
-            "online": node.online,
-            "cpu": round(node.cpu, 4),
-            "maxcpu": node.maxcpu,
-            "mem": node.mem,
-            "maxmem": node.maxmem,
-            "disk": node.disk,
-            "maxdisk": node.maxdisk,
-            "uptime": node.uptime,
-        }
+        NodeReading(
+            node.node, node.online, node.cpu, node.maxcpu, node.mem, node.maxmem, node.disk, node.maxdisk, node.uptime
+        )
         for node in backend.nodes()
     ]
     guests = [_view(guest) for guest in backend.guests()]
@@ -105,16 +101,16 @@ def _observe(backend: ProxmoxBackend) -> Observation:
     )
 
 
-def _submit(backend: ProxmoxBackend, entry: dict[str, Any]) -> str:
-    guest = GuestRef(entry["node"], entry["vmid"], entry["kind"])
-    operation = entry["operation"]
+def _submit(backend: ProxmoxBackend, entry: InFlightOperation) -> str:
+    guest = GuestRef(entry.node, entry.vmid, "lxc" if entry.kind == GuestKind.LXC else "vm")
+    operation = str(entry.operation)
     if operation == "start":
         return backend.start(guest)
     if operation == "stop":
         return backend.stop(guest)
     if operation == "reboot":
         return backend.reboot(guest)
-    return backend.shutdown(guest, timeout=60, force_stop=bool(entry.get("force")))
+    return backend.shutdown(guest, timeout=60, force_stop=entry.force)
 
 
 def _phase(conditions: list[dict[str, Any]]) -> str:
@@ -131,23 +127,29 @@ class Cycle:
         self.body, self.namespace, self.name, self.logger = body, namespace, name, logger
         self.memo = memo  # the daemon's memo: lives across this object's passes
         self.client = kube_client()
-        self.now = datetime.now(UTC)
+        self.now = datetime.now(UTC).replace(microsecond=0)
+        self.status = ProxmoxNodeStatus()
+        self.written: dict[str, Any] = {}  # self.status as last written (what write_status diffs against)
 
-    def write(self, status: dict[str, Any], changes: dict[str, Any]) -> None:
-        """Patch the fields that changed and keep ``status`` current."""
-        write_status(self.client, KIND, self.namespace, self.name, status, changes)
+    def write(self, updated: ProxmoxNodeStatus, *fields: str) -> None:
+        """Patch those of ``fields`` (snake_case) that changed and keep ``self.status`` current."""
+        write_status(self.client, KIND, self.namespace, self.name, self.written, updated.patch_of(*fields))
+        self.status = updated
 
     def run(self, settings: OperatorSettings) -> float:
         """Do one pass; returns seconds until the next one."""
         obj = self.client.get_object(KIND, self.namespace, self.name)
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return settings.resync_seconds
-        spec, status = ProxmoxNodeSpec.model_validate(obj["spec"]), dict(obj.get("status") or {})
+        spec = ProxmoxNodeSpec.model_validate(obj["spec"])
+        self.status = ProxmoxNodeStatus.model_validate(obj.get("status") or {})
+        self.written = self.status.to_k8s()
         interval = float(spec.inventory_interval_seconds)
         insecure = spec.tls.insecure_skip_verify
         updates: list[ConditionUpdate]
         fields: dict[str, Any] = {}
         stored = True
+        observed = self.status
         if spec.suspend:
             updates = [ConditionUpdate("Ready", False, "Suspended", "spec.suspend is true: nothing is polled or run")]
         else:
@@ -167,13 +169,13 @@ class Cycle:
                 updates = [
                     *connected,
                     inventory,
-                    *summary_conditions(connected[0], inventory, len(status.get("inFlight") or [])),
+                    *summary_conditions(connected[0], inventory, len(self.status.in_flight or [])),
                 ]
             else:
-                fields.update(observation_status(observation, self.now, status.get("nodes") or []))
-                self.operate(backend, spec, status, observation)
+                observed = observation_status(observation, self.now, self.status)
+                self.operate(backend, spec, observation)
                 problem = None
-                if self.guests_due(interval, busy=bool(status.get("inFlight"))):
+                if self.guests_due(interval, busy=bool(self.status.in_flight)):
                     problem = self.store_guests(obj, observation, interval)
                 stored = problem is None
                 connected = connection_conditions(
@@ -192,10 +194,11 @@ class Cycle:
                 updates = [
                     *connected,
                     inventory,
-                    *summary_conditions(connected[0], inventory, len(status.get("inFlight") or [])),
+                    *summary_conditions(connected[0], inventory, len(self.status.in_flight or [])),
                 ]
-        self.finish_status(obj, status, fields, updates)
-        if status.get("inFlight"):
+        fields.update(observed.patch_of(*INVENTORY_FIELDS))
+        finish_status(self.client, self.body, obj, self.written, fields, updates, self.now, _phase)
+        if self.status.in_flight:
             return _BUSY_POLL_SECONDS
         return interval if stored else min(interval, _STORE_RETRY_SECONDS)
 
@@ -233,73 +236,54 @@ class Cycle:
         )
         return None
 
-    def finish_status(
-        self, obj: dict[str, Any], status: dict[str, Any], fields: dict[str, Any], updates: list[ConditionUpdate]
-    ) -> None:
-        """Write conditions, generation, reconcile token and observation; post an Event when Ready changes."""
-        if (
-            fields.get("lastInventoryTime")
-            and status.get("guests") == fields.get("guests")
-            and status.get("nodes") == fields.get("nodes")
-            and status.get("guestCounts") == fields.get("guestCounts")
-        ):
-            fields.pop("lastInventoryTime")  # nothing changed: no status churn
-        finish_status(self.client, self.body, obj, status, fields, updates, self.now, _phase)
-
-    def operate(
-        self, backend: ProxmoxBackend, spec: ProxmoxNodeSpec, status: dict[str, Any], observation: Observation
-    ) -> None:
+    def operate(self, backend: ProxmoxBackend, spec: ProxmoxNodeSpec, observation: Observation) -> None:
         """Finish running operations, recover interrupted ones, submit new ones."""
         guests = {guest.vmid: guest for guest in observation.guests}
         action_ids = {action.id for action in spec.actions or []}
-        for entry in list(status.get("inFlight") or []):
-            if entry.get("upid"):
-                task = backend.task_status(entry["node"], entry["upid"])
+        for entry in list(self.status.in_flight or []):
+            if entry.upid:
+                task = backend.task_status(entry.node, entry.upid)
                 if task.done:
                     outcome = Outcome("success") if task.succeeded else Outcome("error", task.exitstatus)
-                    self.finish(status, entry, outcome, action_ids)
-            elif recover(entry, guests.get(entry["vmid"]), self.now):
-                self.finish(status, entry, Outcome("success", "completed before an operator restart"), action_ids)
+                    self.finish(entry, outcome, action_ids)
+            elif recover(entry, guests.get(entry.vmid), self.now):
+                self.finish(entry, Outcome("success", "completed before an operator restart"), action_ids)
             else:
-                self.submit(backend, status, entry, action_ids)
-        new = operations_to_submit(spec, status, observation.guests, self.now)
+                self.submit(backend, entry, action_ids)
+        new = operations_to_submit(spec, self.status, observation.guests, self.now)
         if new:
-            self.write(status, {"inFlight": [*(status.get("inFlight") or []), *new]})
+            in_flight = [*(self.status.in_flight or []), *new]
+            self.write(self.status.model_copy(update={"in_flight": in_flight}), "in_flight")
             for entry in new:
-                self.submit(backend, status, entry, action_ids)
+                self.submit(backend, entry, action_ids)
 
-    def submit(
-        self, backend: ProxmoxBackend, status: dict[str, Any], entry: dict[str, Any], action_ids: set[str]
-    ) -> None:
+    def submit(self, backend: ProxmoxBackend, entry: InFlightOperation, action_ids: set[str]) -> None:
         """Submit a recorded operation and store its UPID; a refused one is finished as an error."""
-        if not entry["node"]:
-            self.finish(status, entry, Outcome("error", f"guest {entry['vmid']} does not exist"), action_ids)
+        if not entry.node:
+            self.finish(entry, Outcome("error", f"guest {entry.vmid} does not exist"), action_ids)
             return
         try:
             upid = _submit(backend, entry)
         except BackendError as error:
-            self.finish(status, entry, Outcome("error", f"{error.reason}: {error.message}"), action_ids)
+            self.finish(entry, Outcome("error", f"{error.reason}: {error.message}"), action_ids)
             return
-        in_flight = [
-            dict(other, upid=upid) if other["id"] == entry["id"] else other for other in status.get("inFlight") or []
-        ]
-        self.write(status, {"inFlight": in_flight})
-        self.logger.info("submitted %s of guest %s (%s)", entry["operation"], entry["vmid"], upid)
+        self.write(with_upid(self.status, entry.id, upid), "in_flight")
+        self.logger.info("submitted %s of guest %s (%s)", entry.operation, entry.vmid, upid)
 
-    def finish(self, status: dict[str, Any], entry: dict[str, Any], outcome: Outcome, action_ids: set[str]) -> None:
+    def finish(self, entry: InFlightOperation, outcome: Outcome, action_ids: set[str]) -> None:
         """Move an operation from inFlight to history (and handledActions); Warning Event on failure."""
-        current = next((other for other in status.get("inFlight") or [] if other["id"] == entry["id"]), entry)
+        current = next((other for other in self.status.in_flight or [] if other.id == entry.id), entry)
         record = finished_record(current, outcome, self.now)
-        self.write(status, after_finish(status, current, record, action_ids))
+        self.write(after_finish(self.status, current, record, action_ids), *OPERATION_FIELDS)
         if outcome.status == "error":
             kopf.event(
                 self.body,
                 type="Warning",
                 reason="PowerOperationFailed",
-                message=f"{entry['operation']} of guest {entry['vmid']}: {outcome.error}",
+                message=f"{entry.operation} of guest {entry.vmid}: {outcome.error}",
             )
         else:
-            self.logger.info("%s of guest %s finished", entry["operation"], entry["vmid"])
+            self.logger.info("%s of guest %s finished", entry.operation, entry.vmid)
 
 
 def register(settings: OperatorSettings) -> None:

@@ -69,17 +69,17 @@ def guest_record(guest: GuestView) -> dict[str, Any]:
 def history_sample(observation: Observation, now: datetime) -> dict[str, Any]:
     """Cluster totals of one pass: usage of the online nodes (CPU weighted by their CPUs), guest traffic
     counters and running guests. Node figures come from the node list status.nodes is built from."""
-    online = [node for node in observation.nodes if node.get("online")]
-    cpus = sum(int(node.get("maxcpu") or 0) for node in online)
-    busy = sum(float(node.get("cpu") or 0.0) * int(node.get("maxcpu") or 0) for node in online)
+    online = [node for node in observation.nodes if node.online]
+    cpus = sum(node.maxcpu for node in online)
+    busy = sum(round(node.cpu, 4) * node.maxcpu for node in online)
     return {
         "t": format_time(now),
         "cpu": round(busy / cpus, 4) if cpus else 0.0,
         "cpus": cpus,
-        "mem": sum(int(node.get("mem") or 0) for node in online),
-        "maxmem": sum(int(node.get("maxmem") or 0) for node in online),
-        "disk": sum(int(node.get("disk") or 0) for node in online),
-        "maxdisk": sum(int(node.get("maxdisk") or 0) for node in online),
+        "mem": sum(node.mem for node in online),
+        "maxmem": sum(node.maxmem for node in online),
+        "disk": sum(node.disk for node in online),
+        "maxdisk": sum(node.maxdisk for node in online),
         "netin": sum(guest.netin for guest in observation.guests),
         "netout": sum(guest.netout for guest in observation.guests),
         "running": sum(1 for guest in observation.guests if guest.status == "running"),

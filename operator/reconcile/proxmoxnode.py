@@ -1,26 +1,40 @@
 """ProxmoxNode decisions: which power operations to run, and the status an observation gives.
 
-Pure: the handler observes Proxmox through the backend, passes plain data in, and carries out
-what comes back. One-off ``spec.actions`` run once per id (recorded in ``status.handledActions``);
-``spec.guestPower`` is kept continuously. Every operation is recorded in ``status.inFlight`` before
+Pure: the handler observes Proxmox through the backend, passes the observation and the object's
+status (parsed into :class:`ProxmoxNodeStatus`) in, and writes back the fields that come back changed.
+One-off ``spec.actions`` run once per id (recorded in ``status.handledActions``); ``spec.guestPower``
+is kept continuously. Every operation is recorded in ``status.inFlight`` before
 it is submitted, so a restarted operator finishes it exactly once (see :func:`recover`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from daytwo.crds.base import MAX_STATUS_LIST
-from daytwo.crds.proxmoxnode import PowerState, ProxmoxNodeSpec
+from daytwo.crds.proxmoxnode import (
+    GuestCounts,
+    GuestSummary,
+    InFlightOperation,
+    NodeInfo,
+    OperationRecord,
+    PowerState,
+    ProxmoxNodeSpec,
+    ProxmoxNodeStatus,
+)
 
-from ..shared.times import format_time, parse_time
 from .conditions import ConditionUpdate
 from .secretaccess import REFUSAL_REASONS
 
 __all__ = [
+    "INVENTORY_FIELDS",
+    "INVENTORY_HEARTBEAT",
+    "OPERATION_FIELDS",
     "GuestView",
+    "NodeReading",
     "Observation",
     "Outcome",
     "after_finish",
@@ -31,6 +45,7 @@ __all__ = [
     "recover",
     "stable_nodes",
     "summary_conditions",
+    "with_upid",
 ]
 
 #: Condition reasons for Connected=False, by the backend error's reason.
@@ -57,6 +72,13 @@ TERMINAL_REASONS = {
 USAGE_TOLERANCE = 0.05
 #: Uptime-derived boot times jitter by a second or two between polls; within this they are the same boot.
 BOOT_JITTER_SECONDS = 120
+#: An inventory pass that saw no change still moves status.lastInventoryTime once this much time has passed
+#: since the last one (a coarse heartbeat, like a Lease; routine pass times are not status).
+INVENTORY_HEARTBEAT = timedelta(minutes=10)
+#: The status fields an inventory pass sets (see :func:`observation_status`).
+INVENTORY_FIELDS = ("version", "cluster_name", "nodes", "guest_counts", "guests", "last_inventory_time")
+#: The status fields finishing a power operation sets (see :func:`after_finish`).
+OPERATION_FIELDS = ("in_flight", "history", "handled_actions")
 #: What a power operation leads to, for recovery after a restart.
 TARGET_STATE = {"start": "running", "stop": "stopped", "shutdown": "stopped"}
 
@@ -84,12 +106,27 @@ class GuestView:
 
 
 @dataclass(frozen=True)
+class NodeReading:
+    """One cluster node as GET /nodes reports it (an offline node reads zero usage)."""
+
+    name: str
+    online: bool
+    cpu: float = 0.0  # fraction of its CPUs
+    maxcpu: int = 0
+    mem: int = 0
+    maxmem: int = 0
+    disk: int = 0
+    maxdisk: int = 0
+    uptime: int = 0  # seconds; grows on a real node, so status keeps the boot time instead
+
+
+@dataclass(frozen=True)
 class Observation:
     """What one inventory pass saw."""
 
     version: str
     cluster_name: str | None
-    nodes: list[dict[str, Any]]
+    nodes: list[NodeReading]
     guests: list[GuestView]
 
 
@@ -140,25 +177,35 @@ def summary_conditions(connected: ConditionUpdate, inventory: ConditionUpdate, i
     return updates
 
 
-def stable_nodes(previous: list[dict[str, Any]], observed: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+def stable_nodes(previous: Sequence[NodeInfo], observed: Sequence[NodeReading], now: datetime) -> list[NodeInfo]:
     """Node entries for status from raw node readings (with ``uptime`` seconds).
 
     The boot time replaces the ever-growing uptime, and cpu/mem/disk keep their previous values
     while they stay within USAGE_TOLERANCE of capacity: status changes only when something moved.
     """
-    before = {node["name"]: node for node in previous}
+    before = {node.name: node for node in previous}
     entries = []
     for reading in observed:
-        entry = {key: value for key, value in reading.items() if key != "uptime" and value is not None}
-        if reading.get("uptime") and reading.get("online"):
-            entry["bootedAt"] = format_time(now - timedelta(seconds=int(reading["uptime"])))
-        old = before.get(reading["name"])
+        entry = NodeInfo(
+            name=reading.name,
+            online=reading.online,
+            cpu=round(reading.cpu, 4),
+            maxcpu=reading.maxcpu,
+            mem=reading.mem,
+            maxmem=reading.maxmem,
+            disk=reading.disk,
+            maxdisk=reading.maxdisk,
+            booted_at=_second(now - timedelta(seconds=reading.uptime)) if reading.uptime and reading.online else None,
+        )
+        old = before.get(reading.name)
         if old is not None:
-            for used, capacity in (("cpu", 1), ("mem", reading.get("maxmem")), ("disk", reading.get("maxdisk"))):
-                if _within(old.get(used), entry.get(used), capacity):
-                    entry[used] = old[used]
-            if old.get("bootedAt") and entry.get("bootedAt") and _same_boot(old["bootedAt"], entry["bootedAt"]):
-                entry["bootedAt"] = old["bootedAt"]
+            kept: dict[str, Any] = {}
+            for used, capacity in (("cpu", 1), ("mem", reading.maxmem), ("disk", reading.maxdisk)):
+                if _within(getattr(old, used), getattr(entry, used), capacity):
+                    kept[used] = getattr(old, used)
+            if old.booted_at and entry.booted_at and _same_boot(old.booted_at, entry.booted_at):
+                kept["booted_at"] = old.booted_at
+            entry = entry.model_copy(update=kept)
         entries.append(entry)
     return entries
 
@@ -169,43 +216,56 @@ def _within(old: float | None, new: float | None, capacity: float | None) -> boo
     return abs(new - old) <= USAGE_TOLERANCE * capacity
 
 
-def _same_boot(old: str, new: str) -> bool:
-    return abs((_parse(new) - _parse(old)).total_seconds()) <= BOOT_JITTER_SECONDS
+def _same_boot(old: datetime, new: datetime) -> bool:
+    return abs((new - old).total_seconds()) <= BOOT_JITTER_SECONDS
 
 
-def observation_status(observation: Observation, now: datetime, previous_nodes: list[dict[str, Any]]) -> dict[str, Any]:
-    """The status fields one inventory pass sets (bounded guest list, counts over all guests)."""
+def _second(moment: datetime) -> datetime:
+    """``moment`` at second precision, as status times are written."""
+    return moment.replace(microsecond=0)
+
+
+def observation_status(observation: Observation, now: datetime, previous: ProxmoxNodeStatus) -> ProxmoxNodeStatus:
+    """``previous`` with the fields of one inventory pass (:data:`INVENTORY_FIELDS`: bounded guest list,
+    counts over all guests, stable node figures). ``lastInventoryTime`` moves only when one of them changed,
+    or as a heartbeat once :data:`INVENTORY_HEARTBEAT` has passed: an unchanged estate writes no status."""
     guests = sorted(observation.guests, key=lambda guest: guest.vmid)
-    return {
-        "version": observation.version,
-        "clusterName": observation.cluster_name,
-        "nodes": stable_nodes(previous_nodes, observation.nodes[:MAX_STATUS_LIST], now),
-        "guestCounts": {
-            "vms": sum(1 for guest in guests if guest.kind == "vm"),
-            "containers": sum(1 for guest in guests if guest.kind == "lxc"),
-            "running": sum(1 for guest in guests if guest.status == "running"),
-        },
-        "guests": [
-            {"vmid": guest.vmid, "name": guest.name, "node": guest.node, "kind": guest.kind, "status": guest.status}
-            for guest in guests[:MAX_STATUS_LIST]
-        ],
-        "lastInventoryTime": format_time(now),
-    }
+    observed = previous.model_copy(
+        update={
+            "version": observation.version,
+            "cluster_name": observation.cluster_name,
+            "nodes": stable_nodes(previous.nodes or [], observation.nodes[:MAX_STATUS_LIST], now),
+            "guest_counts": GuestCounts(
+                vms=sum(1 for guest in guests if guest.kind == "vm"),
+                containers=sum(1 for guest in guests if guest.kind == "lxc"),
+                running=sum(1 for guest in guests if guest.status == "running"),
+            ),
+            "guests": [
+                GuestSummary(vmid=guest.vmid, name=guest.name, node=guest.node, kind=guest.kind, status=guest.status)
+                for guest in guests[:MAX_STATUS_LIST]
+            ],
+        }
+    )
+    changed = observed.patch_of(*INVENTORY_FIELDS) != previous.patch_of(*INVENTORY_FIELDS)
+    last = previous.last_inventory_time
+    if changed or last is None or now - last >= INVENTORY_HEARTBEAT:
+        observed.last_inventory_time = _second(now)
+    return observed
 
 
 def operations_to_submit(
-    spec: ProxmoxNodeSpec, status: dict[str, Any], guests: list[GuestView], now: datetime
-) -> list[dict[str, Any]]:
+    spec: ProxmoxNodeSpec, status: ProxmoxNodeStatus, guests: list[GuestView], now: datetime
+) -> list[InFlightOperation]:
     """New in-flight entries: unhandled one-off actions, then guests off their desired power state.
 
     An action whose guest does not exist is returned with ``node`` empty; the handler records it as
     failed. Nothing is returned for a guest that already has an operation in flight.
     """
     by_vmid = {guest.vmid: guest for guest in guests}
-    in_flight = status.get("inFlight") or []
-    busy = {entry["vmid"] for entry in in_flight}
-    taken = {entry["id"] for entry in in_flight} | set(status.get("handledActions") or [])
-    entries: list[dict[str, Any]] = []
+    in_flight = status.in_flight or []
+    busy = {entry.vmid for entry in in_flight}
+    taken = {entry.id for entry in in_flight} | set(status.handled_actions or [])
+    entries: list[InFlightOperation] = []
     for action in spec.actions or []:
         if action.id in taken or action.vmid in busy:
             continue
@@ -253,69 +313,66 @@ def _entry(
     origin: str,
     now: datetime,
     user: str | None,
-) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "id": id_,
-        "vmid": vmid,
-        "node": guest.node if guest else "",
-        "kind": guest.kind if guest else "vm",
-        "operation": operation,
-        "force": force,
-        "origin": origin,
-        "submittedAt": format_time(now),
-    }
-    if user:
-        entry["user"] = user
-    return entry
+) -> InFlightOperation:
+    return InFlightOperation(
+        id=id_,
+        vmid=vmid,
+        node=guest.node if guest else "",
+        kind=guest.kind if guest else "vm",
+        operation=operation,
+        force=force,
+        origin=origin,
+        submitted_at=_second(now),
+        user=user or None,
+    )
 
 
-def recover(entry: dict[str, Any], guest: GuestView | None, now: datetime) -> bool:
+def recover(entry: InFlightOperation, guest: GuestView | None, now: datetime) -> bool:
     """For an entry recorded but never given a UPID (the operator died around the submit):
     True when the guest shows the operation took effect, so it must not be submitted again."""
     if guest is None:
         return False
-    target = TARGET_STATE.get(entry["operation"])
+    target = TARGET_STATE.get(str(entry.operation))
     if target is not None:
         return guest.status == target
-    submitted = _parse(entry["submittedAt"])
-    return guest.status == "running" and now - timedelta(seconds=guest.uptime) >= submitted
+    return guest.status == "running" and now - timedelta(seconds=guest.uptime) >= entry.submitted_at
 
 
-def finished_record(entry: dict[str, Any], outcome: Outcome, now: datetime) -> dict[str, Any]:
+def finished_record(entry: InFlightOperation, outcome: Outcome, now: datetime) -> OperationRecord:
     """The history entry of a finished operation (PMI's history shape)."""
-    submitted = _parse(entry["submittedAt"])
     finished = outcome.finished_at or now
-    record: dict[str, Any] = {
-        "id": entry["id"],
-        "time": entry["submittedAt"],
-        "node": entry.get("node") or None,
-        "vmid": entry["vmid"],
-        "kind": entry.get("kind"),
-        "operation": entry["operation"],
-        "status": outcome.status,
-        "durationMs": max(0, int((finished - submitted).total_seconds() * 1000)),
-        "upid": entry.get("upid"),
-        "error": outcome.error,
-        "user": entry.get("user"),
-    }
-    return {key: value for key, value in record.items() if value is not None}
+    return OperationRecord(
+        id=entry.id,
+        time=entry.submitted_at,
+        node=entry.node or None,
+        vmid=entry.vmid,
+        kind=entry.kind,
+        operation=str(entry.operation),
+        status=outcome.status,
+        duration_ms=max(0, int((finished - entry.submitted_at).total_seconds() * 1000)),
+        upid=entry.upid,
+        error=outcome.error,
+        user=entry.user,
+    )
 
 
 def after_finish(
-    status: dict[str, Any], entry: dict[str, Any], record: dict[str, Any], action_ids: set[str]
-) -> dict[str, Any]:
-    """Status fields after ``entry`` finished: out of inFlight, into history, into handledActions."""
-    in_flight = [other for other in status.get("inFlight") or [] if other["id"] != entry["id"]]
-    history = [record, *(status.get("history") or [])][:MAX_STATUS_LIST]
-    handled = list(status.get("handledActions") or [])
-    if entry["origin"] == "action" and entry["id"] not in handled:
-        handled.append(entry["id"])
+    status: ProxmoxNodeStatus, entry: InFlightOperation, record: OperationRecord, action_ids: set[str]
+) -> ProxmoxNodeStatus:
+    """``status`` after ``entry`` finished (:data:`OPERATION_FIELDS`): out of inFlight, into history, into
+    handledActions (pruned to the ids still in spec.actions)."""
+    in_flight = [other for other in status.in_flight or [] if other.id != entry.id]
+    history = [record, *(status.history or [])][:MAX_STATUS_LIST]
+    handled = list(status.handled_actions or [])
+    if entry.origin == "action" and entry.id not in handled:
+        handled.append(entry.id)
     handled = [action for action in handled if action in action_ids][-MAX_STATUS_LIST:]
-    return {"inFlight": in_flight, "history": history, "handledActions": handled}
+    return status.model_copy(update={"in_flight": in_flight, "history": history, "handled_actions": handled})
 
 
-def _parse(text: str) -> datetime:
-    parsed = parse_time(text)
-    if parsed is None:
-        raise ValueError("a status time is empty")
-    return parsed
+def with_upid(status: ProxmoxNodeStatus, entry_id: str, upid: str) -> ProxmoxNodeStatus:
+    """``status`` with the submitted operation ``entry_id`` carrying its task id."""
+    in_flight = [
+        other.model_copy(update={"upid": upid}) if other.id == entry_id else other for other in status.in_flight or []
+    ]
+    return status.model_copy(update={"in_flight": in_flight})

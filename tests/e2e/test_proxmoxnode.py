@@ -430,3 +430,33 @@ def test_token_never_leaves_the_secret(
     for text in everything:
         assert pve.token_secret not in text
         assert pve.nopower_token_secret not in text
+
+
+def test_status_is_quiet_at_rest(kubectl: Kubectl, namespace: str) -> None:
+    """Once Ready, an unchanged estate writes no status: over two full inventory passes (each adds a
+    history.json sample to the guest inventory ConfigMap) the object's resourceVersion stays the same,
+    although the nodes' uptime grows as on a real cluster. A stand-in of its own: the other tests change
+    the shared one's guests."""
+    with run_fakepve(nodes=2, guests_per_node=3) as quiet:
+        secrets = [
+            ("quiet-token", {"tokenId": quiet.token_id, "tokenSecret": quiet.token_secret}),
+            ("quiet-ca", {"ca.crt": quiet.ca_pem}),
+        ]
+        for name, data in secrets:
+            kubectl.apply(json.dumps(credential_secret(name, NS, data)))
+        manifest = json.loads(node("quiet", quiet.port, token="quiet-token"))
+        manifest["spec"]["tls"]["caSecretRef"]["name"] = "quiet-ca"
+        kubectl.apply(json.dumps(manifest))
+        try:
+            wait_for_condition(kubectl, "d2pn", "quiet", "Ready", "True", namespace=NS)
+            wait_until(lambda: len(samples(kubectl, "quiet")) >= 2, 60, "a second inventory pass")
+            settled = kubectl.get("d2pn", "quiet", NS)
+            version, seen = settled["metadata"]["resourceVersion"], len(samples(kubectl, "quiet"))
+            uptime = quiet.node_uptime()
+            wait_until(lambda: len(samples(kubectl, "quiet")) >= seen + 2, 90, "two more inventory passes")
+            after = kubectl.get("d2pn", "quiet", NS)
+            assert after["metadata"]["resourceVersion"] == version, (settled["status"], after["status"])
+            assert quiet.node_uptime() > uptime, "the nodes' uptime grew meanwhile"
+            assert all(n.get("bootedAt") for n in after["status"]["nodes"])
+        finally:
+            kubectl.run("delete", "d2pn", "quiet", "-n", NS, "--wait=true", check=False)

@@ -19,6 +19,7 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -49,6 +50,28 @@ class GuestSpec:
     type: Literal["vm", "lxc"]
     name: str
     status: str
+
+
+#: Uptime the stand-in's nodes report when it starts (then it grows with the clock).
+_BOOT_UPTIME = 3600
+
+
+class GrowingUptimePve(FakePve):  # type: ignore[misc]
+    """fakepve whose nodes report an uptime that grows with the clock, as a real node's does.
+
+    fakepve itself reports a constant uptime, which hid status churn driven by it (a status holding the
+    uptime would be rewritten on every pass against a real node). Only the node figures change.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.booted_at = time.time() - _BOOT_UPTIME
+
+    def _node_stats(self, online: bool) -> dict[str, object]:
+        stats = dict(FakePve._node_stats(online))
+        if stats:
+            stats["uptime"] = int(time.time() - self.booted_at)
+        return stats
 
 
 def _estate(pve: FakePve, nodes: int, guests_per_node: int) -> list[GuestSpec]:
@@ -91,7 +114,7 @@ def build_fakepve(
 
     ``token_secret`` fixes the operator token's secret (the demo uses the one in examples/); random otherwise.
     """
-    pve = FakePve(user="root@pam", password=secrets.token_urlsafe(16), host=host, port=port)
+    pve = GrowingUptimePve(user="root@pam", password=secrets.token_urlsafe(16), host=host, port=port)
     pve.time_scale = time_scale
     pve.nodes.clear()
     guests = _estate(pve, nodes, guests_per_node)
@@ -185,6 +208,10 @@ class PveStandin:
     def clear_failures(self) -> None:
         """Forget every fail()."""
         self.call(lambda p: p.failures.clear())
+
+    def node_uptime(self) -> int:
+        """The uptime (seconds) the nodes report now; it grows with the clock."""
+        return int(self.call(lambda p: p._node_stats(True))["uptime"])
 
     def request_count(self) -> int:
         """Requests the fake has seen."""

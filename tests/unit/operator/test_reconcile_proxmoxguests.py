@@ -16,7 +16,7 @@ from daytwo.operator.reconcile.proxmoxguests import (
     history_sample,
     next_history,
 )
-from daytwo.operator.reconcile.proxmoxnode import GuestView, Observation
+from daytwo.operator.reconcile.proxmoxnode import GuestView, NodeReading, Observation
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
 NODE = {
@@ -25,9 +25,9 @@ NODE = {
     "metadata": {"name": "lab", "namespace": "infra", "uid": "u-9"},
 }
 NODES = [
-    {"name": "pve1", "online": True, "cpu": 0.5, "maxcpu": 4, "mem": 2, "maxmem": 8, "disk": 10, "maxdisk": 100},
-    {"name": "pve2", "online": True, "cpu": 0.1, "maxcpu": 12, "mem": 6, "maxmem": 24, "disk": 5, "maxdisk": 50},
-    {"name": "pve3", "online": False},
+    NodeReading("pve1", True, cpu=0.5, maxcpu=4, mem=2, maxmem=8, disk=10, maxdisk=100),
+    NodeReading("pve2", True, cpu=0.1, maxcpu=12, mem=6, maxmem=24, disk=5, maxdisk=50),
+    NodeReading("pve3", False),
 ]
 RECORD_KEYS = {
     "vmid", "name", "node", "kind", "status", "template", "tags", "cpus", "cpu",
@@ -62,7 +62,7 @@ def test_sample_weights_cpu_by_node_cpus_and_skips_offline_nodes() -> None:
         "t": "2026-11-22T08:00:00Z", "cpu": round((0.5 * 4 + 0.1 * 12) / 16, 4), "cpus": 16, "mem": 8,
         "maxmem": 32, "disk": 15, "maxdisk": 150, "netin": 15, "netout": 3, "running": 1,
     }  # fmt: skip
-    empty = history_sample(Observation("8.2", None, [{"name": "x", "online": False}], []), NOW)
+    empty = history_sample(Observation("8.2", None, [NodeReading("x", False)], []), NOW)
     assert empty["cpu"] == 0.0 and empty["cpus"] == 0 and empty["running"] == 0
 
 
