@@ -21,9 +21,34 @@ class OperatorSettings(BaseSettings):
     liveness_endpoint: str = Field("http://127.0.0.1:8080/healthz", description="Kopf liveness probe URL.")
     log_format: str = Field("json", pattern="^(json|full|plain)$", description="json for machines, full for people.")
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
-    workers: int = Field(6, ge=1, le=64, description="Threads for synchronous handlers and backend calls.")
+    workers: int = Field(
+        6,
+        ge=1,
+        le=64,
+        description="Threads of the one bounded pool every pass (and its backend calls) runs on; Kopf's own pool "
+        "for synchronous handlers has the same size.",
+    )
+    endpoint_workers: int = Field(
+        3,
+        ge=1,
+        le=64,
+        description="Passes running at once against one cloud endpoint (a Keystone URL, a Proxmox host:port, a "
+        "public cloud's API); at most workers - 1, so a slow or hung endpoint always leaves threads for the others.",
+    )
     resync_seconds: float = Field(60.0, ge=1, description="Level-triggered re-reconcile of every object.")
     retry_delay_seconds: float = Field(30.0, ge=1, description="Delay before retrying a transient failure.")
+    reference_backoff_seconds: float = Field(
+        2.0,
+        ge=0.1,
+        description="First retry of an object whose reference (credential, Secret) is broken; doubles per failed "
+        "pass up to resync_seconds. A change of the referenced object or Secret retries at once.",
+    )
+    status_heartbeat_seconds: float = Field(
+        3600.0,
+        ge=1,
+        description="Coarse pass-time status fields (DriftRule lastEvaluationTime) are rewritten at most this "
+        "often while nothing else changes: no status write per pass at rest.",
+    )
     peering_name: str | None = Field(None, description="Kopf peering object for standby replicas; None = standalone.")
     peering_priority: int | None = Field(
         None,
@@ -85,6 +110,11 @@ class OperatorSettings(BaseSettings):
     def naming_rules(self) -> list[tuple[str, str]]:
         """The naming rules as (pattern, pool) pairs, the shape the pure GPU views take."""
         return [(rule.pattern, rule.pool) for rule in self.aggregate_naming]
+
+    def pass_slots_per_endpoint(self) -> int:
+        """Passes at once per cloud endpoint: ``endpoint_workers``, kept below ``workers`` (when there are two
+        or more) so one endpoint can never hold the whole pool."""
+        return max(1, min(self.endpoint_workers, self.workers - 1))
 
     def effective_peering_priority(self) -> int:
         """The priority to run with: the configured one, else a random one so that no two replicas tie."""

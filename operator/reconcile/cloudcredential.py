@@ -1,9 +1,10 @@
 """CloudCredential decisions: when to revalidate and resync, which conditions follow, how inventory is stored.
 
-Pure: the handler reads the object, the Secret's resourceVersion and the cloud's answers, passes plain data
-in, and carries out what comes back. Revalidation is due when the Secret's resourceVersion differs from
-``status.secretResourceVersion`` (a rotation, seen within seconds through the Secret watch), the spec
-changed, a reconcile was requested, a retry's backoff elapsed, or ``spec.validationIntervalSeconds`` passed.
+Pure: the handler reads the object (status parsed into :class:`CloudCredentialStatus`), the Secret's
+resourceVersion and the cloud's answers, passes them in, and carries out what comes back. Revalidation
+is due when the Secret's resourceVersion differs from ``status.secretResourceVersion`` (a rotation, seen
+within seconds through the Secret watch), the spec changed, a reconcile was requested, a retry's backoff
+elapsed, or ``spec.validationIntervalSeconds`` passed.
 
 Inventory lives in ConfigMaps, not in status: ``<name>-inventory`` holds ``manifest.json`` (provider,
 syncedAt, counts, the chunk names with a digest of each) and the first chunk of records; further chunks
@@ -16,13 +17,20 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from daytwo.crds.base import MAX_STATUS_LIST
-from daytwo.crds.cloudcredential import CloudCredentialSpec, InventorySync
+from daytwo.crds.cloudcredential import (
+    CloudCredentialSpec,
+    CloudCredentialStatus,
+    CredentialUser,
+    Identity,
+    InventoryStatus,
+    InventorySync,
+)
 
-from ..shared.times import format_time, parse_time
+from ..shared.times import format_time
 from .chunked import CHUNK_BYTES, MANIFEST_FORMAT, chunk_name, chunk_records, chunked_configmaps, configmap_changes
 from .conditions import ConditionUpdate
 from .references import missing_reference_condition, secret_refs
@@ -47,10 +55,13 @@ __all__ = [
     "identity_status",
     "inventory_condition",
     "inventory_configmaps",
+    "inventory_status",
     "reason_of",
     "seconds_until_next",
     "secret_problem",
+    "status_time",
     "summary_conditions",
+    "user_entries",
     "users_status",
     "validated_condition",
     "why_sync_inventory",
@@ -125,65 +136,64 @@ def secret_problem(
 
 
 def why_validate(
-    spec: CloudCredentialSpec, status: Mapping[str, Any], observed: Observed, retry: RetryState
+    spec: CloudCredentialSpec, status: CloudCredentialStatus, observed: Observed, retry: RetryState
 ) -> str | None:
     """Why the credential must be validated now, or None when it need not be."""
-    if status.get("secretResourceVersion") != observed.secret_version:
-        return "the Secret changed" if status.get("secretResourceVersion") else "first validation"
-    if status.get("observedGeneration") != observed.generation:
+    if status.secret_resource_version != observed.secret_version:
+        return "the Secret changed" if status.secret_resource_version else "first validation"
+    if status.observed_generation != observed.generation:
         return "the spec changed"
-    if observed.reconcile_token is not None and observed.reconcile_token != status.get("lastHandledReconcileAt"):
+    if observed.reconcile_token is not None and observed.reconcile_token != status.last_handled_reconcile_at:
         return "a reconcile was requested"
     if retry.not_before is not None:
         return "retrying after a failure" if observed.now >= retry.not_before else None
-    last = status.get("lastValidatedTime")
+    last = status.last_validated_time
     if last is None:
         return "never validated"
-    if observed.now - _parse(last) >= timedelta(seconds=spec.validation_interval_seconds):
+    if observed.now - last >= timedelta(seconds=spec.validation_interval_seconds):
         return "the validation interval elapsed"
     return None
 
 
 def why_sync_inventory(
-    spec: CloudCredentialSpec, status: Mapping[str, Any], revalidated: str | None, retry: RetryState, now: datetime
+    spec: CloudCredentialSpec, status: CloudCredentialStatus, revalidated: str | None, retry: RetryState, now: datetime
 ) -> str | None:
     """Why the inventory must be synced now (only asked once the credential is valid), or None.
 
-    ``revalidated`` is why validation ran this pass (None when it did not): a rotated Secret or a
-    changed spec resyncs at once; a periodic revalidation does not. A sync that failed is retried after
-    ``retry`` (a backoff, or the interval for a terminal failure).
+    ``status`` carries this pass's conditions. ``revalidated`` is why validation ran this pass (None when
+    it did not): a rotated Secret or a changed spec resyncs at once; a periodic revalidation does not. A
+    sync that failed is retried after ``retry`` (a backoff, or the interval for a terminal failure).
     """
     inventory = spec.inventory
     if not inventory.enabled:
         return None
-    synced = status.get("inventory") or {}
-    if not synced.get("lastSyncTime"):
+    synced = status.inventory or InventoryStatus()
+    if synced.last_sync_time is None:
         return "never synced"
-    if set(synced.get("counts") or {}) != {str(kind) for kind in inventory.kinds or InventorySync().kinds}:
+    if set(synced.counts or {}) != {str(kind) for kind in inventory.kinds or InventorySync().kinds}:
         return "the kinds changed"
     if revalidated in ("the Secret changed", "the spec changed", "a reconcile was requested"):
         return revalidated
     if retry.not_before is not None:
         return "retrying after a failure" if now >= retry.not_before else None
-    current = next((c for c in status.get("conditions") or () if c["type"] == "InventorySynced"), None)
-    if current is None or current["reason"] != "Synced":
+    current = next((c for c in status.conditions if c.type == "InventorySynced"), None)
+    if current is None or current.reason != "Synced":
         return "the last sync did not succeed"
-    if now - _parse(synced["lastSyncTime"]) >= timedelta(seconds=inventory.interval_seconds):
+    if now - synced.last_sync_time >= timedelta(seconds=inventory.interval_seconds):
         return "the inventory interval elapsed"
     return None
 
 
 def seconds_until_next(
-    spec: CloudCredentialSpec, status: Mapping[str, Any], retries: Sequence[RetryState], now: datetime, cap: float
+    spec: CloudCredentialSpec, status: CloudCredentialStatus, retries: Sequence[RetryState], now: datetime, cap: float
 ) -> float:
     """Seconds until validation, inventory or a retry is next due; at most ``cap``, at least one."""
     due: list[datetime] = [retry.not_before for retry in retries if retry.not_before is not None]
-    if status.get("lastValidatedTime"):
-        interval = spec.validation_interval_seconds
-        due.append(_parse(status["lastValidatedTime"]) + timedelta(seconds=interval))
-    last_sync = (status.get("inventory") or {}).get("lastSyncTime")
-    if spec.inventory.enabled and last_sync:
-        due.append(_parse(last_sync) + timedelta(seconds=spec.inventory.interval_seconds))
+    if status.last_validated_time is not None:
+        due.append(status.last_validated_time + timedelta(seconds=spec.validation_interval_seconds))
+    last_sync = status.inventory.last_sync_time if status.inventory else None
+    if spec.inventory.enabled and last_sync is not None:
+        due.append(last_sync + timedelta(seconds=spec.inventory.interval_seconds))
     wait = min([(moment - now).total_seconds() for moment in due], default=cap)
     return max(1.0, min(cap, wait))
 
@@ -281,16 +291,35 @@ def summary_conditions(conditions: Sequence[Mapping[str, Any]], retrying: bool) 
 
 def identity_status(
     provider: str, principal: str, account: str | None, tenant: str | None, project: str | None
-) -> dict[str, Any]:
-    """status.identity (only the fields the cloud told)."""
-    identity = {"principal": principal, "account": account, "tenant": tenant, "project": project}
-    return {key: value for key, value in identity.items() if value}
+) -> Identity:
+    """status.identity (only the fields the cloud told: empty ones stay unset)."""
+    return Identity(
+        principal=principal or None, account=account or None, tenant=tenant or None, project=project or None
+    )
+
+
+def user_entries(users: Sequence[str]) -> list[CredentialUser]:
+    """status.users from "Kind/name" strings: sorted and unique (a stable order: no rewrite at rest),
+    at most MAX_STATUS_LIST."""
+    entries = [
+        CredentialUser(kind=kind, name=name) for kind, name in (user.split("/", 1) for user in sorted(set(users)))
+    ]
+    return entries[:MAX_STATUS_LIST]
 
 
 def users_status(users: Sequence[str]) -> list[dict[str, str]]:
-    """status.users from "Kind/name" strings: sorted, at most MAX_STATUS_LIST."""
-    entries = [dict(zip(("kind", "name"), user.split("/", 1), strict=True)) for user in sorted(set(users))]
-    return entries[:MAX_STATUS_LIST]
+    """status.users as JSON (see :func:`user_entries`), for writers that patch it alone."""
+    return [{"kind": user.kind, "name": user.name} for user in user_entries(users)]
+
+
+def status_time(moment: datetime) -> datetime:
+    """``moment`` as status times are written: UTC, second precision (what a re-read parses back)."""
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def inventory_status(synced_at: datetime, counts: Mapping[str, int], config_map: str) -> InventoryStatus:
+    """status.inventory after a successful sync."""
+    return InventoryStatus(last_sync_time=status_time(synced_at), counts=dict(counts), config_map=config_map)
 
 
 # ---------------------------------------------------------------------- inventory ConfigMaps
@@ -314,10 +343,3 @@ def inventory_configmaps(
         counts=counts,
         synced_at=synced_at,
     )
-
-
-def _parse(text: str) -> datetime:
-    parsed = parse_time(text)
-    if parsed is None:
-        raise ValueError("a status time is empty")
-    return parsed

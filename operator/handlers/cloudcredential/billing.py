@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from daytwo.crds.cloudcredential import BillingSource, CloudCredentialSpec, Provider
+from daytwo.crds.cloudcredential import (
+    BillingSource,
+    BillingStatus,
+    CloudCredentialSpec,
+    CloudCredentialStatus,
+    Provider,
+)
 from kubernetes.client.exceptions import ApiException
 
 from ...backends.aws import AwsBackend
@@ -60,29 +66,30 @@ class BillingPass:
 
     def run(
         self,
-        status: Mapping[str, Any],
+        status: CloudCredentialStatus,
         conditions: Sequence[Mapping[str, Any]],
-        fields: dict[str, Any],
+        after: CloudCredentialStatus,
         *,
         valid: bool,
         inventory_synced: bool,
         revalidated: str | None,
         retry: RetryState,
     ) -> tuple[ConditionUpdate | None, RetryState]:
-        """Refresh when due; put status.billing into ``fields``; (condition update, retry state after)."""
+        """Refresh when due; status.billing into ``after``; (condition update, retry state after).
+        ``status`` is the status read, ``conditions`` this pass's so far."""
         spec, meta = self.spec, self.obj["metadata"]
         billing = spec.billing
         if billing is None or not billing.enabled:
-            if status.get("billing"):
+            if status.billing is not None:
                 delete_billing(meta["namespace"], meta["name"])  # turned off: drop the stale document
-                fields["billing"] = None
+                after.billing = None
             return billing_condition(spec, conditions, valid, None, None), RetryState()
         error: tuple[str, str] | None = None
         done: tuple[str, str] | None = None
         if valid:
             why = why_refresh_billing(
                 spec,
-                {**status, "conditions": list(conditions)},
+                {**status.to_k8s(), "conditions": list(conditions)},
                 inventory_synced=inventory_synced,
                 revalidated=revalidated,
                 retry=retry,
@@ -92,7 +99,7 @@ class BillingPass:
                 log.info("billing of %s/%s: %s", meta["namespace"], meta["name"], why)
                 try:
                     try:
-                        done = self.refresh(fields)
+                        done = self.refresh(after)
                     except ApiException as api_error:  # reading the inventory or writing the ConfigMap
                         message = f"Kubernetes API: {api_error.status} {api_error.reason}"
                         raise _Failed("KubernetesError", message, True) from None
@@ -104,7 +111,7 @@ class BillingPass:
                     retry = after_attempt(retry, True, failed.retryable, self.now, self.backoff, interval)
         return billing_condition(spec, conditions, valid, error, done), retry
 
-    def refresh(self, fields: dict[str, Any]) -> tuple[str, str]:
+    def refresh(self, after: CloudCredentialStatus) -> tuple[str, str]:
         """Compute and store the document; (source, message) or raise _Failed."""
         spec, meta = self.spec, self.obj["metadata"]
         wanted = spec.billing.source if spec.billing else BillingSource.AUTO
@@ -115,7 +122,7 @@ class BillingPass:
             if periods is not None:
                 days = cost_explorer_days(periods, self.now)
                 note = "AWS Cost Explorer GetCostAndUsage (UnblendedCost, daily, by service)"
-                self.store(fields, billing_document(meta["name"], "aws", "cost-explorer", days, self.now, note=note))
+                self.store(after, billing_document(meta["name"], "aws", "cost-explorer", days, self.now, note=note))
                 total = sum(sum(day["services"].values()) for day in days)
                 return "cost-explorer", f"Cost Explorer: {total:.2f} USD since {days[0]['date']}"
             why_estimate = f"; {problem}"
@@ -133,7 +140,7 @@ class BillingPass:
         document = billing_document(
             meta["name"], provider, "estimate", days, self.now, note=note, price_table=PRICE_TABLE_ID
         )
-        self.store(fields, document)
+        self.store(after, document)
         return "estimate", note
 
     def cost_explorer(self, *, strict: bool) -> tuple[list[tuple[str, Mapping[str, float]]] | None, str]:
@@ -154,13 +161,13 @@ class BillingPass:
             raise _Failed("NoData", f"Cost Explorer has no cost data since {start}", retryable=False)
         return None, f"Cost Explorer has no cost data since {start}"
 
-    def store(self, fields: dict[str, Any], document: Mapping[str, Any]) -> None:
-        """Write the ConfigMap and status.billing."""
+    def store(self, after: CloudCredentialStatus, document: Mapping[str, Any]) -> None:
+        """Write the ConfigMap and status.billing (into ``after``)."""
         body = billing_configmap(self.obj, document)
         write_billing(self.obj["metadata"]["namespace"], body)
-        fields["billing"] = {
-            "lastSyncTime": document["generatedAt"],
-            "source": document["source"],
-            "priceTable": document["priceTable"],
-            "configMap": body["metadata"]["name"],
-        }
+        after.billing = BillingStatus(
+            last_sync_time=document["generatedAt"],
+            source=document["source"],
+            price_table=document["priceTable"],
+            config_map=body["metadata"]["name"],
+        )

@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
-from daytwo.crds.cloudcredential import CloudCredentialSpec, Provider
+from daytwo.crds.base import Condition
+from daytwo.crds.cloudcredential import CloudCredentialSpec, CloudCredentialStatus, Provider
+from daytwo.crds.secrets import SecretBinding
 
 from ...backends.records import CloudIdentity
 from ...errors import BackendError
@@ -32,10 +34,12 @@ from ...reconcile.cloudcredential import (
     identity_status,
     inventory_condition,
     inventory_configmaps,
+    inventory_status,
     seconds_until_next,
     secret_problem,
+    status_time,
     summary_conditions,
-    users_status,
+    user_entries,
     validated_condition,
     why_sync_inventory,
     why_validate,
@@ -43,7 +47,6 @@ from ...reconcile.cloudcredential import (
 from ...reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
 from ...reconcile.lifecycle import RECONCILE_ANNOTATION
 from ...settings import OperatorSettings
-from ...shared.times import format_time
 from ..credentials import CloudAccount, ResolvedCredential, cloud_account, resolve_credential
 from ..openstack_account import COMPUTE, COMPUTE_TYPES
 from ..polling import post_ready_change, register_polling, write_status
@@ -58,6 +61,13 @@ KIND = "CloudCredential"
 log = logging.getLogger(__name__)
 #: Failures that are the cloud's own answer about the credential (they count as a validation).
 _REACHED_CLOUD = frozenset({"AuthFailed", "PermissionDenied", "NotFound"})
+#: Every status field: a pass writes those of them that differ from the status it read.
+_STATUS_FIELDS = tuple(CloudCredentialStatus.model_fields)
+
+
+def _conditions(conditions: list[dict[str, Any]]) -> list[Condition]:
+    """Conditions as ``apply_conditions`` returns them, parsed into the status model."""
+    return [Condition.model_validate(condition) for condition in conditions]
 
 
 @dataclass
@@ -76,7 +86,7 @@ class Cycle:
     def __init__(self, body: kopf.Body, namespace: str, name: str, memory: Memory, settings: OperatorSettings) -> None:
         self.body, self.namespace, self.name, self.memory, self.settings = body, namespace, name, memory, settings
         self.client = kube_client()
-        self.now = datetime.now(UTC)
+        self.now = datetime.now(UTC).replace(microsecond=0)
         self.resolved: ResolvedCredential | None = None
         self.users: list[str] = []  # "Kind/name" naming it, from the users index (read on the event loop)
 
@@ -85,12 +95,13 @@ class Cycle:
         obj = self.client.get_object(KIND, self.namespace, self.name)
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return self.settings.resync_seconds
-        spec, status = CloudCredentialSpec.model_validate(obj["spec"]), dict(obj.get("status") or {})
+        spec = CloudCredentialSpec.model_validate(obj["spec"])
+        status = CloudCredentialStatus.model_validate(obj.get("status") or {})
         keys = self.secret_keys(obj["spec"])
         main = keys.get(spec.secret_ref.name)
         token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
         observed = Observed(obj["metadata"].get("generation"), main.resource_version if main else None, token, self.now)
-        fields: dict[str, Any] = {"users": users_status(self.users)}
+        after = status.model_copy(update={"users": user_entries(self.users)})  # the status this pass leaves
         updates: list[ConditionUpdate] = []
         problem = secret_problem(
             spec,
@@ -100,33 +111,33 @@ class Cycle:
         revalidated: str | None = None
         if problem is not None:
             updates.append(problem)
-            fields["secretResourceVersion"] = observed.secret_version
+            after.secret_resource_version = observed.secret_version
             self.memory.validation = RetryState()
         else:
             revalidated = why_validate(spec, status, observed, self.memory.validation)
             if revalidated is not None:
                 log.info("validating %s/%s: %s", self.namespace, self.name, revalidated)
-                updates.append(self.validate(spec, fields, observed))
-        conditions = apply_conditions(status.get("conditions") or [], updates, observed.generation, self.now)
+                updates.append(self.validate(spec, after, observed))
+        before = [condition.to_k8s() for condition in status.conditions]
+        conditions = apply_conditions(before, updates, observed.generation, self.now)
         valid = any(c["type"] == "Validated" and c["status"] == "True" for c in conditions)
         error, counts = None, None
         if valid:
-            why = why_sync_inventory(
-                spec, {**status, "conditions": conditions}, revalidated, self.memory.inventory, self.now
-            )
+            current = status.model_copy(update={"conditions": _conditions(conditions)})
+            why = why_sync_inventory(spec, current, revalidated, self.memory.inventory, self.now)
             if why is not None:
                 log.info("syncing inventory of %s/%s: %s", self.namespace, self.name, why)
-                error, counts = self.sync_inventory(obj, spec, fields)
-        if not spec.inventory.enabled and status.get("inventory"):
+                error, counts = self.sync_inventory(obj, spec, after)
+        if not spec.inventory.enabled and status.inventory is not None:
             write_inventory(self.namespace, self.name, [])  # sync turned off: drop the stale inventory
-            fields["inventory"] = None
+            after.inventory = None
         inventory = inventory_condition(spec, valid, error, counts)
         if inventory is not None:
             conditions = apply_conditions(conditions, [inventory], observed.generation, self.now)
         billing, self.memory.billing = BillingPass(obj, spec, self.account, self.now, self.backoff()).run(
             status,
             conditions,
-            fields,
+            after,
             valid=valid,
             inventory_synced=counts is not None,
             revalidated=revalidated,
@@ -136,17 +147,16 @@ class Cycle:
             conditions = apply_conditions(conditions, [billing], observed.generation, self.now)
         retries = (self.memory.validation, self.memory.inventory, self.memory.billing)
         retrying = any(retry.not_before is not None for retry in retries)
-        fields["conditions"] = apply_conditions(
+        conditions = apply_conditions(
             conditions, summary_conditions(conditions, retrying), observed.generation, self.now
         )
-        fields["observedGeneration"] = observed.generation
+        after.conditions = _conditions(conditions)
+        after.observed_generation = observed.generation
         if token is not None:
-            fields["lastHandledReconcileAt"] = token
-        self.write(status, fields)
-        wait = seconds_until_next(spec, {**status, **fields}, retries, self.now, self.settings.resync_seconds)
-        billing_wait = (
-            seconds_until_billing(spec, {**status, **fields}, self.memory.billing, self.now) if valid else None
-        )
+            after.last_handled_reconcile_at = token
+        self.write(status, after)
+        wait = seconds_until_next(spec, after, retries, self.now, self.settings.resync_seconds)
+        billing_wait = seconds_until_billing(spec, after.to_k8s(), self.memory.billing, self.now) if valid else None
         return wait if billing_wait is None else min(wait, billing_wait)
 
     def secret_keys(self, spec: dict[str, Any]) -> dict[str, SecretRead | None]:
@@ -164,8 +174,8 @@ class Cycle:
             self.resolved = resolve_credential(self.namespace, self.name)
         return cloud_account(self.resolved)
 
-    def validate(self, spec: CloudCredentialSpec, fields: dict[str, Any], observed: Observed) -> ConditionUpdate:
-        """The provider's validation call; identity, lastValidatedTime and the Secret version into ``fields``."""
+    def validate(self, spec: CloudCredentialSpec, after: CloudCredentialStatus, observed: Observed) -> ConditionUpdate:
+        """The provider's validation call; identity, lastValidatedTime and the Secret version into ``after``."""
         identity: CloudIdentity | None = None
         try:
             identity = self.account().validate()
@@ -177,19 +187,21 @@ class Cycle:
                 f" in {identity.account}" if identity.account else ""
             )
             result = Validation(None, described, True)
-        fields["secretResourceVersion"] = (
+        after.secret_resource_version = (
             self.resolved.secret_resource_version if self.resolved else observed.secret_version
         )
         if self.resolved is not None and self.resolved.binding is not None:
-            fields["secretBinding"] = self.resolved.binding.to_status()  # the values were sent there
+            # the values were sent there
+            after.secret_binding = SecretBinding.model_validate(self.resolved.binding.to_status())
         if result.reached_cloud:
-            fields["lastValidatedTime"] = format_time(self.now)
+            after.last_validated_time = self.now
         renewable = spec.provider == Provider.OPENSTACK or bool(spec.aws and spec.aws.assume_role_arn)
         if identity is not None:
-            fields["identity"] = identity_status(
+            after.identity = identity_status(
                 identity.provider, identity.principal, identity.account, identity.tenant, identity.project
             )
-            fields["expiresAt"] = None if renewable or identity.expires_at is None else format_time(identity.expires_at)
+            expires = identity.expires_at
+            after.expires_at = None if renewable or expires is None else status_time(expires)
         self.memory.validation = after_validation(
             self.memory.validation,
             result,
@@ -203,9 +215,10 @@ class Cycle:
         return validated_condition(result, identity.expires_at if identity else None, renewable, self.now)
 
     def sync_inventory(
-        self, obj: dict[str, Any], spec: CloudCredentialSpec, fields: dict[str, Any]
+        self, obj: dict[str, Any], spec: CloudCredentialSpec, after: CloudCredentialStatus
     ) -> tuple[tuple[str, str] | None, dict[str, int] | None]:
-        """List the cloud and store the records in ConfigMaps; (error reason and message) or counts."""
+        """List the cloud and store the records in ConfigMaps (status.inventory into ``after``);
+        (error reason and message) or counts."""
         kinds = [str(kind) for kind in spec.inventory.kinds]
         try:
             inventory = self.account().inventory(kinds)
@@ -237,19 +250,15 @@ class Cycle:
             deleted,
         )
         self.memory.inventory = RetryState()
-        fields["inventory"] = {
-            "lastSyncTime": format_time(inventory.synced_at),
-            "counts": counts,
-            "configMap": desired[0]["metadata"]["name"],
-        }
+        after.inventory = inventory_status(inventory.synced_at, counts, desired[0]["metadata"]["name"])
         return None, counts
 
-    def write(self, status: dict[str, Any], changes: dict[str, Any]) -> None:
-        """Patch the fields that changed; post an Event when Ready changes."""
-        before = list(status.get("conditions") or [])
-        write_status(self.client, KIND, self.namespace, self.name, status, changes)
-        if "conditions" in changes:
-            post_ready_change(self.body, ready_changed(before, changes["conditions"]))
+    def write(self, status: CloudCredentialStatus, after: CloudCredentialStatus) -> None:
+        """Patch the fields of ``after`` that differ from ``status`` (as read); post an Event when Ready changes."""
+        written = status.to_k8s()
+        changes = after.patch_of(*_STATUS_FIELDS)
+        write_status(self.client, KIND, self.namespace, self.name, written, changes)
+        post_ready_change(self.body, ready_changed(status.to_k8s()["conditions"], changes["conditions"]))
 
 
 def register(settings: OperatorSettings) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from daytwo.crds.base import MAX_STATUS_LIST
-from daytwo.crds.cloudcredential import CloudCredentialSpec
+from daytwo.crds.cloudcredential import CloudCredentialSpec, CloudCredentialStatus
 from daytwo.operator.reconcile.cloudcredential import (
     CHUNK_BYTES,
     Observed,
@@ -19,11 +19,15 @@ from daytwo.operator.reconcile.cloudcredential import (
     chunk_records,
     configmap_changes,
     configmap_name,
+    identity_status,
     inventory_condition,
     inventory_configmaps,
+    inventory_status,
     seconds_until_next,
     secret_problem,
+    status_time,
     summary_conditions,
+    user_entries,
     users_status,
     validated_condition,
     why_sync_inventory,
@@ -32,6 +36,7 @@ from daytwo.operator.reconcile.cloudcredential import (
 from daytwo.operator.reconcile.conditions import apply_conditions
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+T0 = "2026-11-22T07:00:00Z"
 SPEC_BODY: dict[str, Any] = {
     "provider": "aws",
     "secretRef": {"name": "aws-keys"},
@@ -45,8 +50,15 @@ VALIDATED = {
     "secretResourceVersion": "41",
     "lastValidatedTime": "2026-11-22T07:30:00Z",
     "inventory": {"lastSyncTime": "2026-11-22T07:55:00Z", "counts": {"vms": 3, "storage": 1, "networks": 1}},
-    "conditions": [{"type": "InventorySynced", "status": "True", "reason": "Synced", "message": ""}],
+    "conditions": [
+        {"type": "InventorySynced", "status": "True", "reason": "Synced", "message": "", "lastTransitionTime": T0}
+    ],
 }
+
+
+def parsed(status: dict[str, Any]) -> CloudCredentialStatus:
+    """A status as the handler parses the object's."""
+    return CloudCredentialStatus.model_validate(status)
 
 
 def seen(version: str | None = "41", generation: int = 2, token: str | None = None, now: datetime = NOW) -> Observed:
@@ -55,8 +67,8 @@ def seen(version: str | None = "41", generation: int = 2, token: str | None = No
 
 
 def test_nothing_is_due_when_nothing_changed() -> None:
-    assert why_validate(SPEC, VALIDATED, seen(), RetryState()) is None
-    assert why_sync_inventory(SPEC, VALIDATED, None, RetryState(), NOW) is None
+    assert why_validate(SPEC, parsed(VALIDATED), seen(), RetryState()) is None
+    assert why_sync_inventory(SPEC, parsed(VALIDATED), None, RetryState(), NOW) is None
 
 
 @pytest.mark.parametrize(
@@ -72,14 +84,14 @@ def test_nothing_is_due_when_nothing_changed() -> None:
     ],
 )
 def test_why_validate(status: dict[str, Any], observed: Observed, why: str | None) -> None:
-    assert why_validate(SPEC, status, observed, RetryState()) == why
+    assert why_validate(SPEC, parsed(status), observed, RetryState()) == why
 
 
 def test_rotation_beats_a_pending_backoff() -> None:
     backing_off = RetryState(3, NOW + timedelta(minutes=5))
-    assert why_validate(SPEC, VALIDATED, seen(), backing_off) is None
-    assert why_validate(SPEC, VALIDATED, seen(now=NOW + timedelta(minutes=5)), backing_off) is not None
-    assert why_validate(SPEC, VALIDATED, seen(version="43"), backing_off) == "the Secret changed"
+    assert why_validate(SPEC, parsed(VALIDATED), seen(), backing_off) is None
+    assert why_validate(SPEC, parsed(VALIDATED), seen(now=NOW + timedelta(minutes=5)), backing_off) is not None
+    assert why_validate(SPEC, parsed(VALIDATED), seen(version="43"), backing_off) == "the Secret changed"
 
 
 def test_backoff_doubles_up_to_the_cap_and_clears() -> None:
@@ -97,12 +109,20 @@ def test_terminal_failure_waits_for_the_interval_or_a_change() -> None:
     """A refused key is not retried every pass: only after the interval, or at once on rotation."""
     waiting = after_attempt(RetryState(), True, False, NOW, (2.0, 30.0), 900)
     assert waiting == RetryState(0, NOW + timedelta(seconds=900))
-    failed = {**VALIDATED, "conditions": [{"type": "InventorySynced", "status": "False", "reason": "PermissionDenied"}]}
-    assert why_sync_inventory(SPEC, failed, None, waiting, NOW + timedelta(seconds=5)) is None
-    assert why_sync_inventory(SPEC, failed, "the Secret changed", waiting, NOW) == "the Secret changed"
-    assert why_sync_inventory(SPEC, failed, None, waiting, NOW + timedelta(seconds=900)) == "retrying after a failure"
+    failed = {
+        **VALIDATED,
+        "conditions": [
+            {"type": "InventorySynced", "status": "False", "reason": "PermissionDenied", "lastTransitionTime": T0}
+        ],
+    }
+    assert why_sync_inventory(SPEC, parsed(failed), None, waiting, NOW + timedelta(seconds=5)) is None
+    assert why_sync_inventory(SPEC, parsed(failed), "the Secret changed", waiting, NOW) == "the Secret changed"
+    assert (
+        why_sync_inventory(SPEC, parsed(failed), None, waiting, NOW + timedelta(seconds=900))
+        == "retrying after a failure"
+    )
     never = {"observedGeneration": 2, "secretResourceVersion": "41"}
-    assert why_validate(SPEC, never, seen(now=NOW + timedelta(seconds=5)), waiting) is None
+    assert why_validate(SPEC, parsed(never), seen(now=NOW + timedelta(seconds=5)), waiting) is None
 
 
 @pytest.mark.parametrize(
@@ -115,19 +135,24 @@ def test_terminal_failure_waits_for_the_interval_or_a_change() -> None:
         (None, {**VALIDATED, "inventory": {**VALIDATED["inventory"], "counts": {"vms": 3}}}, NOW, "the kinds changed"),
         (
             None,
-            {**VALIDATED, "conditions": [{"type": "InventorySynced", "status": "False", "reason": "NotValidated"}]},
+            {
+                **VALIDATED,
+                "conditions": [
+                    {"type": "InventorySynced", "status": "False", "reason": "NotValidated", "lastTransitionTime": T0}
+                ],
+            },
             NOW,
             "the last sync did not succeed",
         ),
     ],
 )
 def test_why_sync_inventory(revalidated: str | None, status: dict[str, Any], now: datetime, why: str | None) -> None:
-    assert why_sync_inventory(SPEC, status, revalidated, RetryState(), now) == why
+    assert why_sync_inventory(SPEC, parsed(status), revalidated, RetryState(), now) == why
 
 
 def test_disabled_inventory_is_never_due() -> None:
     spec = CloudCredentialSpec.model_validate({**SPEC_BODY, "inventory": {"enabled": False}})
-    assert why_sync_inventory(spec, {}, "the Secret changed", RetryState(), NOW) is None
+    assert why_sync_inventory(spec, parsed({}), "the Secret changed", RetryState(), NOW) is None
     condition = inventory_condition(spec, True, None, None)
     assert condition is not None and condition.status and condition.reason == "Disabled"
 
@@ -198,10 +223,10 @@ def test_users_are_sorted_unique_and_bounded() -> None:
 
 
 def test_next_pass_is_the_earliest_due_time() -> None:
-    assert seconds_until_next(SPEC, VALIDATED, [RetryState()], NOW, 60) == 60
-    assert seconds_until_next(SPEC, VALIDATED, [RetryState()], NOW, 3600) == 600  # inventory at 08:10
-    assert seconds_until_next(SPEC, VALIDATED, [RetryState(1, NOW + timedelta(seconds=4))], NOW, 60) == 4
-    assert seconds_until_next(SPEC, VALIDATED, [RetryState()], NOW + timedelta(hours=2), 60) == 1
+    assert seconds_until_next(SPEC, parsed(VALIDATED), [RetryState()], NOW, 60) == 60
+    assert seconds_until_next(SPEC, parsed(VALIDATED), [RetryState()], NOW, 3600) == 600  # inventory at 08:10
+    assert seconds_until_next(SPEC, parsed(VALIDATED), [RetryState(1, NOW + timedelta(seconds=4))], NOW, 60) == 4
+    assert seconds_until_next(SPEC, parsed(VALIDATED), [RetryState()], NOW + timedelta(hours=2), 60) == 1
 
 
 def records(count: int, size: int = 100) -> list[dict[str, Any]]:
@@ -261,3 +286,48 @@ def test_configmap_names_fit_the_limit() -> None:
     long = "a" * 253
     assert len(configmap_name(long, 0)) <= 253 and len(configmap_name(long, 12)) <= 253
     assert configmap_name(long, 1) != configmap_name("a" * 252 + "b", 1)
+
+
+#: A status as the dict-based operator wrote it: ids are UUIDs, distinct from the names next to them.
+WRITTEN: dict[str, Any] = {
+    "observedGeneration": 3,
+    "conditions": [
+        {"type": "Ready", "status": "True", "reason": "Ready", "message": "validated and inventory synced",
+         "lastTransitionTime": T0, "observedGeneration": 3},
+        {"type": "InventorySynced", "status": "True", "reason": "Synced", "message": "synced 3 vms",
+         "lastTransitionTime": T0, "observedGeneration": 3},
+    ],
+    "phase": "Ready",
+    "identity": {"principal": "arn:aws:iam::123456789012:user/ops", "account": "123456789012"},
+    "lastValidatedTime": "2026-11-22T07:30:00Z",
+    "secretResourceVersion": "41",
+    "users": [{"kind": "AggregateMigration", "name": "drain-gpu"}, {"kind": "SnapshotPolicy", "name": "nightly"}],
+    "inventory": {"lastSyncTime": "2026-11-22T07:55:00Z", "counts": {"vms": 3}, "configMap": "prod-inventory"},
+    "billing": {"lastSyncTime": "2026-11-22T06:00:00Z", "source": "estimate", "priceTable": "2026-10",
+                "configMap": "prod-billing"},
+    "secretBinding": {"secretUid": "5f0c6b1e-3f7a-4f7e-9a51-0d1c2b3a4e5f", "secretResourceVersion": "41",
+                      "endpointFingerprint": "9c1e0f2a7b3d4c5e"},
+}  # fmt: skip
+
+
+def test_status_round_trip_is_the_written_dict() -> None:
+    """Parsing the written status and dumping it gives the same dict, so a pass that changes nothing
+    patches nothing (the handler diffs the dumped model against the dumped status it read)."""
+    status = parsed(WRITTEN)
+    assert status.to_k8s() == WRITTEN
+    assert status.patch_of("users", "inventory", "expires_at") == {
+        "users": WRITTEN["users"], "inventory": WRITTEN["inventory"], "expiresAt": None
+    }  # fmt: skip
+
+
+def test_typed_fields_dump_as_the_dict_based_code_wrote_them() -> None:
+    synced_at = datetime(2026, 11, 22, 9, 0, 0, 654321, tzinfo=timezone(timedelta(hours=1)))
+    assert inventory_status(synced_at, {"vms": 3}, "prod-inventory").to_k8s() == {
+        "lastSyncTime": "2026-11-22T08:00:00Z", "counts": {"vms": 3}, "configMap": "prod-inventory"
+    }  # fmt: skip
+    identity = identity_status("aws", "arn:aws:iam::123456789012:user/ops", "123456789012", "", None)
+    assert identity.to_k8s() == WRITTEN["identity"], "only the fields the cloud told"
+    users = ["SnapshotPolicy/nightly", "AggregateMigration/drain-gpu", "SnapshotPolicy/nightly"]
+    assert [user.to_k8s() for user in user_entries(users)] == WRITTEN["users"] == users_status(users)
+    assert user_entries(list(reversed(users))) == user_entries(users), "one order whatever the index yields"
+    assert status_time(synced_at) == datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
