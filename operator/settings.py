@@ -26,6 +26,15 @@ class OperatorSettings(BaseSettings):
         ge=1,
         le=64,
         description="Threads of the one bounded pool every pass (and its backend calls) runs on; Kopf's own pool "
+    metrics_port: int = Field(
+        8081,
+        ge=0,
+        le=65535,
+        description="Port of the Prometheus /metrics endpoint (Kopf's liveness endpoint has 8080); 0 = not served.",
+    )
+    metrics_address: str = Field(
+        "127.0.0.1", description="Address /metrics listens on (the chart sets 0.0.0.0 so Prometheus can scrape it)."
+    )
         "for synchronous handlers has the same size.",
     )
     endpoint_workers: int = Field(

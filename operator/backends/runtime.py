@@ -26,6 +26,7 @@ import os
 import random
 import tempfile
 import threading
+import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -37,6 +38,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from ..errors import BackendError, InvalidRequest, TerminalError, Timeout, TLSVerificationFailed, Unavailable
+from ..metrics import PoolUsage, cloud_of_module, record_backend_call
 from ..stopping import pause
 
 __all__ = [
@@ -116,36 +118,46 @@ def call_with_retries(
     policy: RetryPolicy,
     *,
     retry_if: Callable[[BackendError], bool] | None = None,
+    cloud: str | None = None,
 ) -> T:
     """Run ``attempt`` until it returns, retrying a retryable BackendError up to ``policy.retries`` times.
 
     ``retry_if`` narrows what is retried (e.g. a write only when it provably never reached the server).
     ``attempt`` must raise only BackendError subclasses built outside an ``except`` block (no SDK
-    exception, which may hold request headers, rides along as ``__context__``).
+    exception, which may hold request headers, rides along as ``__context__``). Every call is counted and
+    timed in ``daytwo.operator.metrics`` (retries included) under ``cloud``, by default the backend package
+    ``attempt`` is defined in.
     """
-    tries = 0
-    while True:
-        try:
-            return attempt()
-        except BackendError as exc:
-            error = exc
-        retry = error.retryable and (retry_if is None or retry_if(error))
-        if not retry or tries >= policy.retries:
-            log.debug("%s at %s failed for good: %s %s", what, endpoint, error.reason, error.message)
-            raise error
-        delay = policy.delay(tries)
-        tries += 1
-        log.info(
-            "%s at %s failed (%s: %s); retry %d/%d in %.2fs",
-            what,
-            endpoint,
-            error.reason,
-            error.message,
-            tries,
-            policy.retries,
-            delay,
-        )
-        policy.sleep(delay)
+    cloud = cloud or cloud_of_module(getattr(attempt, "__module__", None) or "")
+    started, tries, outcome = time.monotonic(), 0, "error"
+    try:
+        while True:
+            try:
+                result = attempt()
+                outcome = "success"
+                return result
+            except BackendError as exc:
+                error = exc
+            retry = error.retryable and (retry_if is None or retry_if(error))
+            if not retry or tries >= policy.retries:
+                log.debug("%s at %s failed for good: %s %s", what, endpoint, error.reason, error.message)
+                outcome = error.reason
+                raise error
+            delay = policy.delay(tries)
+            tries += 1
+            log.info(
+                "%s at %s failed (%s: %s); retry %d/%d in %.2fs",
+                what,
+                endpoint,
+                error.reason,
+                error.message,
+                tries,
+                policy.retries,
+                delay,
+            )
+            policy.sleep(delay)
+    finally:
+        record_backend_call(cloud, what, outcome, time.monotonic() - started, tries)
 
 
 # ---------------------------------------------------------------------- CA bundle files
@@ -350,7 +362,9 @@ class JsonApiClient(Generic[HP]):
                 raise error_of(answer.status, answer.body, what)
             return answer
 
-        return call_with_retries(what, self.endpoint, attempt, self._policy)
+        return call_with_retries(
+            what, self.endpoint, attempt, self._policy, cloud=cloud_of_module(type(self).__module__)
+        )
 
 
 # ---------------------------------------------------------------------- the client cache
@@ -547,17 +561,39 @@ class PassPool:
         self.per_endpoint = per_endpoint
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="daytwo-pass")
         self._slots: dict[str, tuple[asyncio.Semaphore, int]] = {}
+        self._submitted = 0  # passes in run(): waiting or running (event loop only)
+        self._running = 0  # passes on a thread now (counted from the threads, under _count_lock)
+        self._count_lock = threading.Lock()
 
     async def run(self, endpoint: str | None, work: Callable[[], T]) -> T:
         """Run ``work`` on the pool once ``endpoint`` has a free slot; its result (or exception)."""
-        if endpoint is None:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, work)
-        slot = self._enter(endpoint)
+        self._submitted += 1
         try:
-            async with slot:
-                return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+            if endpoint is None:
+                return await asyncio.get_running_loop().run_in_executor(self._executor, self._counted, work)
+            slot = self._enter(endpoint)
+            try:
+                async with slot:
+                    return await asyncio.get_running_loop().run_in_executor(self._executor, self._counted, work)
+            finally:
+                self._leave(endpoint)
         finally:
-            self._leave(endpoint)
+            self._submitted -= 1
+
+    def _counted(self, work: Callable[[], T]) -> T:
+        with self._count_lock:
+            self._running += 1
+        try:
+            return work()
+        finally:
+            with self._count_lock:
+                self._running -= 1
+
+    def usage(self) -> PoolUsage:
+        """Read-only: passes running now, the pool's threads, and passes waiting (for a thread or a slot)."""
+        with self._count_lock:
+            running = self._running
+        return PoolUsage(in_flight=running, capacity=self.workers, waiting=max(0, self._submitted - running))
 
     def _enter(self, endpoint: str) -> asyncio.Semaphore:
         slot, users = self._slots.get(endpoint) or (asyncio.Semaphore(self.per_endpoint), 0)

@@ -30,9 +30,20 @@ class DaytwoProcess:
     env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    #: The operator's Prometheus /metrics port (a free one unless given; the facade serves /metrics on ``port``).
+    metrics_port: int = 0
 
     def __post_init__(self) -> None:
         self.port = self.port or free_port()
+        if self.command == "daytwo-operator":
+            self.metrics_port = self.metrics_port or free_port()
+
+    @property
+    def metrics_url(self) -> str:
+        """Where the process serves Prometheus metrics."""
+        if self.command == "daytwo-operator":
+            return f"http://127.0.0.1:{self.metrics_port}/metrics"
+        return f"{self.url}/metrics"
 
     @property
     def url(self) -> str:
@@ -44,6 +55,7 @@ class DaytwoProcess:
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), **self.env}
         if self.command == "daytwo-operator":
             env["DAYTWO_LIVENESS_ENDPOINT"] = f"{self.url}/healthz"
+            env.setdefault("DAYTWO_METRICS_PORT", str(self.metrics_port))
             probe = f"{self.url}/healthz"
         else:
             env["DAYTWO_API_PORT"] = str(self.port)
