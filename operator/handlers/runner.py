@@ -9,7 +9,7 @@ import kopf
 
 from ..settings import OperatorSettings
 from ..stopping import STOP
-from . import aggregatemigration, cloudcredential, drift, proxmoxnode, restorejob, snapshotpolicy, users_index
+from . import aggregatemigration, cloudcredential, cloudresource, drift, proxmoxnode, restorejob, snapshotpolicy, users_index
 from .lifecycle import register_pending_kinds
 
 __all__ = ["FINALIZER", "run"]
@@ -33,6 +33,7 @@ def run(settings: OperatorSettings) -> None:
     proxmoxnode.register(settings)
     aggregatemigration.register(settings)
     cloudcredential.register(settings)
+    cloudresource.register(settings)
     drift.register(settings)
     snapshotpolicy.register(settings)
     restorejob.register(settings)
