@@ -5,6 +5,7 @@
                                            authority_host=..., management_endpoint=...))
     az.validate()             # CloudIdentity(tenant, principal=client id, account=subscription)
     az.inventory(["vms"])     # Inventory of InventoryRecord
+    provisioner(params)       # CloudResource provisioning (ResourceProvisioner): ARM PUT/GET/DELETE
 
 Only this package imports azure-*. Calls are synchronous: run them in worker threads.
 """
@@ -14,6 +15,7 @@ from ._client import API_VERSIONS, AzureClientFactory, AzureRestBackend
 from ._errors import AADSTS_CODES, ARM_CODES, arm_error, map_token_error, missing_action
 from ._params import AzureConnectionParams
 from ._protocol import AzureBackend
+from ._provision import AzureProvisioner, provisioner
 
 __all__ = [
     "AADSTS_CODES",
@@ -22,8 +24,10 @@ __all__ = [
     "AzureBackend",
     "AzureClientFactory",
     "AzureConnectionParams",
+    "AzureProvisioner",
     "AzureRestBackend",
     "arm_error",
     "map_token_error",
     "missing_action",
+    "provisioner",
 ]

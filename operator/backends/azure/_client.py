@@ -25,6 +25,7 @@ from ...errors import BackendError, InvalidRequest, PermissionDenied
 from ..records import CloudIdentity, Inventory, InventoryKind, InventoryRecord, parse_kinds
 from ..runtime import (
     ClientFactory,
+    HttpAnswer,
     JsonApiClient,
     RetryPolicy,
     call_with_retries,
@@ -126,6 +127,25 @@ class AzureRestBackend(JsonApiClient[AzureConnectionParams]):
             url, params = body.get("nextLink"), None
             if url and urlsplit(url).netloc != self.endpoint:
                 raise InvalidRequest(f"{what}: nextLink points away from {self.endpoint}; not following it")
+
+    def arm(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        api_version: str,
+        body: Any = None,
+        passes: frozenset[int] = frozenset(),
+    ) -> HttpAnswer:
+        """One ARM call (``path`` under the management endpoint, or an absolute polling URL on it), retried on
+        retryable errors: callers send only idempotent writes (PUT by name, PATCH, DELETE). ``passes``: statuses
+        returned instead of raised (404 on a read)."""
+        url = path if path.startswith("https://") else f"{self._params.arm_base}{path}"
+        if urlsplit(url).netloc != self.endpoint:
+            raise InvalidRequest(f"{what}: {url.split('?')[0]} is not on {self.endpoint}; not following it")
+        query = None if "api-version=" in url else {"api-version": api_version}
+        return self._bearer_send(method, url, what, self._token(), query, body, arm_error, passes=passes)
 
     # ------------------------------------------------------------------ protocol
 

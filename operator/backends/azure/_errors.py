@@ -55,6 +55,18 @@ ARM_CODES: dict[str, type[BackendError]] = {
     "MissingApiVersionParameter": errs.InvalidRequest,
     "NoRegisteredProviderFound": errs.InvalidRequest,
     "InvalidApiVersionParameter": errs.InvalidRequest,
+    "PropertyChangeNotAllowed": errs.InvalidRequest,
+    "InvalidResourceReference": errs.InvalidRequest,
+    "InvalidParameter": errs.InvalidRequest,
+    "LocationRequired": errs.InvalidRequest,
+    "AccountNameInvalid": errs.InvalidRequest,
+    "InvalidResourceName": errs.InvalidRequest,
+    "SkuNotAvailable": errs.InvalidRequest,
+    "OperationNotAllowed": errs.InvalidRequest,  # e.g. a core quota would be exceeded
+    "StorageAccountAlreadyTaken": errs.Conflict,  # the (global) account name belongs to someone else
+    "InvalidResourceGroupLocation": errs.Conflict,
+    "AnotherOperationInProgress": errs.Unavailable,
+    "RetryableError": errs.Unavailable,
     "TooManyRequests": errs.Unavailable,
     "SubscriptionRequestsThrottled": errs.Unavailable,
     "ServerTimeout": errs.Timeout,

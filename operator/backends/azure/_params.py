@@ -7,17 +7,12 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from ...errors import InvalidRequest
+from ..checks import require_https
 from ..runtime import digest
 
 __all__ = ["AzureConnectionParams"]
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,63}$")  # tenant / subscription: GUIDs, or a tenant domain name
-
-
-def _https(name: str, url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
-        raise InvalidRequest(f"{name} {url!r} is not an https:// URL without query")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +41,8 @@ class AzureConnectionParams:
             raise InvalidRequest("the client id is empty or not an application id")
         if not self.client_secret:
             raise InvalidRequest(f"the client secret of application {self.client_id} is empty")
-        _https("authority host", self.authority_host)
-        _https("management endpoint", self.management_endpoint)
+        require_https("authority host", self.authority_host)
+        require_https("management endpoint", self.management_endpoint)
         if self.timeout_seconds <= 0:
             raise InvalidRequest(f"timeout_seconds must be positive, not {self.timeout_seconds}")
 

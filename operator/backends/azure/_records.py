@@ -38,6 +38,21 @@ def _power_state(props: Mapping[str, Any]) -> str:
     return str(props.get("provisioningState", "unknown")).lower()
 
 
+def _record(item: Mapping[str, Any], kind: str, status: str, meta: dict[str, str], synced: datetime) -> InventoryRecord:
+    """The InventoryRecord of one ARM resource: id, name, location and timeCreated read alike for every type."""
+    return InventoryRecord(
+        resource_id=str(item["id"]),
+        name=str(item.get("name", "")),
+        type=kind,
+        provider=PROVIDER,
+        region=str(item.get("location", "")),
+        status=status,
+        metadata=meta,
+        last_synced=synced,
+        created_at=record_time((item.get("properties") or {}).get("timeCreated"), "azure"),
+    )
+
+
 def vm_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecord:
     """One virtualMachines entry; status is the power state (running, deallocated, stopped, ...)."""
     props = item.get("properties") or {}
@@ -58,17 +73,7 @@ def vm_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecord:
         provisioning_state=props.get("provisioningState"),
         time_created=props.get("timeCreated"),
     )
-    return InventoryRecord(
-        resource_id=str(item["id"]),
-        name=str(item.get("name", "")),
-        type="vm",
-        provider=PROVIDER,
-        region=str(item.get("location", "")),
-        status=_power_state(props),
-        metadata=meta,
-        last_synced=synced,
-        created_at=record_time(props.get("timeCreated"), "azure"),
-    )
+    return _record(item, "vm", _power_state(props), meta, synced)
 
 
 def disk_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecord:
@@ -83,16 +88,8 @@ def disk_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecord:
         provisioning_state=props.get("provisioningState"),
         time_created=props.get("timeCreated"),
     )
-    return InventoryRecord(
-        resource_id=str(item["id"]),
-        name=str(item.get("name", "")),
-        type="storage",
-        provider=PROVIDER,
-        region=str(item.get("location", "")),
-        status=str(props.get("diskState", props.get("provisioningState", "unknown"))).lower(),
-        metadata=meta,
-        last_synced=synced,
-        created_at=record_time(props.get("timeCreated"), "azure"),
+    return _record(
+        item, "storage", str(props.get("diskState", props.get("provisioningState", "unknown"))).lower(), meta, synced
     )
 
 
@@ -107,13 +104,4 @@ def vnet_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecord:
         subnets=",".join(s for s in subnets if s),
         resource_guid=props.get("resourceGuid"),
     )
-    return InventoryRecord(
-        resource_id=str(item["id"]),
-        name=str(item.get("name", "")),
-        type="network",
-        provider=PROVIDER,
-        region=str(item.get("location", "")),
-        status=str(props.get("provisioningState", "unknown")).lower(),
-        metadata=meta,
-        last_synced=synced,
-    )
+    return _record(item, "network", str(props.get("provisioningState", "unknown")).lower(), meta, synced)

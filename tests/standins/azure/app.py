@@ -7,7 +7,10 @@
     GET  /subscriptions/{id}/providers/Microsoft.Compute/disks?api-version=...
     GET  /subscriptions/{id}/providers/Microsoft.Network/virtualNetworks?api-version=...
 
-Lists are paged: ``page_size`` items, then ``nextLink`` (absolute, with $skiptoken) as ARM does.
+Lists are paged: ``page_size`` items, then ``nextLink`` (absolute, with $skiptoken) as ARM does; they
+include what ARM writes created. Writes (resource groups, VMs, disks, VNets, storage accounts, containers,
+tag search, long-running operations and their polling) are served by ``arm.py`` under
+/subscriptions/{id}/{rest:path}.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from .arm import ArmWrites, arm_route
 from .estate import ACTIONS, AzureEstate
 from .httpstandin import ASGIApp, Faults, Journal, fault_middleware
 
@@ -187,7 +191,9 @@ def build_app(estate: AzureEstate, faults: Faults, journal: Journal) -> ASGIApp:
         with estate.lock:
             principal = estate.principals[str(client_id)]
             known = sub in estate.subscriptions
+            estate.arm.settle()
             items = list(estate.resources.get(sub, {}).get(kind, ()))
+            items += estate.arm.listed(sub, f"{request.url.path.split('/')[4]}/{kind}")
         if action is None:
             return _arm_error(
                 400, "InvalidResourceType", f"The resource type '{kind}' could not be found in the namespace."
@@ -206,12 +212,21 @@ def build_app(estate: AzureEstate, faults: Faults, journal: Journal) -> ASGIApp:
         shaped = [_shape(item, status_only) for item in items]
         return _page(request, shaped)
 
+    def actions_of(request: Request) -> tuple[str, set[str]] | JSONResponse:
+        client_id, failure = _caller(request)
+        if failure is not None:
+            return failure
+        with estate.lock:
+            return str(client_id), set(estate.principals[str(client_id)].actions)
+
+    writes = arm_route(ArmWrites(estate), actions_of)
     routes = [
         Route("/{tenant}/v2.0/.well-known/openid-configuration", openid_configuration),
         Route("/{tenant}/oauth2/v2.0/token", token, methods=["POST"]),
         Route("/subscriptions", subscriptions),
         Route("/subscriptions/{subscription}/providers/Microsoft.Compute/{kind}", resources),
         Route("/subscriptions/{subscription}/providers/Microsoft.Network/{kind}", resources),
+        Route("/subscriptions/{subscription}/{rest:path}", writes, methods=["GET", "PUT", "PATCH", "DELETE"]),
     ]
     return fault_middleware(Starlette(routes=routes), faults, journal, error_body)
 

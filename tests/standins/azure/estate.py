@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from .arm import WRITE_ACTIONS, ArmStore
+
 __all__ = ["ACTIONS", "AzureEstate", "ServicePrincipal"]
 
 ACTIONS = {
@@ -45,15 +47,17 @@ class AzureEstate:
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     subscriptions: dict[str, str] = field(default_factory=dict)
     resources: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
+    arm: ArmStore = field(default_factory=ArmStore)  # what ARM writes created (see arm.py)
 
     def add_principal(self, subscriptions: set[str], actions: set[str] | None = None) -> ServicePrincipal:
-        """A new service principal with a random client secret (all read actions unless given)."""
+        """A new service principal with a random client secret (Contributor: every read and write action unless
+        given)."""
         principal = ServicePrincipal(
             client_id=str(uuid.uuid4()),
             secret=secrets.token_urlsafe(30),
             object_id=str(uuid.uuid4()),
             subscriptions=set(subscriptions),
-            actions=set(ACTIONS.values()) if actions is None else set(actions),
+            actions=set(ACTIONS.values()) | WRITE_ACTIONS if actions is None else set(actions),
         )
         with self.lock:
             self.principals[principal.client_id] = principal

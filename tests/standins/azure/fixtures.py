@@ -4,10 +4,12 @@ from tests.standins.azure import run_azure
 
 with run_azure(vms=7, disks=2, vnets=3, page_size=2) as az:
     az.url, az.ca_pem, az.tenant_id, az.subscription_id
-    az.client_id, az.client_secret                 # Reader on the subscription
+    az.client_id, az.client_secret                 # Contributor on the subscription (reads and ARM writes)
     az.novm_client_id, az.novm_client_secret       # lacks Microsoft.Compute/virtualMachines/read
     az.elsewhere_client_id, az.elsewhere_client_secret   # cannot see the subscription
     az.faults.fail("/subscriptions", 503, times=2)  # faults and journal: see httpstandin
+    az.created("Microsoft.Compute/virtualMachines"), az.live(...)  # what ARM writes made (see arm.py)
+    az.estate.arm.provision_seconds = 2.0          # how long a long-running operation runs
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from .app import build_app
 from .estate import ACTIONS, OTHER_SUBSCRIPTION_ID, SUBSCRIPTION_ID, AzureEstate, ServicePrincipal
@@ -53,7 +56,7 @@ class AzureStandin:
 
     @property
     def client_id(self) -> str:
-        """Reader on the subscription."""
+        """Contributor on the subscription: every read, and the ARM writes of arm.py."""
         return self.reader.client_id
 
     @property
@@ -80,6 +83,17 @@ class AzureStandin:
     def elsewhere_client_secret(self) -> str:
         """Its client secret."""
         return self.elsewhere.secret
+
+    def created(self, type_name: str) -> int:
+        """How many resources of an ARM type (e.g. Microsoft.Compute/virtualMachines) ARM writes created."""
+        with self.estate.lock:
+            return self.estate.arm.created[type_name]
+
+    def live(self, type_name: str) -> list[dict[str, Any]]:
+        """The created resources of an ARM type that exist now (operations due are settled first)."""
+        with self.estate.lock:
+            self.estate.arm.settle()
+            return [item for item in self.estate.arm.items.values() if item["type"] == type_name]
 
     def issued_tokens(self) -> list[str]:
         """Every access token handed out so far (tests check none of them leaks into logs)."""
