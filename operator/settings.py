@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
+from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .sharding import shard_from_hostname
 from .shared.aggregates import DEFAULT_AGGREGATE_NAMING, AggregateNamingRule
 
 __all__ = ["OperatorSettings"]
+
+#: The namespace of the Pod the operator runs in, as Kubernetes mounts it with the service account token.
+_POD_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
 class OperatorSettings(BaseSettings):
@@ -64,6 +71,42 @@ class OperatorSettings(BaseSettings):
         ge=0,
         description="Kopf peering priority; the highest live replica works, the others stand by. Unset with peering "
         "on = a random one per process, because replicas of equal priority all freeze (Kopf's rule).",
+    )
+    shards: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Operator replicas that split the objects between them (README, Sharding); 1 = one replica "
+        "reconciles everything. Above 1 each replica needs its own shard id and peering must be off.",
+    )
+    shard_id: int | None = Field(
+        None,
+        ge=0,
+        description="This replica's shard, 0 to shards - 1; unset = the ordinal its Pod name ends with "
+        "(POD_NAME or the host name, as a StatefulSet names its Pods).",
+    )
+    shard_namespace: str | None = Field(
+        None,
+        description="Namespace of the shards' coordination.k8s.io Leases; unset = the Pod's own namespace "
+        "(its service account's), else 'default'.",
+    )
+    shard_lease_prefix: str = Field(
+        "daytwo-shard",
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        max_length=50,
+        description="Shard i renews the Lease <prefix>-<i>; shards with one prefix share the objects.",
+    )
+    shard_lease_seconds: float = Field(
+        15.0,
+        ge=2,
+        description="A shard that could not renew its Lease for this long stops starting passes; it renews "
+        "every third of it.",
+    )
+    shard_grace_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="The others take a silent shard's objects over this long after it stopped itself (lease + "
+        "grace after its last renewal they saw); a joining shard waits lease + grace before it owns anything.",
     )
     snapshot_concurrency: int = Field(
         8,
@@ -130,3 +173,28 @@ class OperatorSettings(BaseSettings):
         if self.peering_priority is not None:
             return self.peering_priority
         return secrets.randbelow(1_000_000) + 1 if self.peering_name else 0
+
+    @model_validator(mode="after")
+    def _sharding_is_consistent(self) -> OperatorSettings:
+        if self.shards > 1 and self.peering_name:
+            raise ValueError(
+                "DAYTWO_SHARDS above 1 replaces peering (each shard is active, none stands by): unset "
+                "DAYTWO_PEERING_NAME"
+            )
+        if self.shard_id is not None and self.shard_id >= self.shards:
+            raise ValueError(f"DAYTWO_SHARD_ID={self.shard_id} must be below DAYTWO_SHARDS={self.shards}")
+        return self
+
+    def effective_shard_id(self) -> int:
+        """This replica's shard: DAYTWO_SHARD_ID, else the ordinal ending its Pod name (ValueError without one)."""
+        if self.shard_id is not None:
+            return self.shard_id
+        return shard_from_hostname(os.environ.get("POD_NAME") or socket.gethostname(), self.shards)
+
+    def effective_shard_namespace(self) -> str:
+        """Where the shards' Leases live: DAYTWO_SHARD_NAMESPACE, else the Pod's namespace, else 'default'."""
+        if self.shard_namespace:
+            return self.shard_namespace
+        if _POD_NAMESPACE.exists():
+            return _POD_NAMESPACE.read_text().strip() or "default"
+        return "default"

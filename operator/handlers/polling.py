@@ -28,6 +28,7 @@ from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_chan
 from ..reconcile.lifecycle import RECONCILE_ANNOTATION
 from ..settings import OperatorSettings
 from ..stopping import STOP, OperatorStopping
+from .sharding import sharded
 from .wakeups import WAKE
 
 __all__ = [
@@ -80,7 +81,8 @@ def register_polling(
     async def poke(*, memo: Any, **_: Any) -> None:
         memo.setdefault("wake", asyncio.Event()).set()
 
-    kopf.daemon(GROUP, VERSION, plural, id=daemon_id, cancellation_timeout=10)(daemon)
+    # Only the shard that owns the object runs it (handlers/sharding.py); unsharded, always.
+    kopf.daemon(GROUP, VERSION, plural, id=daemon_id, cancellation_timeout=10)(sharded(kind, daemon))
     kopf.on.update(GROUP, VERSION, plural, id="wake")(poke)
 
 

@@ -11,6 +11,7 @@ from ..settings import OperatorSettings
 from ..stopping import STOP
 from . import aggregatemigration, cloudcredential, cloudresource, drift, proxmoxnode, restorejob, snapshotpolicy, users_index
 from .lifecycle import register_pending_kinds
+from .sharding import register as register_sharding
 
 __all__ = ["FINALIZER", "run"]
 
@@ -28,6 +29,7 @@ def run(settings: OperatorSettings) -> None:
     logging.getLogger().setLevel(settings.log_level)
     for noisy in ("kubernetes", "urllib3", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    register_sharding(settings)  # DAYTWO_SHARDS > 1: the Lease heartbeat that decides which objects are ours
     register_pending_kinds(settings)
     users_index.register(settings)
     proxmoxnode.register(settings)

@@ -1,0 +1,112 @@
+"""The shard gate around each polling daemon: runs it only on the owner, starts it on takeover, stops it
+(reason FILTERS_MISMATCH, after its pass in flight) on hand-over; unsharded it is the daemon itself."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import kopf
+import pytest
+from daytwo.operator.handlers.sharding import SHARD, sharded
+from daytwo.operator.sharding import Membership, ObservedLease, owner
+
+NS = "team-a"
+
+
+class Stopped:
+    """Stands in for ``kopf.DaemonStopped``: truthy once set, ``await wait()``."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.reason: Any = None
+
+    def __bool__(self) -> bool:
+        return self.event.is_set()
+
+    async def wait(self) -> Stopped:
+        await self.event.wait()
+        return self
+
+
+class Daemon:
+    """Records its starts and the stop reason it saw; runs until stopped."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.runs = 0
+        self.reasons: list[Any] = []
+
+    async def __call__(self, *, stopped: Any, **_: Any) -> None:
+        self.runs += 1
+        self.started.set()
+        await stopped.wait()
+        self.reasons.append(stopped.reason)
+
+
+@pytest.fixture
+def membership() -> Iterator[Membership]:
+    """Shard 0 of 2, joined and renewed now, with shard 1 live."""
+    now = time.monotonic()
+    view = Membership(0, 2, 1000.0, 0.0)
+    view.heartbeat(now - 2000.0, now - 2000.0, {})
+    view.heartbeat(now, now, {1: ObservedLease("b", "1")})
+    SHARD.membership = view
+    yield view
+    SHARD.membership = None
+
+
+def name_of(shard: int) -> str:
+    """A name shard ``shard`` owns while shards 0 and 1 are live."""
+    return next(f"p{i}" for i in range(100) if owner(NS, f"p{i}", [0, 1]) == shard)
+
+
+async def test_unsharded_the_gate_is_the_daemon() -> None:
+    daemon, stopped = Daemon(), Stopped()
+    task = asyncio.create_task(sharded("Test", daemon)(stopped=stopped, namespace=NS, name="p1"))
+    await asyncio.wait_for(daemon.started.wait(), 10)
+    stopped.event.set()
+    await asyncio.wait_for(task, 10)
+    assert daemon.runs == 1
+
+
+async def test_the_owner_runs_the_daemon_and_the_other_shard_waits_until_it_takes_over(
+    membership: Membership,
+) -> None:
+    mine, theirs = Daemon(), Daemon()
+    stopped = Stopped()
+    gate = sharded("Test", mine)(stopped=stopped, namespace=NS, name=name_of(0))
+    other = sharded("Test", theirs)(stopped=stopped, namespace=NS, name=name_of(1))
+    tasks = [asyncio.create_task(gate), asyncio.create_task(other)]
+    await asyncio.wait_for(mine.started.wait(), 10)
+    await asyncio.sleep(0.1)
+    assert theirs.runs == 0, "shard 1's object does not run here"
+
+    membership.observe(time.monotonic(), {})  # shard 1's Lease is gone: its objects are ours
+    SHARD.changed()
+    await asyncio.wait_for(theirs.started.wait(), 10)
+
+    stopped.event.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 10)
+    assert (mine.runs, theirs.runs) == (1, 1)
+
+
+async def test_a_daemon_whose_object_moves_away_is_stopped_as_a_filter_mismatch(membership: Membership) -> None:
+    membership.observe(time.monotonic(), {})  # alone: shard 0 owns everything
+    daemon, stopped = Daemon(), Stopped()
+    task = asyncio.create_task(sharded("Test", daemon)(stopped=stopped, namespace=NS, name=name_of(1)))
+    await asyncio.wait_for(daemon.started.wait(), 10)
+
+    membership.observe(time.monotonic(), {1: ObservedLease("b", "2")})  # shard 1 is back
+    SHARD.changed()
+    for _ in range(100):
+        if daemon.reasons:
+            break
+        await asyncio.sleep(0.05)
+    assert daemon.reasons == [kopf.DaemonStoppingReason.FILTERS_MISMATCH]
+    assert not task.done(), "the gate waits for the object to come back"
+    stopped.event.set()
+    await asyncio.wait_for(task, 10)
+    assert daemon.runs == 1
