@@ -33,15 +33,6 @@ class OperatorSettings(BaseSettings):
         ge=1,
         le=64,
         description="Threads of the one bounded pool every pass (and its backend calls) runs on; Kopf's own pool "
-    metrics_port: int = Field(
-        8081,
-        ge=0,
-        le=65535,
-        description="Port of the Prometheus /metrics endpoint (Kopf's liveness endpoint has 8080); 0 = not served.",
-    )
-    metrics_address: str = Field(
-        "127.0.0.1", description="Address /metrics listens on (the chart sets 0.0.0.0 so Prometheus can scrape it)."
-    )
         "for synchronous handlers has the same size.",
     )
     endpoint_workers: int = Field(
@@ -162,6 +153,11 @@ class OperatorSettings(BaseSettings):
     def naming_rules(self) -> list[tuple[str, str]]:
         """The naming rules as (pattern, pool) pairs, the shape the pure GPU views take."""
         return [(rule.pattern, rule.pool) for rule in self.aggregate_naming]
+
+    def pass_slots_per_endpoint(self) -> int:
+        """Passes at once per cloud endpoint: ``endpoint_workers``, kept below ``workers`` (when there are two
+        or more) so one endpoint can never hold the whole pool."""
+        return max(1, min(self.endpoint_workers, self.workers - 1))
 
     def pass_slots_per_endpoint(self) -> int:
         """Passes at once per cloud endpoint: ``endpoint_workers``, kept below ``workers`` (when there are two

@@ -1,7 +1,10 @@
 """DriftRule and DriftEvent: one Kopf daemon per rule inventories OpenStack and records changes.
 
-Each pass re-reads the rule, lists its resource type through the OpenStack backend (one listing
-serves every rule of that type evaluating within LISTING_TTL_SECONDS), asks ``reconcile.drift``
+Each pass takes the rule as the watch delivered it (no GET), checks its credential from the in-memory
+indexes of ``references_index`` (a broken reference backs off exponentially and is retried at once when
+the credential or its Secret changes, with no apiserver or cloud call meanwhile), lists its resource
+type through the OpenStack backend (one listing serves every rule of that type evaluating within
+LISTING_TTL_SECONDS), asks ``reconcile.drift``
 what changed, creates one DriftEvent per change (deterministic name, owned by the rule), then
 saves the baseline (ConfigMaps, see ``daytwo.operator.baselines``). Events are created before
 the baseline is saved: a crash in between re-detects the same change under the same name, which
@@ -9,10 +12,15 @@ the apiserver refuses as existing, so every change is recorded exactly once.
 
 Event counts come from a Kopf index over DriftEvents (no listing per pass); acknowledging an event
 refreshes its rule's counts at once.
+
+No status write at rest: a pass that finds nothing new writes nothing. ``status.lastEvaluationTime`` is a
+coarse field: written along with any other change (first evaluation, drift found, a different number of
+resources, conditions), else at most every ``DAYTWO_STATUS_HEARTBEAT_SECONDS`` (default an hour).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -31,11 +39,13 @@ from ..errors import BackendError
 from ..kube import kube_client
 from ..reconcile.conditions import ConditionUpdate
 from ..reconcile.drift import BaselineEntry, ProjectInfo, RuleView, evaluate
+from ..reconcile.references import REFERENCE_REASONS
 from ..settings import OperatorSettings
-from ..shared.times import format_time
+from ..shared.times import format_time, parse_time
 from .credentials import openstack_backend
 from .lifecycle import apply_status
-from .polling import finish_status, register_polling
+from .polling import BackOff, finish_status, register_polling
+from .references_index import reference_check
 
 __all__ = ["SharedListings", "register"]
 
@@ -95,49 +105,71 @@ def _counts(acknowledged: Iterable[bool]) -> dict[str, int]:
     return {"openEvents": len(flags), "unacknowledgedEvents": sum(1 for flag in flags if not flag)}
 
 
+#: Memo key: (resourceVersion the last pass started from, the status it left), so a pass that starts
+#: before the watch delivered the previous pass's write compares against what was written.
+_LAST_STATUS = "last_status"
+
+
 class RuleCycle:
-    """One pass over one DriftRule."""
+    """One pass over one DriftRule, as the watch delivered it (``obj``, a copy taken on the event loop)."""
 
     def __init__(
         self,
         body: kopf.Body,
-        namespace: str,
-        name: str,
+        obj: dict[str, Any],
         memo: Any,
         events_of: Callable[[], Iterable[bool]],
         logger: logging.Logger | kopf.Logger,
+        reference_problem: ConditionUpdate | None = None,
     ) -> None:
-        self.body, self.namespace, self.name, self.memo, self.logger = body, namespace, name, memo, logger
+        self.body, self.obj, self.memo, self.logger = body, obj, memo, logger
+        self.namespace, self.name = str(obj["metadata"]["namespace"]), str(obj["metadata"]["name"])
         self.events_of = events_of
+        self.reference_problem = reference_problem
         self.client = kube_client()
         self.store = BaselineStore(self.client.core)
         self.now = datetime.now(UTC)
+        self.evaluated = False
 
     def run(self, settings: OperatorSettings) -> float:
-        """Evaluate once (unless disabled); returns seconds until the next pass."""
-        obj = self.client.get_object(RULE, self.namespace, self.name)
-        if obj is None or obj["metadata"].get("deletionTimestamp"):
+        """Evaluate once (unless disabled); returns seconds until the next pass (BackOff when the credential
+        reference is broken)."""
+        obj = self.obj
+        if obj["metadata"].get("deletionTimestamp"):
             return settings.resync_seconds
-        spec, status = DriftRuleSpec.model_validate(obj["spec"]), dict(obj.get("status") or {})
+        spec, status = DriftRuleSpec.model_validate(obj["spec"]), self._status()
         fields: dict[str, Any] = {}
+        delay: float
         if not spec.enabled:
             updates = [ConditionUpdate("Ready", True, "Disabled", "the rule is disabled: it evaluates nothing")]
             delay = float(spec.interval_seconds)
+        elif self.reference_problem is not None:
+            updates = [self.reference_problem]
+            delay = BackOff()
         else:
             try:
                 updates = self.evaluate(obj, spec, fields)
                 delay = float(spec.interval_seconds)
             except BackendError as error:
                 updates = [ConditionUpdate("Ready", False, error.reason, error.message)]
-                if not error.retryable:
+                if not error.retryable and error.reason not in REFERENCE_REASONS:
                     updates.append(ConditionUpdate("Stalled", True, error.reason, error.message))
-                delay = settings.retry_delay_seconds
+                delay = BackOff() if error.reason in REFERENCE_REASONS else settings.retry_delay_seconds
         if not any(update.type == "Stalled" for update in updates):
             updates.append(ConditionUpdate("Stalled", False, "NotStalled"))
         updates.append(ConditionUpdate("Reconciling", False, "Idle"))
         fields.update(_counts(self.events_of()))
-        self.finish(obj, spec, status, fields, updates)
+        self.finish(obj, spec, status, fields, updates, settings.status_heartbeat_seconds)
+        self.memo[_LAST_STATUS] = (obj["metadata"].get("resourceVersion"), status)
         return delay
+
+    def _status(self) -> dict[str, Any]:
+        """The rule's status: as delivered, or as the previous pass left it when its write is not back yet."""
+        version = self.obj["metadata"].get("resourceVersion")
+        last = self.memo.get(_LAST_STATUS)
+        if last is not None and last[0] == version:
+            return copy.deepcopy(dict(last[1]))
+        return copy.deepcopy(dict(self.obj.get("status") or {}))
 
     def evaluate(self, obj: dict[str, Any], spec: DriftRuleSpec, fields: dict[str, Any]) -> list[ConditionUpdate]:
         """List, compare, record events, save the baseline; the conditions and status fields of the pass."""
@@ -166,7 +198,7 @@ class RuleCycle:
                 reason="DriftDetected",
                 message=f"{created} change(s) of {rule.resource_type} {rule.field}; see DriftEvents",
             )
-        fields["lastEvaluationTime"] = format_time(self.now)
+        self.evaluated = True
         fields["resourcesEvaluated"] = result.evaluated
         message = f"{result.evaluated} {rule.resource_type}(s) compared; {len(result.events)} change(s) this pass"
         return [ConditionUpdate("Ready", True, "Evaluated", message)]
@@ -194,10 +226,26 @@ class RuleCycle:
         status: dict[str, Any],
         fields: dict[str, Any],
         updates: list[ConditionUpdate],
+        heartbeat_seconds: float,
     ) -> None:
-        """Write what changed of conditions, counts and results; post an Event when Ready changes."""
+        """Write what changed of conditions, counts and results (``lastEvaluationTime`` only with them, or
+        when older than ``heartbeat_seconds``); post an Event when Ready changes."""
         phase = "Active" if spec.enabled else "Disabled"
-        finish_status(self.client, self.body, obj, status, fields, updates, self.now, lambda _: phase)
+        coarse = {"lastEvaluationTime": format_time(self.now)} if self.evaluated else None
+        last = parse_time(status.get("lastEvaluationTime"))
+        due = last is None or (self.now - last).total_seconds() >= heartbeat_seconds
+        finish_status(
+            self.client,
+            self.body,
+            obj,
+            status,
+            fields,
+            updates,
+            self.now,
+            lambda _: phase,
+            coarse=coarse,
+            coarse_due=due,
+        )
 
 
 def register(settings: OperatorSettings) -> None:
@@ -212,13 +260,15 @@ def register(settings: OperatorSettings) -> None:
     def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
         index: kopf.Index[tuple[str, str], bool] = kwargs["drift_events_by_rule"]
         namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
+        obj = copy.deepcopy(dict(kwargs["body"]))  # on the event loop: the watch may update the body meanwhile
+        obj.setdefault("kind", RULE)
         cycle = RuleCycle(
             kwargs["body"],
-            namespace,
-            name,
+            obj,
             kwargs["memo"],
             lambda: list(index.get((namespace, name), [])),
             kwargs["logger"],
+            reference_check(RULE, namespace, obj["spec"], kwargs),
         )
         return lambda: cycle.run(settings)
 

@@ -3,9 +3,17 @@ CloudCredential): run a synchronous pass in a worker thread, sleep for the delay
 early when the object changes (spec, or the ``daytwo.io/reconcile-requested-at`` annotation).
 
 One loop per object means two passes over the same object never overlap, and a pass that raises is
-logged and retried after ``retry_delay_seconds`` without restarting the daemon. Between passes the daemon
-waits on its wake event, its stop flag or its deadline, whichever comes first: no polling tick, so an
-idle object costs nothing. Its wake event is also registered in :data:`wakeups.WAKE` under
+logged and retried after ``retry_delay_seconds`` without restarting the daemon. A pass that finds a
+reference broken (its credential or Secret missing or refused) returns :class:`BackOff`: the next pass
+comes ``reference_backoff_seconds`` later, doubling per such pass up to ``resync_seconds``, or at once
+when the referenced object or Secret changes (``references_index`` wakes it).
+
+Passes run on the operator's bounded pass pool (``passpool``; ``DAYTWO_WORKERS`` threads overall, at most
+``DAYTWO_ENDPOINT_WORKERS`` passes per cloud endpoint), never on asyncio's default executor, so a hung
+cloud cannot take the threads of the others.
+
+Between passes the daemon waits on its wake event, its stop flag or its deadline, whichever comes
+first: no polling tick, so an idle object costs nothing. Its wake event is also registered in :data:`wakeups.WAKE` under
 ``(kind, namespace, name)``, so other handlers (a user of a credential changing) wake it too. A pass ends with
 :func:`finish_status`: conditions, observedGeneration, phase and the reconcile token, written only
 where they changed (no churn for GitOps), and an Event when Ready flips.
@@ -16,7 +24,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,14 +34,19 @@ import kopf
 from daytwo.crds.base import GROUP, VERSION
 
 from ..kube import KubeClient
+from ..metrics import record_pass
 from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
 from ..reconcile.lifecycle import RECONCILE_ANNOTATION
 from ..settings import OperatorSettings
 from ..stopping import STOP, OperatorStopping
+from .passpool import pass_pool
+from .references_index import pass_endpoint
 from .sharding import sharded
 from .wakeups import WAKE
 
 __all__ = [
+    "BackOff",
+    "Backoff",
     "PassFactory",
     "daemon_loop",
     "finish_status",
@@ -44,6 +59,32 @@ __all__ = [
 #: Builds one pass from the daemon's keyword arguments (body, name, namespace, memo, logger, indices...);
 #: the pass runs in a worker thread and returns the seconds until the next one.
 PassFactory = Callable[[dict[str, Any]], Callable[[], float]]
+
+
+class BackOff(float):
+    """What a pass returns (``return BackOff()``) when a reference it needs is broken: the loop waits an
+    exponentially growing delay (:class:`Backoff`) instead of a fixed one; a change of the reference wakes it."""
+
+
+@dataclass
+class Backoff:
+    """Exponential delays for consecutive broken-reference passes: ``first``, doubling, at most ``ceiling``."""
+
+    first: float
+    ceiling: float
+    failures: int = 0
+
+    def next_delay(self) -> float:
+        """The delay after one more broken-reference pass."""
+        delay = min(self.ceiling, self.first * 2.0 ** min(self.failures, 32))
+        self.failures += 1
+        return delay
+
+    def reset(self) -> None:
+        """A pass found its references usable: the next broken one starts from ``first`` again."""
+        self.failures = 0
+
+
 #: Why a daemon stops when the whole process does (pausing for a peer is not exiting: it resumes later).
 _EXITING = kopf.DaemonStoppingReason.OPERATOR_EXITING
 
@@ -61,7 +102,8 @@ def register_polling(
 
     async def daemon(*, stopped: kopf.DaemonStopped, memo: Any, logger: kopf.Logger, **kwargs: Any) -> None:
         wake = memo.setdefault("wake", asyncio.Event())
-        key = (kind, str(kwargs["namespace"]), str(kwargs["name"]))
+        namespace = str(kwargs["namespace"])
+        key = (kind, namespace, str(kwargs["name"]))
         WAKE.register(key, wake)
         try:
             await daemon_loop(
@@ -71,6 +113,8 @@ def register_polling(
                 lambda: make_pass({**kwargs, "memo": memo, "logger": logger}),
                 settings.retry_delay_seconds,
                 logger,
+                endpoint=lambda: pass_endpoint(kind, namespace, kwargs["spec"], kwargs),
+                backoff=Backoff(settings.reference_backoff_seconds, settings.resync_seconds),
             )
         finally:
             WAKE.unregister(key, wake)
@@ -93,20 +137,29 @@ async def daemon_loop(
     next_pass: Callable[[], Callable[[], float]],
     retry_delay: float,
     logger: logging.Logger | kopf.Logger,
+    *,
+    endpoint: Callable[[], str | None] = lambda: None,
+    backoff: Backoff | None = None,
 ) -> None:
-    """Run ``next_pass()`` in a worker thread, then wait for the delay it returned (``retry_delay`` after a
-    failure) or until ``wake`` is set or the daemon is stopped; until stopped."""
+    """Run ``next_pass()`` on the pass pool (``endpoint()`` names the cloud endpoint it talks to), then wait
+    for the delay it returned (``retry_delay`` after a failure, ``backoff``'s next delay after a
+    :class:`BackOff`) or until ``wake`` is set or the daemon is stopped; until stopped."""
+    backoff = backoff if backoff is not None else Backoff(retry_delay, retry_delay)
     while not stopped:
         # Cleared before the pass, not after: a change that arrives while a pass runs (which may have
         # read the object before it) must trigger another pass, not be swallowed.
         wake.clear()
         try:
-            delay = await _run_pass(next_pass(), stopped)
+            delay = await _run_pass(_measured(kind, next_pass()), stopped, endpoint())
         except OperatorStopping:
             return
         except Exception as error:
             logger.exception("%s pass failed: %s", kind, error)
             delay = retry_delay
+        if isinstance(delay, BackOff):
+            delay = backoff.next_delay()
+        else:
+            backoff.reset()
         await sleep_until_woken(wake, stopped, delay)
 
 
@@ -123,10 +176,30 @@ async def sleep_until_woken(wake: asyncio.Event, stopped: kopf.DaemonStopped, de
         ending.cancel()
 
 
-async def _run_pass(one_pass: Callable[[], float], stopped: kopf.DaemonStopped) -> float:
-    """Run the pass in a worker thread; when the operator starts exiting meanwhile, set the stop signal
+def _measured(kind: str, one_pass: Callable[[], float]) -> Callable[[], float]:
+    """``one_pass``, counted and timed in the metrics (on its thread, so waiting for the pool is not counted):
+    ``success``, ``blocked`` (it returned :class:`BackOff`) or ``error`` (it raised; not when stopping)."""
+
+    def run() -> float:
+        started, outcome = time.monotonic(), "error"
+        try:
+            delay = one_pass()
+            outcome = "blocked" if isinstance(delay, BackOff) else "success"
+            return delay
+        except OperatorStopping:
+            outcome = ""
+            raise
+        finally:
+            if outcome:
+                record_pass(kind, outcome, time.monotonic() - started)
+
+    return run
+
+
+async def _run_pass(one_pass: Callable[[], float], stopped: kopf.DaemonStopped, endpoint: str | None) -> float:
+    """Run the pass on the pass pool; when the operator starts exiting meanwhile, set the stop signal
     so the thread's sleeps and polls end it now (a thread cannot be cancelled; the exit waits for it)."""
-    running = asyncio.ensure_future(asyncio.to_thread(one_pass))
+    running = asyncio.ensure_future(pass_pool().run(endpoint, one_pass))
     exiting = asyncio.ensure_future(stopped.wait())
     try:
         await asyncio.wait({running, exiting}, return_when=asyncio.FIRST_COMPLETED)
@@ -169,10 +242,16 @@ def finish_status(
     now: datetime,
     phase: Callable[[list[dict[str, Any]]], str],
     echo_token: bool = True,
+    coarse: Mapping[str, Any] | None = None,
+    coarse_due: bool = False,
 ) -> None:
     """End a pass: ``fields`` plus conditions, observedGeneration, ``phase(conditions)`` and (unless
     ``echo_token`` is False: the request is not handled yet) the reconcile token, written where they
-    changed; an Event when Ready flipped."""
+    changed; an Event when Ready flipped.
+
+    ``coarse`` fields (routine pass times such as DriftRule ``lastEvaluationTime``) are written only along
+    with another change, or when ``coarse_due`` (their heartbeat is due): a pass that changes nothing a user
+    can observe writes nothing at all."""
     generation = obj["metadata"].get("generation")
     before = list(status.get("conditions") or [])
     conditions = apply_conditions(before, updates, generation, now)
@@ -180,6 +259,8 @@ def finish_status(
     token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
     if token is not None and echo_token:
         fields["lastHandledReconcileAt"] = token
+    if coarse and (coarse_due or any(status.get(key) != value for key, value in fields.items())):
+        fields.update(coarse)
     metadata = obj["metadata"]
     write_status(client, obj["kind"], metadata["namespace"], metadata["name"], status, fields)
     post_ready_change(body, ready_changed(before, conditions))

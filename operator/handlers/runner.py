@@ -9,8 +9,20 @@ import kopf
 
 from ..settings import OperatorSettings
 from ..stopping import STOP
-from . import aggregatemigration, cloudcredential, cloudresource, drift, proxmoxnode, restorejob, snapshotpolicy, users_index
+from . import (
+    aggregatemigration,
+    cloudcredential,
+    cloudresource,
+    drift,
+    metrics,
+    proxmoxnode,
+    references_index,
+    restorejob,
+    snapshotpolicy,
+    users_index,
+)
 from .lifecycle import register_pending_kinds
+from .passpool import configure_pass_pool
 from .sharding import register as register_sharding
 
 __all__ = ["FINALIZER", "run"]
@@ -29,9 +41,11 @@ def run(settings: OperatorSettings) -> None:
     logging.getLogger().setLevel(settings.log_level)
     for noisy in ("kubernetes", "urllib3", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    configure_pass_pool(settings)
     register_sharding(settings)  # DAYTWO_SHARDS > 1: the Lease heartbeat that decides which objects are ours
     register_pending_kinds(settings)
     users_index.register(settings)
+    references_index.register()
     proxmoxnode.register(settings)
     aggregatemigration.register(settings)
     cloudcredential.register(settings)
@@ -39,6 +53,7 @@ def run(settings: OperatorSettings) -> None:
     drift.register(settings)
     snapshotpolicy.register(settings)
     restorejob.register(settings)
+    metrics.register(settings)
 
     @kopf.on.startup()
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:

@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from daytwo.crds.cloudcredential import DEFAULT_SECRET_KEYS
 
 from .conditions import ConditionUpdate
 from .secretaccess import not_allowed_message
 
-__all__ = ["ObjectRef", "SecretRef", "missing_reference_condition", "object_refs", "secret_refs"]
+__all__ = [
+    "REFERENCE_REASONS",
+    "ObjectRef",
+    "SecretMeta",
+    "SecretRef",
+    "credential_endpoint",
+    "credential_reference_condition",
+    "missing_reference_condition",
+    "object_refs",
+    "secret_refs",
+]
+
+#: Ready reasons that mean "a referenced object or Secret is missing or refused": the object backs off and
+#: is retried when the reference changes, not on a fixed short delay.
+REFERENCE_REASONS = frozenset(
+    {"CredentialsNotFound", "ReferenceNotFound", "SecretNotFound", "SecretNotAllowed", "KeyMissing"}
+)
 
 
 @dataclass(frozen=True)
@@ -29,6 +46,15 @@ class SecretRef:
     name: str
     required_keys: tuple[str, ...] = ()
     any_of_keys: tuple[tuple[str, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class SecretMeta:
+    """What the operator keeps of a Secret in memory: no values; key names only when it opted in."""
+
+    resource_version: str
+    allowed: bool
+    keys: frozenset[str] = frozenset()
 
 
 def object_refs(kind: str, spec: dict[str, Any]) -> list[ObjectRef]:
@@ -115,3 +141,46 @@ def missing_reference_condition(
                 "Ready", False, "KeyMissing", f"Secret {secret.name!r} has no key(s) {', '.join(missing)}; add them"
             )
     return None
+
+
+def _url_endpoint(provider: str, url: str | None, default: str) -> str:
+    """``provider:host[:port]`` of an API URL (scheme and path dropped), or ``provider:default``."""
+    netloc = urlsplit(url).netloc if url else ""
+    return f"{provider}:{netloc or default}"
+
+
+def credential_endpoint(kind: str, spec: Mapping[str, Any]) -> str:
+    """The cloud endpoint a CloudCredential or ProxmoxNode talks to (what concurrency limits are per):
+    a Proxmox host:port, a Keystone host, an AWS region or endpoint override, an Azure or GCP API host."""
+    if kind == "ProxmoxNode":
+        return f"proxmox:{spec.get('host')}:{spec.get('port', 8006)}"
+    provider = str(spec.get("provider"))
+    block = spec.get(provider) or {}
+    if provider == "openstack":
+        return _url_endpoint(provider, block.get("authUrl"), "keystone")
+    if provider == "aws":
+        return _url_endpoint(provider, block.get("endpointUrl"), str(block.get("region")))
+    if provider == "azure":
+        return _url_endpoint(provider, block.get("managementEndpoint"), "management.azure.com")
+    return _url_endpoint(provider, block.get("endpointOverride"), "googleapis.com")
+
+
+def credential_reference_condition(
+    ref: ObjectRef, spec: Mapping[str, Any] | None, secrets: Mapping[str, SecretMeta]
+) -> ConditionUpdate | None:
+    """Whether a user (DriftRule, SnapshotPolicy...) can use the credential ``ref`` names, from what is in
+    memory: ``spec`` of the credential (None when it does not exist) and the Secrets of the namespace by
+    name. Ready=False CredentialsNotFound (missing credential, Secret or key) or SecretNotAllowed, else None.
+
+    A pre-check only: the values are still read, and the opt-in label and endpoint binding checked again,
+    where the backend is built (``handlers.credentials``).
+    """
+    if spec is None:
+        return missing_reference_condition({ref: False}, {})
+    refs = secret_refs(ref.kind, dict(spec))
+    keys = {secret: (None if secret.name not in secrets else set(secrets[secret.name].keys)) for secret in refs}
+    refused = [secret.name for secret in refs if secret.name in secrets and not secrets[secret.name].allowed]
+    problem = missing_reference_condition({}, keys, refused)
+    if problem is None or problem.reason == "SecretNotAllowed":
+        return problem
+    return ConditionUpdate("Ready", False, "CredentialsNotFound", f"{ref.kind} {ref.name!r}: {problem.message}")

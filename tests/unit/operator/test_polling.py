@@ -6,7 +6,7 @@ import asyncio
 import logging
 from typing import Any
 
-from daytwo.operator.handlers.polling import daemon_loop, sleep_until_woken
+from daytwo.operator.handlers.polling import BackOff, Backoff, daemon_loop, sleep_until_woken
 
 LOG = logging.getLogger(__name__)
 
@@ -111,3 +111,41 @@ async def test_sleep_ends_when_woken_or_stopped() -> None:
     wake.set()
     await asyncio.wait_for(sleep_until_woken(wake, Stopped(), 3600.0), 30)  # type: ignore[arg-type]
     assert len(asyncio.all_tasks()) == 1, "no waiter left behind"
+
+
+async def test_a_broken_reference_backs_off_exponentially_up_to_the_ceiling_and_resets() -> None:
+    backoff = Backoff(2.0, 60.0)
+    assert [backoff.next_delay() for _ in range(7)] == [2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0]
+    backoff.reset()
+    assert backoff.next_delay() == 2.0
+
+
+async def until(check: Any) -> None:
+    """Wait (bounded) until ``check()`` holds: the loop handles a pass's result just after it is recorded."""
+
+    async def poll() -> None:
+        while not check():
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), 30)
+
+
+async def test_the_loop_waits_the_backoff_after_a_broken_reference_and_a_poke_ends_it() -> None:
+    stopped, wake = Stopped(), asyncio.Event()
+    passes = Passes(BackOff(), BackOff(), 3600.0)
+    backoff = Backoff(3600.0, 7200.0)
+    loop = asyncio.create_task(
+        daemon_loop("Test", stopped, wake, lambda: passes, 0.01, LOG, backoff=backoff)  # type: ignore[arg-type]
+    )
+    assert await passes.next() == 1
+    await until(lambda: backoff.failures == 1)
+    await asyncio.sleep(0.5)
+    assert passes.count == 1, "a broken reference is not retried after the short retry delay (0.01 s here)"
+    wake.set()  # the reference changed
+    assert await passes.next() == 2
+    await until(lambda: backoff.failures == 2)
+    wake.set()
+    assert await passes.next() == 3
+    await until(lambda: backoff.failures == 0)  # a pass that got through resets the back-off
+    stopped.event.set()
+    await asyncio.wait_for(loop, 30)
