@@ -159,11 +159,6 @@ class OperatorSettings(BaseSettings):
         or more) so one endpoint can never hold the whole pool."""
         return max(1, min(self.endpoint_workers, self.workers - 1))
 
-    def pass_slots_per_endpoint(self) -> int:
-        """Passes at once per cloud endpoint: ``endpoint_workers``, kept below ``workers`` (when there are two
-        or more) so one endpoint can never hold the whole pool."""
-        return max(1, min(self.endpoint_workers, self.workers - 1))
-
     def effective_peering_priority(self) -> int:
         """The priority to run with: the configured one, else a random one so that no two replicas tie."""
         if self.peering_priority is not None:
