@@ -92,7 +92,13 @@ class DriftRuleSpec(CamelModel):
 class DriftRuleStatus(StatusBase):
     """Observed state of a DriftRule."""
 
-    last_evaluation_time: datetime | None = Field(None, description="When the rule last compared.")
+    last_evaluation_time: datetime | None = Field(
+        None,
+        description="When the rule last compared, coarsely: written with any other status change (first "
+        "evaluation, drift found, a different resource count, conditions), else at most every "
+        "DAYTWO_STATUS_HEARTBEAT_SECONDS (default 1 h), so a rule at rest writes no status; each pass is "
+        "counted in the operator's metrics.",
+    )
     resources_evaluated: int | None = Field(None, description="Resources compared in the last pass.", ge=0)
     open_events: int | None = Field(None, description="DriftEvents this rule raised.", ge=0)
     unacknowledged_events: int | None = Field(None, description="Of those, not yet acknowledged.", ge=0)

@@ -293,6 +293,8 @@ def rule_row(rule: Mapping[str, Any]) -> dict[str, Any]:
         "interval_seconds": spec.interval_seconds,
         "open_events": status.open_events,
         "unacknowledged_events": status.unacknowledged_events,
+        # Coarse since issue 18: the last evaluation that changed something, or the hourly heartbeat
+        # (DAYTWO_STATUS_HEARTBEAT_SECONDS), so at most that old while the rule evaluates; pass times are metrics.
         "last_evaluated_at": iso(status.last_evaluation_time),
     }
 
