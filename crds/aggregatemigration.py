@@ -27,6 +27,7 @@ __all__ = [
     "CommandLogEntry",
     "MigrationPlan",
     "OnFailure",
+    "ValidationCheck",
 ]
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import kopf
 from daytwo.crds.aggregatemigration import AggregateMigrationSpec, AggregateMigrationStatus, MigrationPlan, OnFailure
+from daytwo.crds.base import Step, StepState
 
 from ..backends.openstack import OpenStackBackend
 from ..errors import BackendError, RetryableError
@@ -34,6 +35,7 @@ from ..reconcile.aggregatemigration.plan import (
 from ..reconcile.aggregatemigration.steps import (
     MAX_ATTEMPTS,
     Progress,
+    StepIds,
     append_log,
     backoff_seconds,
     fail_step,
@@ -44,6 +46,7 @@ from ..reconcile.aggregatemigration.steps import (
     next_step,
     progress,
     progress_conditions,
+    retrying_step,
     rollback_steps,
     start_step,
     step_command,
@@ -82,11 +85,12 @@ def busy_with(client: KubeClient, namespace: str, name: str, spec: AggregateMigr
     for other in client.list_objects(KIND, namespace):
         other_name = other["metadata"]["name"]
         other_spec = AggregateMigrationSpec.model_validate(other["spec"])
-        plan = AggregateMigrationStatus.model_validate(other.get("status") or {}).plan
+        other_status = AggregateMigrationStatus.model_validate(other.get("status") or {})
+        plan = other_status.plan
         same = other_spec.host == spec.host or (plan is not None and plan.compute_host == host)
         if other_name == name or not same or other_spec.dry_run:
             continue
-        state = progress((other.get("status") or {}).get("steps") or [], other_spec.on_failure)
+        state = progress(other_status.steps or [], other_spec.on_failure)
         if state in (Progress.RUNNING, Progress.ROLLING_BACK):
             return str(other_name)
     return None
@@ -100,13 +104,23 @@ class Pass:
     ) -> None:
         self.body, self.namespace, self.name, self.settings = body, namespace, name, settings
         self.client = client or kube_client()
-        self.status: dict[str, Any] = {}
+        self.status = AggregateMigrationStatus()
+        self.written: dict[str, Any] = {}  # self.status as last written (what write_status diffs against)
         self.user: str | None = None
         self.backend: OpenStackBackend
 
-    def write(self, changes: dict[str, Any]) -> None:
-        """Patch the status fields that changed and keep a copy in ``self.status`` (callers mutate their lists)."""
-        write_status(self.client, KIND, self.namespace, self.name, self.status, changes)
+    def read(self, status: AggregateMigrationStatus) -> None:
+        """Start from ``status`` as read from the object."""
+        self.status, self.written = status, status.to_k8s()
+
+    def write(self, **changes: Any) -> None:
+        """Set status fields (snake_case) and patch those that changed."""
+        self.status = self.status.model_copy(update=changes)
+        write_status(self.client, KIND, self.namespace, self.name, self.written, self.status.patch_of(*changes))
+
+    def steps(self) -> list[Step]:
+        """A copy of status.steps to change and write back."""
+        return list(self.status.steps or [])
 
     def run(self) -> float:
         """Do one pass; returns seconds until the next one."""
@@ -114,11 +128,10 @@ class Pass:
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return self.settings.resync_seconds
         spec = AggregateMigrationSpec.model_validate(obj["spec"])
-        # steps and the command log stay in their wire shape (the step machine's dicts); the plan is read typed
-        self.status = dict(obj.get("status") or {})
+        self.read(AggregateMigrationStatus.model_validate(obj.get("status") or {}))
         request = request_from_spec(spec)
         self.user = request.requested_by
-        steps = list(self.status.get("steps") or [])
+        steps = self.steps()
         state = progress(steps, request.on_failure)
         delay = self.settings.resync_seconds
         if state.finished and not request.dry_run:
@@ -146,7 +159,7 @@ class Pass:
         """Preflight; a dry run stops here, an execution writes its steps (unless the host is busy) and runs them."""
         observed = observe(self.backend, request)
         plan = make_plan(request, observed, self.settings.naming_rules())
-        self.write({"plan": plan.to_status()})
+        self.write(plan=plan.to_status())
         if request.dry_run or not plan.ok:
             return plan_conditions(plan, request.dry_run), self.settings.resync_seconds
         other = busy_with(self.client, self.namespace, self.name, spec, plan.host)
@@ -157,12 +170,12 @@ class Pass:
                 ConditionUpdate("Ready", False, "HostBusy", message),
                 ConditionUpdate("Reconciling", True, "HostBusy", message),
             ], self.settings.retry_delay_seconds
-        self.write({"steps": self.steps_for(plan, request, observed)})
+        self.write(steps=self.steps_for(plan, request, observed))
         updates = self.execute(request)
         return [*plan_conditions(plan, False)[:1], *updates], self.settings.resync_seconds
 
     @staticmethod
-    def steps_for(plan: Plan, request: Request, observed: Observed) -> list[dict[str, Any]]:
+    def steps_for(plan: Plan, request: Request, observed: Observed) -> list[Step]:
         """Forward steps for every aggregate the request names (already-done ones are skipped when run)."""
         adds = [observed.aggregates[name] for name in request.add_to]
         removes = [observed.aggregates[name] for name in request.remove_from]
@@ -171,67 +184,64 @@ class Pass:
     def execute(self, request: Request) -> list[ConditionUpdate]:
         """Run open steps in order until done, failed, or a transient error asks for a retry."""
         while True:
-            steps = list(self.status.get("steps") or [])
+            steps = self.steps()
             index = next_step(steps)
             if index is None:
                 return progress_conditions(progress(steps, request.on_failure), steps)
             self.run_step(request, steps, index)
 
-    def run_step(self, request: Request, steps: list[dict[str, Any]], index: int) -> None:
+    def run_step(self, request: Request, steps: list[Step], index: int) -> None:
         """Check membership, record the step Running, call Nova, record the outcome and the command log entry."""
         step = steps[index]
-        ids = step["externalIds"]
-        if is_done(step, self.members(ids["aggregateId"])):
-            done = (
-                "found done (an interrupted attempt completed it)" if step["state"] == "Running" else "already in place"
-            )
+        ids = StepIds.of(step)
+        if is_done(step, self.members(ids.aggregate_id)):
+            interrupted = step.state == StepState.RUNNING
+            done = "found done (an interrupted attempt completed it)" if interrupted else "already in place"
             steps[index] = finish_step(step, datetime.now(UTC), called=False, message=done)
-            self.write({"steps": steps})
+            self.write(steps=steps)
             return
         steps[index] = start_step(step, datetime.now(UTC))
-        self.write({"steps": steps})
+        self.write(steps=steps)
         started = time.monotonic()
         try:
-            if ids["action"] == "add":
-                self.backend.add_host_to_aggregate(ids["aggregateId"], ids["host"])
+            if ids.action == "add":
+                self.backend.add_host_to_aggregate(ids.aggregate_id, ids.host)
             else:
-                self.backend.remove_host_from_aggregate(ids["aggregateId"], ids["host"])
+                self.backend.remove_host_from_aggregate(ids.aggregate_id, ids.host)
         except BackendError as error:
             self.step_failed(request, steps, index, error, started)
             return
         steps[index] = finish_step(steps[index], datetime.now(UTC), called=True, message="done")
         entry = log_entry(step_command(step), "success", datetime.now(UTC), self.ms(started), self.user, "done")
-        self.write({"steps": steps, "commandLog": append_log(self.status.get("commandLog") or [], entry)})
+        self.write(steps=steps, command_log=append_log(self.status.command_log or [], entry))
 
-    def step_failed(
-        self, request: Request, steps: list[dict[str, Any]], index: int, error: BackendError, started: float
-    ) -> None:
+    def step_failed(self, request: Request, steps: list[Step], index: int, error: BackendError, started: float) -> None:
         """Log the error; retry a transient one later, else fail the step and add the rollback steps."""
         step, now = steps[index], datetime.now(UTC)
         text = f"{error.reason}: {error.message}"
         log = append_log(
-            self.status.get("commandLog") or [],
+            self.status.command_log or [],
             log_entry(step_command(step), "error", now, self.ms(started), self.user, text),
         )
-        if isinstance(error, RetryableError) and step["attempts"] < MAX_ATTEMPTS:
-            steps[index] = {**step, "message": f"attempt {step['attempts']} failed, retrying: {text}"[:4096]}
-            self.write({"steps": steps, "commandLog": log})
-            delay = backoff_seconds(step["attempts"], self.settings.retry_delay_seconds)
+        if isinstance(error, RetryableError) and step.attempts < MAX_ATTEMPTS:
+            steps[index] = retrying_step(step, f"attempt {step.attempts} failed, retrying: {text}")
+            self.write(steps=steps, command_log=log)
+            delay = backoff_seconds(step.attempts, self.settings.retry_delay_seconds)
             raise Retry(delay, f"{step_command(step)}: {text}; retrying in {delay:.0f}s") from error
         try:
             in_place = self.in_place_anyway(step, text)
         except Retry as retry:  # membership unknown: keep the step open, say why, come back
-            steps[index] = {**step, "message": retry.message[:4096]}
-            self.write({"steps": steps, "commandLog": log})
+            steps[index] = retrying_step(step, retry.message)
+            self.write(steps=steps, command_log=log)
             raise
         if in_place:
             steps[index] = finish_step(step, now, called=True, message=f"in place despite {text}")
         else:
             steps[index] = fail_step(step, now, text)
-            if request.on_failure == OnFailure.ROLLBACK and step["externalIds"]["phase"] == "forward":
+            if request.on_failure == OnFailure.ROLLBACK and StepIds.of(step).phase == "forward":
                 steps.extend(rollback_steps(steps))
             kopf.event(self.body, type="Warning", reason="StepFailed", message=f"{step_command(step)}: {text}")
-        self.write({"steps": steps, "commandLog": log})
+        self.write(steps=steps, command_log=log)
 
     def members(self, aggregate_id: str) -> frozenset[str]:
         """The aggregate's hosts now; a transient failure asks for a retry."""
@@ -242,18 +252,18 @@ class Pass:
                 self.settings.retry_delay_seconds, f"reading aggregate {aggregate_id}: {error.message}"
             ) from error
 
-    def in_place_anyway(self, step: dict[str, Any], refusal: str) -> bool:
+    def in_place_anyway(self, step: Step, refusal: str) -> bool:
         """Whether a step that Nova refused (``refusal``) is in place anyway (a race with another client).
 
         When the membership cannot be read (credentials rejected, Nova unreachable) the answer is unknown,
         not "no": :class:`Retry` with the read error's reason, so the step is neither failed nor rolled back
         on a guess.
         """
-        aggregate_id = step["externalIds"]["aggregateId"]
+        aggregate_id = StepIds.of(step).aggregate_id
         try:
             return is_done(step, frozenset(self.backend.get_aggregate(aggregate_id).hosts))
         except BackendError as error:
-            delay = backoff_seconds(step["attempts"], self.settings.retry_delay_seconds)
+            delay = backoff_seconds(step.attempts, self.settings.retry_delay_seconds)
             message = (
                 f"{step_command(step)} was refused ({refusal}) and reading aggregate {aggregate_id} failed "
                 f"({error.reason}: {error.message}): whether the host is in place is unknown; retrying in {delay:.0f}s"
@@ -267,11 +277,11 @@ class Pass:
 
     def finish_status(self, obj: dict[str, Any], updates: list[ConditionUpdate]) -> None:
         """Write conditions, generation, phase and reconcile token; post an Event when Ready changes."""
-        finish_status(self.client, self.body, obj, self.status, {}, updates, datetime.now(UTC), _phase)
+        finish_status(self.client, self.body, obj, self.written, {}, updates, datetime.now(UTC), _phase)
 
     def planned(self) -> ConditionUpdate:
         """Planned=True for a migration whose steps were written (its plan passed)."""
-        plan = AggregateMigrationStatus.model_validate(self.status).plan or MigrationPlan()
+        plan = self.status.plan or MigrationPlan()
         return ConditionUpdate("Planned", True, "Planned", "; ".join(plan.commands or []) or "nothing to do")
 
 

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from daytwo.crds.aggregatemigration import AggregateMigrationSpec, OnFailure
+from daytwo.crds.aggregatemigration import AggregateMigrationSpec, MigrationPlan, OnFailure, ValidationCheck
 from daytwo.crds.base import MAX_STATUS_LIST
 
 from ...shared.gpuviews import VOLATILE_POOLS, classify
@@ -112,17 +111,17 @@ class Plan:
         """The checks that failed, in order."""
         return [check for check in self.checks if not check.ok]
 
-    def to_status(self) -> dict[str, Any]:
-        """``status.plan`` (camelCase, bounded lists)."""
-        return {
-            "computeHost": self.host,
-            "checks": [{"name": c.name, "ok": c.ok, "message": c.message[:2048]} for c in self.checks],
-            "runningVms": len(self.running_vms),
-            "vmNames": sorted(self.running_vms)[:MAX_STATUS_LIST],
-            "availabilityZoneBefore": ",".join(self.zones_before),
-            "availabilityZoneAfter": ",".join(self.zones_after),
-            "commands": self.commands,
-        }
+    def to_status(self) -> MigrationPlan:
+        """``status.plan`` (bounded lists)."""
+        return MigrationPlan(
+            compute_host=self.host,
+            checks=[ValidationCheck(name=c.name, ok=c.ok, message=c.message[:2048]) for c in self.checks],
+            running_vms=len(self.running_vms),
+            vm_names=sorted(self.running_vms)[:MAX_STATUS_LIST],
+            availability_zone_before=",".join(self.zones_before),
+            availability_zone_after=",".join(self.zones_after),
+            commands=self.commands,
+        )
 
 
 def request_from_spec(spec: AggregateMigrationSpec) -> Request:

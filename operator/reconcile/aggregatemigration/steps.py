@@ -1,23 +1,22 @@
 """The AggregateMigration step machine: forward steps, rollback steps, progress, command log.
 
-Pure. Steps live in ``status.steps`` as plain dicts (the :class:`daytwo.crds.base.Step` shape);
-``externalIds`` carries what a restarted operator needs: action, aggregate name and id, host,
-and whether the step belongs to the rollback. The handler marks a step Running *before* it calls
-Nova and checks membership first, so a step interrupted by a crash is finished exactly once:
+Pure. Steps are :class:`daytwo.crds.base.Step` models (``status.steps`` as the handler parses it);
+``externalIds`` carries what a restarted operator needs (:class:`StepIds`): action, aggregate name and
+id, host, and whether the step belongs to the rollback. The handler marks a step Running *before* it
+calls Nova and checks membership first, so a step interrupted by a crash is finished exactly once:
 if the host is already where the step puts it, the step succeeds without a call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
 from daytwo.crds.aggregatemigration import CommandLogEntry
 from daytwo.crds.base import MAX_STATUS_LIST, Step, StepState
 
-from ...shared.times import format_time
 from ..conditions import ConditionUpdate
 from .plan import AggregateState, command_text
 
@@ -25,6 +24,7 @@ __all__ = [
     "MAX_ATTEMPTS",
     "MAX_BACKOFF_SECONDS",
     "Progress",
+    "StepIds",
     "append_log",
     "backoff_seconds",
     "fail_step",
@@ -35,6 +35,7 @@ __all__ = [
     "next_step",
     "progress",
     "progress_conditions",
+    "retrying_step",
     "rollback_steps",
     "start_step",
     "step_command",
@@ -44,7 +45,8 @@ __all__ = [
 MAX_ATTEMPTS = 5
 #: Longest wait between retries of a transient failure.
 MAX_BACKOFF_SECONDS = 300.0
-_OPEN = ("Pending", "Running")
+_OPEN = (StepState.PENDING, StepState.RUNNING)
+_MESSAGE_LIMIT = 4096
 
 
 # Not shared with RestoreJob's Progress (same shape, deliberately): each kind has its own states.
@@ -65,109 +67,135 @@ class Progress(StrEnum):
         return self not in (Progress.NOT_STARTED, Progress.RUNNING, Progress.ROLLING_BACK)
 
 
-def _written(fields: Mapping[str, Any]) -> dict[str, Any]:
-    """A step as ``status.steps`` holds it, built (and bounded) by the Step model."""
-    return Step.model_validate(fields).to_k8s()
+@dataclass(frozen=True)
+class StepIds:
+    """What a migration step's ``externalIds`` carry."""
+
+    action: str  # add | remove
+    aggregate: str
+    aggregate_id: str
+    host: str
+    phase: str  # forward | rollback
+
+    @classmethod
+    def of(cls, step: Step) -> StepIds:
+        """The ids of ``step`` (as written by :func:`forward_steps` / :func:`rollback_steps`)."""
+        ids = step.external_ids or {}
+        return cls(ids["action"], ids["aggregate"], ids["aggregateId"], ids["host"], ids.get("phase", "forward"))
+
+    def external_ids(self) -> dict[str, str]:
+        """The ``externalIds`` map."""
+        return {
+            "action": self.action,
+            "aggregate": self.aggregate,
+            "aggregateId": self.aggregate_id,
+            "host": self.host,
+            "phase": self.phase,
+        }
 
 
-def _step(action: str, aggregate: AggregateState, host: str, rollback: bool) -> dict[str, Any]:
+def _step(action: str, aggregate: AggregateState, host: str, rollback: bool) -> Step:
     prefix = "rollback/" if rollback else ""
-    ids = {
-        "action": action,
-        "aggregate": aggregate.name,
-        "aggregateId": aggregate.id,
-        "host": host,
-        "phase": "rollback" if rollback else "forward",
-    }
-    return Step(name=f"{prefix}{action}-host/{aggregate.name}", state=StepState.PENDING, external_ids=ids).to_k8s()
+    ids = StepIds(action, aggregate.name, aggregate.id, host, "rollback" if rollback else "forward")
+    return Step(
+        name=f"{prefix}{action}-host/{aggregate.name}", state=StepState.PENDING, external_ids=ids.external_ids()
+    )
 
 
-def forward_steps(
-    host: str, add_to: Sequence[AggregateState], remove_from: Sequence[AggregateState]
-) -> list[dict[str, Any]]:
+def _phase(step: Step) -> str | None:
+    return (step.external_ids or {}).get("phase")
+
+
+def _second(now: datetime) -> datetime:
+    return now.astimezone(UTC).replace(microsecond=0)  # status times are written at second precision
+
+
+def forward_steps(host: str, add_to: Sequence[AggregateState], remove_from: Sequence[AggregateState]) -> list[Step]:
     """Every add, then every remove: the host is never left in no aggregate."""
     return [_step("add", agg, host, False) for agg in add_to] + [
         _step("remove", agg, host, False) for agg in remove_from
     ]
 
 
-def _ids(step: Mapping[str, Any]) -> Mapping[str, str]:
-    return step.get("externalIds") or {}
-
-
-def step_command(step: Mapping[str, Any]) -> str:
+def step_command(step: Step) -> str:
     """The equivalent openstack CLI command of a step."""
-    ids = _ids(step)
-    return command_text(ids["action"], ids["aggregate"], ids["host"])
+    ids = StepIds.of(step)
+    return command_text(ids.action, ids.aggregate, ids.host)
 
 
-def is_done(step: Mapping[str, Any], members: frozenset[str]) -> bool:
+def is_done(step: Step, members: frozenset[str]) -> bool:
     """Whether the host already is where the step puts it (in the aggregate for add, out for remove)."""
-    ids = _ids(step)
-    return (ids["host"] in members) == (ids["action"] == "add")
+    ids = StepIds.of(step)
+    return (ids.host in members) == (ids.action == "add")
 
 
-def next_step(steps: Sequence[Mapping[str, Any]]) -> int | None:
+def next_step(steps: Sequence[Step]) -> int | None:
     """Index of the first Pending or Running step, unless a failure stops the forward steps."""
     for index, step in enumerate(steps):
-        if step["state"] == "Failed":
-            if _ids(step).get("phase") == "rollback":
+        if step.state == StepState.FAILED:
+            if _phase(step) == "rollback":
                 return None
-            rest = [i for i, later in enumerate(steps) if i > index and _ids(later).get("phase") == "rollback"]
-            return next((i for i in rest if steps[i]["state"] in _OPEN), None)
-        if step["state"] in _OPEN:
+            rest = [i for i, later in enumerate(steps) if i > index and _phase(later) == "rollback"]
+            return next((i for i in rest if steps[i].state in _OPEN), None)
+        if step.state in _OPEN:
             return index
     return None
 
 
-def start_step(step: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+def start_step(step: Step, now: datetime) -> Step:
     """The step as recorded before its call: Running, one more attempt."""
-    return _written(
-        {
-            **step,
+    return step.model_copy(
+        update={
             "state": StepState.RUNNING,
-            "attempts": int(step.get("attempts") or 0) + 1,
-            "startedAt": step.get("startedAt") or format_time(now),
+            "attempts": step.attempts + 1,
+            "started_at": step.started_at or _second(now),
         }
     )
 
 
-def finish_step(step: Mapping[str, Any], now: datetime, *, called: bool, message: str) -> dict[str, Any]:
+def finish_step(step: Step, now: datetime, *, called: bool, message: str) -> Step:
     """The step done: Succeeded when this migration changed the membership, Skipped when it already held."""
-    state = StepState.SUCCEEDED if called or step["state"] == StepState.RUNNING else StepState.SKIPPED
-    return _written({**step, "state": state, "finishedAt": format_time(now), "message": message[:4096]})
+    state = StepState.SUCCEEDED if called or step.state == StepState.RUNNING else StepState.SKIPPED
+    return step.model_copy(update={"state": state, "finished_at": _second(now), "message": message[:_MESSAGE_LIMIT]})
 
 
-def fail_step(step: Mapping[str, Any], now: datetime, message: str) -> dict[str, Any]:
+def fail_step(step: Step, now: datetime, message: str) -> Step:
     """The step failed for good."""
-    return _written({**step, "state": StepState.FAILED, "finishedAt": format_time(now), "message": message[:4096]})
+    return step.model_copy(
+        update={"state": StepState.FAILED, "finished_at": _second(now), "message": message[:_MESSAGE_LIMIT]}
+    )
 
 
-def rollback_steps(steps: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def retrying_step(step: Step, message: str) -> Step:
+    """The step still open, saying why it is retried."""
+    return step.model_copy(update={"message": message[:_MESSAGE_LIMIT]})
+
+
+def rollback_steps(steps: Sequence[Step]) -> list[Step]:
     """Undo of every forward step that changed something, newest first (Skipped ones changed nothing)."""
     undo = []
     for step in reversed(steps):
-        ids = _ids(step)
-        if ids.get("phase") == "forward" and step["state"] == "Succeeded":
-            inverse = "remove" if ids["action"] == "add" else "add"
-            agg = AggregateState(ids["aggregateId"], ids["aggregate"], None, frozenset())
-            undo.append(_step(inverse, agg, ids["host"], True))
+        if _phase(step) == "forward" and step.state == StepState.SUCCEEDED:
+            ids = StepIds.of(step)
+            inverse = "remove" if ids.action == "add" else "add"
+            agg = AggregateState(ids.aggregate_id, ids.aggregate, None, frozenset())
+            undo.append(_step(inverse, agg, ids.host, True))
     return undo
 
 
-def progress(steps: Sequence[Mapping[str, Any]], on_failure: str) -> Progress:
+def progress(steps: Sequence[Step], on_failure: str) -> Progress:
     """Where the migration stands, from its steps alone (so a restart derives the same answer)."""
     if not steps:
         return Progress.NOT_STARTED
-    forward = [s for s in steps if _ids(s).get("phase") != "rollback"]
-    undo = [s for s in steps if _ids(s).get("phase") == "rollback"]
-    if not any(s["state"] == "Failed" for s in forward):
-        return Progress.RUNNING if any(s["state"] in _OPEN for s in forward) else Progress.SUCCEEDED
+    forward = [s for s in steps if _phase(s) != "rollback"]
+    undo = [s for s in steps if _phase(s) == "rollback"]
+    if not any(s.state == StepState.FAILED for s in forward):
+        return Progress.RUNNING if any(s.state in _OPEN for s in forward) else Progress.SUCCEEDED
     if on_failure != "Rollback":
         return Progress.STOPPED
-    if any(s["state"] == "Failed" for s in undo):
+    if any(s.state == StepState.FAILED for s in undo):
         return Progress.ROLLBACK_FAILED
-    return Progress.ROLLING_BACK if any(s["state"] in _OPEN for s in undo) else Progress.ROLLED_BACK
+    return Progress.ROLLING_BACK if any(s.state in _OPEN for s in undo) else Progress.ROLLED_BACK
 
 
 def backoff_seconds(attempts: int, base: float) -> float:
@@ -177,32 +205,31 @@ def backoff_seconds(attempts: int, base: float) -> float:
 
 def log_entry(
     command: str, status: str, now: datetime, duration_ms: int, user: str | None, output: str
-) -> dict[str, Any]:
+) -> CommandLogEntry:
     """One command log entry (the spot manager's shape: timestamp, command, status, duration, user)."""
-    entry = CommandLogEntry(
-        timestamp=now.astimezone(UTC).replace(microsecond=0),  # format_time's precision
+    return CommandLogEntry(
+        timestamp=_second(now),
         command=command,
         status=status,
         duration_ms=max(duration_ms, 0),
         user=user or "system",
         output=output[:2048],
     )
-    return entry.to_k8s()
 
 
-def append_log(log: Sequence[Mapping[str, Any]], entry: Mapping[str, Any]) -> list[dict[str, Any]]:
+def append_log(log: Sequence[CommandLogEntry], entry: CommandLogEntry) -> list[CommandLogEntry]:
     """The log with ``entry`` appended, keeping the newest MAX_STATUS_LIST entries."""
-    return [dict(item) for item in [*log, entry]][-MAX_STATUS_LIST:]
+    return [*log, entry][-MAX_STATUS_LIST:]
 
 
-def _failed(steps: Sequence[Mapping[str, Any]]) -> str:
-    failed = [s for s in steps if s["state"] == "Failed"]
-    return "; ".join(f"{s['name']}: {s.get('message', '')}" for s in failed) or "a step failed"
+def _failed(steps: Sequence[Step]) -> str:
+    failed = [s for s in steps if s.state == StepState.FAILED]
+    return "; ".join(f"{s.name}: {s.message or ''}" for s in failed) or "a step failed"
 
 
-def progress_conditions(state: Progress, steps: Sequence[Mapping[str, Any]]) -> list[ConditionUpdate]:
+def progress_conditions(state: Progress, steps: Sequence[Step]) -> list[ConditionUpdate]:
     """Succeeded, RolledBack, Ready, Reconciling and Stalled for an executed migration."""
-    done = sum(1 for s in steps if s["state"] in ("Succeeded", "Skipped"))
+    done = sum(1 for s in steps if s.state in (StepState.SUCCEEDED, StepState.SKIPPED))
     if state in (Progress.RUNNING, Progress.ROLLING_BACK):
         verb = "rolling back" if state is Progress.ROLLING_BACK else "migrating"
         message = f"{verb}: {done}/{len(steps)} steps done"
@@ -213,10 +240,10 @@ def progress_conditions(state: Progress, steps: Sequence[Mapping[str, Any]]) -> 
             ConditionUpdate("Stalled", False, reason),
         ]
     if state is Progress.SUCCEEDED:
-        changed = any(s["state"] == "Succeeded" for s in steps)
+        changed = any(s.state == StepState.SUCCEEDED for s in steps)
         reason = "Migrated" if changed else "AlreadyInPlace"
         message = (
-            "; ".join(step_command(s) for s in steps if s["state"] == "Succeeded")
+            "; ".join(step_command(s) for s in steps if s.state == StepState.SUCCEEDED)
             if changed
             else "the host was already in place; no call was made"
         )

@@ -8,7 +8,8 @@ from typing import Any, cast
 
 import kopf
 import pytest
-from daytwo.crds.aggregatemigration import OnFailure
+from daytwo.crds.aggregatemigration import AggregateMigrationStatus, OnFailure
+from daytwo.crds.base import Step
 from daytwo.operator.backends.openstack import OpenStackBackend
 from daytwo.operator.errors import AuthFailed, BackendError, Conflict, Unavailable
 from daytwo.operator.handlers.aggregatemigration import Pass, Retry
@@ -63,7 +64,7 @@ class Setup:
 
     migration: Pass
     recorder: StatusRecorder
-    steps: list[dict[str, Any]]
+    steps: list[Step]
 
     def run(self) -> None:
         request = Request(HOST, (), ("L40-n3-spot",), False, False, True, OnFailure.ROLLBACK, "alice")
@@ -76,7 +77,7 @@ def setup(nova: RefusingNova) -> Setup:
     migration = Pass(cast(kopf.Body, {}), "tenant-a", "move-gpu-node-07", OperatorSettings(), client=client)
     migration.backend = cast(OpenStackBackend, nova)
     steps = forward_steps(HOST, [AggregateState(AGGREGATE_ID, "L40-n3-spot", None, frozenset())], [])
-    migration.status = {"steps": list(steps)}
+    migration.read(AggregateMigrationStatus(steps=list(steps)))
     return Setup(migration, recorder, steps)
 
 
@@ -92,7 +93,7 @@ def test_unreadable_membership_after_a_refusal_is_a_retry_with_the_reason(read_e
     assert raised.value.reason == read_error.reason
     assert "unknown" in raised.value.message and read_error.message in raised.value.message
     assert raised.value.delay > 0
-    assert [step["state"] for step in pending.steps] == ["Running"], "neither failed nor rolled back"
+    assert [step.state for step in pending.steps] == ["Running"], "neither failed nor rolled back"
     written = pending.recorder.patches[-1]
     assert written["steps"][0]["state"] == "Running" and "unknown" in written["steps"][0]["message"]
     assert written["commandLog"][-1]["status"] == "error"
@@ -101,4 +102,4 @@ def test_unreadable_membership_after_a_refusal_is_a_retry_with_the_reason(read_e
 def test_a_readable_membership_still_decides_after_a_refusal() -> None:
     pending = setup(RefusingNova(None, after=(HOST,)))
     pending.run()
-    assert pending.steps[0]["state"] == "Succeeded" and "in place despite" in pending.steps[0]["message"]
+    assert pending.steps[0].state == "Succeeded" and "in place despite" in (pending.steps[0].message or "")

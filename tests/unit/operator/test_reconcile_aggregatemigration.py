@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from daytwo.crds.aggregatemigration import AggregateMigrationSpec
+from daytwo.crds.aggregatemigration import AggregateMigrationSpec, AggregateMigrationStatus, CommandLogEntry
+from daytwo.crds.base import Step
 from daytwo.operator.reconcile.aggregatemigration.plan import (
     AggregateState,
     Observed,
@@ -31,6 +32,7 @@ from daytwo.operator.reconcile.aggregatemigration.steps import (
     progress_conditions,
     rollback_steps,
     start_step,
+    step_command,
 )
 from daytwo.operator.settings import OperatorSettings
 
@@ -100,7 +102,7 @@ def test_preview_adds_before_it_removes() -> None:
         "AvailabilityZone",
     ]
     assert plan.zones_before == plan.zones_after == ["az-a"]
-    status = plan.to_status()
+    status = plan.to_status().to_k8s()
     assert status["computeHost"] == HOST and status["availabilityZoneAfter"] == "az-a"
     ready = next(u for u in plan_conditions(plan, dry_run=True) if u.type == "Ready")
     assert ready.status and ready.reason == "PreviewReady"
@@ -173,15 +175,15 @@ def test_resumed_move_only_removes() -> None:
     assert plan.ok and plan.commands == ["openstack aggregate remove host L40-n3 gpu-1"]
 
 
-def steps_for_move() -> list[dict[str, Any]]:
+def steps_for_move() -> list[Step]:
     observed = world()
     return forward_steps(HOST, [observed.aggregates["L40-n3-spot"]], [observed.aggregates["L40-n3"]])
 
 
 def test_forward_steps_add_first_and_carry_what_a_restart_needs() -> None:
     steps = steps_for_move()
-    assert [s["name"] for s in steps] == ["add-host/L40-n3-spot", "remove-host/L40-n3"]
-    assert steps[0]["externalIds"] == {
+    assert [s.name for s in steps] == ["add-host/L40-n3-spot", "remove-host/L40-n3"]
+    assert steps[0].external_ids == {
         "action": "add",
         "aggregate": "L40-n3-spot",
         "aggregateId": "2",
@@ -200,11 +202,9 @@ def test_membership_decides_whether_a_step_is_done() -> None:
 def test_interrupted_step_counts_as_ours_a_pending_one_as_skipped() -> None:
     add, _ = steps_for_move()
     running = start_step(add, NOW)
-    assert running["state"] == "Running" and running["attempts"] == 1 and running["startedAt"]
-    assert (
-        finish_step(running, NOW, called=False, message="completed before an operator restart")["state"] == "Succeeded"
-    )
-    assert finish_step(add, NOW, called=False, message="already in place")["state"] == "Skipped"
+    assert running.state == "Running" and running.attempts == 1 and running.started_at == NOW
+    assert finish_step(running, NOW, called=False, message="completed before an operator restart").state == "Succeeded"
+    assert finish_step(add, NOW, called=False, message="already in place").state == "Skipped"
 
 
 def test_success_and_already_in_place() -> None:
@@ -227,8 +227,9 @@ def test_failed_remove_rolls_back_the_add_in_reverse() -> None:
         fail_step(start_step(remove, NOW), NOW, "boom"),
     ]
     undo = rollback_steps(steps)
-    assert [s["name"] for s in undo] == ["rollback/remove-host/L40-n3-spot"]
-    assert undo[0]["externalIds"]["phase"] == "rollback" and undo[0]["externalIds"]["aggregateId"] == "2"
+    assert [s.name for s in undo] == ["rollback/remove-host/L40-n3-spot"]
+    assert undo[0].external_ids is not None
+    assert undo[0].external_ids["phase"] == "rollback" and undo[0].external_ids["aggregateId"] == "2"
     steps += undo
     assert progress(steps, "Rollback") is Progress.ROLLING_BACK and next_step(steps) == 2
     steps[2] = finish_step(start_step(steps[2], NOW), NOW, called=True, message="done")
@@ -268,12 +269,12 @@ def test_backoff_doubles_and_is_capped() -> None:
 
 
 def test_command_log_is_bounded_and_names_the_user() -> None:
-    entry = log_entry("openstack aggregate add host a h", "success", NOW, 12, None, "done")
+    entry = log_entry("openstack aggregate add host a h", "success", NOW, 12, None, "done").to_k8s()
     assert entry["user"] == "system" and entry["durationMs"] == 12 and entry["timestamp"] == "2026-01-01T00:00:00Z"
-    log: list[dict[str, Any]] = []
+    log: list[CommandLogEntry] = []
     for number in range(60):
-        log = append_log(log, {**entry, "output": str(number)})
-    assert len(log) == 50 and log[-1]["output"] == "59"
+        log = append_log(log, CommandLogEntry.model_validate({**entry, "output": str(number)}))
+    assert len(log) == 50 and log[-1].output == "59"
 
 
 def test_second_pass_has_nothing_to_do() -> None:
@@ -281,3 +282,42 @@ def test_second_pass_has_nothing_to_do() -> None:
     moved = aggs(L40_n3=([], None), L40_n3_spot=([HOST], None))
     again = make_plan(request_from_spec(spec()), world(aggregates=moved), RULES)
     assert again.in_place and again.commands == []
+
+
+def test_status_round_trip_gives_the_dict_the_dict_based_machine_wrote() -> None:
+    """Steps and the command log as the dict-based step machine wrote them (ids are UUIDs, distinct from
+    the aggregate names): parsed, run one step further and dumped, they come out in the same wire shape."""
+    add_id, remove_id = "0b6f9f8e-6c1e-4f5e-8d0a-2f1c3b4a5d6e", "7d2c1b0a-9e8f-4a6b-b5c4-d3e2f1a0b9c8"
+    written = {
+        "steps": [
+            {"name": "add-host/L40-n3-spot", "state": "Succeeded", "attempts": 1,
+             "externalIds": {"action": "add", "aggregate": "L40-n3-spot", "aggregateId": add_id, "host": HOST,
+                             "phase": "forward"},
+             "startedAt": "2026-01-01T00:00:00Z", "finishedAt": "2026-01-01T00:00:00Z", "message": "done"},
+            {"name": "remove-host/L40-n3", "state": "Pending", "attempts": 0,
+             "externalIds": {"action": "remove", "aggregate": "L40-n3", "aggregateId": remove_id, "host": HOST,
+                             "phase": "forward"}},
+        ],
+        "commandLog": [
+            {"timestamp": "2026-01-01T00:00:00Z", "command": f"openstack aggregate add host L40-n3-spot {HOST}",
+             "status": "success", "durationMs": 41, "user": "alice", "output": "done"},
+        ],
+    }  # fmt: skip
+    status = AggregateMigrationStatus.model_validate(written)
+    assert status.patch_of("steps", "command_log") == written
+    steps = list(status.steps or [])
+    assert next_step(steps) == 1 and step_command(steps[1]) == f"openstack aggregate remove host L40-n3 {HOST}"
+    steps[1] = finish_step(start_step(steps[1], NOW), NOW, called=True, message="done")
+    entry = log_entry(step_command(steps[1]), "success", NOW, 7, "alice", "done")
+    after = status.model_copy(update={"steps": steps, "command_log": append_log(status.command_log or [], entry)})
+    dumped = after.patch_of("steps", "command_log")
+    assert dumped["steps"][0] == written["steps"][0]
+    assert dumped["steps"][1] == {
+        **written["steps"][1], "state": "Succeeded", "attempts": 1, "startedAt": "2026-01-01T00:00:00Z",
+        "finishedAt": "2026-01-01T00:00:00Z", "message": "done",
+    }  # fmt: skip
+    assert dumped["commandLog"] == [
+        *written["commandLog"],
+        {"timestamp": "2026-01-01T00:00:00Z", "command": f"openstack aggregate remove host L40-n3 {HOST}",
+         "status": "success", "durationMs": 7, "user": "alice", "output": "done"},
+    ]  # fmt: skip
