@@ -27,7 +27,8 @@ from tests.harness.operator import DaytwoProcess
 from tests.harness.processes import spawn, stop, wait_until
 from tests.harness.standins import CREDENTIAL_LABELS
 
-from .common import peak_rss_mb_of, write_result
+from .common import check, peak_rss_mb_of, write_result
+from .kube import install_crds
 
 NS = "bench"
 PASSWORD = "standin-admin-secret"
@@ -119,8 +120,7 @@ def main() -> None:
     ):
         state = Path(tmp)
         kubectl = Kubectl(plane.kubeconfig)
-        kubectl.apply(REPO / "crds" / "generated")
-        kubectl.run("wait", "--for=condition=Established", "crd", "-l", "app.kubernetes.io/part-of=daytwo")
+        install_crds(kubectl, ["aggregatemigrations", "cloudcredentials"])
         kubectl.run("create", "namespace", NS)
         port = free_port()
         cloud = spawn(
@@ -147,9 +147,14 @@ def main() -> None:
         finally:
             operator.stop()
             stop(cloud)
+    checks = [
+        check("add/remove calls", len(calls), 2 * total),
+        check("add/remove calls answered 200", calls.count(200), 2 * total),
+    ]
     write_result(
         args.out,
         "aggregatemigration-preview-execute",
+        checks,
         migrations=total,
         seed="large",
         preview_wall_seconds=round(preview, 2),

@@ -20,7 +20,7 @@ from daytwo.operator.reconcile.billing import billing_configmap, billing_documen
 from daytwo.operator.reconcile.cloudcredential import chunk_records, inventory_configmaps
 from daytwo.operator.shared.prices import PRICE_TABLE_ID
 
-from .common import own_peak_rss_mb, write_result
+from .common import check, check_that, own_peak_rss_mb, write_result
 
 N = 10_000
 TYPES = ("t3.micro", "m5.large", "c5.xlarge", "x9.2xlarge", "r5.large")  # x9: priced by the size fallback
@@ -89,9 +89,17 @@ def main() -> None:
     ce_doc = billing_document("b", "aws", "cost-explorer", ce_days, now, note="bench")
     billing_map = billing_configmap(CRED, ce_doc)
     docs = billing_views.documents([billing_map])
+    days = estimate_days("aws", vms, now)
+    checks = [
+        check("records read back from the inventory ConfigMaps", sum(len(json.loads(c)) for c in chunks), N),
+        check_that("estimated days", len(days), len(days) > 0, "> 0"),
+        check("billing.json in the billing ConfigMap", "billing.json" in refresh(vms)["data"], True),
+        check_that("Cost Explorer days", len(ce_days), len(ce_days) >= len(periods), f">= {len(periods)}"),
+    ]
     write_result(
         args.out,
         "bench_billing",
+        checks,
         records=N,
         estimate_10k_vms_ms=_best_ms(lambda: refresh(vms)),
         estimate_10k_vms_10k_volumes_ms=_best_ms(lambda: refresh(vms + volumes)),

@@ -23,14 +23,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.harness.controlplane import REPO, LocalControlPlane
+from tests.harness.controlplane import LocalControlPlane
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess
 from tests.harness.processes import wait_until
 from tests.harness.standins import CREDENTIAL_LABELS
 
 from .bench_cloud_inventory import _start_moto
-from .common import peak_rss_mb_of, write_result
+from .common import check, check_that, peak_rss_mb_of, write_result
+from .kube import install_crds
 
 NS = "bench"
 
@@ -55,8 +56,7 @@ def main() -> None:
             LocalControlPlane(state_dir=Path(tmp) / "cluster") as plane,
         ):
             kubectl = Kubectl(plane.kubeconfig)
-            kubectl.apply(REPO / "crds" / "generated")
-            kubectl.run("wait", "--for=condition=Established", "crd", "-l", "app.kubernetes.io/part-of=daytwo")
+            install_crds(kubectl, ["cloudcredentials"])
             kubectl.run("create", "namespace", NS)
             operator = DaytwoProcess(
                 "daytwo-operator", plane.kubeconfig, Path(tmp) / "operator.log", env={"DAYTWO_LOG_LEVEL": "WARNING"}
@@ -116,6 +116,7 @@ def main() -> None:
                 )
                 sizes = [sum(len(v.encode()) for v in (cm.get("data") or {}).values()) for cm in maps["items"]]
                 operator_rss = peak_rss_mb_of(operator.process.pid) if operator.process else None
+                synced = (_status(kubectl).get("inventory") or {}).get("counts", {}).get("vms")
                 moto_rss = peak_rss_mb_of(moto.pid)
             finally:
                 operator.stop()
@@ -125,9 +126,15 @@ def main() -> None:
             moto.wait(30)
         except subprocess.TimeoutExpired:
             moto.kill()
+    checks = [
+        check("passes measured", len(walls), args.passes + 1),
+        check("instances in status.inventory.counts.vms", synced, args.instances),
+        check_that("inventory ConfigMaps", len(sizes), len(sizes) > 0, "> 0"),
+    ]
     write_result(
         args.out,
         "cloudcredential_inventory_operator",
+        checks,
         instances=args.instances,
         first_sync_seconds=round(walls[0], 3),
         resync_seconds=[round(w, 3) for w in walls[1:]],

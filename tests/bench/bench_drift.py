@@ -24,8 +24,9 @@ import httpx
 from daytwo.operator.backends.openstack import OpenStackConnectionParams, connect
 
 from tests.bench.bench_openstack import start_standin
-from tests.bench.common import peak_rss_mb_of, write_result
-from tests.harness.controlplane import REPO, LocalControlPlane
+from tests.bench.common import check, check_that, peak_rss_mb_of, write_result
+from tests.bench.kube import install_crds
+from tests.harness.controlplane import LocalControlPlane
 from tests.harness.driftrules import builtin_drift_rules
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess
@@ -124,8 +125,7 @@ def main() -> None:
             LocalControlPlane(state_dir=Path(tmp) / "cluster") as plane,
         ):
             kubectl = Kubectl(plane.kubeconfig)
-            kubectl.apply(REPO / "crds" / "generated")
-            kubectl.run("wait", "--for=condition=Established", "crd", "-l", "app.kubernetes.io/part-of=daytwo")
+            install_crds(kubectl, ["driftrules", "driftevents", "cloudcredentials"])
             kubectl.run("create", "namespace", NS)
             operator = DaytwoProcess(
                 "daytwo-operator", plane.kubeconfig, Path(tmp) / "operator.log", env={"DAYTWO_LOG_LEVEL": "WARNING"}
@@ -150,13 +150,23 @@ def main() -> None:
             changed_wall = timed_pass(kubectl, "changed")
             events = len(json.loads(kubectl.run("get", "d2de", "-n", NS, "-o", "json").stdout)["items"])
             rss = peak_rss_mb_of(operator.process.pid) if operator.process else None
+            final = rules_status(kubectl)
             operator.stop()
     finally:
         standin.terminate()
         standin.wait(timeout=30)
+    ready = [c.get("status") for status in final for c in status.get("conditions", []) if c.get("type") == "Ready"]
+    checks = [
+        check("rules", len(final), 22),
+        check("rules Ready=True", ready.count("True"), 22),
+        check_that("resources evaluated per pass", evaluated, evaluated > 0, "> 0"),
+        check_that("resources changed", changed, changed > 0, "> 0"),
+        check_that("DriftEvents created by the changed pass", events - events_before, events > events_before, "> 0"),
+    ]
     write_result(
         args.out,
         "drift-22-builtin-rules-large-estate",
+        checks,
         rules=22,
         distinct_resources=distinct,
         resources_evaluated_per_pass=evaluated,

@@ -10,8 +10,9 @@ requests, responses read by Content-Length, one latency sample per request.
 
 Scenarios, each ``--seconds`` long in all, ``--connections`` concurrent connections; they alternate in
 ``--rounds`` rounds (after a 1 s warm-up each) so that anything else the machine does hits them alike.
-req/s is the median over the rounds; single GET vs bare is the median of the per-round ratios;
-latency percentiles are over every request. The server's CPU time per request (``/proc``, all
+req/s (200 answers only: any other status is counted as an error, reported, and fails the run) is
+the median over the rounds; single GET vs bare is the median of the per-round ratios; latency
+percentiles are over every 200 answer. The server's CPU time per request (``/proc``, all
 threads) is reported too: a cross-check that CPU stolen from the VM cannot skew:
 - ``bare``: a FastAPI app with one route returning a dict, under the same uvicorn settings, core 0;
 - ``single_get``: ``GET /platform9/drift/events/{id}`` (random ids) as an authenticated admin;
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,7 +42,8 @@ from typing import Any
 import httpx
 from kubernetes import client, config
 
-from tests.bench.common import peak_rss_mb_of, write_result
+from tests.bench.common import check, cpu_seconds, peak_rss_mb_of, rss_mb_of, write_result
+from tests.bench.kube import install_crds
 from tests.harness.controlplane import REPO, LocalControlPlane, free_port
 from tests.harness.facade import Facade
 from tests.harness.kubectl import Kubectl
@@ -129,8 +132,9 @@ async def _connection(
                 if line[:15].lower() == b"content-length:":
                     length = int(line[15:])
             await reader.readexactly(length)
-            samples.append(time.perf_counter() - started)
-            if status != 200:
+            if status == 200:  # only a 200 is a served request; anything else is an error, counted apart
+                samples.append(time.perf_counter() - started)
+            else:
                 errors.append(status)
     finally:
         writer.close()
@@ -174,14 +178,15 @@ class Scenario:
         self.cpu_per_request.append((cpu_seconds(self.pid) - cpu_before) / max(served, 1))
 
     def summary(self) -> dict[str, Any]:
-        """Median req/s over the rounds (each round's too) and latency percentiles over all requests."""
-        samples = sorted(self.samples)
+        """Median req/s over the rounds (each round's too) and latency percentiles over all 200 answers;
+        other answers counted by status."""
+        samples = sorted(self.samples) or [float("nan")]
 
         def pct(p: float) -> float:
             return round(samples[min(len(samples) - 1, int(len(samples) * p))] * 1000, 2)
 
         return {
-            "requests": len(samples),
+            "requests": len(self.samples),
             "requests_per_second": round(statistics.median(self.rates), 1),
             "requests_per_second_by_round": [round(rate, 1) for rate in self.rates],
             "server_cpu_us_per_request": round(statistics.median(self.cpu_per_request) * 1e6, 1),
@@ -189,6 +194,7 @@ class Scenario:
             "p99_ms": pct(0.99),
             "max_ms": round(samples[-1] * 1000, 2),
             "non_200": len(self.errors),
+            "non_200_by_status": {str(k): v for k, v in sorted(Counter(self.errors).items())},
         }
 
 
@@ -199,23 +205,9 @@ def measure(scenarios: Sequence[Scenario], rounds: int, seconds: float, connecti
             scenario.run(seconds, connections)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds a process has used (all its threads), from /proc/<pid>/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def paired_ratio(numerator: Scenario, denominator: Scenario) -> float:
     """Median over the rounds of ``numerator``'s req/s over ``denominator``'s in the same round."""
     return statistics.median(n / d for n, d in zip(numerator.rates, denominator.rates, strict=True))
-
-
-def rss_mb(pid: int) -> float:
-    """Current RSS (VmRSS) of a process, in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    raise RuntimeError(pid)
 
 
 def cached_events(facade: Facade) -> int:
@@ -244,20 +236,20 @@ def main() -> None:
         for process in plane.processes:  # etcd and the apiserver never compete for the measured core
             subprocess.run(["taskset", "-a", "-cp", "1", str(process.pid)], check=True, capture_output=True)
         kubectl = Kubectl(plane.kubeconfig)
-        kubectl.apply(REPO / "crds" / "generated")
-        kubectl.run("wait", "--for=condition=Established", "crd", "-l", "app.kubernetes.io/part-of=daytwo")
+        install_crds(kubectl, ["driftevents", "driftrules"])
         facade = Facade.start(plane.kubeconfig, kubectl, NS, Path(tmp), env={"DAYTWO_API_LOG_LEVEL": "warning"})
         assert facade.process.process is not None
         pid = facade.process.process.pid
         subprocess.run(["taskset", "-a", "-cp", "0", str(pid)], check=True, capture_output=True)
-        rss_empty = rss_mb(pid)
+        rss_empty = rss_mb_of(pid)
         create_seconds = create_events(plane.kubeconfig, args.objects)
         created_at = time.monotonic()
         wait_until(
             lambda: cached_events(facade) == args.objects, 300, f"{args.objects} DriftEvents in the cache", interval=0.5
         )
         cache_lag = time.monotonic() - created_at
-        rss_full = rss_mb(pid)
+        rss_full = rss_mb_of(pid)
+        cached = cached_events(facade)
 
         bare_port = free_port()
         bare = spawn(
@@ -308,8 +300,13 @@ def main() -> None:
             "list_over_500_rps": listing["requests_per_second"] > 500,
         },
     }
+    checks = [check("DriftEvents in the facade's cache", cached, args.objects)]
+    checks += [check(f"{name}: non-200 answers", part["non_200"], 0) for name, part in
+               (("bare", bare_result), ("single_get", single), ("list_page_50", listing))]  # fmt: skip
+    checks += [check(f"{name}: rounds with answers", len(s.rates), args.rounds) for name, s in
+               (("bare", bare_load), ("single_get", single_load), ("list_page_50", list_load))]  # fmt: skip
     if args.out:
-        write_result(args.out, "bench_facade", **result)
+        write_result(args.out, "bench_facade", checks, **result)
     else:
         print(json.dumps(result, indent=2))
 

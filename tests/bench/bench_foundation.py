@@ -1,46 +1,31 @@
-"""Benchmark: the operator reconciling many objects on the real control plane.
+"""Benchmark: the operator taking N DriftRules from apply to observedGeneration, on the success path
+and on the broken-reference path, next to the no-op Kopf operator on the same apiserver.
 
-    python -m tests.bench.bench_foundation --out foundation.json [--objects 500]
+    python -m tests.bench.bench_foundation --out foundation.json [--objects 500] [--no-noop]
 
-Creates one CloudCredential and N DriftRules referencing it, and measures the wall time from the
-first create until every rule reports observedGeneration (reference checks + status patch per object),
-the operator's peak RSS, and objects/s. Run with a warm control-plane build cache.
+Real control plane, the OpenStack stand-in (seed ``demo``) in its own process. For each path
+(``success``: a valid credential for the stand-in, every rule lists the stand-in and ends Ready=True;
+``broken``: the credential's Secret does not exist, every rule ends Ready=False) and each operator
+(daytwo-operator with its default settings; the no-op Kopf operator of ``noop_operator.py``) in its own
+namespace: the wall time from the ``kubectl apply`` of the rules until every rule has
+status.observedGeneration, objects/s, the operator's peak RSS, and daytwo/no-op ratios. Checks: every
+rule created and observed, and (daytwo) Ready=True on the success path, Ready=False on the broken one.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
-import time
 from pathlib import Path
+from typing import Any
 
-from tests.harness.controlplane import REPO, LocalControlPlane
+from tests.harness.controlplane import LocalControlPlane
 from tests.harness.kubectl import Kubectl
-from tests.harness.operator import DaytwoProcess
-from tests.harness.processes import wait_until
 
-from .common import peak_rss_mb_of, write_result
-
-NAMESPACE = "bench"
-
-
-def rules(count: int) -> str:
-    """A List manifest of ``count`` DriftRules in one document (one kubectl call)."""
-    items = [
-        {
-            "apiVersion": "daytwo.io/v1alpha1",
-            "kind": "DriftRule",
-            "metadata": {"name": f"rule-{index:05d}", "namespace": NAMESPACE},
-            "spec": {
-                "target": {"credentialsRef": {"name": "bench"}, "resourceType": "server"},
-                "field": "flavor_id",
-                "severity": "warning",
-            },
-        }
-        for index in range(count)
-    ]
-    return json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
+from .bench_openstack import start_standin
+from .common import Check, write_result
+from .kube import custom_objects, install_crds
+from .paths import PATHS, apply_to_observed, ratio
 
 
 def main() -> None:
@@ -48,40 +33,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--objects", type=int, default=500)
+    parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated: success,broken")
+    parser.add_argument("--no-noop", action="store_true", help="skip the no-op Kopf operator baseline")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as state, LocalControlPlane(state_dir=Path(state)) as plane:
-        kubectl = Kubectl(plane.kubeconfig)
-        kubectl.apply(REPO / "crds" / "generated")
-        kubectl.run("wait", "--for=condition=Established", "crd", "-l", "app.kubernetes.io/part-of=daytwo")
-        kubectl.run("create", "namespace", NAMESPACE)
-        credential = json.loads(Path(REPO / "tests" / "bench" / "bench-credential.json").read_text())
-        kubectl.apply(json.dumps(credential))
-        operator = DaytwoProcess(
-            "daytwo-operator",
-            plane.kubeconfig,
-            Path(state) / "operator.log",
-            env={"DAYTWO_RESYNC_SECONDS": "3600", "DAYTWO_LOG_LEVEL": "WARNING"},
-        ).start()
-        start = time.monotonic()
-        kubectl.apply(rules(args.objects))
-
-        def all_reconciled() -> bool:
-            listed = json.loads(kubectl.run("get", "d2dr", "-n", NAMESPACE, "-o", "json").stdout)["items"]
-            done = [item for item in listed if item.get("status", {}).get("observedGeneration")]
-            return len(done) == args.objects
-
-        wait_until(all_reconciled, 600, f"{args.objects} DriftRules reconciled", interval=0.5)
-        wall = time.monotonic() - start
-        rss = peak_rss_mb_of(operator.process.pid) if operator.process else None
-        operator.stop()
+    flavours = ["daytwo"] if args.no_noop else ["daytwo", "noop"]
+    results: dict[str, dict[str, Any]] = {}
+    checks: list[Check] = []
+    standin, base = start_standin("demo")
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="bench-foundation-") as tmp,
+            LocalControlPlane(state_dir=Path(tmp) / "cluster") as plane,
+        ):
+            kubectl = Kubectl(plane.kubeconfig)
+            install_crds(kubectl, ["driftrules", "driftevents", "cloudcredentials"])
+            api = custom_objects(plane.kubeconfig)
+            for path in args.paths.split(","):
+                for flavour in flavours:
+                    result, found = apply_to_observed(plane, kubectl, api, flavour, path, args.objects, base, Path(tmp))
+                    results.setdefault(path, {})[flavour] = result
+                    checks += found
+    finally:
+        standin.terminate()
+        standin.wait(timeout=30)
+    for by_flavour in results.values():
+        if "noop" in by_flavour:
+            by_flavour["daytwo_over_noop"] = ratio(by_flavour["daytwo"], by_flavour["noop"])
     write_result(
         args.out,
-        "foundation-operator-reconcile",
+        "foundation-apply-to-observed",
+        checks,
         objects=args.objects,
-        wall_seconds=round(wall, 2),
-        throughput_per_s=round(args.objects / wall, 1),
-        operator_peak_rss_mb=rss,
-        note="N DriftRules created -> all have status.observedGeneration (one daemon pass each)",
+        paths=results,
+        note="N DriftRules applied -> every one has status.observedGeneration; daytwo-operator with default "
+        "settings vs a Kopf operator that only patches observedGeneration, same apiserver, one namespace each",
     )
 
 

@@ -24,8 +24,8 @@ from daytwo.operator.backends.openstack import (
     SdkOpenStackBackend,
 )
 
-from tests.bench.common import own_peak_rss_mb, peak_rss_mb_of, write_result
-from tests.standins.openstack.seed import ADMIN_PASSWORD
+from tests.bench.common import check, check_that, own_peak_rss_mb, peak_rss_mb_of, write_result
+from tests.standins.openstack.seed import ADMIN_PASSWORD, SIZES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,7 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="where to write the JSON result")
     parser.add_argument("--seed", default="large", choices=("small", "demo", "large"))
     args = parser.parse_args(argv)
-    write_result(Path(args.out), f"openstack-list-volumes-and-servers-{args.seed}", **run(args.seed))
+    result = run(args.seed)
+    size = SIZES[args.seed]
+    checks = [
+        check_that("volumes listed", result["volumes"], result["volumes"] >= size.volumes, f">= {size.volumes} (seed)"),
+        check_that("servers listed", result["servers"], result["servers"] >= size.servers, f">= {size.servers} (seed)"),
+        check("servers with their flavor", result["servers_with_flavor"], result["servers"]),
+    ]
+    write_result(Path(args.out), f"openstack-list-volumes-and-servers-{args.seed}", checks, **result)
     return 0
 
 

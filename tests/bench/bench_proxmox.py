@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from daytwo.operator.backends.proxmox import (
@@ -33,6 +34,8 @@ from daytwo.operator.backends.proxmox import (
     ProxmoxConnectionParams,
     ProxmoxerBackend,
 )
+
+from tests.bench.common import check, check_that, write_result
 
 
 def _start_standin(nodes: int, guests: int, workdir: str) -> tuple[subprocess.Popen[str], dict[str, Any]]:
@@ -149,18 +152,20 @@ def main() -> None:
             factory.close()
             proc.terminate()
             proc.wait(30)
-    report = {
-        "name": "bench_proxmox",
-        "layout": f"one fakepve endpoint (TLS, child process) with {args.nodes} nodes x {args.guests} guests",
-        "concurrency": args.concurrency,
-        "results": results,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "standin_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
-    }
-    with open(args.out, "w", encoding="utf-8") as out:
-        json.dump(report, out, indent=2)
-        out.write("\n")
-    print(json.dumps(report, indent=2))
+    checks = [check(f"{r['name']}: guests per pass", r["guests"], args.nodes * args.guests) for r in results]
+    checks += [
+        check_that(f"{r['name']}: calls per pass", r["calls_per_pass"], r["calls_per_pass"] > 0, "> 0") for r in results
+    ]
+    write_result(
+        Path(args.out),
+        "bench_proxmox",
+        checks,
+        layout=f"one fakepve endpoint (TLS, child process) with {args.nodes} nodes x {args.guests} guests",
+        concurrency=args.concurrency,
+        results=results,
+        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        standin_peak_rss_mb=round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+    )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ from tests.harness.operator import DaytwoProcess
 from tests.harness.processes import spawn, stop, wait_until
 from tests.harness.standins import CREDENTIAL_LABELS
 
-from .common import peak_rss_mb_of, write_result
+from .common import check, peak_rss_mb_of, write_result
+from .kube import install_crds
 
 NS = "bench"
 SECRET = "0a6d7f58-95a4-4d4e-9a3b-6c1f2e3d4b5a"
@@ -43,8 +44,7 @@ def main() -> None:
     ):
         state = Path(tmp)
         kubectl = Kubectl(plane.kubeconfig)
-        kubectl.apply(REPO / "crds" / "generated")
-        kubectl.run("wait", "--for=condition=Established", "crd", "-l", "app.kubernetes.io/part-of=daytwo")
+        install_crds(kubectl, ["proxmoxnodes"])
         kubectl.run("create", "namespace", NS)
         standins, ports = [], []
         for index in range(args.endpoints):
@@ -136,13 +136,23 @@ def main() -> None:
                 raise
             walls.append(time.monotonic() - start)
         rss = peak_rss_mb_of(operator.process.pid) if operator.process else None
+        final = json.loads(kubectl.run("get", "d2pn", "-n", NS, "-o", "json").stdout)["items"]
         operator.stop()
         for process in standins:
             stop(process)
     guests_total = args.endpoints * args.guests
+    counted = sum(
+        c.get("vms", 0) + c.get("containers", 0) for c in (i.get("status", {}).get("guestCounts", {}) for i in final)
+    )
+    checks = [
+        check("ProxmoxNodes", len(final), args.endpoints),
+        check("guests counted (vms + containers)", counted, guests_total),
+        check("passes measured", len(walls), args.passes),
+    ]
     write_result(
         args.out,
         "proxmoxnode-operator-refresh",
+        checks,
         endpoints=args.endpoints,
         guests_per_endpoint=args.guests,
         passes=args.passes,

@@ -22,8 +22,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from tests.bench.common import peak_rss_mb_of, write_result
-from tests.harness.controlplane import REPO, LocalControlPlane
+from tests.bench.common import check, peak_rss_mb_of, write_result
+from tests.bench.kube import install_crds
+from tests.harness.controlplane import LocalControlPlane
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess
 from tests.harness.processes import wait_until
@@ -114,8 +115,7 @@ def main() -> None:
         StandIn("demo", clock_mode="real", delays=delays) as cloud,
     ):
         kubectl = Kubectl(plane.kubeconfig)
-        kubectl.apply(REPO / "crds" / "generated")
-        kubectl.run("wait", "--for=condition=Established", "crd", "-l", "app.kubernetes.io/part-of=daytwo")
+        install_crds(kubectl, ["restorejobs", "cloudcredentials"])
         kubectl.run("create", "namespace", NS)
         with cloud.model.lock:
             projects = [next(p for p in cloud.model.projects.values() if p["name"] == name) for name in PROJECTS]
@@ -146,9 +146,14 @@ def main() -> None:
             operator.stop()
     by_service = Counter(service(e.path) for e in entries)
     writes = Counter(f"{e.method} {service(e.path)}" for e in entries if e.method != "GET")
+    checks = [
+        check("restores COMPLETED", final["COMPLETED"], total),
+        check("restores in another phase", sum(final.values()) - final["COMPLETED"], 0),
+    ]
     write_result(
         args.out,
         "restorejob-50-at-once",
+        checks,
         restores=total,
         modes={"NEW (TRY_SAME_IPS)": (total + 1) // 2, "REPLACE (SAME_IPS_OR_FAIL)": total // 2},
         latency_per_call_s=args.latency,

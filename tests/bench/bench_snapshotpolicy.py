@@ -22,8 +22,9 @@ import httpx
 from daytwo.operator.backends.openstack import OpenStackConnectionParams, connect
 
 from tests.bench.bench_openstack import start_standin
-from tests.bench.common import peak_rss_mb_of, write_result
-from tests.harness.controlplane import REPO, LocalControlPlane
+from tests.bench.common import Check, check, peak_rss_mb_of, write_result
+from tests.bench.kube import install_crds
+from tests.harness.controlplane import LocalControlPlane
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess
 from tests.harness.processes import wait_until
@@ -131,8 +132,7 @@ def main() -> None:
             LocalControlPlane(state_dir=Path(tmp) / "cluster") as plane,
         ):
             kubectl = Kubectl(plane.kubeconfig)
-            kubectl.apply(REPO / "crds" / "generated")
-            kubectl.run("wait", "--for=condition=Established", "crd", "-l", "app.kubernetes.io/part-of=daytwo")
+            install_crds(kubectl, ["snapshotpolicies", "cloudcredentials"])
             kubectl.run("create", "namespace", NS)
             kubectl.apply(
                 json.dumps({"apiVersion": "v1", "kind": "List", "items": openstack_credential(NS, base=base)})
@@ -142,9 +142,19 @@ def main() -> None:
     finally:
         standin.terminate()
         standin.wait(timeout=30)
+    checks: list[Check] = []
+    for run in (concurrent, sequential):
+        if run is not None:
+            label = f"concurrency {run['concurrency']}"
+            checks += [
+                check(f"{label}: matched targets", run["matched_targets"], covered),
+                check(f"{label}: snapshots created", run["created"], covered),
+                check(f"{label}: snapshots failed", run["failed"], 0),
+            ]
     write_result(
         args.out,
         "snapshotpolicy-run-large-estate",
+        checks,
         projects=len(projects),
         volumes_covered=covered,
         injected_latency_seconds=args.latency,
