@@ -56,8 +56,8 @@ test: setup ## everything: lint, unit, integration, e2e on the real control plan
 	@$(MAKE) --no-print-directory lint crds-check chart-check
 	@bash hack/run-tests.sh $(PY) $(PYTEST_ARGS)
 
-bench: deps controlplane ## benchmarks; JSON results in .daytwo/bench/
-	@$(PY) -m tests.bench --out .daytwo/bench
+bench: deps controlplane ## benchmarks (BENCH="bench_scale ..." for some); JSON in .daytwo/bench/; fails if one fails its checks
+	@$(PY) -m tests.bench --out .daytwo/bench $(BENCH)
 
 cluster: deps controlplane ## run the local control plane in the foreground (Ctrl-C stops it)
 	@$(PY) -m tests.harness.controlplane
