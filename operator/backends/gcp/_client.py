@@ -14,7 +14,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import google.auth.transport.requests
 from google.auth.exceptions import GoogleAuthError
@@ -24,6 +24,7 @@ from ...errors import BackendError, InvalidRequest
 from ..records import CloudIdentity, Inventory, InventoryKind, InventoryRecord, parse_kinds
 from ..runtime import (
     ClientFactory,
+    HttpAnswer,
     JsonApiClient,
     RetryPolicy,
 )
@@ -31,11 +32,19 @@ from ._errors import api_error, map_token_error
 from ._params import GcpConnectionParams
 from ._records import disk_record, instance_record, network_record
 
-__all__ = ["SCOPES", "GcpClientFactory", "GoogleRestBackend"]
+__all__ = [
+    "SCOPES",
+    "WRITE_SCOPES",
+    "GcpClientFactory",
+    "GcpWriteClientFactory",
+    "GoogleRestBackend",
+    "GoogleWriteBackend",
+]
 
 log = logging.getLogger(__name__)
 
 SCOPES = ("https://www.googleapis.com/auth/compute.readonly",)
+WRITE_SCOPES = ("https://www.googleapis.com/auth/cloud-platform",)
 # kind -> (path under the project, aggregated by zone?, items key, converter)
 _LISTS: dict[InventoryKind, tuple[str, bool, str, Callable[..., InventoryRecord]]] = {
     InventoryKind.VMS: ("aggregated/instances", True, "instances", instance_record),
@@ -61,7 +70,12 @@ class _TimedRequest(google.auth.transport.requests.Request):
 
 
 class GoogleRestBackend(JsonApiClient[GcpConnectionParams]):
-    """One service account + project. Thread-safe; Compute attempts hold the endpoint's slot."""
+    """One service account + project. Thread-safe; Compute attempts hold the endpoint's slot.
+
+    ``scopes`` are the OAuth scopes its tokens carry (read-only Compute for inventory; the provisioner's
+    :class:`GoogleWriteBackend` asks for cloud-platform)."""
+
+    scopes: ClassVar[tuple[str, ...]] = SCOPES
 
     # Deliberately the same signature as every provider's client: ClientFactory builds them all alike.
     def __init__(
@@ -78,7 +92,7 @@ class GoogleRestBackend(JsonApiClient[GcpConnectionParams]):
         self._email = str(info["client_email"])
         try:
             self._credentials = service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
-                info, scopes=list(SCOPES)
+                info, scopes=list(self.scopes)
             )
         except (ValueError, GoogleAuthError):
             self._credentials = None
@@ -115,6 +129,22 @@ class GoogleRestBackend(JsonApiClient[GcpConnectionParams]):
     def _get(self, url: str, what: str, query: Mapping[str, str] | None = None) -> Any:
         token, _ = self._token()
         return self._bearer_get(url, what, token, query, api_error)
+
+    def call(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        body: Any = None,
+        passes: frozenset[int] = frozenset(),
+    ) -> HttpAnswer:
+        """One Google API call (Compute or Cloud Storage), retried on retryable errors: callers send only
+        idempotent writes (inserts with a requestId, DELETE, label/size changes). ``passes``: statuses returned
+        instead of raised (404 on a read, 409 on a repeated insert)."""
+        token, _ = self._token()
+        return self._bearer_send(method, url, what, token, query, body, api_error, passes=passes)
 
     def _pages(self, path: str, what: str) -> Iterator[Mapping[str, Any]]:
         """Every page of a Compute list, following nextPageToken to the end."""
@@ -178,3 +208,15 @@ class GcpClientFactory(ClientFactory[GcpConnectionParams, GoogleRestBackend]):
     """Cached GoogleRestBackend clients (see :class:`~daytwo.operator.backends.runtime.ClientFactory`)."""
 
     client_type = GoogleRestBackend
+
+
+class GoogleWriteBackend(GoogleRestBackend):
+    """The provisioner's client: tokens with the cloud-platform scope (Compute and Cloud Storage writes)."""
+
+    scopes = WRITE_SCOPES
+
+
+class GcpWriteClientFactory(ClientFactory[GcpConnectionParams, GoogleWriteBackend]):
+    """Cached GoogleWriteBackend clients, for provisioning."""
+
+    client_type = GoogleWriteBackend

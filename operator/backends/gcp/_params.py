@@ -9,18 +9,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ...errors import InvalidRequest
+from ..checks import require_https
 from ..runtime import digest
 
 __all__ = ["GcpConnectionParams"]
 
 _PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _REQUIRED = ("type", "client_email", "private_key", "private_key_id")
-
-
-def _https(name: str, url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.netloc or parts.query or parts.fragment:
-        raise InvalidRequest(f"{name} {url!r} is not an https:// URL without query")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +42,7 @@ class GcpConnectionParams:
             raise InvalidRequest("serviceAccountJson is not a service account key (type must be service_account)")
         for name, url in (("endpoint override", self.endpoint_override), ("token URI", self.token_uri_override)):
             if url is not None:
-                _https(name, url)
+                require_https(name, url)
         if self.timeout_seconds <= 0:
             raise InvalidRequest(f"timeout_seconds must be positive, not {self.timeout_seconds}")
         if not 1 <= self.page_size <= 500:
@@ -83,6 +78,15 @@ class GcpConnectionParams:
         """The Compute API root, ending in /compute/v1."""
         base = (self.endpoint_override or "https://compute.googleapis.com").rstrip("/")
         return base if base.endswith("/compute/v1") else f"{base}/compute/v1"
+
+    @property
+    def storage_base(self) -> str:
+        """The Cloud Storage JSON API root, ending in /storage/v1: https://storage.googleapis.com, or the
+        endpoint override's host (one stand-in or private endpoint serving both APIs)."""
+        if not self.endpoint_override:
+            return "https://storage.googleapis.com/storage/v1"
+        parts = urlsplit(self.endpoint_override)
+        return f"{parts.scheme}://{parts.netloc}/storage/v1"
 
     @property
     def endpoint(self) -> str:

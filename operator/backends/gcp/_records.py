@@ -29,6 +29,23 @@ def _meta(item: Mapping[str, Any], **fields: Any) -> dict[str, str]:
     return meta
 
 
+def _record(
+    item: Mapping[str, Any], kind: str, region: str, status: str, meta: dict[str, str], synced: datetime
+) -> InventoryRecord:
+    """The InventoryRecord of one Compute resource: id (its selfLink), name and creation time read alike for all."""
+    return InventoryRecord(
+        resource_id=str(item.get("selfLink") or item["id"]),
+        name=str(item.get("name", "")),
+        type=kind,
+        provider=PROVIDER,
+        region=region,
+        status=status,
+        metadata=meta,
+        last_synced=synced,
+        created_at=record_time(item.get("creationTimestamp"), "gcp"),
+    )
+
+
 def instance_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecord:
     """One instance; status is Compute's lower-cased (running, terminated, stopping, ...)."""
     zone = _last(item.get("zone"))
@@ -43,17 +60,7 @@ def instance_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecor
         instance_id=item.get("id"),
         creation_timestamp=item.get("creationTimestamp"),
     )
-    return InventoryRecord(
-        resource_id=str(item.get("selfLink") or item["id"]),
-        name=str(item.get("name", "")),
-        type="vm",
-        provider=PROVIDER,
-        region=region_of_zone(zone),
-        status=str(item.get("status", "unknown")).lower(),
-        metadata=meta,
-        last_synced=synced,
-        created_at=record_time(item.get("creationTimestamp"), "gcp"),
-    )
+    return _record(item, "vm", region_of_zone(zone), str(item.get("status", "unknown")).lower(), meta, synced)
 
 
 def disk_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecord:
@@ -69,17 +76,7 @@ def disk_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecord:
         disk_id=item.get("id"),
         creation_timestamp=item.get("creationTimestamp"),
     )
-    return InventoryRecord(
-        resource_id=str(item.get("selfLink") or item["id"]),
-        name=str(item.get("name", "")),
-        type="storage",
-        provider=PROVIDER,
-        region=region,
-        status=str(item.get("status", "unknown")).lower(),
-        metadata=meta,
-        last_synced=synced,
-        created_at=record_time(item.get("creationTimestamp"), "gcp"),
-    )
+    return _record(item, "storage", region, str(item.get("status", "unknown")).lower(), meta, synced)
 
 
 def network_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecord:
@@ -93,14 +90,4 @@ def network_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecord
         network_id=item.get("id"),
         creation_timestamp=item.get("creationTimestamp"),
     )
-    return InventoryRecord(
-        resource_id=str(item.get("selfLink") or item["id"]),
-        name=str(item.get("name", "")),
-        type="network",
-        provider=PROVIDER,
-        region="global",
-        status="active",
-        metadata=meta,
-        last_synced=synced,
-        created_at=record_time(item.get("creationTimestamp"), "gcp"),
-    )
+    return _record(item, "network", "global", "active", meta, synced)

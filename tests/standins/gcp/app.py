@@ -6,6 +6,9 @@
     GET  /compute/v1/projects/{project}/aggregated/disks?maxResults=&pageToken=
     GET  /compute/v1/projects/{project}/global/networks?maxResults=&pageToken=
 
+Writes (instances, disks, networks, subnetworks, operations and their polling, Cloud Storage buckets) are
+served by ``writes.py``; what they create shows in the lists above.
+
 The token endpoint verifies the assertion's RS256 signature against the public key of the key it
 issued (looked up by the JWT's ``kid``), its issuer, audience and lifetime, as Google does.
 """
@@ -29,6 +32,7 @@ from starlette.routing import Route
 from tests.standins.azure.httpstandin import ASGIApp, Faults, Journal, fault_middleware
 
 from .estate import PERMISSIONS, GcpEstate
+from .writes import ComputeWrites
 
 __all__ = ["GOOGLE_TOKEN_URI", "build_app", "error_body"]
 
@@ -103,6 +107,8 @@ def build_app(estate: GcpEstate, faults: Faults, journal: Journal) -> ASGIApp:
         if not claims.get("scope"):
             return _oauth_error("invalid_scope", "Invalid OAuth scope or ID token audience provided.")
         access = estate.issue_token(account.email)
+        with estate.lock:
+            estate.writes.token_scopes[access] = str(claims["scope"])
         return JSONResponse({"access_token": access, "expires_in": estate.token_lifetime, "token_type": "Bearer"})
 
     def _caller(request: Request, permission: str) -> JSONResponse | None:
@@ -185,6 +191,7 @@ def build_app(estate: GcpEstate, faults: Faults, journal: Journal) -> ASGIApp:
         return _listing(request, "networks")
 
     routes = [
+        *ComputeWrites(estate, _caller).routes(),
         Route("/token", token, methods=["POST"]),
         Route("/compute/v1/projects/{project}", project),
         Route("/compute/v1/projects/{project}/aggregated/instances", instances),

@@ -11,6 +11,8 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from .writes import WRITE_PERMISSIONS, WriteStore
+
 __all__ = ["PERMISSIONS", "GcpEstate", "ServiceAccount"]
 
 PROJECT_ID = "daytwo-test-123"
@@ -47,15 +49,17 @@ class GcpEstate:
     project_id: str = PROJECT_ID
     page_size: int = 500
     token_lifetime: int = 3599
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.RLock = field(default_factory=threading.RLock)  # re-entered: writes check the caller under it
     accounts: dict[str, ServiceAccount] = field(default_factory=dict)  # by key id
     tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     instances: list[dict[str, Any]] = field(default_factory=list)
     disks: list[dict[str, Any]] = field(default_factory=list)
     networks: list[dict[str, Any]] = field(default_factory=list)
+    writes: WriteStore = field(default_factory=WriteStore)  # subnetworks, buckets, operations (writes.py)
 
     def add_account(self, name: str, token_uri: str, permissions: set[str] | None = None) -> ServiceAccount:
-        """A service account with a fresh RSA key; returns it with the key JSON a user would download."""
+        """A service account with a fresh RSA key (every read and write permission unless given); returns it
+        with the key JSON a user would download."""
         key, pem = _new_key()
         key_id = secrets.token_hex(20)
         email = f"{name}@{self.project_id}.iam.gserviceaccount.com"
@@ -73,7 +77,11 @@ class GcpEstate:
             "universe_domain": "googleapis.com",
         }
         account = ServiceAccount(
-            email, key_id, key.public_key(), info, set(PERMISSIONS.values()) if permissions is None else permissions
+            email,
+            key_id,
+            key.public_key(),
+            info,
+            set(PERMISSIONS.values()) | WRITE_PERMISSIONS if permissions is None else permissions,
         )
         with self.lock:
             self.accounts[key_id] = account

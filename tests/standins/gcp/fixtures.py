@@ -8,6 +8,8 @@ with run_gcp(instances=7, disks=2, networks=3, page_size=2) as gcp:
     gcp.nolist_service_account_json            # lacks compute.instances.list
     gcp.forged_service_account_json            # reader's key id, another private key: signature fails
     gcp.faults.fail("/aggregated/", 503, times=2)
+    gcp.created("instances"), gcp.labelled("instances", "daytwo-owner", uid)   # what writes made (writes.py)
+    gcp.estate.writes.provision_seconds = 2.0    # how long an operation runs
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import contextlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from tests.standins.azure.httpstandin import Faults, Journal, TlsAppServer
 
@@ -66,6 +69,21 @@ class GcpStandin:
     def nolist_service_account_json(self) -> str:
         """Key JSON of an account without compute.instances.list."""
         return json.dumps(self.nolist.key_json)
+
+    def created(self, kind: str) -> int:
+        """How many instances | disks | networks | subnetworks | buckets the writes created."""
+        with self.estate.lock:
+            return self.estate.writes.created[kind]
+
+    def labelled(self, kind: str, key: str, value: str) -> list[dict[str, Any]]:
+        """The live instances | disks | buckets carrying label key=value."""
+        with self.estate.lock:
+            items = {
+                "instances": self.estate.instances,
+                "disks": self.estate.disks,
+                "buckets": list(self.estate.writes.buckets.values()),
+            }[kind]
+            return [i for i in items if (i.get("labels") or {}).get(key) == value]
 
     def issued_tokens(self) -> list[str]:
         """Every access token handed out so far."""
