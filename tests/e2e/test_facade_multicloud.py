@@ -9,6 +9,7 @@ an estimate and says why) -> dashboard stats -> the credential is deleted with i
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -216,10 +217,12 @@ def test_dashboard_stats(created: tuple[dict[str, Any], list[str]], facade: Faca
     assert any(r["region"] == "eu-west-1" and r["count"] >= aws["count"] for r in stats["region_distribution"])
 
 
-def test_terraform_resources_are_not_implemented(facade: Facade) -> None:
+def test_resources_are_served(facade: Facade) -> None:
     with api(facade, "admin") as admin:
         answer = admin.get("/resources/")
-    assert answer.status_code == 501 and "Terraform" in answer.json()["detail"] and answer.json()["request_id"]
+        missing = admin.get(f"/resources/{uuid.uuid4()}")
+    assert answer.status_code == 200 and isinstance(answer.json(), list)
+    assert missing.status_code == 404 and missing.json()["request_id"]
 
 
 def _bound(kubectl: Kubectl, endpoint: str, secret_version: str) -> bool:

@@ -170,15 +170,3 @@ def test_dashboard_and_sync_trigger() -> None:
     assert triggered.status_code == 202
     assert triggered.json()["credentials"] == ["lab", "prod", "shared"]
     assert writer.calls == [("annotate", "CloudCredential", n) for n in ("lab", "prod", "shared")]
-
-
-def test_terraform_resources_are_501_in_the_envelope() -> None:
-    api, _ = client("admin")
-    for method, path in (
-        ("GET", "/resources/"),
-        ("POST", "/resources/"),
-        ("GET", "/resources/7"),
-        ("DELETE", "/resources/7"),
-    ):
-        answer = api.request(method, f"/multicloud{path}")
-        assert answer.status_code == 501 and "Terraform" in answer.json()["detail"]
