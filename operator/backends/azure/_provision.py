@@ -16,6 +16,10 @@ lower-case alphanumerics) holding one private blob container named after ``reque
 
 In place: tags everywhere, the VM size (Azure resizes, rebooting it), growing a disk. Anything else raises
 InvalidRequest naming the fields.
+
+``managed`` uses the keys and string forms of ``provisioning.managed_view`` (size, image, publicIp, sizeGb,
+zone, cidr, subnets, storageKind, ``tags.<key>``); the VM's subnet and security group are reported as ARM ids
+under ``subnetId`` / ``securityGroupIds`` (lower case), since a request may name them either way.
 """
 
 from __future__ import annotations
@@ -297,7 +301,7 @@ class AzureProvisioner:
         """PATCH tags (every kind), a VM's size, a disk's size (growth only); InvalidRequest for the rest."""
         kind = _kind(request.type, request.settings)
         desired = self._desired(request, kind)
-        changed = sorted(k for k, v in desired.items() if not k.startswith("tag:") and current.managed.get(k) != v)
+        changed = sorted(k for k, v in desired.items() if not k.startswith("tags.") and current.managed.get(k) != v)
         refused = [k for k in changed if k not in _IN_PLACE[kind]]
         if refused:
             raise InvalidRequest(
@@ -306,8 +310,8 @@ class AzureProvisioner:
             )
         if kind == "volume" and "sizeGb" in changed and int(desired["sizeGb"]) < int(current.managed["sizeGb"] or 0):
             raise InvalidRequest(f"sizeGb: an Azure disk can only grow (it has {current.managed['sizeGb']} GB)")
-        tags_now = {k: v for k, v in current.managed.items() if k.startswith("tag:")}
-        tags_wanted = {k: v for k, v in desired.items() if k.startswith("tag:")}
+        tags_now = {k: v for k, v in current.managed.items() if k.startswith("tags.")}
+        tags_wanted = {k: v for k, v in desired.items() if k.startswith("tags.")}
         if not changed and tags_now == tags_wanted:
             return current
         body: dict[str, Any] = {"tags": self._tags(request)}
@@ -343,14 +347,14 @@ class AzureProvisioner:
     def _desired(self, request: ProvisionRequest, kind: str) -> dict[str, str]:
         """The managed fields the request asks for, normalised as observe() reports them."""
         settings = request.settings
-        wanted: dict[str, str] = {f"tag:{k}": v for k, v in request.tags.items() if k != OWNER_TAG_KEY}
+        wanted: dict[str, str] = {f"tags.{k}": v for k, v in request.tags.items() if k != OWNER_TAG_KEY}
         if kind == "vm":
             group = str(settings.get("resourceGroup") or DEFAULT_GROUP)
             wanted["size"] = str(settings.get("size") or "")
             wanted["image"] = _image_text(_image(settings))
-            wanted["subnet"] = self._subnet_id(settings, group).lower()
+            wanted["subnetId"] = self._subnet_id(settings, group).lower()
             wanted["publicIp"] = _text(bool(settings.get("publicIp", False)))
-            wanted["securityGroups"] = ",".join(g.lower() for g in self._security_groups(settings, group))
+            wanted["securityGroupIds"] = ",".join(g.lower() for g in self._security_groups(settings, group))
         elif kind == "volume":
             wanted.update(storageKind="volume", sizeGb=_text(settings.get("sizeGb") or ""))
             if settings.get("zone"):
@@ -474,7 +478,7 @@ class AzureProvisioner:
 
     def _vm_network(self, props: Mapping[str, Any], outputs: dict[str, str]) -> dict[str, str]:
         """Private/public IP outputs and the managed network fields, read from the VM's primary NIC."""
-        managed = {"publicIp": "false", "subnet": "", "securityGroups": ""}
+        managed = {"publicIp": "false", "subnetId": "", "securityGroupIds": ""}
         nics = (props.get("networkProfile") or {}).get("networkInterfaces") or ()
         primary = next((n for n in nics if (n.get("properties") or {}).get("primary", True)), None)
         if primary is None:
@@ -485,12 +489,12 @@ class AzureProvisioner:
             return managed
         nic_props = nic.get("properties") or {}
         nsg = (nic_props.get("networkSecurityGroup") or {}).get("id")
-        managed["securityGroups"] = str(nsg).lower() if nsg else ""
+        managed["securityGroupIds"] = str(nsg).lower() if nsg else ""
         for config in nic_props.get("ipConfigurations") or ():
             cprops = config.get("properties") or {}
             if cprops.get("privateIPAddress"):
                 outputs.setdefault("private_ip", str(cprops["privateIPAddress"]))
-            managed["subnet"] = str((cprops.get("subnet") or {}).get("id", "")).lower()
+            managed["subnetId"] = str((cprops.get("subnet") or {}).get("id", "")).lower()
             pip_ref = cprops.get("publicIPAddress")
             if pip_ref:
                 managed["publicIp"] = "true"
@@ -541,12 +545,12 @@ def _image(settings: Mapping[str, object]) -> dict[str, str]:
 
 def _image_text(image: Mapping[str, Any]) -> str:
     if image.get("id"):
-        return str(image["id"]).lower()
+        return str(image["id"])
     return ":".join(str(image.get(k, "")) for k in ("publisher", "offer", "sku", "version"))
 
 
 def _user_tags(item: Mapping[str, Any]) -> dict[str, str]:
-    return {f"tag:{k}": str(v) for k, v in (item.get("tags") or {}).items() if k != OWNER_TAG_KEY}
+    return {f"tags.{k}": str(v) for k, v in (item.get("tags") or {}).items() if k != OWNER_TAG_KEY}
 
 
 _FACTORY_LOCK = threading.Lock()

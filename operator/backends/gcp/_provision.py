@@ -21,6 +21,11 @@ through globalOperations.wait).
 
 In place: labels (instances, disks, buckets) and growing a disk. Anything else raises InvalidRequest naming
 the fields.
+
+``managed`` uses the keys and string forms of ``provisioning.managed_view`` (size, publicIp, securityGroups as
+network tags, sizeGb, zone, subnets, storageKind, ``tags.<key>`` as the label, lower-cased as GCP keeps it);
+an instance's subnetwork is reported as ``subnetLink`` (projects/... path); the image is not reported
+(Compute names the image a family resolved to, not the family).
 """
 
 from __future__ import annotations
@@ -296,7 +301,7 @@ class GcpProvisioner:
         changed = sorted(
             k
             for k, v in desired.items()
-            if not k.startswith("tag:") and k in current.managed and current.managed[k] != v
+            if not k.startswith("tags.") and k in current.managed and current.managed[k] != v
         )
         refused = [k for k in changed if k not in _IN_PLACE[kind]]
         if refused:
@@ -314,8 +319,8 @@ class GcpProvisioner:
                 "POST", f"{link}/resize", f"resize disk {request.name}", query=query, body={"sizeGb": str(size)}
             )
             self._wait(answer.body, f"resize disk {request.name}")
-        tags_now = {k: v for k, v in current.managed.items() if k.startswith("tag:")}
-        tags_wanted = {k: v for k, v in desired.items() if k.startswith("tag:")}
+        tags_now = {k: v for k, v in current.managed.items() if k.startswith("tags.")}
+        tags_wanted = {k: v for k, v in desired.items() if k.startswith("tags.")}
         if tags_now != tags_wanted and kind != "network":
             self._relabel(kind, link, request)
         return self.observe(request.type, link) or current
@@ -466,13 +471,13 @@ class GcpProvisioner:
 
     def _desired(self, request: ProvisionRequest, kind: str) -> dict[str, str]:
         settings = request.settings
-        wanted = {f"tag:{k}": v for k, v in self._labels(request).items() if k != OWNER_TAG_KEY}
+        wanted = {f"tags.{k}": v for k, v in self._labels(request).items() if k != OWNER_TAG_KEY}
         if kind == "vm":
             wanted["size"] = str(settings.get("size") or "")
             wanted["publicIp"] = _text(bool(settings.get("publicIp", False)))
             wanted["securityGroups"] = ",".join(sorted(_items(settings.get("securityGroups"))))
             if settings.get("subnet"):
-                wanted["subnet"] = _tail(self._subnet_link(request, str(settings["subnet"])))
+                wanted["subnetLink"] = _tail(self._subnet_link(request, str(settings["subnet"])))
         elif kind == "volume":
             wanted.update(storageKind="volume", sizeGb=_text(settings.get("sizeGb") or ""), zone=self._zone(request))
         elif kind == "network":
@@ -482,11 +487,11 @@ class GcpProvisioner:
         return wanted
 
     def _instance_managed(self, item: Mapping[str, Any], outputs: dict[str, str]) -> dict[str, str]:
-        managed = {"size": _last(item.get("machineType")), "publicIp": "false", "subnet": ""}
+        managed = {"size": _last(item.get("machineType")), "publicIp": "false", "subnetLink": ""}
         managed["securityGroups"] = ",".join(sorted((item.get("tags") or {}).get("items") or ()))
         for nic in item.get("networkInterfaces") or ():
             outputs["private_ip"] = str(nic.get("networkIP", ""))
-            managed["subnet"] = _tail(str(nic.get("subnetwork", "")))
+            managed["subnetLink"] = _tail(str(nic.get("subnetwork", "")))
             for config in nic.get("accessConfigs") or ():
                 managed["publicIp"] = "true"
                 if config.get("natIP"):
@@ -528,7 +533,7 @@ def _tail(link: str) -> str:
 
 
 def _label_tags(item: Mapping[str, Any]) -> dict[str, str]:
-    return {f"tag:{k}": str(v) for k, v in (item.get("labels") or {}).items() if k != OWNER_TAG_KEY}
+    return {f"tags.{k}": str(v) for k, v in (item.get("labels") or {}).items() if k != OWNER_TAG_KEY}
 
 
 def _raise_op_error(operation: Mapping[str, Any], what: str) -> None:

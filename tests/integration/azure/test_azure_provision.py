@@ -16,6 +16,7 @@ from daytwo.operator.backends.provisioning import (
     ProvisionState,
     ResourceProvisioner,
     ResourceType,
+    managed_view,
 )
 from daytwo.operator.errors import InvalidRequest, PermissionDenied
 
@@ -52,6 +53,14 @@ def request(type: ResourceType, name: str, token: str, **settings: object) -> Pr
         settings=settings,  # type: ignore[arg-type]
         tags={"team": "daytwo"},
     )
+
+
+def assert_no_drift(req: ProvisionRequest, seen: ProvisionedResource, compared: set[str]) -> None:
+    """What the backend reports reads as no drift against the reconciler's managed_view of the same request."""
+    view = managed_view(req)
+    common = set(view) & set(seen.managed)
+    assert compared <= common, f"{compared - common} not reported"
+    assert {k: seen.managed[k] for k in common} == {k: view[k] for k in common}
 
 
 def settle(prov: ResourceProvisioner, type: ResourceType, external_id: str) -> ProvisionedResource:
@@ -114,8 +123,10 @@ def test_vm_lifecycle(az: AzureStandin, prov: ResourceProvisioner) -> None:
     assert out["resource_id"] == made.external_id and uuid.UUID(out["instance_id"])
     assert out["private_ip"].startswith("10.40.1.") and out["public_ip"]
     assert active.managed["size"] == "Standard_B2s" and active.managed["publicIp"] == "true"
-    assert active.managed["subnet"] == vnet.outputs["subnet:web"].lower()
-    assert active.managed["tag:team"] == "daytwo"
+    assert active.managed["subnetId"] == vnet.outputs["subnet:web"].lower()
+    assert active.managed["tags.team"] == "daytwo"
+
+    assert_no_drift(req, active, {"size", "publicIp", "tags.team"})
 
     adopted = prov.find(req)
     assert adopted is not None and adopted.external_id == made.external_id
@@ -170,7 +181,7 @@ def test_bucket_lifecycle(az: AzureStandin, prov: ResourceProvisioner) -> None:
     prov.create(req)
     assert az.created(ACCOUNT) == before + 1, "the account name is deterministic per token"
     retagged = prov.update(ProvisionRequest(**{**req.__dict__, "tags": {"team": "ops"}}), active)
-    assert retagged.managed["tag:team"] == "ops"
+    assert retagged.managed["tags.team"] == "ops"
     delete_until_gone(prov, ResourceType.STORAGE, made.external_id)
     assert prov.find(req) is None
 
@@ -182,6 +193,7 @@ def test_network_lifecycle(az: AzureStandin, prov: ResourceProvisioner) -> None:
     active = settle(prov, ResourceType.NETWORK, made.external_id)
     assert active.outputs["subnet:a"] == f"{made.external_id}/subnets/a"
     assert active.managed["cidr"] == "10.50.0.0/16" and active.managed["subnets"] == "a=10.50.1.0/24"
+    assert_no_drift(req, active, {"cidr", "subnets", "tags.team"})
     assert (prov.find(req) or active).external_id == made.external_id
     prov.create(req)
     assert az.created(VNET) == before + 1

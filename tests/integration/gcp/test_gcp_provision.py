@@ -23,6 +23,7 @@ from daytwo.operator.backends.provisioning import (
     ProvisionState,
     ResourceProvisioner,
     ResourceType,
+    managed_view,
 )
 from daytwo.operator.backends.runtime import RetryPolicy
 from daytwo.operator.errors import InvalidRequest, PermissionDenied
@@ -64,6 +65,14 @@ def request(type: ResourceType, name: str, token: str, **settings: object) -> Pr
         settings=settings,  # type: ignore[arg-type]
         tags={"team": "daytwo"},
     )
+
+
+def assert_no_drift(req: ProvisionRequest, seen: ProvisionedResource, compared: set[str]) -> None:
+    """What the backend reports reads as no drift against the reconciler's managed_view of the same request."""
+    view = managed_view(req)
+    common = set(view) & set(seen.managed)
+    assert compared <= common, f"{compared - common} not reported"
+    assert {k: seen.managed[k] for k in common} == {k: view[k] for k in common}
 
 
 def settle(prov: ResourceProvisioner, type: ResourceType, external_id: str) -> ProvisionedResource:
@@ -113,8 +122,10 @@ def test_vm_lifecycle(gcp: GcpStandin, prov: ResourceProvisioner) -> None:
     out = active.outputs
     assert out["instance_id"].isdigit() and out["instance_id"] != "web-1"
     assert out["private_ip"].startswith("10.80.1.") and out["public_ip"].startswith("34.")
-    assert active.managed["subnet"] == f"projects/{gcp.project_id}/regions/us-central1/subnetworks/vpc-vm-web"
-    assert active.managed["securityGroups"] == "ssh,web" and active.managed["tag:team"] == "daytwo"
+    assert active.managed["subnetLink"] == f"projects/{gcp.project_id}/regions/us-central1/subnetworks/vpc-vm-web"
+    assert active.managed["securityGroups"] == "ssh,web" and active.managed["tags.team"] == "daytwo"
+
+    assert_no_drift(req, active, {"size", "publicIp", "tags.team"})
 
     adopted = prov.find(req)
     assert adopted is not None and adopted.external_id == made.external_id
@@ -128,7 +139,7 @@ def test_vm_lifecycle(gcp: GcpStandin, prov: ResourceProvisioner) -> None:
     assert len(gcp.labelled("instances", OWNER_TAG_KEY, label_value(req.owner_tag))) == 1
 
     relabelled = prov.update(ProvisionRequest(**{**req.__dict__, "tags": {"team": "ops"}}), active)
-    assert relabelled.managed["tag:team"] == "ops"
+    assert relabelled.managed["tags.team"] == "ops"
     with pytest.raises(InvalidRequest, match="size"):
         prov.update(
             ProvisionRequest(**{**req.__dict__, "settings": {**req.settings, "size": "n2-standard-4"}}), relabelled
@@ -170,7 +181,7 @@ def test_bucket_lifecycle(gcp: GcpStandin, prov: ResourceProvisioner) -> None:
     prov.create(req)  # 409 "you already own it", owner label matches
     assert gcp.created("buckets") == before + 1
     retagged = prov.update(ProvisionRequest(**{**req.__dict__, "tags": {"env": "prod"}}), active)
-    assert retagged.managed == {"storageKind": "bucket", "tag:env": "prod"}, "team removed, env added"
+    assert retagged.managed == {"storageKind": "bucket", "tags.env": "prod"}, "team removed, env added"
     stranger = request(ResourceType.STORAGE, "daytwo-team-bucket", str(uuid.uuid4()), storageKind="bucket")
     assert prov.find(stranger) is None, "another owner's bucket of that name is not adopted"
     delete_until_gone(prov, ResourceType.STORAGE, made.external_id)
@@ -184,6 +195,7 @@ def test_network_lifecycle(gcp: GcpStandin, prov: ResourceProvisioner) -> None:
     assert gcp.journal.count(r"/global/operations/.*/wait$") >= 1, "subnets waited for the network's operation"
     active = settle(prov, ResourceType.NETWORK, made.external_id)
     assert active.managed["subnets"] == "a=10.90.1.0/24,b=10.90.2.0/24"
+    assert_no_drift(req, active, {"subnets"})
     assert active.outputs["subnet:a"].endswith("/regions/us-central1/subnetworks/vpc-a-a")
     assert (prov.find(req) or active).external_id == made.external_id
     prov.create(req)
