@@ -7,8 +7,9 @@ highest rendezvous score for its ``namespace/name`` (:func:`owner`): every shard
 picks the same owner, and when a shard dies only its objects move, spread over the survivors.
 
 Liveness is judged from *local* observation times, never from the ``renewTime`` a peer wrote (clocks may
-differ): a peer is live while its Lease changed within ``lease + grace`` seconds of this process's clock,
-and a Lease seen for the first time counts as just renewed (a newcomer waits rather than guesses).
+differ): a peer is live while its Lease changed (resourceVersion) within ``lease + grace`` seconds before
+this shard's last listing, by this process's clock; a Lease seen for the first time counts as just renewed
+(a newcomer waits rather than guesses), and without a fresh listing nobody is declared dead.
 A shard fences itself: it owns nothing once ``lease`` seconds passed since the start of its last heartbeat
 that both renewed its Lease and listed the others. Since a peer saw that renewal no earlier than it was
 sent, the peer takes over at least ``grace`` seconds after this shard stopped starting passes. A shard that

@@ -22,7 +22,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import suppress
 from typing import Any, cast
 
@@ -40,6 +40,8 @@ logger = logging.getLogger("daytwo.sharding")
 IDENTITY = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 #: Why a daemon was stopped because its object moved to another shard.
 _MOVED = kopf.DaemonStoppingReason.FILTERS_MISMATCH
+#: The other holder of our shard's Lease last warned about (once per holder, not per heartbeat).
+_WARNED: dict[int, str] = {}
 
 
 class Shard:
@@ -108,7 +110,8 @@ class _OwnedStop:
             moved.cancel()
 
 
-Daemon = Callable[..., Awaitable[None]]
+#: A polling daemon as Kopf calls it (keyword arguments only).
+Daemon = Callable[..., Coroutine[Any, Any, None]]
 
 
 def sharded(kind: str, daemon: Daemon) -> Daemon:
@@ -181,8 +184,9 @@ async def _heartbeat(store: LeaseStore, membership: Membership, me: int, timeout
     renewed = membership.may_claim(current, store.identity, started) and await asyncio.wait_for(
         asyncio.to_thread(store.renew, me, current), timeout
     )
-    if not renewed and current is not None and current.holder != store.identity:
-        logger.warning("shard %d is held by %s; waiting for its Lease to expire", me, current.holder)
+    if not renewed and current is not None and current.holder not in (store.identity, _WARNED.get(me)):
+        logger.warning("shard %d is held by %s; waiting until its Lease goes unrenewed", me, current.holder)
+        _WARNED[me] = current.holder
     leases = await asyncio.wait_for(asyncio.to_thread(store.list), timeout)
     if renewed:
         membership.heartbeat(started, time.monotonic(), leases)

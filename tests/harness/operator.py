@@ -85,3 +85,22 @@ class DaytwoProcess:
     def log(self) -> str:
         """Everything the process wrote so far."""
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def shard_operator(
+    kubeconfig: Path, log_path: Path, shard: int, shards: int, env: dict[str, str] | None = None
+) -> DaytwoProcess:
+    """`daytwo-operator` as shard ``shard`` of ``shards`` (README, Sharding): its own shard id, no metrics port
+    (several run on one host), Leases in ``default`` unless ``env`` says otherwise. Not started yet."""
+    return DaytwoProcess(
+        "daytwo-operator",
+        kubeconfig,
+        log_path,
+        env={
+            "DAYTWO_SHARDS": str(shards),
+            "DAYTWO_SHARD_ID": str(shard),
+            "DAYTWO_SHARD_NAMESPACE": "default",
+            "DAYTWO_METRICS_PORT": "0",
+            **(env or {}),
+        },
+    )
