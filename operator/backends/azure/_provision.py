@@ -8,7 +8,8 @@
 
 Crash safety comes from ARM itself: PUT is create-or-update by name, so a create repeated after a crash
 (same request, same names) changes nothing and makes no second resource. Names: the VM, disk and VNet are
-``request.name`` in ``settings["resourceGroup"]`` (default ``daytwo``, created on first use); a bucket is a
+``request.name`` in ``settings["resourceGroup"]`` (default ``daytwo``, created on first use in the request's
+region; a request without a region takes the existing group's location); a bucket is a
 StorageV2 account named ``dt`` + 22 hex of a digest of ``request.token`` (account names are global, 3-24
 lower-case alphanumerics) holding one private blob container named after ``request.name``. A VM gets its NIC
 (``<name>-nic``) and, with ``publicIp``, a Standard static public IP (``<name>-pip``) through
@@ -163,10 +164,17 @@ class AzureProvisioner:
     def _group_path(self, group: str) -> str:
         return f"/subscriptions/{self._sub}/resourceGroups/{group}"
 
-    def _location(self, request: ProvisionRequest) -> str:
+    def _location(self, request: ProvisionRequest, group: str) -> str:
+        """The request's region (or settings.location), else the location of its existing resource group."""
         location = request.region or str(request.settings.get("location") or "")
         if not location:
-            raise InvalidRequest("region: Azure needs a location for the resource (e.g. westeurope)")
+            found = self._get(self._group_path(group), "resourceGroups")
+            location = str((found or {}).get("location") or "")
+        if not location:
+            raise InvalidRequest(
+                f"region: Azure needs a location for the resource (e.g. westeurope); resource group {group} "
+                "does not exist yet to take it from"
+            )
         return location
 
     def _ensure_group(self, group: str, location: str) -> None:
@@ -227,8 +235,8 @@ class AzureProvisioner:
     def create(self, request: ProvisionRequest) -> ProvisionedResource:
         """PUT the resource by its deterministic name (create-or-update: repeating it makes nothing new)."""
         kind = _kind(request.type, request.settings)
-        location = self._location(request)
         group = str(request.settings.get("resourceGroup") or DEFAULT_GROUP)
+        location = self._location(request, group)
         self._ensure_group(group, location)
         base = f"{self._group_path(group)}/providers"
         if kind == "vm":

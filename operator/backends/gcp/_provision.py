@@ -183,7 +183,7 @@ class GcpProvisioner:
             return zone
         if request.region:
             return f"{request.region}-a"
-        raise InvalidRequest("zone: a GCP instance or disk needs settings.zone or a region (zone = <region>-a)")
+        raise InvalidRequest("region: a GCP instance or disk needs a region (its zone is <region>-a) or a zone")
 
     def _region(self, request: ProvisionRequest) -> str:
         if request.region:

@@ -208,7 +208,16 @@ def test_bad_requests_name_the_field(az: AzureStandin, prov: ResourceProvisioner
             request(ResourceType.VM, "bad-1", "t", size="Standard_B1s", image="ubuntu", subnet="v/s", keyName=KEY)
         )
     with pytest.raises(InvalidRequest, match="region"):
-        prov.create(ProvisionRequest(ResourceType.NETWORK, "n", "t", "o", None, {"cidr": "10.0.0.0/16"}))
+        settings = {"cidr": "10.0.0.0/16", "resourceGroup": "rg-not-there"}
+        prov.create(ProvisionRequest(ResourceType.NETWORK, "n", "t", "o", None, settings))
+
+
+def test_no_region_takes_the_groups_location(az: AzureStandin, prov: ResourceProvisioner) -> None:
+    prov.create(request(ResourceType.NETWORK, "vnet-first", str(uuid.uuid4()), cidr="10.1.0.0/16"))  # makes "daytwo"
+    made = prov.create(
+        ProvisionRequest(ResourceType.NETWORK, "vnet-nowhere", "t2", "o2", None, {"cidr": "10.2.0.0/16"})
+    )
+    assert made.outputs["location"] == "westeurope"
     with pytest.raises(InvalidRequest, match="InvalidResourceReference"):
         prov.create(
             request(
