@@ -3,14 +3,18 @@ endpoint its passes are limited by."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+from daytwo.operator.handlers import references_index
 from daytwo.operator.handlers.references_index import (
     CREDENTIALS_INDEX,
     SECRETS_INDEX,
     pass_endpoint,
     reference_check,
+    wake_users,
 )
+from daytwo.operator.handlers.wakeups import WAKE
 from daytwo.operator.reconcile.references import (
     ObjectRef,
     SecretMeta,
@@ -89,3 +93,27 @@ def test_a_user_pass_is_limited_by_its_credentials_endpoint() -> None:
     assert pass_endpoint("DriftRule", NS, RULE, indexes({}, {})) == f"CloudCredential/{NS}/os-prod"
     assert pass_endpoint("CloudCredential", NS, CREDENTIAL, {}) == "openstack:keystone.example:5000"
     assert pass_endpoint("DriftEvent", NS, {"ruleRef": "r"}, found) is None
+
+
+async def test_a_credentials_users_are_woken_and_only_they() -> None:
+    users = {("CloudCredential", NS, "os-prod"): ["DriftRule/rule-a", "SnapshotPolicy/nightly"]}
+    mine, other = asyncio.Event(), asyncio.Event()
+    WAKE.register(("DriftRule", NS, "rule-a"), mine)
+    WAKE.register(("DriftRule", "team-b", "rule-a"), other)
+    try:
+        assert wake_users(users, ("CloudCredential", NS, "os-prod")) == 1  # the policy has no daemon waiting here
+        assert mine.is_set() and not other.is_set()
+        assert wake_users(users, ("CloudCredential", NS, "unused")) == 0
+    finally:
+        WAKE.unregister(("DriftRule", NS, "rule-a"), mine)
+        WAKE.unregister(("DriftRule", "team-b", "rule-a"), other)
+
+
+def test_which_credentials_name_a_secret_follows_their_specs() -> None:
+    key = ("CloudCredential", NS, "os-prod")
+    references_index._track_secrets(key, {"os-login", "os-ca"})
+    assert references_index._NAMED[(NS, "os-login")] == {key} and (NS, "os-ca") in references_index._NAMED
+    references_index._track_secrets(key, {"os-login-v2"})
+    assert (NS, "os-login") not in references_index._NAMED and (NS, "os-ca") not in references_index._NAMED
+    references_index._track_secrets(key, set())  # deleted
+    assert (NS, "os-login-v2") not in references_index._NAMED
