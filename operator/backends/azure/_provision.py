@@ -277,7 +277,7 @@ class AzureProvisioner:
         if item is None:
             return None
         props = item.get("properties") or {}
-        outputs = {"resource_id": str(item["id"]), "location": str(item.get("location", ""))}
+        outputs = {"id": str(item["id"]), "resource_id": str(item["id"]), "location": str(item.get("location", ""))}
         outputs["resource_group"] = resource_group(str(item["id"]))
         managed: dict[str, str] = {}
         if kind == "vm":
@@ -526,6 +526,7 @@ class AzureProvisioner:
         name = external_id.rsplit("/", 1)[-1]
         endpoint = str((props.get("primaryEndpoints") or {}).get("blob", "")).rstrip("/")
         outputs = {
+            "id": external_id,
             "resource_id": external_id,
             "bucket": name,
             "storage_account": str(account.get("name", "")),

@@ -281,7 +281,11 @@ class GcpProvisioner:
         if kind == "network":
             return self._network_view(item)
         status = str(item.get("status", ""))
-        outputs = {"self_link": str(item.get("selfLink", external_id)), "zone": _last(item.get("zone"))}
+        outputs = {
+            "id": str(item.get("id", "")),
+            "self_link": str(item.get("selfLink", external_id)),
+            "zone": _last(item.get("zone")),
+        }
         managed: dict[str, str] = {}
         if kind == "vm":
             outputs["instance_id"] = str(item.get("id", ""))
@@ -502,7 +506,8 @@ class GcpProvisioner:
 
     def _network_view(self, item: Mapping[str, Any]) -> ProvisionedResource:
         link = str(item["selfLink"])
-        outputs = {"self_link": link, "network_id": str(item.get("id", "")), "network": str(item.get("name", ""))}
+        outputs = {"id": str(item.get("id", "")), "self_link": link, "network_id": str(item.get("id", ""))}
+        outputs["network"] = str(item.get("name", ""))
         prefix = f"{item.get('name')}-"
         subnets = []
         for subnet_link in item.get("subnetworks") or ():
@@ -518,6 +523,7 @@ class GcpProvisioner:
     def _bucket_view(self, item: Mapping[str, Any]) -> ProvisionedResource:
         name = str(item.get("name", ""))
         outputs = {
+            "id": str(item.get("id", name)),
             "bucket": name,
             "url": f"gs://{name}",
             "self_link": str(item.get("selfLink", "")),

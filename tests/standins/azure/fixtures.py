@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .app import build_app
-from .estate import ACTIONS, OTHER_SUBSCRIPTION_ID, SUBSCRIPTION_ID, AzureEstate, ServicePrincipal
+from .estate import ACTIONS, LOCATION, OTHER_SUBSCRIPTION_ID, SUBSCRIPTION_ID, AzureEstate, ServicePrincipal
 from .httpstandin import Faults, Journal, TlsAppServer
 
 __all__ = ["AzureStandin", "build_standin", "run_azure"]
@@ -94,6 +94,44 @@ class AzureStandin:
         with self.estate.lock:
             self.estate.arm.settle()
             return [item for item in self.estate.arm.items.values() if item["type"] == type_name]
+
+    def add_network(self, group: str, name: str, cidr: str, subnets: dict[str, str]) -> str:
+        """A resource group (westeurope) with a VNet and its subnets, made directly (not through ARM writes, so
+        not counted in ``created``); returns the VNet's id."""
+        rg_id = f"/subscriptions/{self.subscription_id}/resourceGroups/{group}"
+        vnet_id = f"{rg_id}/providers/Microsoft.Network/virtualNetworks/{name}"
+        subnet_items = [
+            {
+                "name": subnet,
+                "id": f"{vnet_id}/subnets/{subnet}",
+                "type": "Microsoft.Network/virtualNetworks/subnets",
+                "properties": {"addressPrefix": prefix, "provisioningState": "Succeeded"},
+            }
+            for subnet, prefix in subnets.items()
+        ]
+        vnet = {
+            "id": vnet_id,
+            "name": name,
+            "type": "Microsoft.Network/virtualNetworks",
+            "location": LOCATION,
+            "tags": {},
+            "properties": {
+                "provisioningState": "Succeeded",
+                "addressSpace": {"addressPrefixes": [cidr]},
+                "subnets": subnet_items,
+            },
+        }
+        with self.estate.lock:
+            arm = self.estate.arm
+            arm.groups.setdefault(
+                rg_id.lower(),
+                {"id": rg_id, "name": group, "type": "Microsoft.Resources/resourceGroups", "location": LOCATION,
+                 "tags": {}, "properties": {"provisioningState": "Succeeded"}},
+            )  # fmt: skip
+            arm.items[vnet_id.lower()] = vnet
+            for subnet_item in subnet_items:
+                arm.items[str(subnet_item["id"]).lower()] = subnet_item
+        return vnet_id
 
     def issued_tokens(self) -> list[str]:
         """Every access token handed out so far (tests check none of them leaks into logs)."""
