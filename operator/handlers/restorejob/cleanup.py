@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from daytwo.crds.restorejob_status import CleanupStatus, CreatedResource
+
 from ...errors import BackendError, NotFound, RetryableError
+from ...shared.times import parse_time
 from .openstack import OpenStackEngine
 
 __all__ = ["cleanup_openstack", "cleanup_storage_openstack", "discover"]
@@ -20,10 +23,11 @@ __all__ = ["cleanup_openstack", "cleanup_storage_openstack", "discover"]
 _BUSY_VOLUME = ("in-use", "attaching", "detaching", "reserved", "maintenance", "backing-up", "awaiting-transfer")
 
 
-def _add(record: dict[str, Any], key: str, value: str) -> None:
-    items = list(record.get(key) or [])
+def _add(record: CleanupStatus, field: str, value: str) -> None:
+    """Append ``value`` to the list field ``field`` of the cleanup record (once; the newest 32 kept)."""
+    items = list(getattr(record, field) or [])
     if value not in items:
-        record[key] = [*items, value][-32:]
+        setattr(record, field, [*items, value][-32:])
 
 
 def discover(engine: OpenStackEngine) -> None:
@@ -32,25 +36,23 @@ def discover(engine: OpenStackEngine) -> None:
     if not ctx.plan.new_vm_name or not ctx.plan.project_id:
         return
     known = {(r.type, r.id) for r in ctx.resources(live=False)}
-    found: list[dict[str, Any]] = [
-        {"type": "server", "id": s.id, "name": s.name, "step": "CREATE_SERVER"} for s in engine.our_servers()
-    ]
+    found = [CreatedResource(type="server", id=s.id, name=s.name, step="CREATE_SERVER") for s in engine.our_servers()]
     found += [
-        {"type": "port", "id": p.id, "name": p.name, "step": "CREATE_PORTS", "networkId": p.network_id}
+        CreatedResource(type="port", id=p.id, name=p.name, step="CREATE_PORTS", network_id=p.network_id)
         for p in engine.our_ports()
     ]
     volumes = engine.admin.find_volumes(engine.volume_name(), project_id=engine.project_id)
     found += [
-        {"type": "volume", "id": v.id, "name": v.name, "step": "CREATE_VOLUME_FROM_SNAPSHOT"}
+        CreatedResource(type="volume", id=v.id, name=v.name, step="CREATE_VOLUME_FROM_SNAPSHOT")
         for v in volumes
         if engine.ours(v.metadata)
     ]
     for entry in found:
-        if (entry["type"], entry["id"]) not in known:
+        if (entry.type, entry.id) not in known:
             ctx.record(entry)
 
 
-def cleanup_openstack(engine: OpenStackEngine, record: dict[str, Any]) -> bool:
+def cleanup_openstack(engine: OpenStackEngine, record: CleanupStatus) -> bool:
     """One pass: servers (wait until gone), then unattached ports, then the volume when asked."""
     ctx, admin = engine.ctx, engine.admin
     discover(engine)
@@ -60,12 +62,12 @@ def cleanup_openstack(engine: OpenStackEngine, record: dict[str, Any]) -> bool:
             live = admin.get_server(server.id)
         except NotFound:
             ctx.forget("server", server.id)
-            _add(record, "deletedServers", server.id)
+            _add(record, "deleted_servers", server.id)
             continue
         if live.task_state != "deleting":
             _attempt(record, f"server {server.id}", lambda s=server.id: admin.delete_server(s))
         waiting = True
-    if waiting and not ctx.waited_too_long_since(record.get("startedAt")):
+    if waiting and not ctx.waited_too_long_since(parse_time(record.started_at)):
         return False
     for port in ctx.resources("port"):
         try:
@@ -78,16 +80,16 @@ def cleanup_openstack(engine: OpenStackEngine, record: dict[str, Any]) -> bool:
             continue
         if _attempt(record, f"port {port.id}", lambda p=port.id: admin.delete_port(p)):
             ctx.forget("port", port.id)
-            _add(record, "deletedPorts", port.id)
+            _add(record, "deleted_ports", port.id)
     for volume in ctx.resources("volume"):
-        if not record.get("deleteVolume"):
+        if not record.delete_volume:
             _add(record, "skipped", f"volume {volume.id}: kept (set deleteVolume: true to delete it)")
             continue
         try:
             live_volume = admin.get_volume(volume.id)
         except NotFound:
             ctx.forget("volume", volume.id)
-            _add(record, "deletedVolumes", volume.id)
+            _add(record, "deleted_volumes", volume.id)
             continue
         if live_volume.attachments or live_volume.status in _BUSY_VOLUME:
             _add(record, "skipped", f"volume {volume.id}: {live_volume.status}, attached or in use")
@@ -96,33 +98,33 @@ def cleanup_openstack(engine: OpenStackEngine, record: dict[str, Any]) -> bool:
             record, f"volume {volume.id}", lambda v=volume.id: admin.delete_volume(v)
         ):
             ctx.forget("volume", volume.id)
-            _add(record, "deletedVolumes", volume.id)
+            _add(record, "deleted_volumes", volume.id)
     if waiting:
         _add(record, "errors", "a server of the job is still being deleted; its ports and volume were kept")
     return True
 
 
-def cleanup_storage_openstack(engine: OpenStackEngine, record: dict[str, Any], mode: str) -> bool:
+def cleanup_storage_openstack(engine: OpenStackEngine, record: CleanupStatus, mode: str) -> bool:
     """One pass: the source snapshot first (its volume cannot go while it exists), then the old boot volume."""
     ctx, admin = engine.ctx, engine.admin
     snapshot_id = str(ctx.plan.restore_point_id or "")
-    if record.get("deleteSourceSnapshot") and snapshot_id:
+    if record.delete_source_snapshot and snapshot_id:
         try:
             snapshot = admin.get_snapshot(snapshot_id)
         except NotFound:
-            if snapshot_id not in (record.get("deletedSnapshots") or []):
+            if snapshot_id not in (record.deleted_snapshots or []):
                 _add(record, "skipped", f"snapshot {snapshot_id}: already gone")
         else:
             if snapshot.status == "available":
                 if _attempt(record, f"snapshot {snapshot_id}", lambda: admin.delete_snapshot(snapshot_id)):
-                    _add(record, "deletedSnapshots", snapshot_id)
+                    _add(record, "deleted_snapshots", snapshot_id)
                     return False
             elif snapshot.status == "deleting":
                 return False
             else:
                 _add(record, "skipped", f"snapshot {snapshot_id}: {snapshot.status}, not available; kept")
     old = ctx.original.boot_volume_id if ctx.original else None
-    if not record.get("deleteOldVolume"):
+    if not record.delete_old_volume:
         return True
     if mode != "REPLACE" or not old:
         _add(record, "skipped", "old volume: only a REPLACE restore leaves one behind")
@@ -130,7 +132,7 @@ def cleanup_storage_openstack(engine: OpenStackEngine, record: dict[str, Any], m
     try:
         volume = admin.get_volume(old)
     except NotFound:
-        if old not in (record.get("deletedVolumes") or []):
+        if old not in (record.deleted_volumes or []):
             _add(record, "skipped", f"volume {old}: already gone")
         return True
     if volume.attachments or volume.status in _BUSY_VOLUME:
@@ -143,11 +145,11 @@ def cleanup_storage_openstack(engine: OpenStackEngine, record: dict[str, Any], m
         )
         _add(record, "errors", f"volume {old} still has snapshot(s) {', '.join(others[:5])}; {why}")
     elif volume.status != "deleting" and _attempt(record, f"volume {old}", lambda: admin.delete_volume(old)):
-        _add(record, "deletedVolumes", old)
+        _add(record, "deleted_volumes", old)
     return True
 
 
-def _attempt(record: dict[str, Any], what: str, call: Any) -> bool:
+def _attempt(record: CleanupStatus, what: str, call: Any) -> bool:
     """Run a delete; a failure is recorded in ``errors`` (Cinder refuses a volume with snapshots, say)."""
     try:
         call()

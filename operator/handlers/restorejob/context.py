@@ -9,26 +9,34 @@ return a delay when they wait for the cloud.
 from __future__ import annotations
 
 import asyncio
-import copy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
+from daytwo.crds.base import Step, StepState
 from daytwo.crds.restorejob import RestoreJobSpec
 from daytwo.crds.restorejob_status import (
     CleanupStatus,
     CreatedResource,
     InFlightCall,
     OriginalVm,
+    RestoreJobStatus,
     RestorePlan,
     RetryStatus,
 )
 
 from ...kube import KubeClient
-from ...reconcile.restorejob.steps import add_resource, fail_step, finish_step, mark_deleted, owner_mark, start_step
+from ...reconcile.restorejob.steps import (
+    add_resource,
+    fail_step,
+    finish_step,
+    mark_deleted,
+    note_step,
+    owner_mark,
+    start_step,
+)
 from ...settings import OperatorSettings
-from ...shared.times import parse_time
 
 __all__ = ["KIND", "WAIT_TIMEOUT", "JobContext", "Retry", "StepFailed", "merge_patch"]
 
@@ -66,20 +74,22 @@ class StepFailed(Exception):
 
 @dataclass
 class JobContext:
-    """One RestoreJob during one pass: its spec (parsed once, here at the handler boundary), the status as
-    last written (the JSON the apiserver holds, so a write patches only what differs; typed views below),
-    and how to write it."""
+    """One RestoreJob during one pass: its spec and status (parsed once, here at the handler boundary), the
+    status as last written (the JSON the apiserver holds, so a write patches only what differs), and how to
+    write it."""
 
     client: KubeClient
     body: kopf.Body
     obj: dict[str, Any]
     settings: OperatorSettings
     wake: asyncio.Event | None = None
-    status: dict[str, Any] = field(default_factory=dict)
+    status: RestoreJobStatus = field(init=False)
+    written: dict[str, Any] = field(init=False)
     spec: RestoreJobSpec = field(init=False)
 
     def __post_init__(self) -> None:
-        self.status = dict(self.obj.get("status") or {})
+        self.status = RestoreJobStatus.model_validate(self.obj.get("status") or {})
+        self.written = self.status.to_k8s()
         self.spec = RestoreJobSpec.model_validate(self.obj["spec"])
 
     @property
@@ -110,44 +120,43 @@ class JobContext:
     @property
     def plan(self) -> RestorePlan:
         """status.plan (what VALIDATE_LIVE_STATE recorded; empty before)."""
-        return RestorePlan.model_validate(self.status.get("plan") or {})
+        return self.status.plan or RestorePlan()
 
     @property
     def original(self) -> OriginalVm | None:
         """status.original (REPLACE: the VM as RECORD_ORIGINAL_VM found it)."""
-        found = self.status.get("original")
-        return OriginalVm.model_validate(found) if found else None
+        return self.status.original
 
     @property
     def in_flight(self) -> InFlightCall | None:
         """status.inFlight (a create that may still land)."""
-        found = self.status.get("inFlight")
-        return InFlightCall.model_validate(found) if found else None
+        return self.status.in_flight
 
     @property
     def retry(self) -> RetryStatus | None:
         """status.retry (the last retry request answered)."""
-        found = self.status.get("retry")
-        return RetryStatus.model_validate(found) if found else None
+        return self.status.retry
 
     def cleanup(self, key: str) -> CleanupStatus | None:
-        """status.cleanup or status.cleanupStorage (``key``)."""
-        found = self.status.get(key)
-        return CleanupStatus.model_validate(found) if found else None
+        """status.cleanup or status.cleanupStorage (``key``: cleanup or cleanup_storage)."""
+        found = getattr(self.status, key)
+        return found if isinstance(found, CleanupStatus) else None
 
-    def write(self, changes: dict[str, Any]) -> None:
-        """Patch the fields that changed, each replaced whole (a key a record no longer has is removed, which
-        a plain JSON merge patch would keep); keep ``status`` current."""
-        diff = {key: value for key, value in changes.items() if self.status.get(key) != value}
+    def write(self, **changes: Any) -> None:
+        """Set status fields (snake_case, typed values) and patch those that changed, each replaced whole (a key
+        a record no longer has is removed, which a plain JSON merge patch would keep)."""
+        self.status = self.status.model_copy(update=changes)
+        fields = self.status.patch_of(*changes)
+        diff = {key: value for key, value in fields.items() if self.written.get(key) != value}
         if not diff:
             return
-        patch = {key: merge_patch(self.status.get(key), value) for key, value in diff.items()}
+        patch = {key: merge_patch(self.written.get(key), value) for key, value in diff.items()}
         self.client.patch_status(KIND, self.namespace, self.name, patch)
         for key, value in diff.items():
             if value is None:
-                self.status.pop(key, None)
+                self.written.pop(key, None)
             else:
-                self.status[key] = copy.deepcopy(value)
+                self.written[key] = value
 
     def woken(self) -> bool:
         """Whether the object changed since the pass began (a cancel, say): end the pass, read it again."""
@@ -158,14 +167,14 @@ class JobContext:
         kopf.event(self.body, type=type_, reason=reason, message=message[:1024])
 
     # steps
-    def steps(self) -> list[dict[str, Any]]:
-        """status.steps (a copy)."""
-        return [dict(step) for step in self.status.get("steps") or []]
+    def steps(self) -> list[Step]:
+        """status.steps (a copy of the list)."""
+        return list(self.status.steps or [])
 
-    def _put(self, index: int, step: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+    def _put(self, index: int, step: Step) -> None:
         steps = self.steps()
         steps[index] = step
-        self.write({"steps": steps, **(extra or {})})
+        self.write(steps=steps)
 
     def begin(self, index: int, external_ids: dict[str, str] | None = None) -> None:
         """Record the step Running (one more attempt) before its cloud call."""
@@ -173,18 +182,13 @@ class JobContext:
 
     def note(self, index: int, external_ids: dict[str, str] | None = None, message: str | None = None) -> None:
         """Record ids (a task UPID, a vmid) or a message on a running step without a new attempt."""
-        step = self.steps()[index]
-        if external_ids:
-            step["externalIds"] = {**(step.get("externalIds") or {}), **external_ids}
-        if message is not None:
-            step["message"] = message[:4096]
-        self._put(index, step)
+        self._put(index, note_step(self.steps()[index], external_ids, message))
 
     def succeed(
         self, index: int, message: str, *, skipped: bool = False, external_ids: dict[str, str] | None = None
     ) -> None:
         """The step is done (Skipped when there was nothing to do)."""
-        state = "Skipped" if skipped else "Succeeded"
+        state = StepState.SKIPPED if skipped else StepState.SUCCEEDED
         self._put(index, finish_step(self.steps()[index], datetime.now(UTC), message, state=state,
                                      external_ids=external_ids))  # fmt: skip
 
@@ -194,27 +198,26 @@ class JobContext:
 
     def waited_too_long(self, index: int) -> bool:
         """Whether a waiting step has waited longer than WAIT_TIMEOUT."""
-        return self.waited_too_long_since(self.steps()[index].get("startedAt"))
+        return self.waited_too_long_since(self.steps()[index].started_at)
 
     @staticmethod
-    def waited_too_long_since(started: str | None) -> bool:
-        """Whether WAIT_TIMEOUT has passed since ``started`` (an RFC 3339 UTC time)."""
-        begun = parse_time(started)
-        return begun is not None and datetime.now(UTC) - begun > WAIT_TIMEOUT
+    def waited_too_long_since(started: datetime | None) -> bool:
+        """Whether WAIT_TIMEOUT has passed since ``started``."""
+        return started is not None and datetime.now(UTC) - started > WAIT_TIMEOUT
 
     # created resources
     def resources(self, type_: str | None = None, *, live: bool = True) -> list[CreatedResource]:
         """createdResources (of one type; only those not deleted unless ``live`` is False)."""
         return [
             found
-            for found in map(CreatedResource.model_validate, self.status.get("createdResources") or [])
+            for found in self.status.created_resources or []
             if (type_ is None or found.type == type_) and not (live and found.deleted)
         ]
 
-    def record(self, entry: dict[str, Any]) -> None:
+    def record(self, entry: CreatedResource) -> None:
         """Add (or update) a created resource."""
-        self.write({"createdResources": add_resource(self.status.get("createdResources") or [], entry)})
+        self.write(created_resources=add_resource(self.status.created_resources or [], entry))
 
     def forget(self, type_: str, id_: str) -> None:
         """Mark a created resource deleted."""
-        self.write({"createdResources": mark_deleted(self.status.get("createdResources") or [], type_, id_)})
+        self.write(created_resources=mark_deleted(self.status.created_resources or [], type_, id_))

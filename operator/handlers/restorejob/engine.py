@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
+from daytwo.crds.restorejob_status import RestorePlan
+
 from ...reconcile.restorejob.plan import Plan, Request
 from ...reconcile.restorejob.steps import skip_for_dry_run
 from .context import JobContext, StepFailed
@@ -44,16 +46,16 @@ class StepEngine:
 
     def run_step(self, index: int, request: Request) -> float | None:
         """Run the step at ``index``: None when it finished, else seconds until it is looked at again."""
-        return self.step_table()[self.ctx.steps()[index]["name"]](index, request)
+        return self.step_table()[self.ctx.steps()[index].name](index, request)
 
     def validate(self, index: int, request: Request) -> float | None:
         """Plan again against live state; refuse what cannot run before anything changes (a dry run stops here)."""
         self.ctx.begin(index)
         plan = self.plan(request)
-        self.ctx.write({"plan": plan.to_status()})
+        self.ctx.write(plan=RestorePlan.model_validate(plan.to_status()))
         if not plan.ok:
             raise StepFailed(str(plan.reason), plan.message)
         self.ctx.succeed(index, self.validated(plan))
         if self.ctx.dry_run:
-            self.ctx.write({"steps": skip_for_dry_run(self.ctx.steps(), index, datetime.now(UTC))})
+            self.ctx.write(steps=skip_for_dry_run(self.ctx.steps(), index, datetime.now(UTC)))
         return None

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
+from daytwo.crds.base import Step, StepState
+from daytwo.crds.restorejob_status import RestorePlan
 
 from ...errors import BackendError, CredentialsNotFound, RetryableError
 from ...kube import kube_client
@@ -75,15 +77,17 @@ def plan_conditions(plan: Plan) -> list[ConditionUpdate]:
     ]
 
 
-def _planned_update(steps: list[dict[str, Any]]) -> list[ConditionUpdate]:
+def _planned_update(steps: list[Step]) -> list[ConditionUpdate]:
     """Planned during execution: from the VALIDATE_LIVE_STATE step."""
     index = step_index(steps, VALIDATE)
-    step = steps[index] if index is not None else {}
-    if step.get("state") in ("Succeeded", "Skipped"):
-        return [ConditionUpdate("Planned", True, "Planned", str(step.get("message") or ""))]
-    if step.get("state") == "Failed":
-        reason = (step.get("externalIds") or {}).get("reason") or "StepFailed"
-        return [ConditionUpdate("Planned", False, str(reason), str(step.get("message") or ""))]
+    if index is None:
+        return []
+    step = steps[index]
+    if step.state in (StepState.SUCCEEDED, StepState.SKIPPED):
+        return [ConditionUpdate("Planned", True, "Planned", step.message or "")]
+    if step.state == StepState.FAILED:
+        reason = (step.external_ids or {}).get("reason") or "StepFailed"
+        return [ConditionUpdate("Planned", False, reason, step.message or "")]
     return []
 
 
@@ -112,7 +116,7 @@ class Pass:
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return self.settings.resync_seconds
         ctx = JobContext(client, self.body, obj, self.settings, self.wake)
-        self.phase = str(ctx.status.get("phase") or "PENDING")  # kept when the pass fails before it decides
+        self.phase = ctx.status.phase or "PENDING"  # kept when the pass fails before it decides
         delay = self.settings.resync_seconds
         if not self.settings.restore_enabled:
             message = "restores are disabled in this operator (DAYTWO_RESTORE_ENABLED=false)"
@@ -133,7 +137,7 @@ class Pass:
             except BackendError as error:
                 updates = _error_conditions(error)
                 delay = self.settings.retry_delay_seconds if error.retryable else self.settings.resync_seconds
-        finish_status(client, self.body, obj, ctx.status, {}, updates, datetime.now(UTC), lambda _c: self.phase)
+        finish_status(client, self.body, obj, ctx.written, {}, updates, datetime.now(UTC), lambda _c: self.phase)
         return delay
 
     def act(self, ctx: JobContext, request: Request) -> tuple[list[ConditionUpdate], float]:
@@ -152,13 +156,13 @@ class Pass:
 
         if not spec.execute:
             plan = engine().plan(request)
-            ctx.write({"plan": plan.to_status()})
+            ctx.write(plan=RestorePlan.model_validate(plan.to_status()))
             self.phase = phase(False, Progress.NOT_STARTED, plan.ok)
             return plan_conditions(plan), self.settings.resync_seconds
-        if not ctx.status.get("steps"):
-            ctx.write({"steps": initial_steps(request.provider, request.mode)})
+        if not ctx.status.steps:
+            ctx.write(steps=initial_steps(request.provider, request.mode))
         if spec.cancel and not progress(ctx.steps()).finished:
-            ctx.write({"steps": cancel_steps(ctx.steps(), datetime.now(UTC))})
+            ctx.write(steps=cancel_steps(ctx.steps(), datetime.now(UTC)))
             ctx.event("Warning", "Canceled", "spec.cancel: the restore stopped at a step boundary")
         requests = Requests(ctx, engine, request)
         delay: float | None = requests.before_steps()
@@ -193,13 +197,13 @@ class Pass:
                 self.fail(ctx, index, failed.reason, failed.message)
                 continue
             except RetryableError as error:
-                attempts = int(ctx.steps()[index].get("attempts", 0))
+                attempts = ctx.steps()[index].attempts
                 if attempts >= MAX_ATTEMPTS:
                     self.fail(ctx, index, error.reason, f"gave up after {attempts} attempts: {error.message}")
                     continue
                 ctx.note(index, message=f"attempt {attempts} failed, retrying: {error.message}")
                 delay = backoff_seconds(attempts, self.settings.retry_delay_seconds)
-                raise Retry(delay, f"{steps[index]['name']}: {error.message}; retrying in {delay:.0f}s") from error
+                raise Retry(delay, f"{steps[index].name}: {error.message}; retrying in {delay:.0f}s") from error
             except CredentialsNotFound:
                 raise  # nothing was attempted: wait for the credential without failing the step
             except BackendError as error:
@@ -211,7 +215,7 @@ class Pass:
     def fail(self, ctx: JobContext, index: int, reason: str, message: str) -> None:
         """Fail the step, say so, and leave the rest to cleanup and retry."""
         ctx.fail(index, reason, message)
-        name = ctx.steps()[index]["name"]
+        name = ctx.steps()[index].name
         ctx.event("Warning", "StepFailed", f"{name}: {reason}: {message}")
 
 

@@ -22,7 +22,15 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from daytwo.crds.restorejob_status import InFlightCall, OriginalPort, OriginalVm, PlannedNetwork, RestoreResult
+from daytwo.crds.base import StepState
+from daytwo.crds.restorejob_status import (
+    CreatedResource,
+    InFlightCall,
+    OriginalPort,
+    OriginalVm,
+    PlannedNetwork,
+    RestoreResult,
+)
 
 from ...backends.openstack import AddressInUse, OpenStackConnectionParams, Port, RestoreBackend, Server, ServerSpec
 from ...errors import NotFound
@@ -144,11 +152,11 @@ class OpenStackEngine(StepEngine):
     def sending(self, step: str) -> None:
         """Record a create of ``step`` as in flight, until its client timeout is over, before it is sent."""
         until = datetime.now(UTC) + timedelta(seconds=self.params.timeout_seconds + CREATE_MARGIN_SECONDS + 1)
-        self.ctx.write({"inFlight": InFlightCall(step=step, until=format_time(until), holder=HOLDER).to_k8s()})
+        self.ctx.write(in_flight=InFlightCall(step=step, until=format_time(until), holder=HOLDER))
 
     def answered(self) -> None:
         """The create was answered: nothing of this job is in flight."""
-        self.ctx.write({"inFlight": None})
+        self.ctx.write(in_flight=None)
 
     def recorded_ids(self, type_: str) -> list[str]:
         """Ids of the live resources of a type recorded in status."""
@@ -189,7 +197,7 @@ class OpenStackEngine(StepEngine):
             ports=ports or None,
             recorded_at=format_time(datetime.now(UTC)),
         )
-        self.ctx.write({"original": original.to_k8s()})
+        self.ctx.write(original=original)
         self.ctx.succeed(index, f"{len(ports)} port(s): " + ", ".join(f"{p.port_id} {p.ips}" for p in ports))
         return None
 
@@ -212,7 +220,7 @@ class OpenStackEngine(StepEngine):
     def wait_vm_deleted(self, index: int, request: Request) -> float | None:
         """REPLACE: wait until Nova has removed the VM (and released its ports and volumes)."""
         vm_id = str(self.ctx.plan.vm_id)
-        if self.ctx.steps()[index]["state"] == "Pending":
+        if self.ctx.steps()[index].state == StepState.PENDING:
             self.ctx.begin(index, {"serverId": vm_id})
         try:
             server = self.admin.get_server(vm_id)
@@ -261,7 +269,7 @@ class OpenStackEngine(StepEngine):
             if any(e.status == "creating" for e in extras):
                 return self.poll
             self.answered()
-            self.ctx.record({"type": "volume", "id": volume.id, "name": name, "step": CREATE_VOLUME})
+            self.ctx.record(CreatedResource(type="volume", id=volume.id, name=name, step=CREATE_VOLUME))
             self.ctx.succeed(
                 index, f"volume {volume.id} exists ({volume.status})", external_ids={"volumeId": volume.id}
             )
@@ -282,7 +290,7 @@ class OpenStackEngine(StepEngine):
             snapshot_id=str(plan.restore_point_id),
             metadata=self.metadata(),
         )
-        self.ctx.record({"type": "volume", "id": volume.id, "name": name, "step": CREATE_VOLUME})
+        self.ctx.record(CreatedResource(type="volume", id=volume.id, name=name, step=CREATE_VOLUME))
         self.answered()
         self.ctx.succeed(
             index, f"volume {volume.id} from snapshot {plan.restore_point_id}", external_ids={"volumeId": volume.id}
@@ -292,7 +300,7 @@ class OpenStackEngine(StepEngine):
     def wait_volume(self, index: int, request: Request) -> float | None:
         """Wait until the new volume is available."""
         volume_id = self.live_id("volume")
-        if self.ctx.steps()[index]["state"] == "Pending":
+        if self.ctx.steps()[index].state == StepState.PENDING:
             self.ctx.begin(index, {"volumeId": volume_id})
         try:
             volume = self.admin.get_volume(volume_id)
@@ -334,9 +342,10 @@ class OpenStackEngine(StepEngine):
                         self.ctx.forget("port", stale.id)
                 good = self._new_port(request, network, name, wanted)
             self.ctx.record(
-                {"type": "port", "id": good.id, "name": name, "step": CREATE_PORTS,
-                 "networkId": good.network_id, "ips": _ips(good)}
-            )  # fmt: skip
+                CreatedResource(
+                    type="port", id=good.id, name=name, step=CREATE_PORTS, network_id=good.network_id, ips=_ips(good)
+                )
+            )
             made.append(f"{good.id} {_ips(good)}")
         self.ctx.succeed(index, f"port(s) {', '.join(made) or 'none'}")
         return None
@@ -377,7 +386,7 @@ class OpenStackEngine(StepEngine):
                 if extra.id != server.id:
                     self.ctx.forget("server", extra.id)
             self.answered()
-            self.ctx.record({"type": "server", "id": server.id, "name": server.name, "step": CREATE_SERVER})
+            self.ctx.record(CreatedResource(type="server", id=server.id, name=server.name, step=CREATE_SERVER))
             self.ctx.succeed(
                 index, f"server {server.id} exists ({server.status})", external_ids={"serverId": server.id}
             )
@@ -402,7 +411,7 @@ class OpenStackEngine(StepEngine):
         self.ctx.begin(index)
         self.sending(CREATE_SERVER)
         server = self.scoped().create_server(spec)
-        self.ctx.record({"type": "server", "id": server.id, "name": server.name, "step": CREATE_SERVER})
+        self.ctx.record(CreatedResource(type="server", id=server.id, name=server.name, step=CREATE_SERVER))
         self.answered()
         self.ctx.succeed(index, f"server {server.id} booting", external_ids={"serverId": server.id})
         return None
@@ -417,7 +426,7 @@ class OpenStackEngine(StepEngine):
     def wait_server(self, index: int, request: Request) -> float | None:
         """Wait until the new server is ACTIVE."""
         server_id = self.live_id("server")
-        if self.ctx.steps()[index]["state"] == "Pending":
+        if self.ctx.steps()[index].state == StepState.PENDING:
             self.ctx.begin(index, {"serverId": server_id})
         try:
             server = self.admin.get_server(server_id)
@@ -458,21 +467,21 @@ class OpenStackEngine(StepEngine):
             ips=ips[:32],
             fell_back=fell_back or None,
         )
-        self.ctx.write({"result": result.to_k8s()})
+        self.ctx.write(result=result)
         note = f"; new address on {', '.join(fell_back)} (TRY_SAME_IPS)" if fell_back else ""
         self.ctx.succeed(index, f"addresses {', '.join(ips) or 'none'}{note}")
         return None
 
     def finalize(self, index: int, request: Request) -> float | None:
         """Record the result and say so."""
-        result = dict(self.ctx.status.get("result") or {})
+        result = self.ctx.status.result or RestoreResult()
         plan = self.ctx.plan
         verb = "replaced" if request.mode == "REPLACE" else "restored"
-        result["message"] = (
-            f"{verb} {plan.vm_name} as {result.get('vmName')} ({result.get('vmId')}) from "
+        message = (
+            f"{verb} {plan.vm_name} as {result.vm_name} ({result.vm_id}) from "
             f"{plan.restore_point_name or plan.restore_point_id}"
         )
-        self.ctx.write({"result": result})
-        self.ctx.succeed(index, result["message"])
-        self.ctx.event("Normal", "Restored", result["message"])
+        self.ctx.write(result=result.model_copy(update={"message": message}))
+        self.ctx.succeed(index, message)
+        self.ctx.event("Normal", "Restored", message)
         return None

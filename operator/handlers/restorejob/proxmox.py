@@ -11,7 +11,9 @@ before submitting again, so nothing runs twice that matters (a rollback is idemp
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+
+from daytwo.crds.base import StepState
+from daytwo.crds.restorejob_status import CleanupStatus, CreatedResource, RestoreResult
 
 from ...backends.proxmox import Guest, GuestRef, GuestType, ProxmoxBackend
 from ...reconcile.restorejob.plan import Plan, Request
@@ -64,7 +66,7 @@ class ProxmoxEngine(StepEngine):
     ) -> float | None:
         """Submit a task once and follow its UPID; after a restart look at the guest before submitting again."""
         step = self.ctx.steps()[index]
-        upid = (step.get("externalIds") or {}).get("upid")
+        upid = (step.external_ids or {}).get("upid")
         if upid:
             task = self.backend.task_status(node, upid)
             if not task.done:
@@ -79,10 +81,10 @@ class ProxmoxEngine(StepEngine):
         if current is not None and current.lock:
             return self.poll  # a task of ours (or someone's) still holds the guest
         if done(current):
-            interrupted = step["state"] == "Running"
+            interrupted = step.state == StepState.RUNNING
             self.ctx.succeed(index, "found done" if interrupted else "nothing to do", skipped=not interrupted)
             return None
-        if step["state"] == "Pending":
+        if step.state == StepState.PENDING:
             self.ctx.begin(index)
         self.ctx.note(index, {"upid": submit()})
         return self.poll
@@ -111,10 +113,10 @@ class ProxmoxEngine(StepEngine):
     def clone(self, index: int, request: Request) -> float | None:
         """NEW: a full clone from the snapshot under a vmid recorded before the call."""
         ref = self.ref(request)
-        ids: dict[str, Any] = self.ctx.steps()[index].get("externalIds") or {}
+        ids = self.ctx.steps()[index].external_ids or {}
         if not ids.get("newVmid"):
             self.ctx.begin(index, {"newVmid": str(self.backend.next_vmid())})
-            ids = self.ctx.steps()[index]["externalIds"]
+            ids = self.ctx.steps()[index].external_ids or {}
         newid, name = int(ids["newVmid"]), str(self.ctx.plan.new_vm_name)
         existing = self.guest(ref.node, newid)
         if existing is not None and existing.name != name:
@@ -129,8 +131,8 @@ class ProxmoxEngine(StepEngine):
         )
         wait = self._task(index, ref.node, submit, lambda g: g is not None and not g.lock, newid)
         step = self.ctx.steps()[index]
-        if (step.get("externalIds") or {}).get("upid") or step["state"] in ("Succeeded", "Skipped"):
-            self.ctx.record({"type": "proxmox-guest", "id": str(newid), "name": name, "step": CLONE})
+        if (step.external_ids or {}).get("upid") or step.state in (StepState.SUCCEEDED, StepState.SKIPPED):
+            self.ctx.record(CreatedResource(type="proxmox-guest", id=str(newid), name=name, step=CLONE))
         return wait
 
     def finalize(self, index: int, request: Request) -> float | None:
@@ -142,13 +144,13 @@ class ProxmoxEngine(StepEngine):
         message = f"{verb} guest {request.vmid} to snapshot {request.snapshot}" + (
             f" as {name} ({vm_id}), stopped" if request.mode == "NEW" else ""
         )
-        self.ctx.write({"result": {"vmId": vm_id, "vmName": name, "message": message}})
+        self.ctx.write(result=RestoreResult(vm_id=vm_id, vm_name=name, message=message))
         self.ctx.succeed(index, message)
         self.ctx.event("Normal", "Restored", message)
         return None
 
-    def cleanup(self, record: dict[str, Any]) -> bool:
-        """Proxmox: daytwo deletes no guests; say what is left."""
+    def cleanup(self, record: CleanupStatus) -> bool:
+        """Proxmox: daytwo deletes no guests; say what is left (in ``record``)."""
         for guest in self.ctx.resources("proxmox-guest"):
-            record["skipped"] = [*(record.get("skipped") or []), f"guest {guest.id}: kept; remove it by hand"]
+            record.skipped = [*(record.skipped or []), f"guest {guest.id}: kept; remove it by hand"]
         return True

@@ -13,7 +13,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from daytwo.crds.base import Step, StepState
 from daytwo.crds.restorejob import CleanupPolicy
+from daytwo.crds.restorejob_status import CleanupStatus, RetryStatus
 
 from ...errors import NotFound
 from ...reconcile.restorejob.plan import Request
@@ -44,9 +46,10 @@ def _now() -> str:
     return format_time(datetime.now(UTC))
 
 
-def _failed_at(steps: list[dict[str, Any]]) -> str:
-    """When the restore failed or was canceled (the latest finishedAt of such a step)."""
-    return max((s.get("finishedAt") or "" for s in steps if s["state"] in ("Failed", "Canceled")), default="")
+def _failed_at(steps: list[Step]) -> str:
+    """When the restore failed or was canceled (the latest finishedAt of such a step, RFC 3339)."""
+    ended = [s.finished_at for s in steps if s.state in (StepState.FAILED, StepState.CANCELED) and s.finished_at]
+    return format_time(max(ended)) if ended else ""
 
 
 class Requests:
@@ -63,8 +66,9 @@ class Requests:
     # the order of a pass ------------------------------------------------------------------------------
     def before_steps(self) -> float | None:
         """Continue a running cleanup (nothing else happens meanwhile), then answer a retry request."""
-        for key in ("cleanup", "cleanupStorage"):
-            if self.running(key) and not self.advance(key, dict(self.ctx.status[key])):
+        for key in ("cleanup", "cleanup_storage"):
+            record = self.ctx.cleanup(key)
+            if record is not None and record.state == "Running" and not self.advance(key, record.model_copy()):
                 return self.poll
         self.retry()
         return None
@@ -78,29 +82,29 @@ class Requests:
         automatic = state in _FINAL_FAILURES and policy != CleanupPolicy.RETAIN and not self.running("cleanup")
         if automatic and ((record.started_at if record else None) or "") < _failed_at(self.ctx.steps()):
             delete_volume = policy == CleanupPolicy.DELETE_PORTS_AND_VOLUME or self.ctx.settings.restore_cleanup_volumes
-            self.start("cleanup", "cleanupPolicy", {"deleteVolume": delete_volume})
+            self.start("cleanup", "cleanupPolicy", {"delete_volume": delete_volume})
         wanted = spec.cleanup
         token = wanted.requested_at if wanted else None
-        if wanted and token != self.ctx.status.get("lastHandledCleanupAt") and not self.running("cleanup"):
-            self.ctx.write({"lastHandledCleanupAt": token})
+        if wanted and token != self.ctx.status.last_handled_cleanup_at and not self.running("cleanup"):
+            self.ctx.write(last_handled_cleanup_at=token)
             if state in _FINAL_FAILURES:
-                self.start("cleanup", wanted.requested_at, {"deleteVolume": wanted.delete_volume})
+                self.start("cleanup", wanted.requested_at, {"delete_volume": wanted.delete_volume})
             else:
                 self.refuse("cleanup", wanted.requested_at, "only a failed or canceled restore can be cleaned up")
-        storage, answered = spec.cleanup_storage, self.ctx.cleanup("cleanupStorage")
+        storage, answered = spec.cleanup_storage, self.ctx.cleanup("cleanup_storage")
         if storage and storage.requested_at != (answered.requested_at if answered else None):
             token = storage.requested_at
             options = {
-                "deleteOldVolume": storage.delete_old_volume,
-                "deleteSourceSnapshot": storage.delete_source_snapshot,
+                "delete_old_volume": storage.delete_old_volume,
+                "delete_source_snapshot": storage.delete_source_snapshot,
             }
             if state is not Progress.SUCCEEDED or self.ctx.dry_run:
-                self.refuse("cleanupStorage", token, "only a completed (not dry-run) restore has storage to clean up")
+                self.refuse("cleanup_storage", token, "only a completed (not dry-run) restore has storage to clean up")
             elif self.request.provider != "openstack":
-                self.refuse("cleanupStorage", token, "Proxmox restores leave no storage behind")
+                self.refuse("cleanup_storage", token, "Proxmox restores leave no storage behind")
             else:
-                self.start("cleanupStorage", token, options)
-        return self.poll if self.running("cleanup") or self.running("cleanupStorage") else None
+                self.start("cleanup_storage", token, options)
+        return self.poll if self.running("cleanup") or self.running("cleanup_storage") else None
 
     # cleanups -----------------------------------------------------------------------------------------
     def running(self, key: str) -> bool:
@@ -109,32 +113,36 @@ class Requests:
         return record is not None and record.state == "Running"
 
     def start(self, key: str, token: str, options: dict[str, Any]) -> None:
-        """Record a new cleanup as Running and make its first pass."""
-        record = {"requestedAt": token, "state": "Running", "startedAt": _now(), **options}
-        self.ctx.write({key: record})
-        self.advance(key, record)
+        """Record a new cleanup (``key``: cleanup or cleanup_storage) as Running and make its first pass."""
+        record = CleanupStatus(requested_at=token, state="Running", started_at=_now(), **options)
+        self.ctx.write(**{key: record})
+        self.advance(key, record.model_copy())
 
     def refuse(self, key: str, token: str, why: str) -> None:
         """Answer a cleanup request that cannot run."""
         message = f"refused: {why}; this restore is {phase(True, progress(self.ctx.steps()), None)}"
-        self.ctx.write({key: {"requestedAt": token, "state": "Refused", "finishedAt": _now(), "message": message}})
-        self.ctx.event("Warning", "CleanupRefused", f"{key}: {message}")
+        self.ctx.write(**{key: CleanupStatus(requested_at=token, state="Refused", finished_at=_now(), message=message)})
+        self.ctx.event("Warning", "CleanupRefused", f"{_FIELD[key]}: {message}")
 
-    def advance(self, key: str, record: dict[str, Any]) -> bool:
-        """One pass of a running cleanup; records the outcome when it finishes. True when finished."""
+    def advance(self, key: str, record: CleanupStatus) -> bool:
+        """One pass of a running cleanup (``record``: a copy to fill in); records the outcome when it
+        finishes. True when finished."""
         done = self.cleanup_pass(key, record)
         if done:
-            record["state"] = "Failed" if record.get("errors") else "Succeeded"
-            record["finishedAt"] = _now()
-            record["message"] = _summary(record)
-            if record.get("errors"):
-                self.ctx.event("Warning", "CleanupFailed", f"{key}: {record['message']}")
+            record.state = "Failed" if record.errors else "Succeeded"
+            record.finished_at = _now()
+            record.message = _summary(record)
+            if record.errors:
+                self.ctx.event("Warning", "CleanupFailed", f"{_FIELD[key]}: {record.message}")
             else:
-                self.ctx.event("Normal", "CleanedUp", f"{key}: {record['message']}")
-        self.ctx.write({key: {k: v for k, v in record.items() if v not in (None, [])}})
+                self.ctx.event("Normal", "CleanedUp", f"{_FIELD[key]}: {record.message}")
+        for field in _LIST_FIELDS:  # an empty list is not written (as before: no churn of [] vs absent)
+            if getattr(record, field) == []:
+                setattr(record, field, None)
+        self.ctx.write(**{key: record})
         return done
 
-    def cleanup_pass(self, key: str, record: dict[str, Any]) -> bool:
+    def cleanup_pass(self, key: str, record: CleanupStatus) -> bool:
         """Delegate to the provider's cleanup."""
         engine = self.engine()
         if isinstance(engine, ProxmoxEngine):
@@ -155,40 +163,43 @@ class Requests:
         steps = self.ctx.steps()
         state = progress(steps)
         count = previous.count if previous else 0
-        answer: dict[str, Any] = {"requestedAt": token, "handledAt": _now(), "count": count}
         if state is not Progress.FAILED:
-            answer.update(accepted=False, message=f"refused: only a failed restore can be retried; this one is "
-                          f"{phase(True, state, None)}")  # fmt: skip
-            self.ctx.write({"retry": answer})
-            self.ctx.event("Warning", "RetryRefused", answer["message"])
+            message = f"refused: only a failed restore can be retried; this one is {phase(True, state, None)}"
+            refused = RetryStatus(requested_at=token, handled_at=_now(), count=count, accepted=False, message=message)
+            self.ctx.write(retry=refused)
+            self.ctx.event("Warning", "RetryRefused", message)
             return
         strategy = wanted.ip_strategy or self.request.ip_strategy
         vanished, reused = self.live_products(steps)
         index = resume_index(steps, vanished, redo_ports=strategy != self.request.ip_strategy)
         if index is None:
             return
-        resumed = steps[index]["name"]
+        resumed = steps[index].name
         reused = {k: v for k, v in reused.items() if (step_index(steps, _MADE_BY[k]) or 0) < index}
-        answer.update(
-            accepted=True,
-            count=count + 1,
-            ipStrategy=strategy,
-            resumedFromStep=resumed,
-            reusedResources=reused or None,
-            message=f"retry {count + 1}: resumed from {resumed}"
-            + (f", reusing {', '.join(f'{k} {v}' for k, v in reused.items())}" if reused else ""),
+        message = f"retry {count + 1}: resumed from {resumed}" + (
+            f", reusing {', '.join(f'{k} {v}' for k, v in reused.items())}" if reused else ""
         )
-        self.ctx.write({"steps": reset_from(steps, index, f"retry {count + 1}"), "retry": answer, "result": None})
-        self.ctx.event("Normal", "Retrying", answer["message"])
+        answer = RetryStatus(
+            requested_at=token,
+            handled_at=_now(),
+            count=count + 1,
+            accepted=True,
+            ip_strategy=strategy,
+            resumed_from_step=resumed,
+            reused_resources=reused or None,
+            message=message,
+        )
+        self.ctx.write(steps=reset_from(steps, index, f"retry {count + 1}"), retry=answer, result=None)
+        self.ctx.event("Normal", "Retrying", message)
 
-    def live_products(self, steps: list[dict[str, Any]]) -> tuple[set[str], dict[str, str]]:
+    def live_products(self, steps: list[Step]) -> tuple[set[str], dict[str, str]]:
         """(steps whose products are gone, reusable products by pf9 key) of an OpenStack restore."""
         engine = self.engine()
         if not isinstance(engine, OpenStackEngine) or not self.ctx.plan.project_id:
             return set(), {}
         vanished: set[str] = set()
         reused: dict[str, str] = {}
-        finished = {s["name"] for s in steps if s["state"] in ("Succeeded", "Skipped")}
+        finished = {s.name for s in steps if s.state in (StepState.SUCCEEDED, StepState.SKIPPED)}
         for type_, key, step in (("volume", "volume_id", CREATE_VOLUME), ("server", "server_id", CREATE_SERVER)):
             live = [r for r in self.ctx.resources(type_) if _exists(engine, type_, r.id)]
             if live:
@@ -205,6 +216,10 @@ class Requests:
 
 
 _MADE_BY = {"volume_id": CREATE_VOLUME, "port_ids": CREATE_PORTS, "server_id": CREATE_SERVER}
+#: The status field of each cleanup record, as Events name it.
+_FIELD = {"cleanup": "cleanup", "cleanup_storage": "cleanupStorage"}
+#: The list fields of a cleanup record (left out of status while empty).
+_LIST_FIELDS = ("deleted_servers", "deleted_ports", "deleted_volumes", "deleted_snapshots", "skipped", "errors")
 
 
 def _exists(engine: OpenStackEngine, type_: str, id_: str) -> bool:
@@ -217,19 +232,19 @@ def _exists(engine: OpenStackEngine, type_: str, id_: str) -> bool:
     return str(getattr(found, "status", "")).lower() not in ("error", "deleting", "error_deleting")
 
 
-def _summary(record: dict[str, Any]) -> str:
+def _summary(record: CleanupStatus) -> str:
     parts = [
-        f"deleted {label}: {', '.join(record[key])}"
-        for key, label in (
-            ("deletedServers", "servers"),
-            ("deletedPorts", "ports"),
-            ("deletedVolumes", "volumes"),
-            ("deletedSnapshots", "snapshots"),
+        f"deleted {label}: {', '.join(items)}"
+        for items, label in (
+            (record.deleted_servers, "servers"),
+            (record.deleted_ports, "ports"),
+            (record.deleted_volumes, "volumes"),
+            (record.deleted_snapshots, "snapshots"),
         )
-        if record.get(key)
+        if items
     ]
-    if record.get("skipped"):
-        parts.append(f"kept: {'; '.join(record['skipped'])}")
-    if record.get("errors"):
-        parts.append(f"errors: {'; '.join(record['errors'])}")
+    if record.skipped:
+        parts.append(f"kept: {'; '.join(record.skipped)}")
+    if record.errors:
+        parts.append(f"errors: {'; '.join(record.errors)}")
     return ("; ".join(parts) or "nothing to clean up")[:4096]

@@ -1,7 +1,7 @@
 """The RestoreJob step machine: the steps of each kind of restore, progress, retry, cancel, conditions.
 
-Pure. Steps live in ``status.steps`` (the :class:`daytwo.crds.base.Step` shape) under pf9's step
-names, so the facade can answer ``resumed_from_step`` as pf9 does. The handler records a step
+Pure. Steps are :class:`daytwo.crds.base.Step` models (``status.steps`` as the handler parses it), under
+pf9's step names, so the facade can answer ``resumed_from_step`` as pf9 does. The handler records a step
 Running *before* its cloud call and looks the live state up first (the owner mark on what the job
 creates), so a step interrupted by a crash is finished exactly once. A failed step keeps its
 condition reason in ``externalIds.reason``.
@@ -10,11 +10,12 @@ condition reason in ``externalIds.reason``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
 
-from ...shared.times import format_time
+from daytwo.crds.base import Step, StepState
+from daytwo.crds.restorejob_status import CreatedResource
+
 from ..aggregatemigration.steps import backoff_seconds
 from ..conditions import ConditionUpdate
 
@@ -32,6 +33,7 @@ __all__ = [
     "job_conditions",
     "mark_deleted",
     "next_step",
+    "note_step",
     "owner_mark",
     "phase",
     "progress",
@@ -96,7 +98,8 @@ DRY_RUN_ACTIONS = {
 }
 #: A retry of a failed wait goes back to the step that made what it waited for.
 _RESUME_AT = {WAIT_VOLUME: CREATE_VOLUME, WAIT_SERVER: CREATE_SERVER}
-_OPEN = ("Pending", "Running")
+_OPEN = (StepState.PENDING, StepState.RUNNING)
+_MESSAGE_LIMIT = 4096
 
 
 # Like AggregateMigration's Progress in shape only (deliberate): the states differ (Pending/Canceled vs Stopped).
@@ -116,107 +119,131 @@ class Progress(StrEnum):
         return self in (Progress.SUCCEEDED, Progress.FAILED, Progress.CANCELED)
 
 
-def initial_steps(provider: str, mode: str) -> list[dict[str, Any]]:
+def initial_steps(provider: str, mode: str) -> list[Step]:
     """Every step of this kind of restore, Pending."""
-    return [{"name": name, "state": "Pending", "attempts": 0} for name in STEPS[(provider, mode)]]
+    return [Step(name=name, state=StepState.PENDING, attempts=0) for name in STEPS[(provider, mode)]]
 
 
-def step_index(steps: Sequence[Mapping[str, Any]], name: str) -> int | None:
+def step_index(steps: Sequence[Step], name: str) -> int | None:
     """Position of the named step, or None."""
-    return next((i for i, step in enumerate(steps) if step["name"] == name), None)
+    return next((i for i, step in enumerate(steps) if step.name == name), None)
 
 
-def progress(steps: Sequence[Mapping[str, Any]]) -> Progress:
+def progress(steps: Sequence[Step]) -> Progress:
     """Canceled, Failed, Succeeded, Running (a step started) or Pending (none started yet)."""
     if not steps:
         return Progress.NOT_STARTED
-    states = [step["state"] for step in steps]
-    if "Canceled" in states:
+    states = [step.state for step in steps]
+    if StepState.CANCELED in states:
         return Progress.CANCELED
-    if "Failed" in states:
+    if StepState.FAILED in states:
         return Progress.FAILED
     if not any(state in _OPEN for state in states):
         return Progress.SUCCEEDED
-    return Progress.RUNNING if any(state != "Pending" for state in states) else Progress.PENDING
+    return Progress.RUNNING if any(state != StepState.PENDING for state in states) else Progress.PENDING
 
 
-def next_step(steps: Sequence[Mapping[str, Any]]) -> int | None:
+def next_step(steps: Sequence[Step]) -> int | None:
     """The first open step, unless the restore failed or was canceled."""
     if progress(steps).finished:
         return None
-    return next((i for i, step in enumerate(steps) if step["state"] in _OPEN), None)
+    return next((i for i, step in enumerate(steps) if step.state in _OPEN), None)
 
 
-def start_step(step: Mapping[str, Any], now: datetime, external_ids: Mapping[str, str] | None = None) -> dict[str, Any]:
+def _second(now: datetime) -> datetime:
+    return now.astimezone(UTC).replace(microsecond=0)  # status times are written at second precision
+
+
+def _ids(step: Step, extra: Mapping[str, str] | None) -> dict[str, str] | None:
+    """The step's externalIds with ``extra`` merged; None when there are none."""
+    return {**(step.external_ids or {}), **(extra or {})} or None
+
+
+def start_step(step: Step, now: datetime, external_ids: Mapping[str, str] | None = None) -> Step:
     """The step as recorded before its call: Running, one more attempt, ids merged."""
-    ids = {**(step.get("externalIds") or {}), **(external_ids or {})}
-    started = {**step, "state": "Running", "attempts": int(step.get("attempts", 0)) + 1}
-    started["startedAt"] = step.get("startedAt") or format_time(now)
-    if ids:
-        started["externalIds"] = ids
-    return started
+    return step.model_copy(
+        update={
+            "state": StepState.RUNNING,
+            "attempts": step.attempts + 1,
+            "started_at": step.started_at or _second(now),
+            "external_ids": _ids(step, external_ids),
+        }
+    )
 
 
 def finish_step(
-    step: Mapping[str, Any],
+    step: Step,
     now: datetime,
     message: str,
     *,
-    state: str = "Succeeded",
+    state: StepState = StepState.SUCCEEDED,
     external_ids: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
+) -> Step:
     """The step done (Succeeded, or Skipped when there was nothing to do), with what it did."""
-    done = {**step, "state": state, "finishedAt": format_time(now), "message": message[:4096]}
-    ids = {**(step.get("externalIds") or {}), **(external_ids or {})}
-    if ids:
-        done["externalIds"] = ids
-    done.setdefault("startedAt", format_time(now))
-    return done
+    return step.model_copy(
+        update={
+            "state": state,
+            "finished_at": _second(now),
+            "message": message[:_MESSAGE_LIMIT],
+            "external_ids": _ids(step, external_ids),
+            "started_at": step.started_at or _second(now),
+        }
+    )
 
 
-def fail_step(step: Mapping[str, Any], now: datetime, reason: str, message: str) -> dict[str, Any]:
+def note_step(step: Step, external_ids: Mapping[str, str] | None = None, message: str | None = None) -> Step:
+    """The running step with ids (a task UPID, a vmid) or a message recorded, without a new attempt."""
+    update: dict[str, object] = {"external_ids": _ids(step, external_ids)}
+    if message is not None:
+        update["message"] = message[:_MESSAGE_LIMIT]
+    return step.model_copy(update=update)
+
+
+def fail_step(step: Step, now: datetime, reason: str, message: str) -> Step:
     """The step failed for good; ``reason`` becomes the condition reason."""
-    ids = {**(step.get("externalIds") or {}), "reason": reason}
-    return {
-        **step,
-        "state": "Failed",
-        "finishedAt": format_time(now),
-        "message": message[:4096],
-        "externalIds": ids,
-        "startedAt": step.get("startedAt") or format_time(now),
-    }
+    return step.model_copy(
+        update={
+            "state": StepState.FAILED,
+            "finished_at": _second(now),
+            "message": message[:_MESSAGE_LIMIT],
+            "external_ids": _ids(step, {"reason": reason}),
+            "started_at": step.started_at or _second(now),
+        }
+    )
 
 
-def skip_for_dry_run(steps: Sequence[Mapping[str, Any]], after: int, now: datetime) -> list[dict[str, Any]]:
+def skip_for_dry_run(steps: Sequence[Step], after: int, now: datetime) -> list[Step]:
     """A dry run: every step after ``after`` recorded as Skipped with what it would have done."""
     return [
-        dict(step)
+        step
         if i <= after
-        else finish_step(step, now, f"dry run: {DRY_RUN_ACTIONS.get(step['name'], 'skipped')}", state="Skipped")
+        else finish_step(step, now, f"dry run: {DRY_RUN_ACTIONS.get(step.name, 'skipped')}", state=StepState.SKIPPED)
         for i, step in enumerate(steps)
     ]
 
 
-def cancel_steps(steps: Sequence[Mapping[str, Any]], now: datetime) -> list[dict[str, Any]]:
+def cancel_steps(steps: Sequence[Step], now: datetime) -> list[Step]:
     """Every open step Canceled (a step in flight stops at its next check)."""
     return [
-        {**step, "state": "Canceled", "finishedAt": format_time(now), "message": "canceled (spec.cancel)"}
-        if step["state"] in _OPEN
-        else dict(step)
+        step.model_copy(
+            update={"state": StepState.CANCELED, "finished_at": _second(now), "message": "canceled (spec.cancel)"}
+        )
+        if step.state in _OPEN
+        else step
         for step in steps
     ]
 
 
-def failure(steps: Sequence[Mapping[str, Any]]) -> tuple[str, str, str] | None:
+def failure(steps: Sequence[Step]) -> tuple[str, str, str] | None:
     """(step name, reason, message) of the failed step, if any."""
     for step in steps:
-        if step["state"] == "Failed":
-            reason = (step.get("externalIds") or {}).get("reason") or "StepFailed"
-            return str(step["name"]), str(reason), str(step.get("message") or "")
+        if step.state == StepState.FAILED:
+            reason = (step.external_ids or {}).get("reason") or "StepFailed"
+            return step.name, reason, step.message or ""
     return None
 
 
-def resume_index(steps: Sequence[Mapping[str, Any]], vanished: Iterable[str], redo_ports: bool = False) -> int | None:
+def resume_index(steps: Sequence[Step], vanished: Iterable[str], redo_ports: bool = False) -> int | None:
     """Where a retry starts: the failed step (a failed wait: the step that made what it waited for), or
     earlier when something a finished step made is gone (cleanup deleted it) or the ports must change."""
     found = failure(steps)
@@ -229,18 +256,20 @@ def resume_index(steps: Sequence[Mapping[str, Any]], vanished: Iterable[str], re
     return min(i for i in candidates if i is not None)
 
 
-def reset_from(steps: Sequence[Mapping[str, Any]], index: int, note: str) -> list[dict[str, Any]]:
-    """Steps from ``index`` on back to Pending (attempts kept), for a retry."""
+def reset_from(steps: Sequence[Step], index: int, note: str) -> list[Step]:
+    """Steps from ``index`` on back to Pending (attempts and ids kept, but not a failure reason or a task
+    UPID), for a retry."""
     out = []
     for i, step in enumerate(steps):
         if i < index:
-            out.append(dict(step))
+            out.append(step)
             continue
-        ids = {k: v for k, v in (step.get("externalIds") or {}).items() if k not in ("reason", "upid")}
-        fresh = {"name": step["name"], "state": "Pending", "attempts": int(step.get("attempts", 0)), "message": note}
-        if ids:
-            fresh["externalIds"] = ids
-        out.append(fresh)
+        ids = {k: v for k, v in (step.external_ids or {}).items() if k not in ("reason", "upid")}
+        out.append(
+            Step(
+                name=step.name, state=StepState.PENDING, attempts=step.attempts, message=note, external_ids=ids or None
+            )
+        )
     return out
 
 
@@ -249,30 +278,32 @@ def owner_mark(namespace: str, name: str) -> str:
     return f"{namespace}/RestoreJob/{name}"
 
 
-def add_resource(resources: Sequence[Mapping[str, Any]], entry: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """``createdResources`` with ``entry`` added (or updated, matched by type and id)."""
-    out = [dict(r) for r in resources if (r["type"], r["id"]) != (entry["type"], entry["id"])]
-    previous = next((r for r in resources if (r["type"], r["id"]) == (entry["type"], entry["id"])), {})
-    out.append({**previous, **{k: v for k, v in entry.items() if v is not None}})
-    return out
+def add_resource(resources: Sequence[CreatedResource], entry: CreatedResource) -> list[CreatedResource]:
+    """``createdResources`` with ``entry`` added (or updated, matched by type and id: its set fields win)."""
+    key = (entry.type, entry.id)
+    previous = next((r for r in resources if (r.type, r.id) == key), None)
+    merged = (
+        entry
+        if previous is None
+        else previous.model_copy(update=entry.model_dump(exclude_unset=True, exclude_none=True))
+    )
+    return [*(r for r in resources if (r.type, r.id) != key), merged]
 
 
-def mark_deleted(resources: Sequence[Mapping[str, Any]], type_: str, id_: str) -> list[dict[str, Any]]:
+def mark_deleted(resources: Sequence[CreatedResource], type_: str, id_: str) -> list[CreatedResource]:
     """``createdResources`` with one entry marked deleted."""
-    return [{**r, "deleted": True} if (r["type"], r["id"]) == (type_, id_) else dict(r) for r in resources]
+    return [r.model_copy(update={"deleted": True}) if (r.type, r.id) == (type_, id_) else r for r in resources]
 
 
-def _done_count(steps: Sequence[Mapping[str, Any]]) -> str:
-    done = sum(1 for s in steps if s["state"] in ("Succeeded", "Skipped"))
+def _done_count(steps: Sequence[Step]) -> str:
+    done = sum(1 for s in steps if s.state in (StepState.SUCCEEDED, StepState.SKIPPED))
     return f"{done}/{len(steps)} steps done"
 
 
-def job_conditions(
-    state: Progress, steps: Sequence[Mapping[str, Any]], *, dry_run: bool, summary: str
-) -> list[ConditionUpdate]:
+def job_conditions(state: Progress, steps: Sequence[Step], *, dry_run: bool, summary: str) -> list[ConditionUpdate]:
     """Succeeded, Canceled, Ready, Reconciling and Stalled of an executed restore."""
     if state in (Progress.PENDING, Progress.RUNNING):
-        current = next((s["name"] for s in steps if s["state"] in _OPEN), "")
+        current = next((s.name for s in steps if s.state in _OPEN), "")
         message = f"{current} ({_done_count(steps)}): {summary}"
         return [
             ConditionUpdate("Ready", False, "Restoring", message),
