@@ -34,6 +34,23 @@ def _iso(value: Any) -> str | None:
     return when.isoformat() if when else None
 
 
+def _record(
+    resource_id: str, kind: str, region: str, status: str, meta: dict[str, str], synced: datetime, created: Any = None
+) -> InventoryRecord:
+    """The InventoryRecord of one EC2 resource, named by its Name tag (its id when untagged)."""
+    return InventoryRecord(
+        resource_id=resource_id,
+        name=meta.get("tag:Name") or resource_id,
+        type=kind,
+        provider=PROVIDER,
+        region=region,
+        status=status,
+        metadata=meta,
+        last_synced=synced,
+        created_at=_when(created),
+    )
+
+
 def instance_record(item: Mapping[str, Any], region: str, synced: datetime) -> InventoryRecord:
     """One DescribeInstances instance: status is the instance state (running, stopped, terminated, ...)."""
     tags = _tags(item)
@@ -52,18 +69,8 @@ def instance_record(item: Mapping[str, Any], region: str, synced: datetime) -> I
         architecture=item.get("Architecture"),
         platform=item.get("PlatformDetails") or item.get("Platform"),
     )
-    instance_id = str(item["InstanceId"])
-    return InventoryRecord(
-        resource_id=instance_id,
-        name=tags.get("Name") or instance_id,
-        type="vm",
-        provider=PROVIDER,
-        region=region,
-        status=str((item.get("State") or {}).get("Name", "unknown")),
-        metadata=meta,
-        last_synced=synced,
-        created_at=_when(item.get("LaunchTime")),
-    )
+    state = str((item.get("State") or {}).get("Name", "unknown"))
+    return _record(str(item["InstanceId"]), "vm", region, state, meta, synced, item.get("LaunchTime"))
 
 
 def volume_record(item: Mapping[str, Any], region: str, synced: datetime) -> InventoryRecord:
@@ -81,18 +88,8 @@ def volume_record(item: Mapping[str, Any], region: str, synced: datetime) -> Inv
         snapshot_id=item.get("SnapshotId"),
         create_time=_iso(item.get("CreateTime")),
     )
-    volume_id = str(item["VolumeId"])
-    return InventoryRecord(
-        resource_id=volume_id,
-        name=tags.get("Name") or volume_id,
-        type="storage",
-        provider=PROVIDER,
-        region=region,
-        status=str(item.get("State", "unknown")),
-        metadata=meta,
-        last_synced=synced,
-        created_at=_when(item.get("CreateTime")),
-    )
+    state = str(item.get("State", "unknown"))
+    return _record(str(item["VolumeId"]), "storage", region, state, meta, synced, item.get("CreateTime"))
 
 
 def vpc_record(item: Mapping[str, Any], region: str, synced: datetime) -> InventoryRecord:
@@ -108,14 +105,4 @@ def vpc_record(item: Mapping[str, Any], region: str, synced: datetime) -> Invent
         owner_id=item.get("OwnerId"),
         dhcp_options_id=item.get("DhcpOptionsId"),
     )
-    vpc_id = str(item["VpcId"])
-    return InventoryRecord(
-        resource_id=vpc_id,
-        name=tags.get("Name") or vpc_id,
-        type="network",
-        provider=PROVIDER,
-        region=region,
-        status=str(item.get("State", "unknown")),
-        metadata=meta,
-        last_synced=synced,
-    )
+    return _record(str(item["VpcId"]), "network", region, str(item.get("State", "unknown")), meta, synced)

@@ -12,75 +12,24 @@ Every failure is a :mod:`daytwo.operator.errors` type; no SDK exception escapes.
 
 from __future__ import annotations
 
-# Duplicate scan: the re-export list repeats the private modules' names by design (public API from __init__).
+from . import _records
 from ._backend import SdkOpenStackBackend, connect
 from ._clients import OpenStackClients, install_shared_clients, shared_clients
 from ._errors import ERROR_TABLE, AddressInUse, translate
 from ._params import OpenStackClientSettings, OpenStackConnectionParams
 from ._protocol import OpenStackBackend, RestoreBackend
-from ._records import (
-    Aggregate,
-    Domain,
-    FixedIP,
-    Flavor,
-    FloatingIP,
-    Hypervisor,
-    Identity,
-    Image,
-    Network,
-    Port,
-    Project,
-    QuotaUsage,
-    Role,
-    RoleAssignment,
-    SecurityGroup,
-    SecurityGroupRule,
-    Server,
-    ServerAddress,
-    ServerSpec,
-    Snapshot,
-    Subnet,
-    SubnetFreeIPs,
-    User,
-    Volume,
-    VolumeAttachment,
-)
+from ._records import *  # noqa: F403 (every record, as _records.__all__ lists them)
 from ._waiting import wait_for_gone, wait_for_status
 
 __all__ = [
     "ERROR_TABLE",
     "AddressInUse",
-    "Aggregate",
-    "Domain",
-    "FixedIP",
-    "Flavor",
-    "FloatingIP",
-    "Hypervisor",
-    "Identity",
-    "Image",
-    "Network",
     "OpenStackBackend",
     "OpenStackClientSettings",
     "OpenStackClients",
     "OpenStackConnectionParams",
-    "Port",
-    "Project",
-    "QuotaUsage",
     "RestoreBackend",
-    "Role",
-    "RoleAssignment",
     "SdkOpenStackBackend",
-    "SecurityGroup",
-    "SecurityGroupRule",
-    "Server",
-    "ServerAddress",
-    "ServerSpec",
-    "Snapshot",
-    "Subnet",
-    "SubnetFreeIPs",
-    "User",
-    "Volume",
-    "VolumeAttachment",
     "connect",
     "install_shared_clients",
     "shared_clients",
@@ -88,3 +37,4 @@ __all__ = [
     "wait_for_gone",
     "wait_for_status",
 ]
+__all__ += _records.__all__

@@ -23,6 +23,7 @@ from ._params import OpenStackConnectionParams
 __all__ = ["ServiceCalls", "fetch_all", "microversion", "request_json"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 Json = dict[str, Any]
 _MAX_PAGES = 100_000
 
@@ -61,6 +62,36 @@ class ServiceCalls:
     def invalidate_token(self) -> None:
         """Drop the cached Keystone token of this backend's connection, so the next call re-authenticates."""
         self._clients.invalidate_token(self._params, self._credential, self._secret_version)
+
+    def _list(
+        self,
+        operation: str,
+        proxy_name: str,
+        path: str,
+        key: str,
+        convert: Callable[[Json], R],
+        query: Mapping[str, Any] | None = None,
+    ) -> list[R]:
+        """GET ``path`` on the ``proxy_name`` service, every page, each item under ``key`` as ``convert`` makes it."""
+        return self._call(
+            operation, lambda c: [convert(item) for item in fetch_all(getattr(c, proxy_name), path, key, params=query)]
+        )
+
+    def _get(self, operation: str, proxy_name: str, path: str, key: str, convert: Callable[[Json], R]) -> R:
+        """GET one object at ``path`` on the ``proxy_name`` service (under ``key``) as ``convert`` makes it."""
+        return self._call(operation, lambda c: convert(request_json(getattr(c, proxy_name), "GET", path)[key]))
+
+    def _create(
+        self, operation: str, proxy_name: str, path: str, key: str, body: Json, convert: Callable[[Json], R]
+    ) -> R:
+        """POST ``{key: body}`` to ``path`` (not retried once sent: not idempotent); the created object as ``convert``
+        makes it."""
+        created = self._call(
+            operation,
+            lambda c: request_json(getattr(c, proxy_name), "POST", path, body={key: body}),
+            idempotent=False,
+        )
+        return convert(created[key])
 
     def _delete(self, operation: str, proxy_name: str, path: str) -> bool:
         """DELETE ``path``; False (not an error) when the object is already gone."""

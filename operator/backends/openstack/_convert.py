@@ -241,11 +241,18 @@ def volume(v: Json) -> Volume:
         attachments=attachments,
         snapshot_id=v.get("snapshot_id"),
         source_volume_id=v.get("source_volid"),
-        created_at=v.get("created_at"),
-        updated_at=v.get("updated_at"),
-        description=v.get("description") or "",
-        metadata=_str_map(v.get("metadata")),
+        **_cinder_common(v),
     )
+
+
+def _cinder_common(o: Json) -> dict[str, Any]:
+    """The fields every Cinder object carries alike (``_CinderObject``): times, description, metadata."""
+    return {
+        "created_at": o.get("created_at"),
+        "updated_at": o.get("updated_at"),
+        "description": o.get("description") or "",
+        "metadata": _str_map(o.get("metadata")),
+    }
 
 
 def snapshot(s: Json) -> Snapshot:
@@ -257,10 +264,7 @@ def snapshot(s: Json) -> Snapshot:
         status=s.get("status") or "unknown",
         size_gb=int(s.get("size") or 0),
         project_id=s.get("os-extended-snapshot-attributes:project_id"),
-        created_at=s.get("created_at"),
-        updated_at=s.get("updated_at"),
-        description=s.get("description") or "",
-        metadata=_str_map(s.get("metadata")),
+        **_cinder_common(s),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _convert
-from ._base import ServiceCalls, fetch_all
+from ._base import ServiceCalls
 from ._clients import Connection
 from ._records import Domain, Identity, Project, Role, RoleAssignment, User
 
@@ -35,28 +35,21 @@ class IdentityCalls(ServiceCalls):
 
     def list_domains(self) -> list[Domain]:
         """All domains."""
-        return self._call(
-            "list domains", lambda c: [_convert.domain(d) for d in fetch_all(c.identity, "/domains", "domains")]
-        )
+        return self._list("list domains", "identity", "/domains", "domains", _convert.domain)
 
     def list_projects(self, *, domain_id: str | None = None) -> list[Project]:
         """All projects, optionally of one domain."""
         query = {"domain_id": domain_id} if domain_id else None
-        return self._call(
-            "list projects",
-            lambda c: [_convert.project(p) for p in fetch_all(c.identity, "/projects", "projects", params=query)],
-        )
+        return self._list("list projects", "identity", "/projects", "projects", _convert.project, query)
 
     def list_users(self, *, domain_id: str | None = None) -> list[User]:
         """All users, optionally of one domain."""
         query = {"domain_id": domain_id} if domain_id else None
-        return self._call(
-            "list users", lambda c: [_convert.user(u) for u in fetch_all(c.identity, "/users", "users", params=query)]
-        )
+        return self._list("list users", "identity", "/users", "users", _convert.user, query)
 
     def list_roles(self) -> list[Role]:
         """All roles."""
-        return self._call("list roles", lambda c: [_convert.role(r) for r in fetch_all(c.identity, "/roles", "roles")])
+        return self._list("list roles", "identity", "/roles", "roles", _convert.role)
 
     def list_role_assignments(
         self, *, project_id: str | None = None, user_id: str | None = None
@@ -67,10 +60,5 @@ class IdentityCalls(ServiceCalls):
             query["scope.project.id"] = project_id
         if user_id:
             query["user.id"] = user_id
-        return self._call(
-            "list role assignments",
-            lambda c: [
-                _convert.role_assignment(a)
-                for a in fetch_all(c.identity, "/role_assignments", "role_assignments", params=query)
-            ],
-        )
+        key = "role_assignments"
+        return self._list("list role assignments", "identity", f"/{key}", key, _convert.role_assignment, query)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import _convert
-from ._base import ServiceCalls, fetch_all, request_json
+from ._base import ServiceCalls, fetch_all
 from ._clients import Connection
 from ._freeips import free_addresses
 from ._records import FloatingIP, Network, Port, SecurityGroup, Subnet, SubnetFreeIPs
@@ -42,18 +42,12 @@ class NetworkCalls(ServiceCalls):
     def list_networks(self, *, project_id: str | None = None) -> list[Network]:
         """Networks."""
         query = _only(project_id=project_id)
-        return self._call(
-            "list networks",
-            lambda c: [_convert.network(n) for n in fetch_all(c.network, "/networks", "networks", params=query)],
-        )
+        return self._list("list networks", "network", "/networks", "networks", _convert.network, query)
 
     def list_subnets(self, *, network_id: str | None = None) -> list[Subnet]:
         """Subnets, optionally of one network."""
         query = _only(network_id=network_id)
-        return self._call(
-            "list subnets",
-            lambda c: [_convert.subnet(s) for s in fetch_all(c.network, "/subnets", "subnets", params=query)],
-        )
+        return self._list("list subnets", "network", "/subnets", "subnets", _convert.subnet, query)
 
     def list_ports(
         self,
@@ -64,15 +58,11 @@ class NetworkCalls(ServiceCalls):
     ) -> list[Port]:
         """Ports, optionally filtered."""
         query = _only(network_id=network_id, device_id=device_id, project_id=project_id)
-        return self._call(
-            "list ports", lambda c: [_convert.port(p) for p in fetch_all(c.network, "/ports", "ports", params=query)]
-        )
+        return self._list("list ports", "network", "/ports", "ports", _convert.port, query)
 
     def get_port(self, port_id: str) -> Port:
         """One port."""
-        return self._call(
-            "get port", lambda c: _convert.port(request_json(c.network, "GET", f"/ports/{port_id}")["port"])
-        )
+        return self._get("get port", "network", f"/ports/{port_id}", "port", _convert.port)
 
     def create_port(
         self,
@@ -85,10 +75,7 @@ class NetworkCalls(ServiceCalls):
     ) -> Port:
         """Create a port; ``fixed_ips`` are (subnet_id, ip_address) pairs, either may be None."""
         body = port_body(network_id, name, fixed_ips, security_group_ids, project_id)
-        created = self._call(
-            "create port", lambda c: request_json(c.network, "POST", "/ports", body={"port": body}), idempotent=False
-        )
-        return _convert.port(created["port"])
+        return self._create("create port", "network", "/ports", "port", body, _convert.port)
 
     def delete_port(self, port_id: str) -> bool:
         """Delete a port; False when it was already gone."""
@@ -97,22 +84,13 @@ class NetworkCalls(ServiceCalls):
     def list_floating_ips(self, *, project_id: str | None = None) -> list[FloatingIP]:
         """Floating IPs."""
         query = _only(project_id=project_id)
-        return self._call(
-            "list floating ips",
-            lambda c: [
-                _convert.floating_ip(f) for f in fetch_all(c.network, "/floatingips", "floatingips", params=query)
-            ],
-        )
+        return self._list("list floating ips", "network", "/floatingips", "floatingips", _convert.floating_ip, query)
 
     def list_security_groups(self, *, project_id: str | None = None) -> list[SecurityGroup]:
         """Security groups with their rules."""
         query = _only(project_id=project_id)
-        return self._call(
-            "list security groups",
-            lambda c: [
-                _convert.security_group(g)
-                for g in fetch_all(c.network, "/security-groups", "security_groups", params=query)
-            ],
+        return self._list(
+            "list security groups", "network", "/security-groups", "security_groups", _convert.security_group, query
         )
 
     def free_ips(self, network_id: str, *, limit_per_subnet: int = 200) -> list[SubnetFreeIPs]:

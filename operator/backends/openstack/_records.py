@@ -220,8 +220,18 @@ class VolumeAttachment:
     host: str | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _CinderObject:
+    """What Cinder volumes and snapshots both carry (keyword-only): times, description and metadata."""
+
+    created_at: str | None
+    updated_at: str | None
+    description: str = ""
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True)
-class Volume:
+class Volume(_CinderObject):
     """A Cinder volume with its metadata."""
 
     id: str
@@ -235,14 +245,10 @@ class Volume:
     attachments: tuple[VolumeAttachment, ...]
     snapshot_id: str | None
     source_volume_id: str | None
-    created_at: str | None
-    updated_at: str | None
-    description: str = ""
-    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
-class Snapshot:
+class Snapshot(_CinderObject):
     """A Cinder volume snapshot."""
 
     id: str
@@ -251,10 +257,6 @@ class Snapshot:
     status: str
     size_gb: int
     project_id: str | None
-    created_at: str | None
-    updated_at: str | None
-    description: str = ""
-    metadata: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,12 +37,7 @@ class RestoreCalls(ServiceCalls):
         query: dict[str, Any] = {"all_tenants": "1", "name": name}
         if project_id:
             query["project_id"] = project_id
-        found = self._call(
-            "find volumes",
-            lambda c: [
-                _convert.volume(v) for v in fetch_all(c.block_storage, "/volumes/detail", "volumes", params=query)
-            ],
-        )
+        found = self._list("find volumes", "block_storage", "/volumes/detail", "volumes", _convert.volume, query)
         return [v for v in found if v.name == name]
 
     def find_servers(self, name: str, *, project_id: str | None = None) -> list[Server]:
@@ -64,18 +59,12 @@ class RestoreCalls(ServiceCalls):
         query: dict[str, Any] = {"tags": ",".join(tags)}
         if project_id:
             query["project_id"] = project_id
-        return self._call(
-            "list tagged ports",
-            lambda c: [_convert.port(p) for p in fetch_all(c.network, "/ports", "ports", params=query)],
-        )
+        return self._list("list tagged ports", "network", "/ports", "ports", _convert.port, query)
 
     def ports_with_ip(self, network_id: str, ip_address: str) -> list[Port]:
         """Ports of a network holding this fixed IP (Neutron's ``fixed_ips=ip_address=`` filter)."""
         query = {"network_id": network_id, "fixed_ips": f"ip_address={ip_address}"}
-        found = self._call(
-            "ports with ip",
-            lambda c: [_convert.port(p) for p in fetch_all(c.network, "/ports", "ports", params=query)],
-        )
+        found = self._list("ports with ip", "network", "/ports", "ports", _convert.port, query)
         return [p for p in found if any(f.ip_address == ip_address for f in p.fixed_ips)]
 
     def create_tagged_port(

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import _convert
-from ._base import ServiceCalls, fetch_all, request_json
+from ._base import ServiceCalls, request_json
 from ._quota import quota_usages
 from ._records import QuotaUsage, Snapshot, Volume
 
@@ -34,19 +34,11 @@ class BlockStorageCalls(ServiceCalls):
     ) -> list[Volume]:
         """Volumes with metadata and attachments."""
         query = _scope(all_projects, project_id, status=status)
-        return self._call(
-            "list volumes",
-            lambda c: [
-                _convert.volume(v) for v in fetch_all(c.block_storage, "/volumes/detail", "volumes", params=query)
-            ],
-        )
+        return self._list("list volumes", "block_storage", "/volumes/detail", "volumes", _convert.volume, query)
 
     def get_volume(self, volume_id: str) -> Volume:
         """One volume; poll it for creating -> available."""
-        return self._call(
-            "get volume",
-            lambda c: _convert.volume(request_json(c.block_storage, "GET", f"/volumes/{volume_id}")["volume"]),
-        )
+        return self._get("get volume", "block_storage", f"/volumes/{volume_id}", "volume", _convert.volume)
 
     def set_volume_metadata(self, volume_id: str, metadata: Mapping[str, str]) -> Volume:
         """Merge metadata keys into a volume (POST merges, as Cinder defines it)."""
@@ -82,12 +74,7 @@ class BlockStorageCalls(ServiceCalls):
                 body[key] = value
         if metadata:
             body["metadata"] = dict(metadata)
-        created = self._call(
-            "create volume",
-            lambda c: request_json(c.block_storage, "POST", "/volumes", body={"volume": body}),
-            idempotent=False,
-        )
-        return _convert.volume(created["volume"])
+        return self._create("create volume", "block_storage", "/volumes", "volume", body, _convert.volume)
 
     def delete_volume(self, volume_id: str) -> bool:
         """Submit a delete; False when the volume was already gone."""
@@ -103,19 +90,11 @@ class BlockStorageCalls(ServiceCalls):
     ) -> list[Snapshot]:
         """Volume snapshots (``status`` filters server-side, e.g. the ones still ``creating``)."""
         query = _scope(all_projects, project_id, volume_id=volume_id, status=status)
-        return self._call(
-            "list snapshots",
-            lambda c: [
-                _convert.snapshot(s) for s in fetch_all(c.block_storage, "/snapshots/detail", "snapshots", params=query)
-            ],
-        )
+        return self._list("list snapshots", "block_storage", "/snapshots/detail", "snapshots", _convert.snapshot, query)
 
     def get_snapshot(self, snapshot_id: str) -> Snapshot:
         """One snapshot; poll it for creating -> available."""
-        return self._call(
-            "get snapshot",
-            lambda c: _convert.snapshot(request_json(c.block_storage, "GET", f"/snapshots/{snapshot_id}")["snapshot"]),
-        )
+        return self._get("get snapshot", "block_storage", f"/snapshots/{snapshot_id}", "snapshot", _convert.snapshot)
 
     def create_snapshot(
         self,
@@ -132,12 +111,7 @@ class BlockStorageCalls(ServiceCalls):
             body["description"] = description
         if metadata:
             body["metadata"] = dict(metadata)
-        created = self._call(
-            "create snapshot",
-            lambda c: request_json(c.block_storage, "POST", "/snapshots", body={"snapshot": body}),
-            idempotent=False,
-        )
-        return _convert.snapshot(created["snapshot"])
+        return self._create("create snapshot", "block_storage", "/snapshots", "snapshot", body, _convert.snapshot)
 
     def delete_snapshot(self, snapshot_id: str) -> bool:
         """Submit a delete; False when the snapshot was already gone."""

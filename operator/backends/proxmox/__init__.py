@@ -9,46 +9,20 @@
 Only this package imports proxmoxer. Calls are synchronous: run them in worker threads.
 """
 
-# Duplicate scan: the re-export list repeats the private modules' names by design (public API from __init__).
+from . import _models
 from ._client import ProxmoxClientFactory, ProxmoxerBackend
 from ._errors import MESSAGE_RULES, map_exception, missing_privilege
-from ._models import (
-    ClusterStatus,
-    Guest,
-    GuestCounts,
-    GuestRef,
-    GuestType,
-    NodeStatus,
-    NodeSummary,
-    Snapshot,
-    TaskFailed,
-    TaskState,
-    TaskStatus,
-    VersionInfo,
-    percent,
-)
+from ._models import *  # noqa: F403 (every result type, as _models.__all__ lists them)
 from ._params import ProxmoxConnectionParams
 from ._protocol import ProxmoxBackend
 
 __all__ = [
     "MESSAGE_RULES",
-    "ClusterStatus",
-    "Guest",
-    "GuestCounts",
-    "GuestRef",
-    "GuestType",
-    "NodeStatus",
-    "NodeSummary",
     "ProxmoxBackend",
     "ProxmoxClientFactory",
     "ProxmoxConnectionParams",
     "ProxmoxerBackend",
-    "Snapshot",
-    "TaskFailed",
-    "TaskState",
-    "TaskStatus",
-    "VersionInfo",
     "map_exception",
     "missing_privilege",
-    "percent",
 ]
+__all__ += _models.__all__

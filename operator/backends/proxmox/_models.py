@@ -103,13 +103,10 @@ class ClusterStatus:
         return cls(str(cluster.get("name")), bool(_int(cluster.get("quorate"))), len(nodes), online)
 
 
-@dataclass(frozen=True, slots=True)
-class NodeSummary:
-    """One entry of GET /nodes: online state and usage (cpu is a 0-1 fraction of maxcpu cores)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Usage:
+    """The usage fields PVE reports for nodes and guests alike: cpu a 0-1 fraction of maxcpu cores, bytes, seconds."""
 
-    node: str
-    online: bool
-    status: str
     cpu: float
     maxcpu: int
     mem: int
@@ -117,6 +114,24 @@ class NodeSummary:
     disk: int
     maxdisk: int
     uptime: int
+
+
+def _usage(data: Mapping[str, Any], maxcpu: Any = None) -> dict[str, Any]:
+    """The :class:`_Usage` fields of one /nodes or /cluster/resources entry (absent or unreadable ones 0)."""
+    return {
+        "cpu": _float(data.get("cpu")),
+        "maxcpu": _int(data.get("maxcpu") if maxcpu is None else maxcpu),
+        **{key: _int(data.get(key)) for key in ("mem", "maxmem", "disk", "maxdisk", "uptime")},
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSummary(_Usage):
+    """One entry of GET /nodes: online state and usage (usage fields keyword-only)."""
+
+    node: str
+    online: bool
+    status: str
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> NodeSummary:
@@ -126,13 +141,7 @@ class NodeSummary:
             node=str(data["node"]),
             online=status == "online",
             status=status,
-            cpu=_float(data.get("cpu")),
-            maxcpu=_int(data.get("maxcpu")),
-            mem=_int(data.get("mem")),
-            maxmem=_int(data.get("maxmem")),
-            disk=_int(data.get("disk")),
-            maxdisk=_int(data.get("maxdisk")),
-            uptime=_int(data.get("uptime")),
+            **_usage(data),
         )
 
     @property
@@ -210,21 +219,14 @@ class GuestRef:
 
 
 @dataclass(frozen=True, slots=True)
-class Guest:
-    """One VM or container of the inventory (usage fields as /cluster/resources gives them)."""
+class Guest(_Usage):
+    """One VM or container of the inventory (usage fields, keyword-only, as /cluster/resources gives them)."""
 
     vmid: int
     name: str
     node: str
     type: GuestType
     status: str
-    cpu: float
-    maxcpu: int
-    mem: int
-    maxmem: int
-    disk: int
-    maxdisk: int
-    uptime: int
     tags: tuple[str, ...]
     template: bool
     lock: str | None
@@ -241,13 +243,7 @@ class Guest:
             node=str(node or data.get("node") or ""),
             type=kind,
             status=str(data.get("status") or "unknown"),
-            cpu=_float(data.get("cpu")),
-            maxcpu=_int(data.get("maxcpu", data.get("cpus"))),
-            mem=_int(data.get("mem")),
-            maxmem=_int(data.get("maxmem")),
-            disk=_int(data.get("disk")),
-            maxdisk=_int(data.get("maxdisk")),
-            uptime=_int(data.get("uptime")),
+            **_usage(data, data.get("maxcpu", data.get("cpus"))),
             tags=split_tags(data.get("tags")),
             template=bool(_int(data.get("template"))),
             lock=str(data["lock"]) if data.get("lock") else None,
