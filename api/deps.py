@@ -32,6 +32,7 @@ __all__ = [
     "Services",
     "SettingsDep",
     "StoreDep",
+    "Write",
     "WriterDep",
     "audit",
     "current_principal",
@@ -39,6 +40,7 @@ __all__ = [
     "reads",
     "require",
     "resolve_principal",
+    "writes",
 ]
 
 
@@ -172,6 +174,34 @@ def reads(permission: str) -> Any:
         return Reader(_permitted(request, permission), get_services(request).store)
 
     dependency.__name__ = f"reads_{permission.replace(':', '_')}"
+    return Depends(dependency)
+
+
+@dataclass(frozen=True)
+class Write:
+    """A permitted caller, the cache, a writer acting as the caller and the request: all a write route needs."""
+
+    request: Request
+    user: Principal
+    store: ObjectStore
+    writer: Writer
+
+    def audit(self, action: str, target: str, outcome: str = "success", **details: Any) -> None:
+        """Record this write in the audit log (:func:`audit`)."""
+        audit(self.request, self.user, action, target, outcome, **details)
+
+
+def writes(permission: str) -> Any:
+    """``act: Write = writes("restore:write")``: ``require``, ``StoreDep``, ``WriterDep`` and the request as one
+    dependency (401 anonymous, 403 without the permission), so write routes list only their own parameters."""
+    check_permission(permission)
+
+    async def dependency(request: Request) -> Write:
+        user = _permitted(request, permission)
+        services = get_services(request)
+        return Write(request, user, services.store, services.writer_for(user))
+
+    dependency.__name__ = f"writes_{permission.replace(':', '_')}"
     return Depends(dependency)
 
 

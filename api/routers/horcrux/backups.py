@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from daytwo.api.deps import Principal, StoreDep, WriterDep, require
+from daytwo.api.deps import Principal, StoreDep, Write, WriterDep, require, writes
 from daytwo.api.errors import ApiError
 from daytwo.api.routers.snapshotpolicies import typed_policies, typed_policy
 from daytwo.api.views.horcrux import requests as build
@@ -56,13 +56,11 @@ def list_backups(
 
 
 @router.post("/api/backups", response_model=Accepted, status_code=202, summary="Back up a VM now (on-demand snapshot)")
-def create_backup(
-    body: BackupCreate, request: Request, store: StoreDep, writer: WriterDep, user: Principal = require("backups:write")
-) -> dict[str, Any]:
+def create_backup(body: BackupCreate, act: Write = writes("backups:write")) -> dict[str, Any]:
     """An on-demand snapshot of the VM; 202 with the SnapshotPolicy as job id."""
-    guest = vm_or_404(store, body.vm_id)
+    guest = vm_or_404(act.store, body.vm_id)
     name = f"backup-{datetime.now(UTC):%Y%m%d-%H%M%S}"
-    made = create_snapshot(request, writer, user, guest, name, body.description, False)
+    made = create_snapshot(act, guest, name, body.description, False)
     return {
         "id": made["id"],
         "vm_id": body.vm_id,

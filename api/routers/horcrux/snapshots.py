@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from daytwo.api.deps import Principal, StoreDep, WriterDep, require
+from daytwo.api.deps import Principal, StoreDep, Write, require, writes
 from daytwo.api.errors import ApiError
 from daytwo.api.routers.snapshotpolicies import typed_policies, typed_policy
 from daytwo.api.views.horcrux import requests as build
@@ -15,9 +15,9 @@ from daytwo.api.views.horcrux import snapshots as views
 from daytwo.api.views.horcrux.vms import Guest
 from daytwo.crds.restorejob import CONFIRM_PREFIX
 from daytwo.operator.shared.times import format_time
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body
 
-from ._shared import audit, target_ids, vm_or_404
+from ._shared import target_ids, vm_or_404
 from .schemas import Message, RestoreAnswer, RestoreBody, Snapshot, SnapshotCreate, SnapshotCreated, SnapshotTree
 
 __all__ = ["create_snapshot", "router", "snapshot_rows"]
@@ -38,14 +38,12 @@ def _snapshot_or_404(store: StoreDep, guest: Guest, snapshot_id: str) -> dict[st
     return found
 
 
-def create_snapshot(
-    request: Request, writer: WriterDep, user: Principal, guest: Guest, name: str, description: str | None, memory: bool
-) -> dict[str, Any]:
+def create_snapshot(act: Write, guest: Guest, name: str, description: str | None, memory: bool) -> dict[str, Any]:
     """Create the on-demand SnapshotPolicy for one snapshot of ``guest``; the 202 answer."""
     body = build.ondemand_snapshot_body(guest.cr, guest.vmid, name, description, memory)
-    created = writer.create(POLICY, body)
+    created = act.writer.create(POLICY, body)
     job = str((created.get("metadata") or {}).get("name") or body["metadata"]["name"])
-    audit(request, user, "snapshot.create", f"vm-{guest.vmid}", job_id=job)
+    act.audit("snapshot.create", f"vm-{guest.vmid}", job_id=job)
     return {
         "id": job,
         "vm_id": str(guest.vmid),
@@ -62,19 +60,11 @@ def list_snapshots(vm_id: str, store: StoreDep, user: Principal = require("snaps
     return snapshot_rows(store, vm_or_404(store, vm_id))
 
 
-# Same dependency list shape as the webhook create route: deliberate (duplicate scan, issue 17).
 @router.post("/api/vms/{vm_id}/snapshots", response_model=SnapshotCreated, status_code=202, summary="Snapshot a VM now")
-def post_snapshot(
-    vm_id: str,
-    body: SnapshotCreate,
-    request: Request,
-    store: StoreDep,
-    writer: WriterDep,
-    user: Principal = require("snapshots:write"),
-) -> dict[str, Any]:
+def post_snapshot(vm_id: str, body: SnapshotCreate, act: Write = writes("snapshots:write")) -> dict[str, Any]:
     """An on-demand SnapshotPolicy (runOnCreate) for this VM; 202, job id = the policy (409: name taken)."""
-    guest = vm_or_404(store, vm_id)
-    return create_snapshot(request, writer, user, guest, body.name, body.description, body.include_memory)
+    guest = vm_or_404(act.store, vm_id)
+    return create_snapshot(act, guest, body.name, body.description, body.include_memory)
 
 
 @router.get("/api/vms/{vm_id}/snapshots/tree", response_model=SnapshotTree, summary="Snapshot hierarchy of a VM")
@@ -91,7 +81,6 @@ def get_snapshot(
     return _snapshot_or_404(store, vm_or_404(store, vm_id), snapshot_id)
 
 
-# FastAPI dependency list of the same shape as the vms and pmi action routes (duplicate scan, issue 17).
 @router.post(
     "/api/vms/{vm_id}/snapshots/{snapshot_id}/restore",
     response_model=RestoreAnswer,
@@ -101,18 +90,15 @@ def get_snapshot(
 def restore_snapshot(
     vm_id: str,
     snapshot_id: str,
-    request: Request,
-    store: StoreDep,
-    writer: WriterDep,
     body: Annotated[RestoreBody | None, Body()] = None,
-    user: Principal = require("restore:write"),
+    act: Write = writes("restore:write"),
 ) -> dict[str, Any]:
     """Create a RestoreJob (NEW side by side; REPLACE needs restore:admin and the confirmation string)."""
     options = body or RestoreBody()
-    guest = vm_or_404(store, vm_id)
-    snap = _snapshot_or_404(store, guest, snapshot_id)
+    guest = vm_or_404(act.store, vm_id)
+    snap = _snapshot_or_404(act.store, guest, snapshot_id)
     if options.mode == "REPLACE":
-        if not user.can("restore:admin"):
+        if not act.user.can("restore:admin"):
             raise ApiError(403, "Permission denied: REPLACE restores require restore:admin", "FORBIDDEN")
         expected = f"{CONFIRM_PREFIX}{guest.name}"
         if options.confirm != expected:
@@ -132,32 +118,25 @@ def restore_snapshot(
         options.confirm,
         options.new_vm_name,
     )
-    created = writer.create("RestoreJob", job_body)
+    created = act.writer.create("RestoreJob", job_body)
     job = str((created.get("metadata") or {}).get("name") or name)
-    audit(request, user, "vm.restore", f"vm-{vm_id}", job_id=job, snapshot=snapshot_id, mode=options.mode)
+    act.audit("vm.restore", f"vm-{vm_id}", job_id=job, snapshot=snapshot_id, mode=options.mode)
     return {"message": "Restore started", "snapshot_id": snapshot_id, "vm_status": guest.status, "job_id": job}
 
 
 @router.delete(
     "/api/vms/{vm_id}/snapshots/{snapshot_id}", response_model=Message, summary="Delete an on-demand snapshot"
 )
-def delete_snapshot(
-    vm_id: str,
-    snapshot_id: str,
-    request: Request,
-    store: StoreDep,
-    writer: WriterDep,
-    user: Principal = require("snapshots:write"),
-) -> dict[str, Any]:
+def delete_snapshot(vm_id: str, snapshot_id: str, act: Write = writes("snapshots:write")) -> dict[str, Any]:
     """Delete the on-demand snapshot's SnapshotPolicy; scheduled snapshots belong to their policy's retention."""
-    snap = _snapshot_or_404(store, vm_or_404(store, vm_id), snapshot_id)
-    policy = store.get(POLICY, snap["policy"])
+    snap = _snapshot_or_404(act.store, vm_or_404(act.store, vm_id), snapshot_id)
+    policy = act.store.get(POLICY, snap["policy"])
     if policy is None or not views.is_ondemand(typed_policy(policy)):
         raise ApiError(
             409,
             f"Snapshot '{snapshot_id}' belongs to SnapshotPolicy '{snap['policy']}'; its retention deletes it",
             "CONFLICT",
         )
-    writer.delete(POLICY, snap["policy"])
-    audit(request, user, "snapshot.delete", f"vm-{vm_id}", snapshot=snapshot_id)
+    act.writer.delete(POLICY, snap["policy"])
+    act.audit("snapshot.delete", f"vm-{vm_id}", snapshot=snapshot_id)
     return {"message": "Snapshot deleted successfully (its on-demand SnapshotPolicy is removed)"}

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from daytwo.api.cached import JsonResponse
-from daytwo.api.deps import Principal, StoreDep, WriterDep, require
+from daytwo.api.deps import Principal, StoreDep, Write, require, writes
 from daytwo.api.errors import ApiError
 from daytwo.api.routers.pmi._shared import request_power
 from daytwo.api.views.horcrux import vms as views
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, Query
 
-from ._shared import audit, guests, inventories, memo, vm_or_404
+from ._shared import guests, inventories, memo, vm_or_404
 from .monitoring import COMPLETE_HEADER
 from .schemas import PowerAnswer, StopBody, Vm
 
@@ -54,36 +54,27 @@ def get_vm(vm_id: str, store: StoreDep, user: Principal = require("vms:read")) -
     return views.vm_view(vm_or_404(store, vm_id))
 
 
-def _power(
-    request: Request, store: StoreDep, writer: WriterDep, user: Principal, vm_id: str, op: str, force: bool
-) -> dict[str, Any]:
-    guest = vm_or_404(store, vm_id)
+def _power(act: Write, vm_id: str, op: str, force: bool) -> dict[str, Any]:
+    guest = vm_or_404(act.store, vm_id)
     target = "running" if op == "start" else "stopped"
     if guest.status == target:
         raise ApiError(409, f"VM {vm_id} is already {target}", "CONFLICT")
-    job = request_power(store, writer, guest.cr, guest.vmid, op, force, user.username, "hx")
-    audit(request, user, f"vm.{'start' if op == 'start' else 'stop'}", f"vm-{vm_id}", job_id=job)
+    job = request_power(act.store, act.writer, guest.cr, guest.vmid, op, force, act.user.username, "hx")
+    act.audit(f"vm.{'start' if op == 'start' else 'stop'}", f"vm-{vm_id}", job_id=job)
     verb = "start" if op == "start" else "stop"
     return {"id": vm_id, "status": target, "message": f"VM {verb} requested", "job_id": job, "pid": None}
 
 
 @router.post("/api/vms/{vm_id}/start", response_model=PowerAnswer, status_code=202, summary="Start a VM")
-def start_vm(
-    vm_id: str, request: Request, store: StoreDep, writer: WriterDep, user: Principal = require("vms:write")
-) -> dict[str, Any]:
+def start_vm(vm_id: str, act: Write = writes("vms:write")) -> dict[str, Any]:
     """Ask the operator to start the guest; 202 with the operation id (409 when it already runs)."""
-    return _power(request, store, writer, user, vm_id, "start", False)
+    return _power(act, vm_id, "start", False)
 
 
 @router.post("/api/vms/{vm_id}/stop", response_model=PowerAnswer, status_code=202, summary="Stop a VM")
 def stop_vm(
-    vm_id: str,
-    request: Request,
-    store: StoreDep,
-    writer: WriterDep,
-    body: Annotated[StopBody | None, Body()] = None,
-    user: Principal = require("vms:write"),
+    vm_id: str, body: Annotated[StopBody | None, Body()] = None, act: Write = writes("vms:write")
 ) -> dict[str, Any]:
     """Graceful shutdown (force: power off); 202 with the operation id (409 when already stopped)."""
     force = bool(body and body.force)
-    return _power(request, store, writer, user, vm_id, "stop" if force else "shutdown", force)
+    return _power(act, vm_id, "stop" if force else "shutdown", force)

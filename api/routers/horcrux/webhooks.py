@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from daytwo.api.deps import Principal, WriterDep, get_services, require
+from daytwo.api.deps import Principal, Write, WriterDep, get_services, require, writes
 from daytwo.api.errors import ApiError, undo
 from daytwo.api.webhooks.events import EVENTS
 from daytwo.api.webhooks.service import definition_configmap, new_webhook_id, resource_name
@@ -95,14 +95,9 @@ def get_webhook(webhook_id: str, request: Request, user: Principal = require("we
 
 
 @router.post("/api/webhooks/{webhook_id}", response_model=Webhook, summary="Update a webhook")
-def update_webhook(
-    webhook_id: str,
-    body: WebhookUpdate,
-    request: Request,
-    writer: WriterDep,
-    user: Principal = require("webhooks:write"),
-) -> dict[str, Any]:
+def update_webhook(webhook_id: str, body: WebhookUpdate, act: Write = writes("webhooks:write")) -> dict[str, Any]:
     """Change any of name, url, events, enabled; a new secret replaces the old one."""
+    request, writer = act.request, act.writer
     hook = _hook_or_404(request, webhook_id)
     changes = body.model_dump(exclude_none=True, exclude={"secret"})
     if "events" in changes:
@@ -120,7 +115,7 @@ def update_webhook(
     fields = {k: hook[k] for k in ("name", "url", "events", "enabled", "created_at")} | changes
     document = definition_configmap(webhook_id, fields, has_secret)
     writer.patch("ConfigMap", resource_name(webhook_id), {"data": document["data"]})
-    audit(request, user, "webhook.update", webhook_id)
+    act.audit("webhook.update", webhook_id)
     return {**fields, "id": webhook_id, "has_secret": has_secret}
 
 

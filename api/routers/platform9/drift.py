@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from daytwo.api.deps import Principal, Reader, StoreDep, WriterDep, reads, require
+from daytwo.api.deps import Principal, Reader, StoreDep, Write, WriterDep, reads, require, writes
 from daytwo.api.errors import ApiError
 from daytwo.api.views.platform9 import drift as views
 from fastapi import APIRouter, Body, Query, Request
@@ -120,47 +120,41 @@ class AckBody(BaseModel):
     note: str | None = Field(None, max_length=2048)
 
 
-# Its parameter list has the shape of other write routes' (request, store, writer, body, principal): FastAPI wiring.
 @router.put("/drift/events/bulk-acknowledge", response_model=views.BulkAckResult, summary="Acknowledge many events")
 def bulk_acknowledge(
-    request: Request,
-    store: StoreDep,
-    writer: WriterDep,
     event_ids: Annotated[list[str | int], Body(embed=True, min_length=1, max_length=1000)],
-    user: Principal = require("drift:write"),
+    act: Write = writes("drift:write"),
 ) -> dict[str, Any]:
     """Acknowledge each listed DriftEvent not yet acknowledged; unknown ids are returned in ``not_found``."""
     at = now_iso()
     count, missing = 0, []
     for raw in dict.fromkeys(str(i) for i in event_ids):
-        event = store.get("DriftEvent", raw)
+        event = act.store.get("DriftEvent", raw)
         if event is None:
             missing.append(raw)
             continue
         acknowledgement = views.event_spec(event).acknowledgement
         if acknowledgement is None or not acknowledgement.acknowledged:
-            writer.patch("DriftEvent", raw, views.acknowledgement_patch(user.username, at))
+            act.writer.patch("DriftEvent", raw, views.acknowledgement_patch(act.user.username, at))
         count += 1
-    audit(request, user, "drift.acknowledge", f"DriftEvent/{count} events", count=count, not_found=len(missing))
-    return {"acknowledged_count": count, "acknowledged_by": user.username, "acknowledged_at": at, "not_found": missing}
+    act.audit("drift.acknowledge", f"DriftEvent/{count} events", count=count, not_found=len(missing))
+    return {
+        "acknowledged_count": count,
+        "acknowledged_by": act.user.username,
+        "acknowledged_at": at,
+        "not_found": missing,
+    }
 
 
 @router.put("/drift/events/{event_id}/acknowledge", response_model=views.AckResult, summary="Acknowledge an event")
-def acknowledge(
-    request: Request,
-    event_id: PathId,
-    store: StoreDep,
-    writer: WriterDep,
-    body: AckBody | None = None,
-    user: Principal = require("drift:write"),
-) -> dict[str, Any]:
+def acknowledge(event_id: PathId, body: AckBody | None = None, act: Write = writes("drift:write")) -> dict[str, Any]:
     """Set the DriftEvent's spec.acknowledgement to the caller and now (as the caller)."""
-    if store.get("DriftEvent", event_id) is None:
+    if act.store.get("DriftEvent", event_id) is None:
         raise _not_found("Drift event", event_id)
-    at = now_iso()
-    writer.patch("DriftEvent", event_id, views.acknowledgement_patch(user.username, at, body.note if body else None))
-    audit(request, user, "drift.acknowledge", f"DriftEvent/{event_id}")
-    return {"id": event_id, "acknowledged": True, "acknowledged_by": user.username, "acknowledged_at": at}
+    at, user = now_iso(), act.user.username
+    act.writer.patch("DriftEvent", event_id, views.acknowledgement_patch(user, at, body.note if body else None))
+    act.audit("drift.acknowledge", f"DriftEvent/{event_id}")
+    return {"id": event_id, "acknowledged": True, "acknowledged_by": user, "acknowledged_at": at}
 
 
 @router.get("/drift/rules", response_model=views.DriftRuleList, summary="Drift rules")

@@ -10,7 +10,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from daytwo.api.deps import Principal, SettingsDep, StoreDep, WriterDep, require
+from daytwo.api.deps import Principal, SettingsDep, StoreDep, Write, WriterDep, require, writes
 from daytwo.api.errors import ApiError
 from daytwo.api.settings import ApiSettings
 from daytwo.api.store import ObjectStore
@@ -218,20 +218,13 @@ class CancelRequest(BaseModel):
 
 
 @router.post("/restore/cancel/{job_id}", response_model=models.RestoreJob, summary="Cancel a restore job")
-def cancel(
-    request: Request,
-    job_id: PathId,
-    store: StoreDep,
-    writer: WriterDep,
-    body: CancelRequest | None = None,
-    user: Principal = require("restore:write"),
-) -> dict[str, Any]:
+def cancel(job_id: PathId, body: CancelRequest | None = None, act: Write = writes("restore:write")) -> dict[str, Any]:
     """Set spec.cancel (one way); 409 when the job already finished."""
-    state = views.job_status(_job(store, job_id))
+    state = views.job_status(_job(act.store, job_id))
     if state in views.FINISHED:
         raise ApiError(409, f"Restore job {job_id!r} is {state}; there is nothing to cancel", "CONFLICT")
-    updated = writer.patch(KIND, job_id, {"spec": {"cancel": True}})
-    audit(request, user, "restore.cancel", f"{KIND}/{job_id}", reason=(body.reason if body else None))
+    updated = act.writer.patch(KIND, job_id, {"spec": {"cancel": True}})
+    act.audit("restore.cancel", f"{KIND}/{job_id}", reason=(body.reason if body else None))
     return views.job_row(updated)
 
 
@@ -250,22 +243,15 @@ def _plan_vm_name(job: dict[str, Any]) -> str | None:
 @router.post(
     "/restore/jobs/{job_id}/retry", status_code=202, response_model=models.RetryAccepted, summary="Retry a failed job"
 )
-def retry(
-    request: Request,
-    job_id: PathId,
-    store: StoreDep,
-    writer: WriterDep,
-    body: RetryRequest | None = None,
-    user: Principal = require("restore:admin"),
-) -> dict[str, Any]:
+def retry(job_id: PathId, body: RetryRequest | None = None, act: Write = writes("restore:admin")) -> dict[str, Any]:
     """Set spec.retry (a new requestedAt): the operator resumes the same job from its failed step."""
-    job = _job_in(store, job_id, ("FAILED",), "only a FAILED job can be retried")
+    job = _job_in(act.store, job_id, ("FAILED",), "only a FAILED job can be retried")
     spec, status = views.parsed(job)
     if spec.mode == "REPLACE":
         _check_confirm(body.confirm_destructive if body else None, _plan_vm_name(job))
     ask = views.body(RetryAsk(requested_at=_token(), ip_strategy=body.ip_strategy_override if body else None))
-    writer.patch(KIND, job_id, {"spec": {"retry": ask}})
-    audit(request, user, "restore.retry", f"{KIND}/{job_id}")
+    act.writer.patch(KIND, job_id, {"spec": {"retry": ask}})
+    act.audit("restore.retry", f"{KIND}/{job_id}")
     failed = next((s.name for s in status.steps or [] if s.state == "Failed"), None)
     reused = {f"{r.type}_id": r.id for r in status.created_resources or [] if not r.deleted}
     return {
@@ -288,21 +274,14 @@ class CleanupRequest(BaseModel):
 @router.post(
     "/restore/jobs/{job_id}/cleanup", status_code=202, response_model=models.CleanupAccepted, summary="Clean up a job"
 )
-def cleanup(
-    request: Request,
-    job_id: PathId,
-    store: StoreDep,
-    writer: WriterDep,
-    body: CleanupRequest | None = None,
-    user: Principal = require("restore:admin"),
-) -> dict[str, Any]:
+def cleanup(job_id: PathId, body: CleanupRequest | None = None, act: Write = writes("restore:admin")) -> dict[str, Any]:
     """Set spec.cleanup (a new requestedAt): the operator removes the job's server, free ports (and volume)."""
-    job = _job_in(store, job_id, ("FAILED", "CANCELED"), "only failed or canceled jobs are cleaned up")
+    job = _job_in(act.store, job_id, ("FAILED", "CANCELED"), "only failed or canceled jobs are cleaned up")
     token = _token()
     delete_volume = bool(body and body.delete_volume)
     ask = views.body(CleanupAsk(requested_at=token, delete_volume=delete_volume))
-    writer.patch(KIND, job_id, {"spec": {"cleanup": ask}})
-    audit(request, user, "restore.cleanup", f"{KIND}/{job_id}", delete_volume=delete_volume)
+    act.writer.patch(KIND, job_id, {"spec": {"cleanup": ask}})
+    act.audit("restore.cleanup", f"{KIND}/{job_id}", delete_volume=delete_volume)
     created = [r for r in views.parsed(job)[1].created_resources or [] if not r.deleted]
     return {
         "job_id": job_id,

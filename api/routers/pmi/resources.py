@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
 from daytwo.api.cached import JsonResponse, dumps, memo
-from daytwo.api.deps import Principal, StoreDep, WriterDep, require
+from daytwo.api.deps import Principal, StoreDep, Write, require, writes
 from daytwo.api.errors import ApiError
 from daytwo.api.views.pmi import history as history_views
 from daytwo.api.views.pmi import nodes as views
@@ -69,14 +69,15 @@ def resource_metrics(
     return ok(views.resource_view(guest))
 
 
-def _power(
-    store: StoreDep, writer: WriterDep, user: Principal, node_id: str, vmid: int, verb: str, force: bool
-) -> dict[str, Any]:
+def _power(act: Write, node_id: str, vmid: int, verb: str, force: bool) -> dict[str, Any]:
+    store = act.store
     obj = node_or_404(store, node_id)
     if _guest(store, obj, vmid) is None and node_guests(store, obj).complete:
         raise ApiError(404, f"Resource {vmid} not found on node '{node_id}'", "RESOURCE_NOT_FOUND")
     operation = OPERATIONS[(verb, force)]
-    op_id = request_power(store, writer, node_id, vmid, operation, force and operation != "stop", user.username, "pmi")
+    op_id = request_power(
+        store, act.writer, node_id, vmid, operation, force and operation != "stop", act.user.username, "pmi"
+    )
     past = {"start": "start", "stop": "stop", "restart": "restart"}[verb]
     return ok(
         {"operation_id": op_id, "status": "in_progress", "node_id": node_id},
@@ -90,26 +91,18 @@ def _power(
     status_code=202,
     summary="Start a VM or container",
 )
-def start(
-    node_id: str, vmid: int, store: StoreDep, writer: WriterDep, user: Principal = require("nodes:write")
-) -> dict[str, Any]:
+def start(node_id: str, vmid: int, act: Write = writes("nodes:write")) -> dict[str, Any]:
     """Request a start (ProxmoxNode spec.actions); 202 with the operation id."""
-    return _power(store, writer, user, node_id, vmid, "start", False)
+    return _power(act, node_id, vmid, "start", False)
 
 
 def _forceable_power_route(verb: str, summary: str, doc: str) -> None:
     """Register POST .../{verb}: one optional ``force`` body, 202 with the operation id (stop and restart)."""
 
-    # Same parameter list as horcrux's power routes (duplicate scan): FastAPI signatures, the APIs differ.
     def route(
-        node_id: str,
-        vmid: int,
-        store: StoreDep,
-        writer: WriterDep,
-        body: Annotated[PowerBody | None, Body()] = None,
-        user: Principal = require("nodes:write"),
+        node_id: str, vmid: int, body: Annotated[PowerBody | None, Body()] = None, act: Write = writes("nodes:write")
     ) -> dict[str, Any]:
-        return _power(store, writer, user, node_id, vmid, verb, bool(body and body.force))
+        return _power(act, node_id, vmid, verb, bool(body and body.force))
 
     route.__name__, route.__qualname__, route.__doc__ = verb, verb, doc
     router.post(
