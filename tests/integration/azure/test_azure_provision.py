@@ -18,7 +18,7 @@ from daytwo.operator.backends.provisioning import (
     ResourceType,
     managed_view,
 )
-from daytwo.operator.errors import InvalidRequest, PermissionDenied
+from daytwo.operator.errors import InvalidRequest, PermissionDenied, Timeout
 
 from tests.standins.azure import AzureStandin
 
@@ -238,3 +238,22 @@ def test_reader_without_write_is_permission_denied(az: AzureStandin, factory: Az
     with pytest.raises(PermissionDenied) as caught:
         novm.create(request(ResourceType.NETWORK, "vnet-denied", "t", cidr="10.70.0.0/16"))
     assert caught.value.missing == "Microsoft.Resources/subscriptions/resourceGroups/read"
+
+
+def test_create_whose_answer_never_came_is_adopted(az: AzureStandin, factory: AzureClientFactory) -> None:
+    """The PUT is served but its answer is late past the client's timeout (as when the operator dies mid-call):
+    the retries make no second VM and find() adopts the one there is."""
+    network(provisioner(params(az), factory=factory), "vnet-late")
+    impatient = provisioner(params(az, timeout_seconds=0.5), factory=factory)
+    req = request(ResourceType.VM, "late-1", str(uuid.uuid4()), size="Standard_B1s", image="a:b:c:latest",
+                  subnet="vnet-late/web", keyName=KEY)  # fmt: skip
+    before = az.created(VM)
+    az.faults.slow(1.5, path=r"/virtualMachines/late-1$", answer_late=True)
+    with pytest.raises(Timeout):
+        impatient.create(req)
+    az.faults.clear()
+    assert az.created(VM) == before + 1, "three attempts (retries of a Timeout), one VM"
+    adopted = impatient.find(req)
+    assert adopted is not None and adopted.external_id.endswith("/virtualMachines/late-1")
+    impatient.create(req)
+    assert az.created(VM) == before + 1

@@ -26,7 +26,7 @@ from daytwo.operator.backends.provisioning import (
     managed_view,
 )
 from daytwo.operator.backends.runtime import RetryPolicy
-from daytwo.operator.errors import InvalidRequest, PermissionDenied
+from daytwo.operator.errors import InvalidRequest, PermissionDenied, Timeout
 
 from tests.standins.gcp import GcpStandin
 
@@ -223,3 +223,20 @@ def test_read_only_token_cannot_write(gcp: GcpStandin, factory: GcpClientFactory
         GcpProvisioner(reader).create(
             request(ResourceType.STORAGE, "ro-disk", "t", storageKind="volume", sizeGb=1, zone=ZONE)
         )
+
+
+def test_insert_whose_answer_never_came_is_adopted(gcp: GcpStandin, writer: GcpWriteClientFactory) -> None:
+    """The insert is served but its answer is late past the client's timeout (as when the operator dies
+    mid-call): the retries carry the same requestId and make no second instance; find() adopts the one."""
+    impatient = provisioner(params(gcp, timeout_seconds=0.5), factory=writer)
+    req = request(ResourceType.VM, "late-1", str(uuid.uuid4()), size="e2-small", image=IMAGE, zone=ZONE)
+    before = gcp.created("instances")
+    gcp.faults.slow(1.5, path=rf"/zones/{ZONE}/instances$", answer_late=True)
+    with pytest.raises(Timeout):
+        impatient.create(req)
+    gcp.faults.clear()
+    assert gcp.created("instances") == before + 1, "three attempts, one requestId, one instance"
+    adopted = impatient.find(req)
+    assert adopted is not None and adopted.external_id.endswith(f"/zones/{ZONE}/instances/late-1")
+    impatient.create(req)
+    assert gcp.created("instances") == before + 1

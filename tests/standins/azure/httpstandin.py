@@ -38,13 +38,16 @@ ErrorBody = Callable[[str, int, str], dict[str, Any]]
 @dataclass
 class Fault:
     """Requests whose path matches ``path`` (a regex) get ``status`` (None: answered normally after
-    ``latency`` seconds); ``times`` matching requests are affected (None: until cleared)."""
+    ``latency`` seconds); ``times`` matching requests are affected (None: until cleared). With
+    ``answer_late`` the request is served at once and only its answer waits (a client that gives up, or dies,
+    meanwhile has still made its change)."""
 
     path: str = ".*"
     status: int | None = 503
     message: str = "The service is temporarily unavailable."
     latency: float = 0.0
     times: int | None = 1
+    answer_late: bool = False
     hits: int = 0
     _pattern: re.Pattern[str] = field(init=False, repr=False)
 
@@ -78,9 +81,10 @@ class Faults:
             fault.message = message
         return self.add(fault)
 
-    def slow(self, seconds: float, path: str = ".*", *, times: int | None = None) -> Fault:
-        """Delay matching requests by ``seconds``, then answer normally."""
-        return self.add(Fault(path=path, status=None, latency=seconds, times=times))
+    def slow(self, seconds: float, path: str = ".*", *, times: int | None = None, answer_late: bool = False) -> Fault:
+        """Delay matching requests by ``seconds``, then answer normally (``answer_late``: serve at once, delay
+        only the answer)."""
+        return self.add(Fault(path=path, status=None, latency=seconds, times=times, answer_late=answer_late))
 
     def outage(self, status: int = 503) -> Fault:
         """Every request answers ``status`` until ``clear()``."""
@@ -165,9 +169,11 @@ def fault_middleware(app: ASGIApp, faults: Faults, journal: Journal, error_body:
             # Journal before the response leaves: a client that has its answer must find it recorded.
             if message["type"] == "http.response.start":
                 record(int(message["status"]))
+                if fault is not None and fault.latency and fault.answer_late:
+                    await asyncio.sleep(fault.latency)
             await send(message)
 
-        if fault is not None and fault.latency:
+        if fault is not None and fault.latency and not fault.answer_late:
             await asyncio.sleep(fault.latency)
         if fault is not None and fault.status is not None:
             response = JSONResponse(error_body(path, fault.status, fault.message), status_code=fault.status)
