@@ -1,11 +1,13 @@
 """Sharding end to end (issue 18 item 6): two `daytwo-operator` processes as shards of one control plane.
 
 The module runs its own control plane and its own OpenStack stand-in, so no other operator of the session
-reconciles its objects and the stand-in's journal holds only its shards' calls. Ten SnapshotPolicies, one
-volume each, yearly (only run-now requests start runs): each is taken by exactly the shard rendezvous
-hashing names (each shard logs ``shard takes <kind> <namespace>/<name>``), each run-now request makes exactly
-one snapshot create, and after ``kill -9`` of one shard the survivor takes its policies over and serves
-their next requests, again with one create each.
+reconciles its objects and the stand-in's journal holds only its shards' calls; the shards authenticate as
+the chart's operator ServiceAccount with the chart's RBAC for two shards (the Lease rules included).
+
+Ten SnapshotPolicies, one volume each, yearly (only run-now requests start runs): each is taken by exactly
+the shard rendezvous hashing names (each shard logs ``shard takes <kind> <namespace>/<name>``), each run-now
+request makes exactly one snapshot create, and after ``kill -9`` of one shard the survivor takes its
+policies over and serves their next requests, again with one create each.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import yaml
 from daytwo.operator.backends.openstack import OpenStackConnectionParams, connect
 from daytwo.operator.sharding import owner
 
+from tests.e2e.test_chart_rbac import RELEASE_NAMESPACE, token_kubeconfig
 from tests.harness.controlplane import REPO, LocalControlPlane, free_port
+from tests.harness.helm import render
 from tests.harness.kubectl import Kubectl
 from tests.harness.operator import DaytwoProcess, shard_operator
 from tests.harness.processes import spawn, stop, wait_until
@@ -33,6 +38,9 @@ NS = "shard-e2e"
 PROJECT = "acme-proj-2"
 POLICIES = [f"policy-{i}" for i in range(10)]
 KINDS = ("snapshotpolicies", "cloudcredentials")
+#: The Lease name prefix the chart gives a release called daytwo.
+PREFIX = "daytwo-shard"
+RBAC_KINDS = {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
 #: Short Leases so a takeover comes within seconds (the defaults are 15 s + 10 s).
 SHARD_ENV = {
     "DAYTWO_SHARD_LEASE_SECONDS": "3",
@@ -128,7 +136,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             kubectl.run(
                 "wait", "--for=condition=Established", "--timeout=60s", "crd", "-l", "app.kubernetes.io/part-of=daytwo"
             )
-            shards = [shard_operator(plane.kubeconfig, tmp / f"shard-{i}.log", i, 2, SHARD_ENV) for i in (0, 1)]
+            # The shards authenticate as the chart's operator ServiceAccount, with the chart's RBAC for two
+            # shards: its Lease rules are all they get.
+            kubectl.run("create", "namespace", RELEASE_NAMESPACE)
+            rbac = render(namespace=RELEASE_NAMESPACE, values=["operator.sharding.shards=2"], kinds=RBAC_KINDS)
+            kubectl.apply(yaml.safe_dump_all(rbac))
+            account = token_kubeconfig(plane, kubectl, "daytwo-operator", tmp / "operator-kubeconfig")
+            env = {**SHARD_ENV, "DAYTWO_SHARD_NAMESPACE": RELEASE_NAMESPACE, "DAYTWO_SHARD_LEASE_PREFIX": PREFIX}
+            shards = [shard_operator(account, tmp / f"shard-{i}.log", i, 2, env) for i in (0, 1)]
             for shard in shards:
                 shard.start()
             for shard in shards:
@@ -195,7 +210,7 @@ def test_each_policy_runs_on_exactly_one_shard_and_a_killed_shards_policies_are_
     }, "one create per request: the dead shard made none after it died, the survivor one each"
     leases = json.loads(
         world.kubectl.run(
-            "get", "leases", "-n", "default", "-l", "daytwo.io/shard-group=daytwo-shard", "-o", "json"
+            "get", "leases", "-n", RELEASE_NAMESPACE, "-l", f"daytwo.io/shard-group={PREFIX}", "-o", "json"
         ).stdout
     )["items"]
     holders = {lease["metadata"]["labels"]["daytwo.io/shard"]: lease["spec"].get("holderIdentity") for lease in leases}
@@ -221,6 +236,6 @@ def test_a_shard_that_returns_gets_its_policies_back_and_releases_its_lease_on_s
 
     since = len(survivor.log())
     returning.stop()
-    lease = json.loads(world.kubectl.run("get", "lease", "daytwo-shard-1", "-n", "default", "-o", "json").stdout)
+    lease = json.loads(world.kubectl.run("get", "lease", f"{PREFIX}-1", "-n", RELEASE_NAMESPACE, "-o", "json").stdout)
     assert not lease["spec"].get("holderIdentity"), "a graceful exit releases the Lease"
     wait_until(lambda: all(taken(survivor, name, since) == 1 for name in moved), 60, "the survivor to take them")
