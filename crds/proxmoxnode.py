@@ -211,7 +211,8 @@ class ProxmoxNodeStatus(StatusBase):
     last_inventory_time: datetime | None = Field(
         None,
         description="Last inventory pass that saw a change in version, nodes or guests; an unchanged estate moves it "
-        "at most every 10 minutes (a coarse heartbeat: passes in between write no status).",
+        "only every DAYTWO_STATUS_HEARTBEAT_SECONDS (an operator setting, default 1 hour: a coarse heartbeat, so "
+        "passes in between write no status).",
     )
     in_flight: list[InFlightOperation] | None = Field(
         None, description="Power operations submitted and not finished yet.", max_length=MAX_STATUS_LIST

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
@@ -172,7 +172,8 @@ class Cycle:
                     *summary_conditions(connected[0], inventory, len(self.status.in_flight or [])),
                 ]
             else:
-                observed = observation_status(observation, self.now, self.status)
+                heartbeat = timedelta(seconds=settings.status_heartbeat_seconds)
+                observed = observation_status(observation, self.now, self.status, heartbeat)
                 self.operate(backend, spec, observation)
                 problem = None
                 if self.guests_due(interval, busy=bool(self.status.in_flight)):

@@ -73,8 +73,9 @@ USAGE_TOLERANCE = 0.05
 #: Uptime-derived boot times jitter by a second or two between polls; within this they are the same boot.
 BOOT_JITTER_SECONDS = 120
 #: An inventory pass that saw no change still moves status.lastInventoryTime once this much time has passed
-#: since the last one (a coarse heartbeat, like a Lease; routine pass times are not status).
-INVENTORY_HEARTBEAT = timedelta(minutes=10)
+#: since the last one (a coarse heartbeat, like a Lease; routine pass times are not status); the operator
+#: passes its DAYTWO_STATUS_HEARTBEAT_SECONDS.
+INVENTORY_HEARTBEAT = timedelta(hours=1)
 #: The status fields an inventory pass sets (see :func:`observation_status`).
 INVENTORY_FIELDS = ("version", "cluster_name", "nodes", "guest_counts", "guests", "last_inventory_time")
 #: The status fields finishing a power operation sets (see :func:`after_finish`).
@@ -225,10 +226,15 @@ def _second(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
 
-def observation_status(observation: Observation, now: datetime, previous: ProxmoxNodeStatus) -> ProxmoxNodeStatus:
+def observation_status(
+    observation: Observation,
+    now: datetime,
+    previous: ProxmoxNodeStatus,
+    heartbeat: timedelta = INVENTORY_HEARTBEAT,
+) -> ProxmoxNodeStatus:
     """``previous`` with the fields of one inventory pass (:data:`INVENTORY_FIELDS`: bounded guest list,
     counts over all guests, stable node figures). ``lastInventoryTime`` moves only when one of them changed,
-    or as a heartbeat once :data:`INVENTORY_HEARTBEAT` has passed: an unchanged estate writes no status."""
+    or once ``heartbeat`` has passed since it last moved: an unchanged estate writes no status."""
     guests = sorted(observation.guests, key=lambda guest: guest.vmid)
     observed = previous.model_copy(
         update={
@@ -248,7 +254,7 @@ def observation_status(observation: Observation, now: datetime, previous: Proxmo
     )
     changed = observed.patch_of(*INVENTORY_FIELDS) != previous.patch_of(*INVENTORY_FIELDS)
     last = previous.last_inventory_time
-    if changed or last is None or now - last >= INVENTORY_HEARTBEAT:
+    if changed or last is None or now - last >= heartbeat:
         observed.last_inventory_time = _second(now)
     return observed
 

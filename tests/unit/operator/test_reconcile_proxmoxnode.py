@@ -26,6 +26,7 @@ from daytwo.operator.reconcile.proxmoxnode import (
 )
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
+TEN = timedelta(minutes=10)
 GUESTS = [
     GuestView(100, "web", "pve1", "vm", "running", uptime=3600),
     GuestView(101, "db", "pve1", "vm", "stopped"),
@@ -164,7 +165,7 @@ def test_observation_status_is_bounded_and_counted() -> None:
 
 def test_inventory_round_trip_writes_nothing_at_rest() -> None:
     """Parse the written status, observe the same estate later: the same dict, lastInventoryTime included,
-    until the heartbeat is due; a guest without a name is stored without one (no null to rewrite each pass)."""
+    until the heartbeat is due (the operator's DAYTWO_STATUS_HEARTBEAT_SECONDS, here 10 minutes)."""
     guests = [GuestView(4711, "", "pve1", "vm", "running"), GuestView(4712, "db-primary", "pve2", "lxc", "stopped")]
     gib = 1024**3
     reading = NodeReading("pve1", True, 0.0213, 4, 2 * gib, 8 * gib, 4 * gib, 64 * gib, uptime=3600)
@@ -187,13 +188,15 @@ def test_inventory_round_trip_writes_nothing_at_rest() -> None:
     for minutes in (1, 5, 9):
         later = NOW + timedelta(minutes=minutes, seconds=0.4)
         grown = NodeReading("pve1", True, 0.0213, 4, 2 * gib, 8 * gib, 4 * gib, 64 * gib, uptime=3600 + minutes * 60)
-        again = observation_status(Observation("8.2.4-1", None, [grown], guests), later, status(**written))
+        again = observation_status(Observation("8.2.4-1", None, [grown], guests), later, status(**written), TEN)
         assert again.to_k8s() == written, f"unchanged estate after {minutes} minutes"
     ten = replace(reading, uptime=3600 + 600)
-    heartbeat = observation_status(
-        Observation("8.2.4-1", None, [ten], guests), NOW + timedelta(minutes=10), status(**written)
-    )
+    at_ten = Observation("8.2.4-1", None, [ten], guests)
+    heartbeat = observation_status(at_ten, NOW + timedelta(minutes=10), status(**written), TEN)
     assert heartbeat.to_k8s() == {**written, "lastInventoryTime": "2026-11-22T08:10:00Z"}
+    assert observation_status(at_ten, NOW + timedelta(minutes=10), status(**written)).to_k8s() == written, (
+        "the default heartbeat is an hour"
+    )
     stopped = [guests[0], GuestView(4712, "db-primary", "pve2", "lxc", "running")]
     changed = observation_status(
         Observation("8.2.4-1", None, [reading], stopped), NOW + timedelta(minutes=2), status(**written)
