@@ -26,6 +26,15 @@ class OperatorSettings(BaseSettings):
 
     namespaces: list[str] = Field(default_factory=list, description="Namespaces to watch; empty = cluster-wide.")
     liveness_endpoint: str = Field("http://127.0.0.1:8080/healthz", description="Kopf liveness probe URL.")
+    metrics_port: int = Field(
+        8081,
+        ge=0,
+        le=65535,
+        description="Port of the Prometheus /metrics endpoint (Kopf's liveness endpoint has 8080); 0 = not served.",
+    )
+    metrics_address: str = Field(
+        "127.0.0.1", description="Address /metrics listens on (the chart sets 0.0.0.0 so Prometheus can scrape it)."
+    )
     log_format: str = Field("json", pattern="^(json|full|plain)$", description="json for machines, full for people.")
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     workers: int = Field(
