@@ -297,6 +297,12 @@ def compare(
     return results, checks
 
 
+def save_progress(out: Path, **fields: Any) -> None:
+    """What is measured so far, to ``<out>.partial.json`` (a long run that stops early still leaves figures)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".partial.json").write_text(json.dumps(fields, indent=2) + "\n")
+
+
 def _env_seconds(name: str, default: float) -> float:
     return float(os.environ.get(name, default))
 
@@ -340,6 +346,7 @@ def main() -> None:
                 result, found = scale_run(plane, kubectl, api, total, base, pve, args.idle_seconds, settle, state)
                 scale[str(total)] = result
                 checks += found
+                save_progress(args.out, baseline=baseline, scale=scale, checks=[c.ok for c in checks])
                 print(json.dumps({k: result[k] for k in ("objects", *GROWTH_KEYS)}), file=sys.stderr, flush=True)
             if args.compare_objects:
                 print(f"comparison: {args.compare_objects} DriftRules", file=sys.stderr, flush=True)
@@ -347,6 +354,7 @@ def main() -> None:
                     plane, kubectl, api, args.compare_objects, flavours, base, args.compare_idle_seconds, state
                 )
                 checks += found
+                save_progress(args.out, baseline=baseline, scale=scale, comparison=comparison)
             etcd_db = etcd_db_size(plane)
     finally:
         for process in pve_processes:

@@ -210,6 +210,11 @@ def namespace_bytes(plane: LocalControlPlane, namespace: str, plurals: Iterable[
         if name == "configmaps":  # every namespace gets this one from the controller-manager
             sizes.pop(f"{prefix}kube-root-ca.crt", None)
         result[name] = {"objects": len(sizes), "bytes": sum(sizes.values())}
+        if name == "configmaps":  # which ConfigMaps: names with their numbers and hashes folded
+            shapes: Counter[str] = Counter()
+            for key, size in sizes.items():
+                shapes[re.sub(r"[0-9a-f]{8,}|\d+", "N", key.removeprefix(prefix))] += size
+            result[name]["bytes_by_name_shape"] = dict(shapes.most_common(8))
         if name != "events":
             total += sum(sizes.values())
     result["total_objects_and_configmaps_bytes"] = total
