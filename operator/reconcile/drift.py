@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,11 +31,14 @@ __all__ = [
     "NEW_RESOURCE_SETTLE_SECONDS",
     "BaselineEntry",
     "Evaluation",
+    "Listing",
+    "Observed",
     "ProjectInfo",
     "RuleView",
     "evaluate",
     "event_name",
     "field_value",
+    "observe",
     "resource_identity",
 ]
 
@@ -130,6 +133,48 @@ class BaselineEntry:
         return cls(str(data[0]), str(data[1]), data[2], str(data[3]))
 
 
+@dataclass(frozen=True, slots=True)
+class Observed:
+    """What drift needs of one listed resource: its identity, creation time and the canonical values of the
+    watched fields, without the rest of the API's JSON (a raw server is kilobytes; this is a few strings)."""
+
+    id: str
+    name: str
+    project_id: str | None
+    created: str | None
+    values: Mapping[str, str]
+
+
+def observe(resource_type: str, resources: Iterable[Raw], fields: Iterable[str]) -> list[Observed]:
+    """The ``fields`` of every resource, canonical (see :func:`canonical`); equal values are one string object."""
+    wanted = tuple(dict.fromkeys(fields))
+    interned: dict[str, str] = {}
+    observed = []
+    for raw in resources:
+        resource_id, name, project_id = resource_identity(raw)
+        created = raw.get("created") or raw.get("created_at")
+        values = {}
+        for name_of_field in wanted:
+            value = canonical(field_value(resource_type, raw, name_of_field))
+            values[name_of_field] = interned.setdefault(value, value)
+        observed.append(Observed(resource_id, name, project_id, created if isinstance(created, str) else None, values))
+    return observed
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """One listing of a resource type, observed for ``fields`` (what the rules on it watch)."""
+
+    fields: frozenset[str]
+    items: list[Observed]
+
+    @classmethod
+    def of(cls, resource_type: str, resources: Iterable[Raw], fields: Iterable[str]) -> Listing:
+        """Observe ``fields`` of raw ``resources`` (which the caller then drops)."""
+        wanted = frozenset(fields)
+        return cls(wanted, observe(resource_type, resources, wanted))
+
+
 @dataclass
 class Evaluation:
     """The outcome of one pass: events to create (name, spec, labels) and the next baseline."""
@@ -191,8 +236,7 @@ def _selected(rule: RuleView, project_id: str | None, projects: Mapping[str, Pro
     )
 
 
-def _created(raw: Raw) -> datetime | None:
-    text = raw.get("created") or raw.get("created_at")
+def _created(text: Any) -> datetime | None:
     if not isinstance(text, str):
         return None
     try:
@@ -207,22 +251,24 @@ def _empty(value_json: str) -> bool:
 
 def evaluate(
     rule: RuleView,
-    resources: Sequence[Raw],
+    resources: Sequence[Raw | Observed],
     baseline: Mapping[str, BaselineEntry],
     projects: Mapping[str, ProjectInfo],
     now: datetime,
 ) -> Evaluation:
-    """Compare every selected resource with the baseline; return the events and the next baseline."""
+    """Compare every selected resource (raw API JSON, or :class:`Observed` holding ``rule.field``) with the
+    baseline; return the events and the next baseline."""
     stamp = format_time(now)
     result = Evaluation()
     seen: set[str] = set()
-    for raw in resources:
-        resource_id, name, project_id = resource_identity(raw)
+    for item in resources:
+        found = item if isinstance(item, Observed) else observe(rule.resource_type, [item], [rule.field])[0]
+        resource_id, name, project_id = found.id, found.name, found.project_id
         if not _selected(rule, project_id, projects):
             continue
         seen.add(resource_id)
         result.evaluated += 1
-        value = canonical(field_value(rule.resource_type, raw, rule.field))
+        value = found.values[rule.field]
         old = baseline.get(resource_id)
         if old is None:
             result.baseline[resource_id] = BaselineEntry(value, name, project_id, stamp)
@@ -233,7 +279,7 @@ def evaluate(
             continue
         result.baseline[resource_id] = BaselineEntry(value, name, project_id, stamp)
         result.baseline_changed = True
-        created = _created(raw)
+        created = _created(found.created)
         settling = created is not None and now - created <= timedelta(seconds=NEW_RESOURCE_SETTLE_SECONDS)
         if _empty(old.value) and settling:
             continue
