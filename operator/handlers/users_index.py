@@ -33,6 +33,7 @@ from ..reconcile.lifecycle import IN_USE, in_use_status
 from ..reconcile.references import object_refs
 from ..settings import OperatorSettings
 from .credentials import invalidate
+from .sharding import SHARD
 from .wakeups import WAKE, WakeKey
 
 __all__ = ["CREDENTIAL_KINDS", "INDEX_ID", "USER_KINDS", "referenced", "register", "users_in"]
@@ -124,7 +125,8 @@ async def wait_for_no_users(
     try:
         while users := users_in(index, *key):
             woken.clear()
-            message = await asyncio.to_thread(_show_blocked, key, users)
+            # Every shard holds the deletion (they share the finalizer); only the owner writes why and posts it.
+            message = await asyncio.to_thread(_show_blocked, key, users) if SHARD.owns(key[1], key[2]) else None
             if message is not None and message != posted:
                 logger.info("%s", message)
                 kopf.event(body, type="Warning", reason=IN_USE, message=message)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import kopf
 import pytest
 from daytwo.operator.handlers.sharding import SHARD, sharded
+from daytwo.operator.handlers.users_index import wait_for_no_users
 from daytwo.operator.sharding import Membership, ObservedLease, owner
 
 NS = "team-a"
@@ -110,3 +112,19 @@ async def test_a_daemon_whose_object_moves_away_is_stopped_as_a_filter_mismatch(
     stopped.event.set()
     await asyncio.wait_for(task, 10)
     assert daemon.runs == 1
+
+
+async def test_a_shard_that_does_not_own_a_credential_holds_its_deletion_without_writing_anything(
+    membership: Membership, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every shard holds the deletion of a credential in use (they share the finalizer), but only its owner
+    reads and writes its status and posts the Event: here no Kubernetes client is even configured."""
+    monkeypatch.setenv("KUBECONFIG", "/nonexistent/kubeconfig")
+    key = ("CloudCredential", NS, name_of(1))
+    index: dict[tuple[str, str, str], list[str]] = {key: ["SnapshotPolicy/a"]}
+    body: Any = None  # posting an Event would need it
+    task = asyncio.create_task(wait_for_no_users(body, key, index, logging.getLogger(__name__), 0.05))
+    await asyncio.sleep(0.5)  # ten rechecks
+    assert not task.done(), "the deletion is held"
+    index.clear()
+    await asyncio.wait_for(task, 10)
