@@ -10,6 +10,7 @@ Every progress line goes to ``status.steps`` (what the facade's deployment-logs 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import importlib
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from ..settings import OperatorSettings
 from ..shared.times import format_time, parse_time
 from .credentials import ResolvedCredential, aws_params, azure_params, backend_clients, gcp_params, resolve_credential
 from .polling import finish_status, register_polling, write_status
+from .sharding import owned_or_gone
 
 __all__ = ["provisioner_for", "register"]
 
@@ -227,7 +229,13 @@ def register(settings: OperatorSettings) -> None:
 
     register_polling(KIND, "cloudresources", "provision", settings, make_pass)
 
-    def on_delete(body: kopf.Body, **_: Any) -> None:
-        delete_resource(body, settings)
+    async def on_delete(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> None:
+        # Every shard holds the deletion (shared finalizer); only the owner deletes in the cloud, the others
+        # wait until it is done (the object gone) or the object becomes theirs (handlers/sharding.py).
+        def gone() -> bool:
+            return kube_client().get_object(KIND, str(namespace), name) is None
+
+        if await owned_or_gone(str(namespace), name, gone, settings.resync_seconds):
+            await asyncio.to_thread(delete_resource, body, settings)
 
     kopf.on.delete(GROUP, VERSION, "cloudresources", id="delete-cloud-resource")(on_delete)

@@ -32,7 +32,7 @@ from ..settings import OperatorSettings
 from ..sharding import Membership
 from ..shardleases import LeaseStore
 
-__all__ = ["SHARD", "Shard", "register", "sharded"]
+__all__ = ["SHARD", "Shard", "owned_or_gone", "register", "sharded"]
 
 logger = logging.getLogger("daytwo.sharding")
 
@@ -164,6 +164,25 @@ async def _own(
             running.cancel()
             with suppress(asyncio.CancelledError):
                 await running
+
+
+async def owned_or_gone(namespace: str, name: str, gone: Callable[[], bool], recheck: float) -> bool:
+    """For a handler every shard runs (a deletion handler: the shards share daytwo's finalizer, so each must
+    hold it) but only the owner may act on: wait until this shard owns ``namespace/name`` (True) or
+    ``gone()`` (run in a worker thread) says the owner finished with it (False); rechecked whenever the live
+    shards change and every ``recheck`` seconds. Unsharded: True at once."""
+    changed = asyncio.Event()
+    SHARD.watch(changed)
+    try:
+        while not SHARD.owns(namespace, name):
+            changed.clear()
+            if await asyncio.to_thread(gone):
+                return False
+            with suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), recheck)
+        return True
+    finally:
+        SHARD.unwatch(changed)
 
 
 async def _first(*waits: Awaitable[Any]) -> None:

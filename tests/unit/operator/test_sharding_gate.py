@@ -11,7 +11,7 @@ from typing import Any
 
 import kopf
 import pytest
-from daytwo.operator.handlers.sharding import SHARD, sharded
+from daytwo.operator.handlers.sharding import SHARD, owned_or_gone, sharded
 from daytwo.operator.handlers.users_index import wait_for_no_users
 from daytwo.operator.sharding import Membership, ObservedLease, owner
 
@@ -128,3 +128,30 @@ async def test_a_shard_that_does_not_own_a_credential_holds_its_deletion_without
     assert not task.done(), "the deletion is held"
     index.clear()
     await asyncio.wait_for(task, 10)
+
+
+async def test_a_deletion_on_a_shard_that_does_not_own_the_object_waits_for_the_owner_or_a_takeover(
+    membership: Membership,
+) -> None:
+    """A deletion handler every shard runs: the non-owner acts only once the object is its own, and returns
+    without acting when the owner finished (the object is gone); unsharded it acts at once."""
+    checks: list[bool] = []
+
+    def gone() -> bool:
+        checks.append(True)
+        return len(checks) >= 3
+
+    assert not await owned_or_gone(NS, name_of(1), gone, 0.05), "the owner finished: nothing to do here"
+    assert len(checks) == 3
+
+    waiting = asyncio.create_task(owned_or_gone(NS, name_of(1), lambda: False, 3600.0))
+    await asyncio.sleep(0.1)
+    assert not waiting.done()
+    membership.observe(time.monotonic(), {})  # shard 1 is gone: the object is ours now
+    SHARD.changed()
+    assert await asyncio.wait_for(waiting, 10), "taken over: this shard deletes it"
+    assert await owned_or_gone(NS, name_of(0), lambda: False, 3600.0), "its own object: at once"
+
+
+async def test_unsharded_a_deletion_acts_at_once() -> None:
+    assert await owned_or_gone(NS, "p1", lambda: pytest.fail("no lookup when unsharded"), 3600.0)
