@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field
 
@@ -87,10 +88,14 @@ class VmSpec(CamelModel):
         min_length=1,
         max_length=128,
     )
-    image: str = Field(description="AMI id, Azure image reference or GCP image (URL or family).", min_length=1)
-    subnet: str | None = Field(None, description="Subnet id/name to attach to (the provider's default otherwise).")
+    image: str = Field(
+        description="AMI id, Azure image reference or GCP image (URL or family).", min_length=1, max_length=1024
+    )
+    subnet: str | None = Field(
+        None, description="Subnet id/name to attach to (the provider's default otherwise).", max_length=1024
+    )
     key_name: str | None = Field(None, description="SSH key pair name (AWS) or public key reference.", max_length=255)
-    security_groups: list[str] | None = Field(
+    security_groups: list[Annotated[str, Field(max_length=1024)]] | None = Field(
         None, description="Security group ids / network security groups / firewall tags.", max_length=16
     )
     public_ip: bool = Field(False, description="Give the VM a public IP address.")
@@ -113,14 +118,21 @@ class StorageSpec(CamelModel):
 
     kind: StorageKind = Field(description="bucket (S3/Blob container/GCS) or volume (EBS/Managed Disk/PD).")
     size_gb: int | None = Field(None, description="Volume size in GiB (volumes only).", ge=1, le=65536)
-    zone: str | None = Field(None, description="Availability zone of a volume (the region's first otherwise).")
+    zone: str | None = Field(
+        None, description="Availability zone of a volume (the region's first otherwise).", max_length=64
+    )
 
 
 class SubnetSpec(CamelModel):
     """One subnet of a network."""
 
     name: str = Field(description="Subnet name (unique in the network).", min_length=1, max_length=63)
-    cidr: str = Field(description="IPv4 CIDR inside the network's.", pattern=_CIDR, json_schema_extra=explained(_CIDR_MESSAGE))
+    cidr: str = Field(
+        description="IPv4 CIDR inside the network's.",
+        max_length=18,
+        pattern=_CIDR,
+        json_schema_extra=explained(_CIDR_MESSAGE),
+    )
 
 
 class NetworkSpec(CamelModel):
@@ -128,7 +140,9 @@ class NetworkSpec(CamelModel):
 
     model_config = with_validations(cel("self.cidr == oldSelf.cidr", "cidr cannot change; create a new CloudResource"))
 
-    cidr: str = Field(description="IPv4 address space.", pattern=_CIDR, json_schema_extra=explained(_CIDR_MESSAGE))
+    cidr: str = Field(
+        description="IPv4 address space.", max_length=18, pattern=_CIDR, json_schema_extra=explained(_CIDR_MESSAGE)
+    )
     subnets: list[SubnetSpec] | None = Field(
         None,
         description="Subnets to create.",
@@ -148,7 +162,9 @@ SPEC_VALIDATIONS = [
         )
         for kind in ResourceKind
     ),
-    cel("self.credentialsRef.kind == 'CloudCredential'", "credentialsRef.kind must be CloudCredential (aws, azure, gcp)"),
+    cel(
+        "self.credentialsRef.kind == 'CloudCredential'", "credentialsRef.kind must be CloudCredential (aws, azure, gcp)"
+    ),
     cel("self.type == oldSelf.type", "type is immutable; create a new CloudResource"),
     cel(
         "self.credentialsRef == oldSelf.credentialsRef",
@@ -174,7 +190,7 @@ class CloudResourceSpec(CamelModel):
     vm: VmSpec | None = Field(None, description="For type vm.")
     storage: StorageSpec | None = Field(None, description="For type storage.")
     network: NetworkSpec | None = Field(None, description="For type network.")
-    tags: dict[str, str] | None = Field(
+    tags: dict[str, Annotated[str, Field(max_length=256)]] | None = Field(
         None,
         description="Tags/labels to set (changed in place). The key daytwo-owner is reserved.",
         max_length=32,

@@ -65,6 +65,7 @@ def both(*changes: Callable[[Manifest], None]) -> Callable[[Manifest], None]:
 
 SP, RJ, DR, DE = "snapshotpolicy.yaml", "restorejob.yaml", "driftrule.yaml", "driftevent.yaml"
 AM, PN, CC = "aggregatemigration.yaml", "proxmoxnode.yaml", "cloudcredential-openstack.yaml"
+CR = "cloudresource.yaml"
 
 CASES: list[tuple[str, str, str, Callable[[Manifest], None], str]] = [
     # SnapshotPolicy
@@ -396,6 +397,44 @@ CASES: list[tuple[str, str, str, Callable[[Manifest], None], str]] = [
         set_path("spec.openstack.interface", "private"),
         "interface must be public, internal or admin",
     ),
+    ("cr-type-without-block", CR, "CloudResource", set_path("spec.type", "network"), "type vm needs the vm block"),
+    (
+        "cr-second-block",
+        CR,
+        "CloudResource",
+        set_path("spec.storage", {"kind": "bucket"}),
+        "only type storage may have it",
+    ),
+    (
+        "cr-volume-without-size",
+        CR,
+        "CloudResource",
+        both(set_path("spec.type", "storage"), set_path("spec.vm", None), set_path("spec.storage", {"kind": "volume"})),
+        "a volume needs sizeGb",
+    ),
+    (
+        "cr-bad-cidr",
+        CR,
+        "CloudResource",
+        both(
+            set_path("spec.type", "network"), set_path("spec.vm", None), set_path("spec.network", {"cidr": "10.0.0.0"})
+        ),
+        "must be an IPv4 CIDR such as 10.20.0.0/16",
+    ),
+    (
+        "cr-owner-tag-reserved",
+        CR,
+        "CloudResource",
+        set_path("spec.tags", {"daytwo-owner": "x"}),
+        "the tag daytwo-owner is reserved",
+    ),
+    (
+        "cr-proxmox-credentials",
+        CR,
+        "CloudResource",
+        set_path("spec.credentialsRef.kind", "ProxmoxNode"),
+        "credentialsRef.kind must be CloudCredential",
+    ),
 ]
 
 
@@ -425,6 +464,7 @@ def test_the_unbroken_example_is_accepted(kubectl: Kubectl, examples: dict[str, 
         (AM, "AggregateMigration"),
         (PN, "ProxmoxNode"),
         (CC, "CloudCredential"),
+        (CR, "CloudResource"),
     ]:
         manifest = mutate(file, kind, lambda _: None)
         kubectl.run("apply", "--dry-run=server", "-f", "-", input=json.dumps(manifest))
@@ -490,6 +530,42 @@ TRANSITIONS: list[tuple[str, str, str, Callable[[Manifest], None], Callable[[Man
             set_path("spec.aws", {"region": "eu-west-1"}),
         ),
         "provider is immutable",
+    ),
+    (
+        "cr-image-immutable",
+        CR,
+        "CloudResource",
+        lambda _: None,
+        set_path("spec.vm.image", "ami-0"),
+        "image, subnet, keyName and publicIp cannot change",
+    ),
+    (
+        "cr-type-immutable",
+        CR,
+        "CloudResource",
+        lambda _: None,
+        both(set_path("spec.type", "storage"), set_path("spec.vm", None), set_path("spec.storage", {"kind": "bucket"})),
+        "type is immutable",
+    ),
+    (
+        "cr-region-immutable",
+        CR,
+        "CloudResource",
+        lambda _: None,
+        set_path("spec.region", "us-east-1"),
+        "region is immutable",
+    ),
+    (
+        "cr-volume-never-shrinks",
+        CR,
+        "CloudResource",
+        both(
+            set_path("spec.type", "storage"),
+            set_path("spec.vm", None),
+            set_path("spec.storage", {"kind": "volume", "sizeGb": 20}),
+        ),
+        set_path("spec.storage.sizeGb", 10),
+        "sizeGb can only grow",
     ),
 ]
 

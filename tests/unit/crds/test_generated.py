@@ -30,6 +30,7 @@ def test_names_and_short_names() -> None:
         "d2am",
         "d2pn",
         "d2cc",
+        "d2cr",
     }
     for crd in rendered.values():
         assert crd["spec"]["group"] == GROUP
