@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from daytwo.crds.restorejob_status import RestorePlan
-
 from ...reconcile.restorejob.plan import Plan, Request
 from ...reconcile.restorejob.steps import skip_for_dry_run
 from .context import JobContext, StepFailed
@@ -52,7 +50,7 @@ class StepEngine:
         """Plan again against live state; refuse what cannot run before anything changes (a dry run stops here)."""
         self.ctx.begin(index)
         plan = self.plan(request)
-        self.ctx.write(plan=RestorePlan.model_validate(plan.to_status()))
+        self.ctx.write(plan=plan.to_status())
         if not plan.ok:
             raise StepFailed(str(plan.reason), plan.message)
         self.ctx.succeed(index, self.validated(plan))

@@ -18,12 +18,11 @@ from typing import Any
 
 import kopf
 from daytwo.crds.base import Step, StepState
-from daytwo.crds.restorejob_status import RestorePlan
 
 from ...errors import BackendError, CredentialsNotFound, RetryableError
 from ...kube import kube_client
 from ...reconcile.conditions import ConditionUpdate
-from ...reconcile.restorejob.plan import Plan, Request, request_from_spec
+from ...reconcile.restorejob.plan import Plan, Request, plan_summary, request_from_spec
 from ...reconcile.restorejob.steps import (
     MAX_ATTEMPTS,
     VALIDATE,
@@ -156,7 +155,7 @@ class Pass:
 
         if not spec.execute:
             plan = engine().plan(request)
-            ctx.write(plan=RestorePlan.model_validate(plan.to_status()))
+            ctx.write(plan=plan.to_status())
             self.phase = phase(False, Progress.NOT_STARTED, plan.ok)
             return plan_conditions(plan), self.settings.resync_seconds
         if not ctx.status.steps:
@@ -175,7 +174,7 @@ class Pass:
         state = progress(steps)
         self.phase = phase(True, state, None)
         written = ctx.plan
-        summary = Plan(written.to_k8s()).summary if written.new_vm_name else "planning"
+        summary = plan_summary(written) if written.new_vm_name else "planning"
         updates = [
             *_planned_update(steps),
             *job_conditions(state, steps, dry_run=ctx.dry_run, summary=summary),

@@ -170,7 +170,7 @@ class OpenStackEngine(StepEngine):
 
     def validated(self, plan: Plan) -> str:
         """The plan's summary and whether quota allows it."""
-        quota = "quota ok" if plan.status.get("quotaOk") else "quota unknown"  # the Plan being written, not status
+        quota = "quota ok" if plan.to_status().quota_ok else "quota unknown"
         return f"{plan.summary}; {quota}"
 
     # steps -----------------------------------------------------------------------------------------

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from daytwo.crds.restorejob import RestoreJobSpec
-from daytwo.crds.restorejob_status import RetryStatus
+from daytwo.crds.restorejob_status import RestorePlan, RetryStatus
 
-__all__ = ["FAILURE_MESSAGES", "Plan", "Request", "new_vm_name", "request_from_spec"]
+__all__ = ["FAILURE_MESSAGES", "Plan", "Request", "new_vm_name", "plan_summary", "request_from_spec"]
 
 #: A generic hint per refusal reason, appended to the specific message.
 FAILURE_MESSAGES = {
@@ -91,21 +91,24 @@ class Plan:
             self.reason, self.message = reason, f"{message}; {hint}" if hint else message
         return self
 
-    def to_status(self) -> dict[str, Any]:
-        """``status.plan`` with the warnings."""
+    def to_status(self) -> RestorePlan:
+        """``status.plan`` with the warnings (``status`` is the plan under construction, in its wire shape)."""
         out = dict(self.status)
         if self.warnings:
             out["warnings"] = [w[:1024] for w in self.warnings[:20]]
-        return {k: v for k, v in out.items() if v is not None}
+        return RestorePlan.model_validate({k: v for k, v in out.items() if v is not None})
 
     @property
     def summary(self) -> str:
         """One line for conditions."""
-        status = self.status
-        action = "replace" if status.get("mode") == "REPLACE" else "restore side by side as"
-        what = f"{status.get('vmName')} ({status.get('vmId')})"
-        point = status.get("restorePointName") or status.get("restorePointId") or ""
-        return f"{action} {status.get('newVmName')} from {point} of {what}"
+        return plan_summary(self.to_status())
+
+
+def plan_summary(plan: RestorePlan) -> str:
+    """One line for conditions, from ``status.plan``."""
+    action = "replace" if plan.mode == "REPLACE" else "restore side by side as"
+    point = plan.restore_point_name or plan.restore_point_id or ""
+    return f"{action} {plan.new_vm_name} from {point} of {plan.vm_name} ({plan.vm_id})"
 
 
 def new_vm_name(request: Request, vm_name: str) -> str:

@@ -81,7 +81,7 @@ def request(**changes: Any) -> Request:
 
 def test_new_plan_lists_restore_points_newest_first_and_free_addresses() -> None:
     plan = plan_openstack(request(), observed(), dry_run=False)
-    status = plan.to_status()
+    status = plan.to_status().to_k8s()
     assert plan.ok and status["newVmName"] == "web-01-restored-s2"
     assert [p["id"] for p in status["restorePoints"]] == ["s2", "s1"]
     [network] = status["networks"]
@@ -108,7 +108,7 @@ def test_new_plan_lists_restore_points_newest_first_and_free_addresses() -> None
 )
 def test_strategies_in_new_mode_where_the_vm_holds_its_address(strategy: str, ok: bool, planned: list[str]) -> None:
     plan = plan_openstack(request(ip_strategy=strategy), observed(), dry_run=False)
-    assert plan.ok is ok and plan.to_status()["networks"][0]["plannedIps"] == planned
+    assert plan.ok is ok and plan.to_status().to_k8s()["networks"][0]["plannedIps"] == planned
     if not ok:
         assert plan.reason == "IpUnavailable" and "10.0.0.5 by port port-1 of vm-1" in plan.message
 
@@ -116,7 +116,7 @@ def test_strategies_in_new_mode_where_the_vm_holds_its_address(strategy: str, ok
 def test_replace_counts_the_vms_own_address_as_free_but_not_anyone_elses() -> None:
     replace_request = request(mode="REPLACE", ip_strategy="SAME_IPS_OR_FAIL", confirm="DELETE AND RESTORE web-01")
     plan = plan_openstack(replace_request, observed(), dry_run=False)
-    assert plan.ok and plan.to_status()["networks"][0]["available"] is True
+    assert plan.ok and plan.to_status().to_k8s()["networks"][0]["available"] is True
     assert plan.status["newVmName"] == "web-01" and plan.warnings[0].startswith("DESTRUCTIVE")
     other = PortView("port-9", "net-1", ("10.0.0.5",), "vm-9")
     taken = plan_openstack(replace_request, observed(holders={("net-1", "10.0.0.5"): (PORT, other)}), dry_run=False)
