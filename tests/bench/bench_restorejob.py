@@ -149,6 +149,8 @@ def main() -> None:
     checks = [
         check("restores COMPLETED", final["COMPLETED"], total),
         check("restores in another phase", sum(final.values()) - final["COMPLETED"], 0),
+        check("volume creates (one per restore)", writes["POST volume"], total),
+        check("server boots (one per restore)", writes["POST compute"], total),
     ]
     write_result(
         args.out,
