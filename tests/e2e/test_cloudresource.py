@@ -25,6 +25,8 @@ from tests.harness.operator import DaytwoProcess
 from tests.harness.processes import wait_until
 from tests.harness.standins import credential_secret
 from tests.standins.aws import AwsStandin, run_moto
+from tests.standins.azure import AzureStandin, run_azure
+from tests.standins.gcp import GcpStandin, run_gcp
 
 from .conftest import NAMESPACE, wait_for_condition
 
@@ -102,8 +104,117 @@ def _aws(kubectl: Kubectl) -> Iterator[Cloud]:
         kubectl.run("delete", "cloudcredential", name, "-n", NAMESPACE, "--wait=false")
 
 
-#: provider -> the generator fixture of its Cloud; the Azure and GCP engineers add theirs here.
-PROVIDERS: dict[str, Callable[[Kubectl], Iterator[Cloud]]] = {"aws": _aws}
+SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGRheXR3by1lMmUta2V5LW5vdC1hLXJlYWwtb25lISE daytwo@e2e"
+GCP_IMAGE = "projects/debian-cloud/global/images/family/debian-12"
+
+
+def _tls_credential(kubectl: Kubectl, name: str, provider: str, data: dict[str, str], block: dict[str, Any],
+                    ca_pem: str) -> None:  # fmt: skip
+    """A Ready CloudCredential of a TLS stand-in (its CA in a Secret of its own)."""
+    kubectl.apply(json.dumps(credential_secret(name, NAMESPACE, data)))
+    kubectl.apply(json.dumps(credential_secret(f"{name}-ca", NAMESPACE, {"ca.crt": ca_pem})))
+    block = {**block, "caSecretRef": {"name": f"{name}-ca", "key": "ca.crt"}}
+    credential = {
+        "apiVersion": "daytwo.io/v1alpha1",
+        "kind": "CloudCredential",
+        "metadata": {"name": name, "namespace": NAMESPACE},
+        "spec": {"provider": provider, "secretRef": {"name": name}, provider: block},
+    }
+    kubectl.apply(json.dumps(credential))
+    wait_for_condition(kubectl, "d2cc", name, "Ready", "True", timeout=90)
+
+
+def _slow(faults: Any, path: str) -> Callable[[float], None]:
+    """Delay the answers to the calls whose path matches (the VM create and reads; the create itself is served at
+    once, so a create in flight when the operator dies has made its VM), or stop delaying (0)."""
+
+    def slow_down(seconds: float) -> None:
+        if seconds:
+            faults.slow(seconds, path=path, answer_late=True)
+        else:
+            faults.clear()
+
+    return slow_down
+
+
+def _azure_count(az: AzureStandin) -> Callable[[str, str], int]:
+    types = {
+        "vm": ["Microsoft.Compute/virtualMachines"],
+        "storage": ["Microsoft.Compute/disks", "Microsoft.Storage/storageAccounts"],
+        "network": ["Microsoft.Network/virtualNetworks"],
+    }
+
+    def count(kind: str, uid: str) -> int:
+        return sum(1 for t in types[kind] for item in az.live(t) if (item.get("tags") or {}).get(OWNER) == uid)
+
+    return count
+
+
+def _azure(kubectl: Kubectl) -> Iterator[Cloud]:
+    with run_azure(vms=1, disks=0, vnets=1) as az:
+        az.add_network("daytwo", "e2e-vnet", "10.70.0.0/16", {"web": "10.70.1.0/24"})
+        name = "azure-e2e-provision"
+        block = {
+            "tenantId": az.tenant_id,
+            "subscriptionId": az.subscription_id,
+            "authorityHost": az.url,
+            "managementEndpoint": az.url,
+        }
+        secret = {"clientId": az.client_id, "clientSecret": az.client_secret}
+        _tls_credential(kubectl, name, "azure", secret, block, az.ca_pem)
+        where = {"region": "westeurope"}
+        vm = {"size": "Standard_B2s", "image": "Canonical:ubuntu-24_04-lts:server:latest", "subnet": "e2e-vnet/web"}
+        yield Cloud(
+            "azure",
+            name,
+            {
+                "vm": {**vm, "key_name": SSH_KEY, "public_ip": True, "tags": {"team": "web"}, **where},
+                "storage": {"kind": "volume", "size_gb": 8, **where},
+                "bucket": {"kind": "bucket", **where},
+                "network": {"cidr": "10.61.0.0/16", "subnets": [{"name": "a", "cidr": "10.61.1.0/24"}], **where},
+            },
+            _azure_count(az),
+            _slow(az.faults, r"/virtualMachines/"),
+        )
+        kubectl.run("delete", "cloudcredential", name, "-n", NAMESPACE, "--wait=false")
+
+
+def _gcp_count(gcp: GcpStandin) -> Callable[[str, str], int]:
+    def count(kind: str, uid: str) -> int:
+        if kind == "vm":
+            return len(gcp.labelled("instances", OWNER, uid))
+        if kind == "storage":
+            return len(gcp.labelled("disks", OWNER, uid)) + len(gcp.labelled("buckets", OWNER, uid))
+        with gcp.estate.lock:
+            return sum(1 for n in gcp.estate.networks if f"{OWNER}={uid}" in str(n.get("description", "")))
+
+    return count
+
+
+def _gcp(kubectl: Kubectl) -> Iterator[Cloud]:
+    with run_gcp(instances=1, disks=0, networks=1) as gcp:
+        name = "gcp-e2e-provision"
+        block = {"projectId": gcp.project_id, "endpointOverride": gcp.url, "tokenUriOverride": gcp.token_uri}
+        _tls_credential(kubectl, name, "gcp", {"serviceAccountJson": gcp.service_account_json}, block, gcp.ca_pem)
+        where = {"region": "us-central1"}
+        vm = {"size": "e2-medium", "image": GCP_IMAGE, "key_name": SSH_KEY, "security_groups": ["web"]}
+        yield Cloud(
+            "gcp",
+            name,
+            {
+                "vm": {**vm, "public_ip": True, "tags": {"team": "web"}, **where},
+                "storage": {"kind": "volume", "size_gb": 8, **where},
+                "bucket": {"kind": "bucket", **where},
+                "network": {"cidr": "10.62.0.0/16", "subnets": [{"name": "a", "cidr": "10.62.1.0/24"}], **where},
+            },
+            _gcp_count(gcp),
+            _slow(gcp.faults, r"/zones/[^/]+/instances"),
+        )
+        kubectl.run("delete", "cloudcredential", name, "-n", NAMESPACE, "--wait=false")
+
+
+#: provider -> the generator fixture of its Cloud.
+PROVIDERS: dict[str, Callable[[Kubectl], Iterator[Cloud]]] = {"aws": _aws, "azure": _azure, "gcp": _gcp}
 
 
 @pytest.fixture(scope="module", params=sorted(PROVIDERS))
