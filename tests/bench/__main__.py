@@ -20,6 +20,7 @@ BENCHMARKS = [
     "bench_proxmox",
     "bench_proxmoxnode",
     "bench_cloud_inventory",
+    "bench_cloudresource",
     "bench_aggregatemigration",
     "bench_snapshotpolicy",
     "bench_restorejob",
