@@ -45,7 +45,7 @@ _WARNED: dict[int, str] = {}
 
 
 class Shard:
-    """Which objects this process reconciles; unsharded (every object) until :meth:`start`."""
+    """Which objects this process reconciles: every object unless :func:`register` gave it a membership."""
 
     def __init__(self) -> None:
         self.membership: Membership | None = None
@@ -237,6 +237,8 @@ def register(settings: OperatorSettings) -> None:
         return
     me = settings.effective_shard_id()
     membership = Membership(me, settings.shards, settings.shard_lease_seconds, settings.shard_grace_seconds)
+    # Set before Kopf starts: no daemon can ever run unsharded; until the first heartbeats it owns nothing.
+    SHARD.membership = membership
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     stores: list[LeaseStore] = []
@@ -247,7 +249,6 @@ def register(settings: OperatorSettings) -> None:
             settings.effective_shard_namespace(), settings.shard_lease_prefix, IDENTITY, membership.lease_seconds
         )
         stores.append(store)
-        SHARD.membership = membership
         logger.info("shard %d of %d (Lease %s-%d in %s)", me, settings.shards, store.prefix, me, store.namespace)
         tasks.append(asyncio.create_task(_heartbeats(store, membership, me, stop)))
 
