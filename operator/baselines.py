@@ -9,12 +9,17 @@ gzip-compressed and split into parts of at most PART_BYTES (a ConfigMap holds at
 A save writes the new parts first, then points the index at them, then deletes parts of other
 tokens: a crash at any moment leaves the previous or the new baseline whole, never a mix.
 Every ConfigMap is owned by its DriftRule, so deleting the rule removes them.
+
+In memory the rules on one (credential, resource type) share one table (``reconcile.driftbaseline``);
+what is stored stays each rule's own. A save compresses in slices (never the whole JSON text at once)
+and hands the freed memory back to the OS (``memory.trim``): tens of thousands of entries per rule.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
+import io
 import json
 import secrets
 from typing import Any
@@ -22,12 +27,15 @@ from typing import Any
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from .memory import trim
 from .reconcile.chunked import owner_reference
 
-__all__ = ["PART_BYTES", "BaselineStore"]
+__all__ = ["PART_BYTES", "BaselineStore", "compress"]
 
 #: Compressed bytes per ConfigMap part (base64 grows it by 4/3; stays well under the 1 MiB limit).
 PART_BYTES = 600_000
+#: Entries serialised at a time when compressing a baseline.
+_SLICE = 2_000
 _LABEL = "daytwo.io/drift-baseline"
 
 
@@ -65,8 +73,9 @@ class BaselineStore:
 
     def save(self, namespace: str, rule: str, owner: dict[str, Any], entries: dict[str, list[Any]]) -> str:
         """Replace the baseline (crash-safe, see the module docstring); returns the index ConfigMap name."""
-        payload = gzip.compress(json.dumps(entries, separators=(",", ":"), sort_keys=True).encode(), compresslevel=5)
+        payload = compress(entries)
         chunks = [payload[i : i + PART_BYTES] for i in range(0, len(payload), PART_BYTES)] or [b""]
+        del payload
         token = secrets.token_hex(4)
         labels = {_LABEL: rule[:63].rstrip("-._")}
         for number, chunk in enumerate(chunks):
@@ -90,6 +99,7 @@ class BaselineStore:
                 raise
             self._core.create_namespaced_config_map(namespace, index)
         self._delete_other_parts(namespace, rule, token, labels[_LABEL])
+        trim()
         return self.index_name(rule)
 
     def _delete_other_parts(self, namespace: str, rule: str, token: str, label: str) -> None:
@@ -106,3 +116,17 @@ class BaselineStore:
 
     def _part_name(self, rule: str, token: str, number: int) -> str:
         return f"{self.index_name(rule)}-{token}-{number}"
+
+
+def compress(entries: dict[str, list[Any]]) -> bytes:
+    """gzip of ``entries`` as compact JSON with sorted keys (what :meth:`BaselineStore.load` reads), written
+    :data:`_SLICE` entries at a time so the uncompressed text never exists whole."""
+    keys = sorted(entries)
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=5) as out:
+        out.write(b"{")
+        for start in range(0, len(keys), _SLICE):
+            piece = json.dumps({key: entries[key] for key in keys[start : start + _SLICE]}, separators=(",", ":"))
+            out.write((b"," if start else b"") + piece[1:-1].encode())
+        out.write(b"}")
+    return buffer.getvalue()

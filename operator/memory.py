@@ -10,7 +10,6 @@ every arena (``malloc_trim``); elsewhere (musl, macOS) it does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from collections.abc import Callable
 
 __all__ = ["trim"]
@@ -18,7 +17,7 @@ __all__ = ["trim"]
 
 def _load_trim() -> Callable[[int], int] | None:
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)  # the C library the interpreter already runs on (no search, no subprocess)
         function: Callable[[int], int] = libc.malloc_trim
     except (OSError, AttributeError):
         return None

@@ -37,8 +37,10 @@ from ..backends.openstack import OpenStackBackend
 from ..baselines import BaselineStore
 from ..errors import BackendError
 from ..kube import kube_client
+from ..memory import trim
 from ..reconcile.conditions import ConditionUpdate
-from ..reconcile.drift import BaselineEntry, ProjectInfo, RuleView, evaluate
+from ..reconcile.drift import Listing, ProjectInfo, RuleView, evaluate
+from ..reconcile.driftbaseline import BaselineTables
 from ..reconcile.references import REFERENCE_REASONS
 from ..settings import OperatorSettings
 from ..shared.times import format_time, parse_time
@@ -68,8 +70,8 @@ class SharedListings:
         self._locks: dict[tuple[str, ...], threading.Lock] = {}
         self._entries: dict[tuple[str, ...], tuple[float, Any]] = {}
 
-    def get(self, key: tuple[str, ...], fetch: Callable[[], T]) -> T:
-        """The cached value of ``key`` when fresh, else ``fetch()`` (once, whoever else is waiting)."""
+    def get(self, key: tuple[str, ...], fetch: Callable[[], T], usable: Callable[[T], bool] | None = None) -> T:
+        """The cached value of ``key`` when fresh (and ``usable``), else ``fetch()`` (once, whoever else is waiting)."""
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
             now = time.monotonic()  # drop stale listings so they are not kept alive between passes
@@ -77,7 +79,8 @@ class SharedListings:
                 del self._entries[stale]
         with lock:
             cached = self._entries.get(key)
-            if cached is not None and time.monotonic() - cached[0] < self._ttl:
+            fresh = cached is not None and time.monotonic() - cached[0] < self._ttl
+            if cached is not None and fresh and (usable is None or usable(cached[1])):
                 return cached[1]  # type: ignore[no-any-return]
             value = fetch()
             self._entries[key] = (time.monotonic(), value)
@@ -86,6 +89,17 @@ class SharedListings:
 
 _LISTINGS = SharedListings(LISTING_TTL_SECONDS)
 _PROJECTS = SharedListings(PROJECTS_TTL_SECONDS)
+#: One in-memory baseline per (namespace, credential, resource type), shared by the enabled rules on it.
+_TABLES = BaselineTables()
+
+
+def _attach(namespace: str, name: str, spec: dict[str, Any]) -> None:
+    """Put an enabled rule on its baseline table now (so the next listing observes its field), a disabled one off."""
+    rule = DriftRuleSpec.model_validate(spec)
+    if rule.enabled:
+        _TABLES.attach(namespace, rule.target.credentials_ref.name, RuleView.from_spec(name, rule))
+    else:
+        _TABLES.detach(namespace, name)
 
 
 def _project_map(backend: OpenStackBackend) -> dict[str, ProjectInfo]:
@@ -176,21 +190,27 @@ class RuleCycle:
         rule = RuleView.from_spec(self.name, spec)
         credential = spec.target.credentials_ref.name
         backend = openstack_backend(self.namespace, spec.target.credentials_ref.to_k8s())
-        resources = _LISTINGS.get(
-            (self.namespace, credential, rule.resource_type), lambda: backend.list_raw(rule.resource_type)
+        table = _TABLES.attach(self.namespace, credential, rule)
+
+        def observe() -> Listing:
+            with _TABLES.listing_slot(self.namespace, credential):
+                listing = Listing.of(rule.resource_type, backend.list_raw(rule.resource_type), table.fields())
+                trim()  # the raw JSON is gone: its pages go back to the OS, not to this thread's arena
+                return listing
+
+        listing = _LISTINGS.get(
+            (self.namespace, credential, rule.resource_type), observe, usable=lambda found: rule.field in found.fields
         )
         projects = _PROJECTS.get((self.namespace, credential), lambda: _project_map(backend))
-        baseline = self.memo.get("baseline")
-        if baseline is None:
-            stored = self.store.load(self.namespace, self.name) or {}
-            baseline = {key: BaselineEntry.from_list(value) for key, value in stored.items()}
-        result = evaluate(rule, resources, baseline, projects, self.now)
+        if not table.loaded(self.name):
+            table.load(self.name, self.store.load(self.namespace, self.name) or {})
+        result = evaluate(rule, listing.items, table.view(self.name), projects, self.now)
         with ThreadPoolExecutor(max_workers=EVENT_WRITERS) as pool:
             created = sum(pool.map(lambda event: self.record(obj, *event), result.events))
         if result.baseline_changed:
             entries = {key: entry.as_list() for key, entry in result.baseline.items()}
             fields["baselineRef"] = self.store.save(self.namespace, self.name, obj, entries)
-        self.memo["baseline"] = result.baseline
+            table.store(self.name, result.baseline)
         if created:
             kopf.event(
                 self.body,
@@ -262,6 +282,7 @@ def register(settings: OperatorSettings) -> None:
         namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
         obj = copy.deepcopy(dict(kwargs["body"]))  # on the event loop: the watch may update the body meanwhile
         obj.setdefault("kind", RULE)
+        _attach(namespace, name, obj["spec"])
         cycle = RuleCycle(
             kwargs["body"],
             obj,
@@ -272,7 +293,10 @@ def register(settings: OperatorSettings) -> None:
         )
         return lambda: cycle.run(settings)
 
-    register_polling(RULE, "driftrules", "evaluate", settings, make_pass)
+    def forget(kwargs: dict[str, Any]) -> None:
+        _TABLES.detach(str(kwargs["namespace"]), str(kwargs["name"]))
+
+    register_polling(RULE, "driftrules", "evaluate", settings, make_pass, on_stop=forget)
 
     def event_status(body: kopf.Body, patch: kopf.Patch, spec: kopf.Spec, **_: Any) -> None:
         event = DriftEventSpec.model_validate(dict(spec))

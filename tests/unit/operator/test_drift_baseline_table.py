@@ -124,3 +124,25 @@ def test_one_raw_listing_per_credential_at_a_time() -> None:
     assert tables.listing_slot("ns", "cred") is slot and tables.listing_slot("ns", "other") is not slot
     with slot:
         assert not slot.acquire(blocking=False)
+
+
+def test_the_sliced_compression_is_the_json_it_always_was() -> None:
+    import gzip
+    import json
+
+    from daytwo.operator.baselines import compress
+
+    entries = {
+        f"{n:05d}-{'ab'[n % 2]}": ['"ACTIVE"', f"vm-{n}", P1 if n % 3 else None, "2026-12-01T00:00:00Z"]
+        for n in range(4_500)
+    }
+    assert gzip.decompress(compress(entries)) == json.dumps(entries, separators=(",", ":"), sort_keys=True).encode()
+    assert json.loads(gzip.decompress(compress({}))) == {}
+
+
+def test_freed_memory_goes_back_to_the_os_on_glibc() -> None:
+    import platform
+
+    from daytwo.operator.memory import trim
+
+    assert trim() is (platform.libc_ver()[0] == "glibc")
