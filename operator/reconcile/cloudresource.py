@@ -58,7 +58,8 @@ def provision_request(spec: CloudResourceSpec, name: str, uid: str) -> Provision
     if spec.vm is not None:
         vm = spec.vm
         settings = {"size": vm.size, "image": vm.image, "publicIp": vm.public_ip}
-        settings["securityGroups"] = tuple(vm.security_groups or ())
+        if vm.security_groups:  # none given: the provider's default group, not managed (no drift, no update)
+            settings["securityGroups"] = tuple(vm.security_groups)
         settings.update({k: v for k, v in (("subnet", vm.subnet), ("keyName", vm.key_name)) if v})
     elif spec.storage is not None:
         settings = {"storageKind": str(spec.storage.kind)}

@@ -48,6 +48,14 @@ def test_request_from_vm_spec_uses_uid_as_token_and_owner() -> None:
     assert "subnet" not in request.settings and request.tags == {"team": "web"}
 
 
+def test_vm_without_security_groups_leaves_the_default_group_unmanaged() -> None:
+    body = {**VM, "vm": {"size": "t3.medium", "image": "ami-1"}}
+    request = provision_request(spec(body), "web", UID)
+    assert "securityGroups" not in request.settings
+    outcome = assess(request, active(size="t3.medium", securityGroups="sg-default"), spec_changed=True)
+    assert outcome.action is Action.SETTLED and outcome.fields["drift"] == []
+
+
 def test_request_from_network_spec_lists_subnets() -> None:
     body = {
         "credentialsRef": {"name": "c"},
