@@ -18,6 +18,7 @@ from typing import Any
 
 import kopf
 from daytwo.crds.proxmoxnode import GuestKind, InFlightOperation, ProxmoxNodeSpec, ProxmoxNodeStatus
+from daytwo.crds.secrets import SecretBinding
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
@@ -147,16 +148,18 @@ class Cycle:
         interval = float(spec.inventory_interval_seconds)
         insecure = spec.tls.insecure_skip_verify
         updates: list[ConditionUpdate]
-        fields: dict[str, Any] = {}
         stored = True
-        observed = self.status
+        observed = self.status  # the fields an inventory pass sets (INVENTORY_FIELDS, secretBinding)
         if spec.suspend:
             updates = [ConditionUpdate("Ready", False, "Suspended", "spec.suspend is true: nothing is polled or run")]
         else:
             watch_secrets(KIND, self.namespace, self.name, obj["spec"], self.memo)
             try:
                 backend, binding = proxmox_connection(self.namespace, obj)
-                fields["secretBinding"] = binding.to_status()  # the token is sent from here on
+                # the token is sent from here on
+                observed = observed.model_copy(
+                    update={"secret_binding": SecretBinding.model_validate(binding.to_status())}
+                )
                 observation = _observe(backend)
             except BackendError as error:
                 message = (
@@ -173,7 +176,7 @@ class Cycle:
                 ]
             else:
                 heartbeat = timedelta(seconds=settings.status_heartbeat_seconds)
-                observed = observation_status(observation, self.now, self.status, heartbeat)
+                observed = observation_status(observation, self.now, observed, heartbeat)
                 self.operate(backend, spec, observation)
                 problem = None
                 if self.guests_due(interval, busy=bool(self.status.in_flight)):
@@ -197,7 +200,7 @@ class Cycle:
                     inventory,
                     *summary_conditions(connected[0], inventory, len(self.status.in_flight or [])),
                 ]
-        fields.update(observed.patch_of(*INVENTORY_FIELDS))
+        fields = observed.patch_of(*INVENTORY_FIELDS, "secret_binding")
         finish_status(self.client, self.body, obj, self.written, fields, updates, self.now, _phase)
         if self.status.in_flight:
             return _BUSY_POLL_SECONDS
