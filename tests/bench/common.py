@@ -75,7 +75,11 @@ def write_result(out: Path, name: str, checks: Sequence[Check], **fields: Any) -
     result = {
         "name": name,
         "measured_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        },
         **fields,
         "checks": [asdict(c) for c in checks],
         "ok": bool(checks) and not failed,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import ssl
 import sys
@@ -229,7 +230,8 @@ def idle(plane: LocalControlPlane, pid: int | None, seconds: float) -> dict[str,
     started = time.monotonic()
     time.sleep(seconds)
     elapsed = time.monotonic() - started
-    measured: dict[str, Any] = {"seconds": round(elapsed, 1)}
+    # the machine's load over the window (others' work included): what else competed for the cores
+    measured: dict[str, Any] = {"seconds": round(elapsed, 1), "load_average": [round(x, 2) for x in os.getloadavg()]}
     if pid:
         cpu = cpu_seconds(pid) - cpu_start
         measured |= {
