@@ -143,15 +143,20 @@ def _permitted(request: Request, permission: str) -> Principal:
     return principal
 
 
-def require(permission: str) -> Any:
-    """``user: Principal = require("drift:read")``: 401 anonymous, 403 without the permission."""
+def _permitted_as(kind: str, permission: str, answer: Callable[[Request, Principal], Any]) -> Any:
+    """``Depends`` checking ``permission`` (401 anonymous, 403 without it), then giving ``answer(request, caller)``."""
     check_permission(permission)
 
-    async def dependency(request: Request) -> Principal:
-        return _permitted(request, permission)
+    async def dependency(request: Request) -> Any:
+        return answer(request, _permitted(request, permission))
 
-    dependency.__name__ = f"require_{permission.replace(':', '_')}"
+    dependency.__name__ = f"{kind}_{permission.replace(':', '_')}"
     return Depends(dependency)
+
+
+def require(permission: str) -> Any:
+    """``user: Principal = require("drift:read")``: 401 anonymous, 403 without the permission."""
+    return _permitted_as("require", permission, lambda request, user: user)
 
 
 @dataclass(frozen=True)
@@ -168,41 +173,30 @@ def reads(permission: str) -> Any:
     For the routes dashboards poll: FastAPI solves every dependency anew on each request (~10 µs
     each here), so the hot reads take the caller and the cache in one.
     """
-    check_permission(permission)
-
-    async def dependency(request: Request) -> Reader:
-        return Reader(_permitted(request, permission), get_services(request).store)
-
-    dependency.__name__ = f"reads_{permission.replace(':', '_')}"
-    return Depends(dependency)
+    return _permitted_as("reads", permission, lambda request, user: Reader(user, get_services(request).store))
 
 
 @dataclass(frozen=True)
-class Write:
+class Write(Reader):
     """A permitted caller, the cache, a writer acting as the caller and the request: all a write route needs."""
 
-    request: Request
-    user: Principal
-    store: ObjectStore
     writer: Writer
+    request: Request
 
     def audit(self, action: str, target: str, outcome: str = "success", **details: Any) -> None:
         """Record this write in the audit log (:func:`audit`)."""
         audit(self.request, self.user, action, target, outcome, **details)
 
 
+def _write(request: Request, user: Principal) -> Write:
+    services = get_services(request)
+    return Write(user, services.store, services.writer_for(user), request)
+
+
 def writes(permission: str) -> Any:
     """``act: Write = writes("restore:write")``: ``require``, ``StoreDep``, ``WriterDep`` and the request as one
     dependency (401 anonymous, 403 without the permission), so write routes list only their own parameters."""
-    check_permission(permission)
-
-    async def dependency(request: Request) -> Write:
-        user = _permitted(request, permission)
-        services = get_services(request)
-        return Write(request, user, services.store, services.writer_for(user))
-
-    dependency.__name__ = f"writes_{permission.replace(':', '_')}"
-    return Depends(dependency)
+    return _permitted_as("writes", permission, _write)
 
 
 def audit(request: Request, principal: Any, action: str, target: str, outcome: str = "success", **details: Any) -> None:

@@ -6,22 +6,17 @@ import logging
 import sys
 
 import uvicorn
-from pydantic import ValidationError
 
 from .app import create_app
-from .settings import ApiSettings
+from .settings import settings_from_environment
 
 __all__ = ["main"]
 
 
 def main() -> None:
     """Serve the facade until SIGTERM/SIGINT; exit 2 with a readable message on bad settings."""
-    try:
-        settings = ApiSettings()
-    except ValidationError as error:
-        for problem in error.errors():
-            where = ".".join(str(p) for p in problem["loc"]) or "settings"
-            print(f"daytwo-api: DAYTWO_API_{where.upper()}: {problem['msg']}", file=sys.stderr)
+    settings = settings_from_environment("daytwo-api")
+    if settings is None:
         sys.exit(2)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(

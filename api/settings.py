@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+import sys
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ApiSettings"]
+__all__ = ["ApiSettings", "settings_from_environment"]
 
 #: Values people paste from tutorials; a JWT secret equal to one of them is refused at start-up.
 WEAK_SECRETS = frozenset({"secret", "changeme", "change-me", "your-secret-key", "jwt-secret", "default", "password"})
@@ -116,3 +118,15 @@ class ApiSettings(BaseSettings):
                 "(e.g. `openssl rand -hex 32`), not a default"
             )
         return value
+
+
+def settings_from_environment(program: str) -> ApiSettings | None:
+    """The settings from the environment; None after one stderr line per bad value
+    (``<program>: DAYTWO_API_<NAME>: <problem>``), for the command-line entry points to exit 2."""
+    try:
+        return ApiSettings()
+    except ValidationError as error:
+        for problem in error.errors():
+            where = ".".join(str(p) for p in problem["loc"]) or "settings"
+            print(f"{program}: DAYTWO_API_{where.upper()}: {problem['msg']}", file=sys.stderr)
+        return None

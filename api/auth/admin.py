@@ -19,10 +19,8 @@ import argparse
 import sys
 from typing import Any
 
-from pydantic import ValidationError
-
 from ..errors import ApiError
-from ..settings import ApiSettings
+from ..settings import ApiSettings, settings_from_environment
 from .accounts import SECRETS, Accounts
 from .roles import ROLES
 from .service import AuthService
@@ -74,12 +72,8 @@ def run(service: AuthService, argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: settings from the environment, then :func:`run`."""
-    try:
-        settings = ApiSettings()
-    except ValidationError as error:
-        for problem in error.errors():
-            where = ".".join(str(p) for p in problem["loc"]) or "settings"
-            print(f"daytwo-api admin: DAYTWO_API_{where.upper()}: {problem['msg']}", file=sys.stderr)
+    settings = settings_from_environment("daytwo-api admin")
+    if settings is None:
         return 2
     return run(_service(settings), sys.argv[1:] if argv is None else argv)
 

@@ -20,6 +20,7 @@ from daytwo.api.deps import Principal, StoreDep, WriterDep, require
 from daytwo.api.errors import ApiError
 from daytwo.api.kubewrite import Writer as KubeWriter
 from daytwo.api.kubewrite import owned_secret, preconditions_of
+from daytwo.api.routers.secrets import owned_or_conflict
 from daytwo.api.views.multicloud import credentials as views
 from daytwo.crds.cloudcredential import CloudCredentialSpec
 from fastapi import APIRouter, Path, Response
@@ -147,19 +148,11 @@ def _resend_error(field: str, changed: list[str]) -> dict[str, Any]:
     }
 
 
-# Same shape as pmi nodes._owned_token (duplicate scan): each API words its own 409.
 def _owned(writer: KubeWriter, spec: CloudCredentialSpec, credential_id: str) -> dict[str, Any]:
     """The metadata of the credential's Secret if this API made it for this credential, else 409."""
-    name = spec.secret_ref.name
-    found = owned_secret(writer, name, views.secret_owner(credential_id))
-    if found is None:
-        raise ApiError(
-            409,
-            f"Secret {name!r} was not made by this API for credential {credential_id!r}; change its values "
-            "where it was made (kubectl), or create the credential through this API",
-            "CONFLICT",
-        )
-    return found
+    fix = "change its values where it was made (kubectl), or create the credential through this API"
+    owner = views.secret_owner(credential_id)
+    return owned_or_conflict(writer, spec.secret_ref.name, owner, f"credential {credential_id!r}", fix)
 
 
 def _undo(writer: KubeWriter, credential_id: str, provider: str, spec: CloudCredentialSpec, changed: list[str]) -> None:

@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from daytwo.api.deps import Principal, SettingsDep, StoreDep, WriterDep, require
 from daytwo.api.errors import ApiError, undo
 from daytwo.api.kubewrite import Writer, owned_secret, preconditions_of
+from daytwo.api.routers.secrets import owned_or_conflict
 from daytwo.api.views.pmi import nodes as views
 from daytwo.crds.proxmoxnode import ProxmoxNodeSpec
 from daytwo.operator.shared.times import format_time
@@ -143,15 +144,8 @@ def update_node(
 
 def _owned_token(writer: Writer, name: str, node_id: str) -> dict[str, Any]:
     """The metadata of the node's token Secret if this API made it for this node, else 409."""
-    found = owned_secret(writer, name, views.token_owner(node_id))
-    if found is None:
-        raise ApiError(
-            409,
-            f"Secret '{name}' was not made by this API for node '{node_id}'; change the token where it was made "
-            "(kubectl), or add the node through this API",
-            "CONFLICT",
-        )
-    return found
+    fix = "change the token where it was made (kubectl), or add the node through this API"
+    return owned_or_conflict(writer, name, views.token_owner(node_id), f"node {node_id!r}", fix)
 
 
 def _undo(writer: Writer, node_id: str, spec: ProxmoxNodeSpec) -> None:
