@@ -26,6 +26,7 @@ __all__ = [
     "Inventory",
     "InventoryKind",
     "InventoryRecord",
+    "inventory_record",
     "parse_kinds",
     "record_time",
 ]
@@ -92,6 +93,31 @@ class InventoryRecord:
     metadata: Mapping[str, str]
     last_synced: datetime
     created_at: datetime | None = None
+
+
+def inventory_record(
+    provider: str,
+    kind: str,
+    resource_id: str,
+    name: str,
+    region: str,
+    status: str,
+    metadata: Mapping[str, str],
+    synced: datetime,
+    created_at: datetime | None = None,
+) -> InventoryRecord:
+    """One :class:`InventoryRecord`: what each cloud's record builders end with, once they have read the item."""
+    return InventoryRecord(
+        resource_id=resource_id,
+        name=name,
+        type=kind,
+        provider=provider,
+        region=region,
+        status=status,
+        metadata=metadata,
+        last_synced=synced,
+        created_at=created_at,
+    )
 
 
 @dataclass(frozen=True, slots=True)

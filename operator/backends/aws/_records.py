@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ..records import InventoryRecord
+from ..records import InventoryRecord, inventory_record
 
 __all__ = ["instance_record", "volume_record", "vpc_record"]
 
@@ -17,10 +17,10 @@ def _tags(item: Mapping[str, Any]) -> dict[str, str]:
     return {str(t.get("Key")): str(t.get("Value", "")) for t in item.get("Tags") or () if t.get("Key")}
 
 
-def _meta(tags: Mapping[str, str], **fields: Any) -> dict[str, str]:
-    """Non-empty fields as strings, then the tags as tag:<key>."""
+def _meta(item: Mapping[str, Any], **fields: Any) -> dict[str, str]:
+    """Non-empty fields as strings, then the item's tags as tag:<key>."""
     meta = {k: str(v) for k, v in fields.items() if v not in (None, "", [], ())}
-    meta.update({f"tag:{k}": v for k, v in tags.items()})
+    meta.update({f"tag:{k}": v for k, v in _tags(item).items()})
     return meta
 
 
@@ -38,25 +38,15 @@ def _record(
     resource_id: str, kind: str, region: str, status: str, meta: dict[str, str], synced: datetime, created: Any = None
 ) -> InventoryRecord:
     """The InventoryRecord of one EC2 resource, named by its Name tag (its id when untagged)."""
-    return InventoryRecord(
-        resource_id=resource_id,
-        name=meta.get("tag:Name") or resource_id,
-        type=kind,
-        provider=PROVIDER,
-        region=region,
-        status=status,
-        metadata=meta,
-        last_synced=synced,
-        created_at=_when(created),
-    )
+    name = meta.get("tag:Name") or resource_id
+    return inventory_record(PROVIDER, kind, resource_id, name, region, status, meta, synced, _when(created))
 
 
 def instance_record(item: Mapping[str, Any], region: str, synced: datetime) -> InventoryRecord:
     """One DescribeInstances instance: status is the instance state (running, stopped, terminated, ...)."""
-    tags = _tags(item)
     groups = ",".join(str(g.get("GroupId")) for g in item.get("SecurityGroups") or () if g.get("GroupId"))
     meta = _meta(
-        tags,
+        item,
         instance_type=item.get("InstanceType"),
         image_id=item.get("ImageId"),
         availability_zone=(item.get("Placement") or {}).get("AvailabilityZone"),
@@ -75,10 +65,9 @@ def instance_record(item: Mapping[str, Any], region: str, synced: datetime) -> I
 
 def volume_record(item: Mapping[str, Any], region: str, synced: datetime) -> InventoryRecord:
     """One DescribeVolumes volume: status is the volume state (available, in-use, ...)."""
-    tags = _tags(item)
     attached = ",".join(str(a.get("InstanceId")) for a in item.get("Attachments") or () if a.get("InstanceId"))
     meta = _meta(
-        tags,
+        item,
         volume_type=item.get("VolumeType"),
         size_gb=item.get("Size"),
         iops=item.get("Iops"),
@@ -94,10 +83,9 @@ def volume_record(item: Mapping[str, Any], region: str, synced: datetime) -> Inv
 
 def vpc_record(item: Mapping[str, Any], region: str, synced: datetime) -> InventoryRecord:
     """One DescribeVpcs VPC: status is the VPC state (pending, available)."""
-    tags = _tags(item)
     cidrs = ",".join(str(a.get("CidrBlock")) for a in item.get("CidrBlockAssociationSet") or () if a.get("CidrBlock"))
     meta = _meta(
-        tags,
+        item,
         cidr_block=item.get("CidrBlock"),
         cidr_blocks=cidrs,
         is_default=str(bool(item.get("IsDefault"))).lower(),

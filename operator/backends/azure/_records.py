@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ..records import InventoryRecord, record_time
+from ..records import InventoryRecord, inventory_record, record_time
 
 __all__ = ["disk_record", "resource_group", "vm_record", "vnet_record"]
 
@@ -40,17 +40,9 @@ def _power_state(props: Mapping[str, Any]) -> str:
 
 def _record(item: Mapping[str, Any], kind: str, status: str, meta: dict[str, str], synced: datetime) -> InventoryRecord:
     """The InventoryRecord of one ARM resource: id, name, location and timeCreated read alike for every type."""
-    return InventoryRecord(
-        resource_id=str(item["id"]),
-        name=str(item.get("name", "")),
-        type=kind,
-        provider=PROVIDER,
-        region=str(item.get("location", "")),
-        status=status,
-        metadata=meta,
-        last_synced=synced,
-        created_at=record_time((item.get("properties") or {}).get("timeCreated"), "azure"),
-    )
+    created = record_time((item.get("properties") or {}).get("timeCreated"), "azure")
+    name, region = str(item.get("name", "")), str(item.get("location", ""))
+    return inventory_record(PROVIDER, kind, str(item["id"]), name, region, status, meta, synced, created)
 
 
 def vm_record(item: Mapping[str, Any], synced: datetime) -> InventoryRecord:

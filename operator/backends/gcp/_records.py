@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ..records import InventoryRecord, record_time
+from ..records import InventoryRecord, inventory_record, record_time
 
 __all__ = ["disk_record", "instance_record", "network_record", "region_of_zone"]
 
@@ -33,16 +33,10 @@ def _record(
     item: Mapping[str, Any], kind: str, region: str, status: str, meta: dict[str, str], synced: datetime
 ) -> InventoryRecord:
     """The InventoryRecord of one Compute resource: id (its selfLink), name and creation time read alike for all."""
-    return InventoryRecord(
-        resource_id=str(item.get("selfLink") or item["id"]),
-        name=str(item.get("name", "")),
-        type=kind,
-        provider=PROVIDER,
-        region=region,
-        status=status,
-        metadata=meta,
-        last_synced=synced,
-        created_at=record_time(item.get("creationTimestamp"), "gcp"),
+    created = record_time(item.get("creationTimestamp"), "gcp")
+    resource_id = str(item.get("selfLink") or item["id"])
+    return inventory_record(
+        PROVIDER, kind, resource_id, str(item.get("name", "")), region, status, meta, synced, created
     )
 
 
