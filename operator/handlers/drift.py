@@ -39,7 +39,7 @@ from ..errors import BackendError
 from ..kube import kube_client
 from ..memory import trim
 from ..reconcile.conditions import ConditionUpdate
-from ..reconcile.drift import Listing, ProjectInfo, RuleView, evaluate
+from ..reconcile.drift import Listing, ListingObserver, ProjectInfo, RuleView, evaluate
 from ..reconcile.driftbaseline import BaselineTables
 from ..reconcile.references import REFERENCE_REASONS
 from ..settings import OperatorSettings
@@ -194,8 +194,9 @@ class RuleCycle:
 
         def observe() -> Listing:
             with _TABLES.listing_slot(self.namespace, credential):
-                listing = Listing.of(rule.resource_type, backend.list_raw(rule.resource_type), table.fields())
-                trim()  # the raw JSON is gone: its pages go back to the OS, not to this thread's arena
+                observer = ListingObserver(rule.resource_type, table.fields())
+                listing = observer.listing(backend.list_raw(rule.resource_type, each_page=observer.page))
+                trim()  # the pages' JSON is gone: its memory goes back to the OS, not to this thread's arena
                 return listing
 
         listing = _LISTINGS.get(

@@ -32,6 +32,7 @@ __all__ = [
     "BaselineEntry",
     "Evaluation",
     "Listing",
+    "ListingObserver",
     "Observed",
     "ProjectInfo",
     "RuleView",
@@ -145,10 +146,13 @@ class Observed:
     values: Mapping[str, str]
 
 
-def observe(resource_type: str, resources: Iterable[Raw], fields: Iterable[str]) -> list[Observed]:
-    """The ``fields`` of every resource, canonical (see :func:`canonical`); equal values are one string object."""
+def observe(
+    resource_type: str, resources: Iterable[Raw], fields: Iterable[str], interned: dict[str, str] | None = None
+) -> list[Observed]:
+    """The ``fields`` of every resource, canonical (see :func:`canonical`); equal values are one string object
+    (across calls sharing ``interned``)."""
     wanted = tuple(dict.fromkeys(fields))
-    interned: dict[str, str] = {}
+    interned = {} if interned is None else interned
     observed = []
     for raw in resources:
         resource_id, name, project_id = resource_identity(raw)
@@ -171,8 +175,26 @@ class Listing:
     @classmethod
     def of(cls, resource_type: str, resources: Iterable[Raw], fields: Iterable[str]) -> Listing:
         """Observe ``fields`` of raw ``resources`` (which the caller then drops)."""
-        wanted = frozenset(fields)
-        return cls(wanted, observe(resource_type, resources, wanted))
+        observer = ListingObserver(resource_type, fields)
+        return observer.listing(observer.page(resources))
+
+
+class ListingObserver:
+    """Observes a listing page by page (``page`` is what a backend calls on each page's JSON), so the raw
+    JSON of thousands of resources never exists at once; ``listing`` wraps the result."""
+
+    def __init__(self, resource_type: str, fields: Iterable[str]) -> None:
+        self.resource_type = resource_type
+        self.fields = frozenset(fields)
+        self._interned: dict[str, str] = {}
+
+    def page(self, resources: Iterable[Raw]) -> list[Observed]:
+        """The observations of one page."""
+        return observe(self.resource_type, resources, self.fields, self._interned)
+
+    def listing(self, items: list[Observed]) -> Listing:
+        """The whole listing, from every page's observations."""
+        return Listing(self.fields, items)
 
 
 @dataclass

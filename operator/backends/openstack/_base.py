@@ -147,9 +147,11 @@ def fetch_all(
     *,
     params: Mapping[str, Any] | None = None,
     version: str | None = None,
-) -> list[Json]:
-    """GET ``path`` and every following page; returns all items under ``key``."""
-    items: list[Json] = []
+    each_page: Callable[[list[Json]], list[Any]] | None = None,
+) -> list[Any]:
+    """GET ``path`` and every following page; returns all items under ``key`` (``each_page(items)`` of each
+    page instead when given: a caller keeping a few fields of thousands of objects never holds them whole)."""
+    items: list[Any] = []
     url: str | None = path
     query: Mapping[str, Any] | None = params
     seen: set[str] = set()
@@ -158,7 +160,7 @@ def fetch_all(
             return items
         data = request_json(proxy, "GET", url, params=query, version=version)
         page = data.get(key) or []
-        items.extend(page)
+        items.extend(each_page(page) if each_page is not None else page)
         link = _next_link(data, key)
         if not link or not page:
             return items

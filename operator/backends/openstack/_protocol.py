@@ -7,7 +7,7 @@ the ``get_*`` calls until the returned status is final (no blocking waits in han
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from ._params import OpenStackConnectionParams
@@ -273,9 +273,16 @@ class OpenStackBackend(Protocol):
         ...
 
     # Raw inventory (drift detection)
-    def list_raw(self, resource_type: str, *, project_id: str | None = None) -> list[dict[str, Any]]:
+    def list_raw(
+        self,
+        resource_type: str,
+        *,
+        project_id: str | None = None,
+        each_page: Callable[[list[dict[str, Any]]], list[Any]] | None = None,
+    ) -> list[Any]:
         """Every object of a resource type (server, volume, snapshot, network, subnet, port,
-        floating_ip, security_group) as the API's JSON, all projects unless ``project_id``."""
+        floating_ip, security_group) as the API's JSON, all projects unless ``project_id``; with
+        ``each_page``, what it makes of each page instead."""
         ...
 
 

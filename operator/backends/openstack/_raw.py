@@ -7,6 +7,7 @@ resource type serves every rule on that type.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ._base import ServiceCalls, fetch_all, microversion
@@ -31,8 +32,15 @@ _SERVER_MICROVERSION = "2.47"
 class RawInventoryCalls(ServiceCalls):
     """Listing of raw API objects by resource type."""
 
-    def list_raw(self, resource_type: str, *, project_id: str | None = None) -> list[dict[str, Any]]:
-        """Every ``resource_type`` object (all projects, or one) as the API's JSON, pages followed."""
+    def list_raw(
+        self,
+        resource_type: str,
+        *,
+        project_id: str | None = None,
+        each_page: Callable[[list[dict[str, Any]]], list[Any]] | None = None,
+    ) -> list[Any]:
+        """Every ``resource_type`` object (all projects, or one) as the API's JSON, pages followed; with
+        ``each_page``, what it makes of each page (the page's JSON is dropped before the next is read)."""
         if resource_type not in RAW_RESOURCE_TYPES:
             raise ValueError(f"unknown resource type {resource_type!r}; one of {sorted(RAW_RESOURCE_TYPES)}")
         proxy_name, path, key, scope = RAW_RESOURCE_TYPES[resource_type]
@@ -41,6 +49,6 @@ class RawInventoryCalls(ServiceCalls):
         def run(conn: Connection) -> list[dict[str, Any]]:
             proxy = getattr(conn, proxy_name)
             version = microversion(proxy, _SERVER_MICROVERSION) if resource_type == "server" else None
-            return fetch_all(proxy, path, key, params=query, version=version)
+            return fetch_all(proxy, path, key, params=query, version=version, each_page=each_page)
 
         return self._call(f"list {resource_type} (raw)", run)
