@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from ..errors import InvalidRequest
+
 __all__ = [
     "OWNER_TAG_KEY",
     "ProvisionRequest",
@@ -28,6 +30,8 @@ __all__ = [
     "ResourceProvisioner",
     "ResourceType",
     "managed_view",
+    "provision_kind",
+    "setting_list",
 ]
 
 # The tag (AWS tag key, Azure tag name, GCP label key) that names the owning CloudResource.
@@ -133,3 +137,23 @@ def managed_view(request: ProvisionRequest) -> dict[str, str]:
             view[key] = str(value)
     view.update({f"tags.{key}": value for key, value in request.tags.items()})
     return view
+
+
+def setting_list(settings: Mapping[str, object], key: str) -> list[str]:
+    """A list setting (securityGroups, subnets as name=cidr) as non-empty strings; absent is empty, a
+    comma-separated string is split."""
+    value = settings.get(key)
+    if isinstance(value, tuple | list):
+        return [str(item) for item in value if str(item)]
+    return [item.strip() for item in str(value or "").split(",") if item.strip()]
+
+
+def provision_kind(request: ProvisionRequest) -> str:
+    """The shape to provision: vm, network, or storage split by ``settings["storageKind"]`` into bucket (the
+    default) or volume. Raises InvalidRequest for another storage kind."""
+    if request.type is not ResourceType.STORAGE:
+        return request.type.value
+    kind = str(request.settings.get("storageKind") or "bucket")
+    if kind not in ("bucket", "volume"):
+        raise InvalidRequest(f"storageKind {kind!r} is not bucket or volume")
+    return kind

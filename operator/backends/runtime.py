@@ -32,7 +32,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Protocol, TypeVar, cast
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, cast
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -489,6 +489,10 @@ P = TypeVar("P", bound=ConnectionParams)
 C = TypeVar("C", bound=Closeable)
 
 
+_SHARED_LOCK = threading.Lock()
+_SHARED: dict[type, Any] = {}  # ClientFactory subclass -> its process-wide instance (ClientFactory.shared)
+
+
 class ClientFactory(Generic[P, C]):
     """Cached clients of one provider, built with this factory's concurrency limit and retry policy.
 
@@ -510,6 +514,16 @@ class ClientFactory(Generic[P, C]):
         self.policy = policy or self.default_policy
         self.cache = cache if cache is not None else ClientCache()
         self.provider = type(self).__name__
+
+    @classmethod
+    def shared(cls) -> Self:
+        """The process-wide factory of this class (default settings), built on first use: for callers that keep
+        no factory of their own (the CloudResource provisioners)."""
+        with _SHARED_LOCK:
+            found = _SHARED.get(cls)
+            if found is None:
+                found = _SHARED[cls] = cls()
+        return cast(Self, found)
 
     def build(self, params: P, limiter: threading.BoundedSemaphore) -> C:
         """Make a new client (no I/O)."""

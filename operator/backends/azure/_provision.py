@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...errors import InvalidRequest, Timeout
 from ...stopping import pause
+
+# Duplicate scan: the same import list as the other providers' provisioners (one contract, three backends).
 from ..provisioning import (
     OWNER_TAG_KEY,
     ProvisionedResource,
@@ -41,6 +42,9 @@ from ..provisioning import (
     ProvisionState,
     ResourceProvisioner,
     ResourceType,
+    managed_view,
+    provision_kind,
+    setting_list,
 )
 from ..runtime import HttpAnswer
 from ._client import API_VERSIONS, AzureClientFactory, AzureRestBackend
@@ -78,32 +82,6 @@ _ARM_TYPES = {
     "bucket": "Microsoft.Storage/storageAccounts",
     "network": "Microsoft.Network/virtualNetworks",
 }
-
-
-def _text(value: object) -> str:
-    """A settings value as the string ``managed`` holds (lists comma-joined, bools true/false)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple | list):
-        return ",".join(str(v) for v in value)
-    return str(value)
-
-
-def _items(value: object) -> list[str]:
-    """A settings list (a tuple, or a comma-separated string) as a list of non-empty strings."""
-    if isinstance(value, tuple | list):
-        return [str(v) for v in value if str(v)]
-    return [v.strip() for v in str(value or "").split(",") if v.strip()]
-
-
-def _kind(type: ResourceType, settings: Mapping[str, object]) -> str:
-    """vm | volume | bucket | network."""
-    if type is ResourceType.STORAGE:
-        kind = str(settings.get("storageKind") or "bucket")
-        if kind not in ("bucket", "volume"):
-            raise InvalidRequest(f"storageKind {kind!r} is not bucket or volume")
-        return kind
-    return type.value
 
 
 def _kind_of_id(external_id: str) -> str:
@@ -216,7 +194,7 @@ class AzureProvisioner:
 
     def find(self, request: ProvisionRequest) -> ProvisionedResource | None:
         """The resource of the request's kind tagged daytwo-owner=<owner tag> in the subscription, if any."""
-        kind = _kind(request.type, request.settings)
+        kind = provision_kind(request)
         value = request.owner_tag.replace("'", "''")
         query = f"$filter=tagName eq '{OWNER_TAG_KEY}' and tagValue eq '{value}'"
         path = f"/subscriptions/{self._sub}/resources?{query}&api-version={WRITE_API_VERSIONS['resources']}"
@@ -234,7 +212,7 @@ class AzureProvisioner:
 
     def create(self, request: ProvisionRequest) -> ProvisionedResource:
         """PUT the resource by its deterministic name (create-or-update: repeating it makes nothing new)."""
-        kind = _kind(request.type, request.settings)
+        kind = provision_kind(request)
         group = str(request.settings.get("resourceGroup") or DEFAULT_GROUP)
         location = self._location(request, group)
         self._ensure_group(group, location)
@@ -307,7 +285,7 @@ class AzureProvisioner:
 
     def update(self, request: ProvisionRequest, current: ProvisionedResource) -> ProvisionedResource:
         """PATCH tags (every kind), a VM's size, a disk's size (growth only); InvalidRequest for the rest."""
-        kind = _kind(request.type, request.settings)
+        kind = provision_kind(request)
         desired = self._desired(request, kind)
         changed = sorted(k for k, v in desired.items() if not k.startswith("tags.") and current.managed.get(k) != v)
         refused = [k for k in changed if k not in _IN_PLACE[kind]]
@@ -354,22 +332,22 @@ class AzureProvisioner:
 
     def _desired(self, request: ProvisionRequest, kind: str) -> dict[str, str]:
         """The managed fields the request asks for, normalised as observe() reports them."""
-        settings = request.settings
+        settings, view = request.settings, managed_view(request)
         wanted: dict[str, str] = {f"tags.{k}": v for k, v in request.tags.items() if k != OWNER_TAG_KEY}
         if kind == "vm":
             group = str(settings.get("resourceGroup") or DEFAULT_GROUP)
             wanted["size"] = str(settings.get("size") or "")
             wanted["image"] = _image_text(_image(settings))
             wanted["subnetId"] = self._subnet_id(settings, group).lower()
-            wanted["publicIp"] = _text(bool(settings.get("publicIp", False)))
+            wanted["publicIp"] = view.get("publicIp", "false")
             wanted["securityGroupIds"] = ",".join(g.lower() for g in self._security_groups(settings, group))
         elif kind == "volume":
-            wanted.update(storageKind="volume", sizeGb=_text(settings.get("sizeGb") or ""))
+            wanted.update(storageKind="volume", sizeGb=view.get("sizeGb", ""))
             if settings.get("zone"):
-                wanted["zone"] = _text(settings["zone"])
+                wanted["zone"] = view["zone"]
         elif kind == "network":
-            wanted["cidr"] = _text(settings.get("cidr") or "")
-            wanted["subnets"] = ",".join(sorted(_items(settings.get("subnets"))))
+            wanted["cidr"] = view.get("cidr", "")
+            wanted["subnets"] = view.get("subnets", "")
         else:
             wanted["storageKind"] = "bucket"
         return wanted
@@ -386,7 +364,7 @@ class AzureProvisioner:
         return f"{self._group_path(group)}/providers/Microsoft.Network/virtualNetworks/{vnet}/subnets/{name}"
 
     def _security_groups(self, settings: Mapping[str, object], group: str) -> list[str]:
-        groups = _items(settings.get("securityGroups"))
+        groups = setting_list(settings, "securityGroups")
         if len(groups) > 1:
             raise InvalidRequest("securityGroups: an Azure NIC takes one network security group; name one")
         return [
@@ -463,7 +441,7 @@ class AzureProvisioner:
             "properties": {"creationData": {"createOption": "Empty"}, "diskSizeGB": size},
         }
         if request.settings.get("zone"):
-            body["zones"] = [_text(request.settings["zone"])]
+            body["zones"] = [str(request.settings["zone"])]
         return body
 
     def _vnet_body(self, request: ProvisionRequest, location: str) -> dict[str, Any]:
@@ -471,7 +449,7 @@ class AzureProvisioner:
         if not cidr:
             raise InvalidRequest("cidr: a virtual network needs an address space (e.g. 10.20.0.0/16)")
         subnets = []
-        for entry in _items(request.settings.get("subnets")):
+        for entry in setting_list(request.settings, "subnets"):
             name, _, prefix = entry.partition("=")
             if not name or not prefix:
                 raise InvalidRequest(f"subnets: {entry!r} is not name=cidr")
@@ -562,16 +540,7 @@ def _user_tags(item: Mapping[str, Any]) -> dict[str, str]:
     return {f"tags.{k}": str(v) for k, v in (item.get("tags") or {}).items() if k != OWNER_TAG_KEY}
 
 
-_FACTORY_LOCK = threading.Lock()
-_FACTORY: list[AzureClientFactory] = []
-
-
 def provisioner(params: AzureConnectionParams, *, factory: AzureClientFactory | None = None) -> ResourceProvisioner:
     """The Azure ResourceProvisioner for these connection params (clients cached by a process-wide factory
     unless one is given, so tokens and connections are reused across reconciles)."""
-    if factory is None:
-        with _FACTORY_LOCK:
-            if not _FACTORY:
-                _FACTORY.append(AzureClientFactory(max_concurrency=4))
-            factory = _FACTORY[0]
-    return AzureProvisioner(factory.get(params))
+    return AzureProvisioner((factory or AzureClientFactory.shared()).get(params))

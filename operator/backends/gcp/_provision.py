@@ -31,7 +31,6 @@ an instance's subnetwork is reported as ``subnetLink`` (projects/... path); the 
 from __future__ import annotations
 
 import re
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -41,6 +40,8 @@ from urllib.parse import urlsplit
 from ... import errors as errs
 from ...errors import BackendError, Conflict, InvalidRequest, Timeout
 from ...stopping import pause
+
+# Duplicate scan: the same import list as the other providers' provisioners (one contract, three backends).
 from ..provisioning import (
     OWNER_TAG_KEY,
     ProvisionedResource,
@@ -48,6 +49,9 @@ from ..provisioning import (
     ProvisionState,
     ResourceProvisioner,
     ResourceType,
+    managed_view,
+    provision_kind,
+    setting_list,
 )
 from ._client import GcpWriteClientFactory, GoogleRestBackend
 from ._params import GcpConnectionParams
@@ -88,29 +92,6 @@ def _label_key(text: str) -> str:
 def request_id(token: str, verb: str, name: str) -> str:
     """The requestId of one insert: a UUID v5 of the token, the call and the name (same on every retry)."""
     return str(uuid.uuid5(_NAMESPACE, f"{token}/{verb}/{name}"))
-
-
-def _text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, tuple | list):
-        return ",".join(str(v) for v in value)
-    return str(value)
-
-
-def _items(value: object) -> list[str]:
-    if isinstance(value, tuple | list):
-        return [str(v) for v in value if str(v)]
-    return [v.strip() for v in str(value or "").split(",") if v.strip()]
-
-
-def _kind(type: ResourceType, settings: Mapping[str, object]) -> str:
-    if type is ResourceType.STORAGE:
-        kind = str(settings.get("storageKind") or "bucket")
-        if kind not in ("bucket", "volume"):
-            raise InvalidRequest(f"storageKind {kind!r} is not bucket or volume")
-        return kind
-    return type.value
 
 
 def _kind_of_link(external_id: str) -> str:
@@ -213,7 +194,7 @@ class GcpProvisioner:
     def find(self, request: ProvisionRequest) -> ProvisionedResource | None:
         """The instance/disk labelled with the owner in the request's zone, or the network/bucket of the
         request's name that carries the owner."""
-        kind = _kind(request.type, request.settings)
+        kind = provision_kind(request)
         if kind in ("vm", "volume"):
             collection = "instances" if kind == "vm" else "disks"
             url = f"{self._compute}/zones/{self._zone(request)}/{collection}"
@@ -238,7 +219,7 @@ class GcpProvisioner:
 
     def create(self, request: ProvisionRequest) -> ProvisionedResource:
         """Insert with the deterministic name and requestId (returns at once, but for a network's subnets)."""
-        kind = _kind(request.type, request.settings)
+        kind = provision_kind(request)
         if kind == "vm":
             zone = self._zone(request)
             link = f"{self._compute}/zones/{zone}/instances/{request.name}"
@@ -300,7 +281,7 @@ class GcpProvisioner:
 
     def update(self, request: ProvisionRequest, current: ProvisionedResource) -> ProvisionedResource:
         """setLabels (instances, disks), PATCH labels (buckets), disks.resize (growth); InvalidRequest otherwise."""
-        kind = _kind(request.type, request.settings)
+        kind = provision_kind(request)
         desired = self._desired(request, kind)
         changed = sorted(
             k
@@ -380,7 +361,7 @@ class GcpProvisioner:
             "networkInterfaces": [nic],
             "labels": self._labels(request),
         }
-        groups = _items(settings.get("securityGroups"))
+        groups = setting_list(settings, "securityGroups")
         if groups:
             body["tags"] = {"items": sorted(groups)}  # network tags: what GCP firewall rules select
         key = str(settings.get("keyName") or "")
@@ -406,7 +387,7 @@ class GcpProvisioner:
         }
 
     def _subnets(self, request: ProvisionRequest) -> list[tuple[str, str]]:
-        entries = _items(request.settings.get("subnets"))
+        entries = setting_list(request.settings, "subnets")
         if not entries:
             cidr = str(request.settings.get("cidr") or "")
             if not cidr:
@@ -474,16 +455,17 @@ class GcpProvisioner:
         self._wait(answer.body, f"set labels of {kind} {request.name}")
 
     def _desired(self, request: ProvisionRequest, kind: str) -> dict[str, str]:
-        settings = request.settings
+        """The managed fields the request asks for, normalised as observe() reports them."""
+        settings, view = request.settings, managed_view(request)
         wanted = {f"tags.{k}": v for k, v in self._labels(request).items() if k != OWNER_TAG_KEY}
         if kind == "vm":
             wanted["size"] = str(settings.get("size") or "")
-            wanted["publicIp"] = _text(bool(settings.get("publicIp", False)))
-            wanted["securityGroups"] = ",".join(sorted(_items(settings.get("securityGroups"))))
+            wanted["publicIp"] = view.get("publicIp", "false")
+            wanted["securityGroups"] = ",".join(sorted(setting_list(settings, "securityGroups")))
             if settings.get("subnet"):
                 wanted["subnetLink"] = _tail(self._subnet_link(request, str(settings["subnet"])))
         elif kind == "volume":
-            wanted.update(storageKind="volume", sizeGb=_text(settings.get("sizeGb") or ""), zone=self._zone(request))
+            wanted.update(storageKind="volume", sizeGb=view.get("sizeGb", ""), zone=self._zone(request))
         elif kind == "network":
             wanted = {"subnets": ",".join(sorted(f"{n}={c}" for n, c in self._subnets(request)))}
         else:
@@ -552,16 +534,7 @@ def _raise_op_error(operation: Mapping[str, Any], what: str) -> None:
     raise error_type(f"{what}: {code}: {message}")
 
 
-_FACTORY_LOCK = threading.Lock()
-_FACTORY: list[GcpWriteClientFactory] = []
-
-
 def provisioner(params: GcpConnectionParams, *, factory: GcpWriteClientFactory | None = None) -> ResourceProvisioner:
     """The GCP ResourceProvisioner for these connection params (write-scoped clients, cached by a
     process-wide factory unless one is given)."""
-    if factory is None:
-        with _FACTORY_LOCK:
-            if not _FACTORY:
-                _FACTORY.append(GcpWriteClientFactory(max_concurrency=4))
-            factory = _FACTORY[0]
-    return GcpProvisioner(factory.get(params))
+    return GcpProvisioner((factory or GcpWriteClientFactory.shared()).get(params))
