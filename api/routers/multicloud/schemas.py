@@ -92,6 +92,8 @@ class AwsUpdate(_Common):
     )
 
 
+# Duplicate scan: the provider models below have the same form (optional fields, two https overrides) but each
+# names its cloud's fields; deliberate because the OpenAPI documents one model per provider.
 class AzureUpdate(_Common):
     """Azure fields; on update every one is optional. ``region`` is only a label."""
 

@@ -10,6 +10,7 @@ from daytwo.api.deps import audit
 from daytwo.api.errors import ApiError
 from daytwo.api.store import ObjectStore
 from daytwo.api.views.platform9 import drift as drift_views
+from daytwo.api.views.platform9 import history as history_views
 from daytwo.api.views.platform9 import inventory as inv
 from daytwo.api.views.platform9 import models
 from daytwo.api.views.platform9 import snapshots as snap
@@ -88,6 +89,11 @@ def event_rows(store: ObjectStore) -> list[dict[str, Any]]:
         return rows
 
     return memo(store).get("drift-events", store.version("DriftEvent"), compute)
+
+
+def changes_within(store: ObjectStore, hours: int) -> list[dict[str, Any]]:
+    """Drift events and VM creations of the last ``hours``, newest first (/history and /dashboard read these)."""
+    return history_views.recent_changes(event_rows(store), inv.servers(estate(store)), datetime.now(UTC), hours)
 
 
 def estate(store: ObjectStore) -> inv.Estate:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from daytwo.api.deps import Principal, StoreDep, require
-from daytwo.api.views.platform9 import health, history, inventory
+from daytwo.api.views.platform9 import health, inventory
 from fastapi import APIRouter, Query
 
-from ._shared import ERRORS, estate, event_rows, memo, not_implemented, now_iso, volume_rows
+from ._shared import ERRORS, changes_within, estate, event_rows, memo, not_implemented, now_iso, volume_rows
 from .monitoring import TimedRoute
 from .tenant_health import tenant_table
 
@@ -58,6 +57,8 @@ def top_hosts(
     return {"hosts": hosts[:limit], "total_hosts": len(hosts), "timestamp": now_iso()}
 
 
+# Duplicate scan: the parameter list of /history/recent-changes with this route's own bounds and permission
+# (the reference's); both read shared.changes_within.
 @router.get("/dashboard/recent-changes", summary="Recent infrastructure changes")
 def recent_changes(
     store: StoreDep,
@@ -66,7 +67,7 @@ def recent_changes(
     user: Principal = require("dashboard:read"),
 ) -> dict[str, Any]:
     """Drift events and VM creations within ``hours``."""
-    changes = history.recent_changes(event_rows(store), inventory.servers(estate(store)), datetime.now(UTC), hours)
+    changes = changes_within(store, hours)
     keys = ("timestamp", "type", "resource_id", "resource_name", "project_name", "user", "details")
     return {
         "changes": [{k: c[k] for k in keys} for c in changes[:limit]],

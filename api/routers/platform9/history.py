@@ -8,11 +8,12 @@ from typing import Annotated, Any
 
 from daytwo.api.deps import AuditDep, Principal, StoreDep, require
 from daytwo.api.errors import ApiError
-from daytwo.api.views.platform9 import history, inventory
+from daytwo.api.views.platform9 import history
 from daytwo.api.views.platform9.common import parse_time
 from fastapi import APIRouter, Query
 
-from ._shared import ERRORS, PathId, estate, event_rows
+from ._shared import ERRORS, PathId, event_rows
+from ._shared import changes_within as _changes
 from .monitoring import TimedRoute
 
 __all__ = ["router"]
@@ -46,10 +47,6 @@ def _type(resource_type: str) -> str:
     if resource_type not in TYPES:
         raise ApiError(422, f"resource_type must be one of {', '.join(TYPES)}", "VALIDATION_ERROR")
     return resource_type
-
-
-def _changes(store: Any, hours: int) -> list[dict[str, Any]]:
-    return history.recent_changes(event_rows(store), inventory.servers(estate(store)), datetime.now(UTC), hours)
 
 
 # Same parameter shape as /history/most-changed and /dashboard/recent-changes, different bounds and
