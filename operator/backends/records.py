@@ -107,6 +107,7 @@ def inventory_record(
     created_at: datetime | None = None,
 ) -> InventoryRecord:
     """One :class:`InventoryRecord`: what each cloud's record builders end with, once they have read the item."""
+    # Duplicate scan: a keyword-per-field constructor call, shaped like other such calls (reconcile.cloudcredential).
     return InventoryRecord(
         resource_id=resource_id,
         name=name,

@@ -63,6 +63,8 @@ def instance_record(item: Mapping[str, Any], region: str, synced: datetime) -> I
     return _record(str(item["InstanceId"]), "vm", region, state, meta, synced, item.get("LaunchTime"))
 
 
+# Duplicate scan: the three builders share a form (meta from the item's fields, then _record); deliberate, each
+# reads its own EC2 object's keys.
 def volume_record(item: Mapping[str, Any], region: str, synced: datetime) -> InventoryRecord:
     """One DescribeVolumes volume: status is the volume state (available, in-use, ...)."""
     attached = ",".join(str(a.get("InstanceId")) for a in item.get("Attachments") or () if a.get("InstanceId"))

@@ -1,4 +1,9 @@
-"""Turn OpenStack API JSON (as the services return it) into the backend's records."""
+"""Turn OpenStack API JSON (as the services return it) into the backend's records.
+
+Duplicate scan: the converters share a form (``id=``, ``name=``, one keyword per field) with each other and
+with the Proxmox models' ``from_api``; deliberate because each reads its own service's JSON keys into its own
+record (the fields they have in common are read once: ``_cinder_common``).
+"""
 
 from __future__ import annotations
 

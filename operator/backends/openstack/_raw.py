@@ -32,6 +32,7 @@ _SERVER_MICROVERSION = "2.47"
 class RawInventoryCalls(ServiceCalls):
     """Listing of raw API objects by resource type."""
 
+    # Duplicate scan: the signature OpenStackBackend (_protocol) states for it, by design.
     def list_raw(
         self,
         resource_type: str,

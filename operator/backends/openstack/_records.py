@@ -1,4 +1,8 @@
-"""Plain, immutable records the OpenStack backend returns; callers never see SDK resource objects."""
+"""Plain, immutable records the OpenStack backend returns; callers never see SDK resource objects.
+
+Duplicate scan: the records share a form (a frozen dataclass, ``id``, ``name``, typed fields); deliberate,
+one record per API object; the fields Cinder's objects share are declared once (``_CinderObject``).
+"""
 
 from __future__ import annotations
 

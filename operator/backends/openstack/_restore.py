@@ -67,6 +67,8 @@ class RestoreCalls(ServiceCalls):
         found = self._list("ports with ip", "network", "/ports", "ports", _convert.port, query)
         return [p for p in found if any(f.ip_address == ip_address for f in p.fixed_ips)]
 
+    # Duplicate scan: the parameters of create_port (NetworkCalls) plus tags and description, as RestoreBackend
+    # states them; deliberate: the body is the shared port_body, the request differs (a taken address is told apart).
     def create_tagged_port(
         self,
         network_id: str,

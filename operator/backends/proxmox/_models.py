@@ -176,6 +176,8 @@ class NodeStatus:
     pveversion: str
     kernel: str
 
+    # Duplicate scan: shaped like OpenStack's hypervisor converter (one keyword per capacity field); the two
+    # read different APIs' keys.
     @classmethod
     def from_api(cls, node: str, data: Mapping[str, Any]) -> NodeStatus:
         """Build from the node status answer, tolerating missing sections."""
