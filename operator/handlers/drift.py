@@ -281,8 +281,7 @@ def register(settings: OperatorSettings) -> None:
     def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
         index: kopf.Index[tuple[str, str], bool] = kwargs["drift_events_by_rule"]
         namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
-        obj = copy.deepcopy(dict(kwargs["body"]))  # on the event loop: the watch may update the body meanwhile
-        obj.setdefault("kind", RULE)
+        obj = kwargs["watched"]
         _attach(namespace, name, obj["spec"])
         cycle = RuleCycle(
             kwargs["body"],

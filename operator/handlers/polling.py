@@ -53,11 +53,13 @@ __all__ = [
     "post_ready_change",
     "register_polling",
     "sleep_until_woken",
+    "watched",
     "write_status",
 ]
 
-#: Builds one pass from the daemon's keyword arguments (body, name, namespace, memo, logger, indices...);
-#: the pass runs in a worker thread and returns the seconds until the next one.
+#: Builds one pass from the daemon's keyword arguments (body, name, namespace, memo, logger, indices...,
+#: and ``watched``: a copy of the object as the watch last delivered it, taken on the event loop, so a pass
+#: need not GET it again); the pass runs in a worker thread and returns the seconds until the next one.
 PassFactory = Callable[[dict[str, Any]], Callable[[], float]]
 
 
@@ -110,7 +112,7 @@ def register_polling(
                 kind,
                 stopped,
                 wake,
-                lambda: make_pass({**kwargs, "memo": memo, "logger": logger}),
+                lambda: make_pass({**kwargs, "memo": memo, "logger": logger, "watched": watched(kind, kwargs["body"])}),
                 settings.retry_delay_seconds,
                 logger,
                 endpoint=lambda: pass_endpoint(kind, namespace, kwargs["spec"], kwargs),
@@ -128,6 +130,14 @@ def register_polling(
     # Only the shard that owns the object runs it (handlers/sharding.py); unsharded, always.
     kopf.daemon(GROUP, VERSION, plural, id=daemon_id, cancellation_timeout=10)(sharded(kind, daemon))
     kopf.on.update(GROUP, VERSION, plural, id="wake")(poke)
+
+
+def watched(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of the object as the watch delivered it (Kopf keeps a daemon's ``body`` current), with its kind:
+    call on the event loop, where the watch updates it."""
+    obj = copy.deepcopy(dict(body))
+    obj.setdefault("kind", kind)
+    return obj
 
 
 async def daemon_loop(
