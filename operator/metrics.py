@@ -2,8 +2,9 @@
 
 One registry per process and small ``record_*`` functions; the callers are central, so every kind and every
 cloud is measured the same way: the polling loop records each pass (``handlers/polling.py``), the one retry
-loop records each backend call (``backends/runtime.py``), a watch handler per kind records Ready
-(``handlers/metrics.py``), and the pass pool reports its saturation through :func:`watch_pool`.
+loop records each backend call (``backends/runtime.py``), the polling loop also keeps each object's Ready
+(from its daemon's start and every status write, forgotten when the daemon ends: the objects this replica
+reconciles), and the pass pool reports its saturation through :func:`watch_pool`.
 
 Label sets, all bounded (never an object's name or namespace, nor an id, URL or endpoint):
 
@@ -37,8 +38,9 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import (
@@ -64,6 +66,7 @@ __all__ = [
     "cloud_of_module",
     "forget_object",
     "operation_label",
+    "ready_status",
     "record_backend_call",
     "record_object",
     "record_pass",
@@ -247,6 +250,14 @@ class _Objects(Collector):
 
 _OBJECTS = _Objects()
 REGISTRY.register(_OBJECTS)
+
+
+def ready_status(status: Mapping[str, Any] | None) -> str | None:
+    """The ``status`` of the Ready condition in an object's status, None when it has none yet."""
+    for condition in (status or {}).get("conditions") or []:
+        if isinstance(condition, Mapping) and condition.get("type") == "Ready":
+            return str(condition.get("status"))
+    return None
 
 
 def record_object(kind: str, namespace: str, name: str, ready: str | None) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import hashlib
 import logging
 import os
@@ -583,12 +584,19 @@ class PassPool:
         """Run ``work`` on the pool once ``endpoint`` has a free slot; its result (or exception)."""
         self._submitted += 1
         try:
+            # The caller's context variables go along (as asyncio.to_thread does): kopf.event reads Kopf's
+            # settings from one, so a pass that posts an Event would fail without them.
+            context = contextvars.copy_context()
             if endpoint is None:
-                return await asyncio.get_running_loop().run_in_executor(self._executor, self._counted, work)
+                return await asyncio.get_running_loop().run_in_executor(
+                    self._executor, context.run, self._counted, work
+                )
             slot = self._enter(endpoint)
             try:
                 async with slot:
-                    return await asyncio.get_running_loop().run_in_executor(self._executor, self._counted, work)
+                    return await asyncio.get_running_loop().run_in_executor(
+                        self._executor, context.run, self._counted, work
+                    )
             finally:
                 self._leave(endpoint)
         finally:

@@ -1,8 +1,7 @@
-"""The operator's ``/metrics`` endpoint: served from start-up, fed by one watch handler per kind.
+"""The operator's ``/metrics`` endpoint, served from start-up to clean-up.
 
-The metrics themselves and their label sets are ``daytwo.operator.metrics``; here only the Kopf glue:
-start and stop the HTTP server, report the pass pool's saturation, and keep the Ready status of every
-watched object (from the watch events, no extra API call) so ``daytwo_objects{kind, ready}`` counts them.
+The metrics themselves, their label sets and who records them are ``daytwo.operator.metrics``; here only
+the Kopf glue: start and stop the HTTP server and report the pass pool's saturation.
 """
 
 from __future__ import annotations
@@ -11,28 +10,18 @@ import logging
 from typing import Any
 
 import kopf
-from daytwo.crds.base import GROUP, VERSION
-from daytwo.crds.kinds import KINDS
 
-from ..metrics import MetricsServer, forget_object, record_object, serve, watch_pool
+from ..metrics import MetricsServer, serve, watch_pool
 from ..settings import OperatorSettings
 from .passpool import pass_pool
 
-__all__ = ["ready_status", "register"]
+__all__ = ["register"]
 
 log = logging.getLogger(__name__)
 
 
-def ready_status(status: dict[str, Any] | None) -> str | None:
-    """The ``status`` of the Ready condition in an object's status, None when it has none yet."""
-    for condition in (status or {}).get("conditions") or []:
-        if isinstance(condition, dict) and condition.get("type") == "Ready":
-            return str(condition.get("status"))
-    return None
-
-
 def register(settings: OperatorSettings) -> None:
-    """Serve ``/metrics`` while the operator runs (unless ``metrics_port`` is 0) and count objects per kind."""
+    """Serve ``/metrics`` while the operator runs (unless ``metrics_port`` is 0)."""
     running: list[MetricsServer] = []
 
     @kopf.on.startup(id="metrics")
@@ -57,20 +46,3 @@ def register(settings: OperatorSettings) -> None:
         watch_pool(None)
         while running:
             running.pop().stop()
-
-    for definition in KINDS:
-
-        def observe(
-            type: str | None,
-            name: str,
-            namespace: str | None,
-            status: kopf.Status,
-            _kind: str = definition.info.kind,
-            **_: Any,
-        ) -> None:
-            if type == "DELETED":
-                forget_object(_kind, str(namespace), name)
-            else:
-                record_object(_kind, str(namespace), name, ready_status(dict(status)))
-
-        kopf.on.event(GROUP, VERSION, definition.info.plural, id="metrics")(observe)

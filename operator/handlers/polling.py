@@ -34,7 +34,7 @@ import kopf
 from daytwo.crds.base import GROUP, VERSION
 
 from ..kube import KubeClient
-from ..metrics import record_pass
+from ..metrics import forget_object, ready_status, record_object, record_pass
 from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
 from ..reconcile.lifecycle import RECONCILE_ANNOTATION
 from ..settings import OperatorSettings
@@ -107,6 +107,7 @@ def register_polling(
         namespace = str(kwargs["namespace"])
         key = (kind, namespace, str(kwargs["name"]))
         WAKE.register(key, wake)
+        record_object(kind, namespace, key[2], ready_status(kwargs["body"].get("status")))
         try:
             await daemon_loop(
                 kind,
@@ -121,6 +122,7 @@ def register_polling(
         finally:
             WAKE.unregister(key, wake)
             WAKE.wake(key)  # whoever waits on this object (a blocked deletion) re-checks now the daemon ended
+            forget_object(kind, namespace, key[2])
             if on_stop is not None:
                 on_stop({**kwargs, "memo": memo})
 
@@ -240,6 +242,7 @@ def write_status(
     if diff:
         client.patch_status(kind, namespace, name, diff)
         status.update(copy.deepcopy(diff))
+    record_object(kind, namespace, name, ready_status(status))
 
 
 def finish_status(

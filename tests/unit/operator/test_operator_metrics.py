@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from daytwo.operator.backends.runtime import PassPool, RetryPolicy, call_with_retries
 from daytwo.operator.errors import NotFound, Unavailable
-from daytwo.operator.handlers.metrics import ready_status
-from daytwo.operator.handlers.polling import BackOff, daemon_loop
+from daytwo.operator.handlers.polling import BackOff, daemon_loop, write_status
 from daytwo.operator.metrics import (
     MAX_OPERATIONS,
     REGISTRY,
     cloud_of_module,
     forget_object,
     operation_label,
+    ready_status,
     record_backend_call,
     record_object,
     record_pass,
@@ -209,3 +209,43 @@ def test_the_server_serves_the_registry_as_prometheus_text() -> None:
         server.stop()
     names = {family.name for family in text_string_to_metric_families(text)}
     assert {"daytwo_reconcile_passes", "daytwo_objects", "process_resident_memory_bytes"} <= names
+
+
+class RecordingClient:
+    """Stands in for the Kubernetes client of a pass: records status patches."""
+
+    def __init__(self) -> None:
+        self.patches: list[dict[str, Any]] = []
+
+    def patch_status(self, kind: str, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        self.patches.append(patch)
+
+
+def test_every_status_write_of_a_pass_updates_the_objects_ready_count() -> None:
+    client, status = RecordingClient(), {}
+    ready = {"conditions": [{"type": "Ready", "status": "True", "reason": "Synced"}]}
+    before = value("daytwo_objects", kind="WrittenKind", ready="True")
+    write_status(client, "WrittenKind", "ns-w", "obj-w", status, ready)  # type: ignore[arg-type]
+    assert value("daytwo_objects", kind="WrittenKind", ready="True") == before + 1
+    write_status(client, "WrittenKind", "ns-w", "obj-w", status, ready)  # type: ignore[arg-type]
+    assert value("daytwo_objects", kind="WrittenKind", ready="True") == before + 1 and len(client.patches) == 1
+    not_ready = {"conditions": [{"type": "Ready", "status": "False", "reason": "Unavailable"}]}
+    write_status(client, "WrittenKind", "ns-w", "obj-w", status, not_ready)  # type: ignore[arg-type]
+    assert value("daytwo_objects", kind="WrittenKind", ready="True") == before
+    assert value("daytwo_objects", kind="WrittenKind", ready="False") == 1
+    forget_object("WrittenKind", "ns-w", "obj-w")
+    assert value("daytwo_objects", kind="WrittenKind", ready="False") == 0
+
+
+async def test_a_pass_on_the_pool_sees_the_callers_context_variables() -> None:
+    """kopf.event reads Kopf's settings from a context variable: a pass posting an Event needs it."""
+    import contextvars
+
+    variable: contextvars.ContextVar[str] = contextvars.ContextVar("variable")
+    variable.set("from the event loop")
+    pool = PassPool(workers=2, per_endpoint=1)
+    try:
+        assert await pool.run(None, variable.get) == "from the event loop"
+        assert await pool.run("e", variable.get) == "from the event loop"
+    finally:
+        pool.shutdown()
