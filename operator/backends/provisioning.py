@@ -29,6 +29,7 @@ __all__ = [
     "ProvisionedResource",
     "ResourceProvisioner",
     "ResourceType",
+    "added_subnets",
     "managed_view",
     "provision_kind",
     "setting_list",
@@ -157,3 +158,12 @@ def provision_kind(request: ProvisionRequest) -> str:
     if kind not in ("bucket", "volume"):
         raise InvalidRequest(f"storageKind {kind!r} is not bucket or volume")
     return kind
+
+
+def added_subnets(current: str, desired: str) -> list[tuple[str, str]]:
+    """The (name, cidr) subnets a ``subnets`` value of managed form (sorted ``name=cidr``, comma-joined) adds to
+    the current one, when every current subnet stays as it is (only additions apply in place); empty otherwise."""
+    have, want = set(filter(None, current.split(","))), set(filter(None, desired.split(",")))
+    if not have <= want:
+        return []
+    return [(name, cidr) for name, _, cidr in (entry.partition("=") for entry in sorted(want - have))]

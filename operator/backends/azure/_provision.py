@@ -15,8 +15,8 @@ lower-case alphanumerics) holding one private blob container named after ``reque
 (``<name>-nic``) and, with ``publicIp``, a Standard static public IP (``<name>-pip``) through
 ``networkInterfaceConfigurations`` with deleteOption Delete, so both (and its OS disk) go with it.
 
-In place: tags everywhere, the VM size (Azure resizes, rebooting it), growing a disk. Anything else raises
-InvalidRequest naming the fields.
+In place: tags everywhere, the VM size (Azure resizes, rebooting it), growing a disk, adding subnets to a
+VNet. Anything else raises InvalidRequest naming the spec fields.
 
 ``managed`` uses the keys and string forms of ``provisioning.managed_view`` (size, image, publicIp, sizeGb,
 zone, cidr, subnets, storageKind, ``tags.<key>``); the VM's subnet and security group are reported as ARM ids
@@ -42,6 +42,7 @@ from ..provisioning import (
     ProvisionState,
     ResourceProvisioner,
     ResourceType,
+    added_subnets,
     managed_view,
     provision_kind,
     setting_list,
@@ -76,6 +77,8 @@ _STATES = {
 }
 # what can change in place, per kind of resource (tags always can)
 _IN_PLACE = {"vm": {"size"}, "volume": {"sizeGb"}, "bucket": set[str](), "network": set[str]()}
+# managed keys that are not the spec's field names
+_SPEC_FIELDS = {"subnetId": "subnet", "securityGroupIds": "securityGroups"}
 _ARM_TYPES = {
     "vm": "Microsoft.Compute/virtualMachines",
     "volume": "Microsoft.Compute/disks",
@@ -288,18 +291,25 @@ class AzureProvisioner:
         kind = provision_kind(request)
         desired = self._desired(request, kind)
         changed = sorted(k for k, v in desired.items() if not k.startswith("tags.") and current.managed.get(k) != v)
-        refused = [k for k in changed if k not in _IN_PLACE[kind]]
+        added = added_subnets(current.managed.get("subnets", ""), desired.get("subnets", ""))
+        refused = [
+            _SPEC_FIELDS.get(k, k) for k in changed if k not in _IN_PLACE[kind] and not (k == "subnets" and added)
+        ]
         if refused:
             raise InvalidRequest(
-                f"{', '.join(refused)} cannot change in place on an Azure {kind}; "
+                f"{', '.join(refused)} cannot change in place on an Azure {kind} (subnets can only be added); "
                 "delete and recreate the CloudResource to change it"
             )
+        for name, prefix in added:
+            subnet = {"properties": {"addressPrefix": prefix}}
+            self._arm("PUT", f"{current.external_id}/subnets/{name}", f"add subnet {name}", "virtualNetworks", subnet)
+        changed = [k for k in changed if k != "subnets"]
         if kind == "volume" and "sizeGb" in changed and int(desired["sizeGb"]) < int(current.managed["sizeGb"] or 0):
             raise InvalidRequest(f"sizeGb: an Azure disk can only grow (it has {current.managed['sizeGb']} GB)")
         tags_now = {k: v for k, v in current.managed.items() if k.startswith("tags.")}
         tags_wanted = {k: v for k, v in desired.items() if k.startswith("tags.")}
         if not changed and tags_now == tags_wanted:
-            return current
+            return (self.observe(request.type, current.external_id) or current) if added else current
         body: dict[str, Any] = {"tags": self._tags(request)}
         if "size" in changed:
             body["properties"] = {"hardwareProfile": {"vmSize": desired["size"]}}

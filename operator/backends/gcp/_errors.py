@@ -106,7 +106,9 @@ def api_error(status: int, body: Any, what: str) -> BackendError:
         return errs.error_for_status(status, message)
     if error_type is errs.PermissionDenied:
         missing = missing_permission(text)
-        hint = f"; grant {missing} to the service account (e.g. roles/compute.viewer)" if missing else ""
+        role = "roles/compute.viewer" if missing and missing.endswith((".get", ".list")) else "roles/compute.admin"
+        role = "roles/storage.admin" if missing and missing.startswith("storage.") else role
+        hint = f"; grant {missing} to the service account (e.g. {role})" if missing else ""
         return errs.PermissionDenied(message + hint, status_code=status, missing=missing)
     if error_type is errs.AuthFailed:
         message += "; the access token was refused: check the service account key"

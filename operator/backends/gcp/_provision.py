@@ -19,8 +19,8 @@ as name=cidr, or one ``default`` subnet of ``settings["cidr"]``) are subnetworks
 in ``request.region``, inserted once the network's operation is DONE (the one wait ``create`` does,
 through globalOperations.wait).
 
-In place: labels (instances, disks, buckets) and growing a disk. Anything else raises InvalidRequest naming
-the fields.
+In place: labels (instances, disks, buckets), an instance's network tags (securityGroups, instances.setTags),
+growing a disk, adding subnetworks. Anything else raises InvalidRequest naming the spec fields.
 
 ``managed`` uses the keys and string forms of ``provisioning.managed_view`` (size, publicIp, securityGroups as
 network tags, sizeGb, zone, subnets, storageKind, ``tags.<key>`` as the label, lower-cased as GCP keeps it);
@@ -49,6 +49,7 @@ from ..provisioning import (
     ProvisionState,
     ResourceProvisioner,
     ResourceType,
+    added_subnets,
     managed_view,
     provision_kind,
     setting_list,
@@ -74,7 +75,7 @@ _STATES = {
     "DELETING": ProvisionState.DELETING,
     "FAILED": ProvisionState.FAILED,
 }
-_IN_PLACE = {"vm": set[str](), "volume": {"sizeGb"}, "bucket": set[str](), "network": set[str]()}
+_IN_PLACE = {"vm": {"securityGroups"}, "volume": {"sizeGb"}, "bucket": set[str](), "network": set[str]()}
 # operation error codes that say "try again later" rather than "change the request"
 _RETRYABLE_OP_ERRORS = {"QUOTA_EXCEEDED", "ZONE_RESOURCE_POOL_EXHAUSTED", "RESOURCE_NOT_READY", "INTERNAL_ERROR"}
 
@@ -288,13 +289,26 @@ class GcpProvisioner:
             for k, v in desired.items()
             if not k.startswith("tags.") and k in current.managed and current.managed[k] != v
         )
-        refused = [k for k in changed if k not in _IN_PLACE[kind]]
+        added = added_subnets(current.managed.get("subnets", ""), desired.get("subnets", ""))
+        refused = [
+            "subnet" if k == "subnetLink" else k
+            for k in changed
+            if k not in _IN_PLACE[kind] and not (k == "subnets" and added)
+        ]
         if refused:
             raise InvalidRequest(
-                f"{', '.join(refused)} cannot change in place on a GCP {kind}; "
+                f"{', '.join(refused)} cannot change in place on a GCP {kind} (subnets can only be added); "
                 "delete and recreate the CloudResource to change it"
             )
         link = current.external_id
+        if added:
+            self._insert_subnets(request, link, added)
+        if "securityGroups" in changed:
+            found = self._get(link, f"get instance {request.name}") or {}
+            body = {"items": setting_list(request.settings, "securityGroups"),
+                    "fingerprint": (found.get("tags") or {}).get("fingerprint", "")}  # fmt: skip
+            answer = self._client.call("POST", f"{link}/setTags", f"set network tags of {request.name}", body=body)
+            self._wait(answer.body, f"set network tags of {request.name}")
         if "sizeGb" in changed:
             size = int(desired["sizeGb"])
             if size < int(current.managed.get("sizeGb") or 0):
@@ -415,11 +429,17 @@ class GcpProvisioner:
         if operation is None:
             self._owned(self._get(link, f"get network {request.name}") or {}, request, what)
         self._wait(operation, what)
-        for name, cidr in subnets:
-            sub_body = {"name": f"{request.name}-{name}", "network": link, "ipCidrRange": cidr}
-            url = f"{self._compute}/regions/{region}/subnetworks"
-            self._insert(url, f"insert subnetwork {request.name}-{name}", request.token, sub_body)
+        self._insert_subnets(request, link, subnets, region)
         return link
+
+    def _insert_subnets(
+        self, request: ProvisionRequest, link: str, subnets: list[tuple[str, str]], region: str | None = None
+    ) -> None:
+        """Insert subnetworks <network>-<name> of the network (requestIds per name; 409: there already)."""
+        url = f"{self._compute}/regions/{region or self._region(request)}/subnetworks"
+        for name, cidr in subnets:
+            body = {"name": f"{request.name}-{name}", "network": link, "ipCidrRange": cidr}
+            self._insert(url, f"insert subnetwork {request.name}-{name}", request.token, body)
 
     def _create_bucket(self, request: ProvisionRequest) -> str:
         body = {

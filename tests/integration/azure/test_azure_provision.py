@@ -142,6 +142,10 @@ def test_vm_lifecycle(az: AzureStandin, prov: ResourceProvisioner) -> None:
     assert resized.managed["size"] == "Standard_D4s_v5"
     with pytest.raises(InvalidRequest, match="image"):
         prov.update(ProvisionRequest(**{**req.__dict__, "settings": {**req.settings, "image": "a:b:c:d"}}), active)
+    with pytest.raises(InvalidRequest, match=r"^securityGroups cannot change"):
+        prov.update(
+            ProvisionRequest(**{**req.__dict__, "settings": {**req.settings, "securityGroups": ("nsg",)}}), active
+        )
 
     delete_until_gone(prov, ResourceType.VM, made.external_id)
     assert prov.find(req) is None
@@ -199,6 +203,11 @@ def test_network_lifecycle(az: AzureStandin, prov: ResourceProvisioner) -> None:
     assert az.created(VNET) == before + 1
     with pytest.raises(InvalidRequest, match="cidr"):
         prov.update(ProvisionRequest(**{**req.__dict__, "settings": {**req.settings, "cidr": "10.60.0.0/16"}}), active)
+    wider = {**req.settings, "subnets": ("a=10.50.1.0/24", "b=10.50.2.0/24")}
+    grown = prov.update(ProvisionRequest(**{**req.__dict__, "settings": wider}), active)
+    assert grown.managed["subnets"] == "a=10.50.1.0/24,b=10.50.2.0/24" and grown.outputs["subnet:b"]
+    with pytest.raises(InvalidRequest, match="subnets can only be added"):
+        prov.update(ProvisionRequest(**{**req.__dict__, "settings": {**wider, "subnets": ("b=10.50.2.0/24",)}}), grown)
     delete_until_gone(prov, ResourceType.NETWORK, made.external_id)
 
 

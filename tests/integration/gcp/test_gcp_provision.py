@@ -140,6 +140,10 @@ def test_vm_lifecycle(gcp: GcpStandin, prov: ResourceProvisioner) -> None:
 
     relabelled = prov.update(ProvisionRequest(**{**req.__dict__, "tags": {"team": "ops"}}), active)
     assert relabelled.managed["tags.team"] == "ops"
+    retagged = prov.update(
+        ProvisionRequest(**{**req.__dict__, "settings": {**req.settings, "securityGroups": ("db", "ssh")}}), relabelled
+    )
+    assert retagged.managed["securityGroups"] == "db,ssh", "network tags change in place (setTags)"
     with pytest.raises(InvalidRequest, match="size"):
         prov.update(
             ProvisionRequest(**{**req.__dict__, "settings": {**req.settings, "size": "n2-standard-4"}}), relabelled
@@ -202,6 +206,10 @@ def test_network_lifecycle(gcp: GcpStandin, prov: ResourceProvisioner) -> None:
     assert (gcp.created("networks"), gcp.created("subnetworks")) == (before[0] + 1, before[1] + 2)
     with pytest.raises(InvalidRequest, match="subnets"):
         prov.update(ProvisionRequest(**{**req.__dict__, "settings": {"subnets": ("a=10.91.0.0/24",)}}), active)
+    wider = {"subnets": ("a=10.90.1.0/24", "b=10.90.2.0/24", "c=10.90.3.0/24")}
+    grown = prov.update(ProvisionRequest(**{**req.__dict__, "settings": wider}), active)
+    assert grown.managed["subnets"] == "a=10.90.1.0/24,b=10.90.2.0/24,c=10.90.3.0/24"
+    assert grown.outputs["subnet:c"].endswith("/subnetworks/vpc-a-c")
     delete_until_gone(prov, ResourceType.NETWORK, made.external_id)
     assert prov.find(req) is None
 

@@ -365,6 +365,13 @@ class ArmWrites:
             return made
         self.store.items[resource_id.lower()] = made
         self.store.created[type_name] += 1
+        if type_name == "Microsoft.Network/virtualNetworks/subnets":
+            parent = self.store.items.get(resource_id.rsplit("/subnets/", 1)[0].lower())
+            if parent is None:
+                del self.store.items[resource_id.lower()]
+                return _error(404, "ResourceNotFound", f"The virtual network of subnet '{name}' was not found.")
+            made["type"] = type_name
+            parent.setdefault("properties", {}).setdefault("subnets", []).append(made)
         if long_running is None:
             made.setdefault("properties", {})["provisioningState"] = "Succeeded"
             return JSONResponse(_strip(made), status_code=201)

@@ -3,7 +3,7 @@
     POST   /compute/v1/projects/{p}/zones/{z}/instances?requestId=       insert -> zonal Operation
     GET    /compute/v1/projects/{p}/zones/{z}/instances[?filter=labels.k="v"]
     GET|DELETE /compute/v1/projects/{p}/zones/{z}/instances/{name}    (DELETE -> zonal Operation)
-    POST   /compute/v1/projects/{p}/zones/{z}/instances/{name}/setLabels   (labelFingerprint checked: 412)
+    POST   /compute/v1/projects/{p}/zones/{z}/instances/{name}/setLabels|setTags   (fingerprints checked: 412)
     POST|GET|DELETE .../zones/{z}/disks[/{name}], POST .../disks/{name}/resize, .../disks/{name}/setLabels
     POST|GET|DELETE /compute/v1/projects/{p}/global/networks[/{name}]           -> global Operation
     POST|GET|DELETE /compute/v1/projects/{p}/regions/{r}/subnetworks[/{name}]   -> regional Operation
@@ -43,7 +43,7 @@ __all__ = ["WRITE_PERMISSIONS", "ComputeWrites", "Operation", "WriteStore"]
 WRITE_PERMISSIONS = {
     f"compute.{kind}.{verb}"
     for kind, verbs in {
-        "instances": ("create", "get", "delete", "setLabels", "list"),
+        "instances": ("create", "get", "delete", "setLabels", "setTags", "list"),
         "disks": ("create", "get", "delete", "resize", "setLabels"),
         "networks": ("create", "get", "delete"),
         "subnetworks": ("create", "get", "delete", "list"),
@@ -405,7 +405,10 @@ class ComputeWrites:
                     "type": "PERSISTENT",
                 }
             ],
-            "tags": body.get("tags") or {},
+            "tags": {
+                **(body.get("tags") or {}),
+                "fingerprint": _fingerprint(dict.fromkeys((body.get("tags") or {}).get("items") or (), "")),
+            },
             "metadata": body.get("metadata") or {},
             "labels": labels,
             "labelFingerprint": _fingerprint(labels),
@@ -513,7 +516,8 @@ class ComputeWrites:
         """POST zones/{z}/{instances|disks}/{name}/{setLabels|resize}."""
         zone, kind, name, verb = (request.path_params[k] for k in ("zone", "kind", "name", "verb"))
         body = await _json(request)
-        if verb not in ("setLabels", "resize") or (verb == "resize" and kind != "disks"):
+        served = {"setLabels": kind, "resize": "disks", "setTags": "instances"}
+        if served.get(verb) != kind:
             return _error(404, f"The method '{verb}' is not supported on {kind}.", "notFound")
         with self.estate.lock:
             failure = self._allowed(request, f"compute.{kind}.{verb}", _COMPUTE_SCOPES)
@@ -531,7 +535,14 @@ class ComputeWrites:
                     f"The resource 'projects/{self.estate.project_id}/zones/{zone}/{kind}/{name}' was not found",
                     "notFound",
                 )
-            if verb == "setLabels":
+            if verb == "setTags":
+                tags = found.get("tags") or {}
+                if body.get("fingerprint") != tags.get("fingerprint"):
+                    return _error(412, "Supplied fingerprint does not match current metadata fingerprint.",
+                                  "conditionNotMet")  # fmt: skip
+                items = sorted(str(i) for i in body.get("items") or ())
+                found["tags"] = {"items": items, "fingerprint": _fingerprint(dict.fromkeys(items, ""))}
+            elif verb == "setLabels":
                 if body.get("labelFingerprint") != found.get("labelFingerprint"):
                     return _error(
                         412, "Labels fingerprint either invalid or resource labels have changed", "conditionNotMet"
