@@ -28,6 +28,7 @@ from typing import Any, cast
 
 import kopf
 
+from ..kube import kube_client
 from ..settings import OperatorSettings
 from ..sharding import Membership
 from ..shardleases import LeaseStore
@@ -40,6 +41,10 @@ logger = logging.getLogger("daytwo.sharding")
 IDENTITY = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 #: Why a daemon was stopped because its object moved to another shard.
 _MOVED = kopf.DaemonStoppingReason.FILTERS_MISMATCH
+#: Why a daemon is stopped when its object is deleted.
+_DELETED = kopf.DaemonStoppingReason.RESOURCE_DELETED
+#: How often a shard that does not own a deleted object checks whether the owner let it go.
+_DELETION_RECHECK = 0.5
 #: The other holder of our shard's Lease last warned about (once per holder, not per heartbeat).
 _WARNED: dict[int, str] = {}
 
@@ -114,8 +119,19 @@ class _OwnedStop:
 Daemon = Callable[..., Coroutine[Any, Any, None]]
 
 
-def sharded(kind: str, daemon: Daemon) -> Daemon:
-    """``daemon`` run only while this shard owns its object (always, unsharded)."""
+def _gone(kind: str, namespace: str, name: str) -> bool:
+    """Whether the object no longer exists (or cannot be read: then nothing is held for it)."""
+    try:
+        return kube_client().get_object(kind, namespace, name) is None
+    except Exception:
+        return True
+
+
+def sharded(kind: str, daemon: Daemon, gone: Callable[[str, str, str], bool] = _gone) -> Daemon:
+    """``daemon`` run only while this shard owns its object (always, unsharded). When the object is deleted,
+    a shard that does not own it holds daytwo's finalizer (which all shards share) until ``gone(kind,
+    namespace, name)`` says the owner let it go, or Kopf's cancellation timeout ends the wait, as the owner's
+    daemon holds it while its last pass finishes."""
 
     async def gated(*, stopped: kopf.DaemonStopped, **kwargs: Any) -> None:
         if not SHARD.enabled:
@@ -134,6 +150,8 @@ def sharded(kind: str, daemon: Daemon) -> Daemon:
                 await _own(daemon, kind, namespace, name, stopped, changed, kwargs)
         finally:
             SHARD.unwatch(changed)
+        if stopped.reason is not None and stopped.reason & _DELETED and not SHARD.owns(namespace, name):
+            await owned_or_gone(namespace, name, lambda: gone(kind, namespace, name), _DELETION_RECHECK)
 
     return gated
 

@@ -155,3 +155,28 @@ async def test_a_deletion_on_a_shard_that_does_not_own_the_object_waits_for_the_
 
 async def test_unsharded_a_deletion_acts_at_once() -> None:
     assert await owned_or_gone(NS, "p1", lambda: pytest.fail("no lookup when unsharded"), 3600.0)
+
+
+async def test_a_deleted_object_is_held_by_a_shard_that_does_not_own_it_until_the_owner_let_it_go(
+    membership: Membership,
+) -> None:
+    """The shards share daytwo's finalizer: a non-owner's idle daemon ending at once would let Kopf remove it
+    while the owner's last pass still runs. It ends when the object is gone; an operator exit ends it at once."""
+    exists = {"object": True}
+    daemon, stopped = Daemon(), Stopped()
+    gate = sharded("Test", daemon, lambda *_: not exists["object"])
+    task = asyncio.create_task(gate(stopped=stopped, namespace=NS, name=name_of(1)))
+    await asyncio.sleep(0.1)
+    stopped.reason = kopf.DaemonStoppingReason.RESOURCE_DELETED
+    stopped.event.set()
+    await asyncio.sleep(1.2)  # a few rechecks
+    assert not task.done(), "held while the object exists"
+    exists["object"] = False
+    await asyncio.wait_for(task, 10)
+    assert daemon.runs == 0
+
+    exiting = Stopped()
+    exiting.reason = kopf.DaemonStoppingReason.OPERATOR_EXITING
+    exiting.event.set()
+    held = sharded("Test", daemon, lambda *_: False)
+    await asyncio.wait_for(held(stopped=exiting, namespace=NS, name=name_of(1)), 10)
