@@ -143,7 +143,12 @@ class Observed:
     name: str
     project_id: str | None
     created: str | None
-    values: Mapping[str, str]
+    fields: tuple[str, ...]  # one tuple shared by a whole listing
+    values: tuple[str, ...]  # a tuple, not a dict: a few strings cost less than a hash table per resource
+
+    def value(self, field_name: str) -> str:
+        """The canonical value of ``field_name`` (one of ``fields``)."""
+        return self.values[self.fields.index(field_name)]
 
 
 def observe(
@@ -151,17 +156,18 @@ def observe(
 ) -> list[Observed]:
     """The ``fields`` of every resource, canonical (see :func:`canonical`); equal values are one string object
     (across calls sharing ``interned``)."""
-    wanted = tuple(dict.fromkeys(fields))
+    wanted = tuple(sorted(set(fields)))
     interned = {} if interned is None else interned
     observed = []
     for raw in resources:
         resource_id, name, project_id = resource_identity(raw)
         created = raw.get("created") or raw.get("created_at")
-        values = {}
+        values = []
         for name_of_field in wanted:
             value = canonical(field_value(resource_type, raw, name_of_field))
-            values[name_of_field] = interned.setdefault(value, value)
-        observed.append(Observed(resource_id, name, project_id, created if isinstance(created, str) else None, values))
+            values.append(interned.setdefault(value, value))
+        stamp = created if isinstance(created, str) else None
+        observed.append(Observed(resource_id, name, project_id, stamp, wanted, tuple(values)))
     return observed
 
 
@@ -290,7 +296,7 @@ def evaluate(
             continue
         seen.add(resource_id)
         result.evaluated += 1
-        value = found.values[rule.field]
+        value = found.value(rule.field)
         old = baseline.get(resource_id)
         if old is None:
             result.baseline[resource_id] = BaselineEntry(value, name, project_id, stamp)
