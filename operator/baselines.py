@@ -22,6 +22,7 @@ import gzip
 import io
 import json
 import secrets
+from collections.abc import Mapping
 from typing import Any
 
 from kubernetes import client
@@ -29,6 +30,7 @@ from kubernetes.client.exceptions import ApiException
 
 from .memory import trim
 from .reconcile.chunked import owner_reference
+from .reconcile.drift import BaselineEntry
 
 __all__ = ["PART_BYTES", "BaselineStore", "compress"]
 
@@ -36,6 +38,14 @@ __all__ = ["PART_BYTES", "BaselineStore", "compress"]
 PART_BYTES = 600_000
 #: Entries serialised at a time when compressing a baseline.
 _SLICE = 2_000
+#: One stored entry: ``[value, name, project id, since]`` or the BaselineEntry it is the list of.
+Entry = list[Any] | BaselineEntry
+
+
+def _as_list(entry: Entry) -> list[Any]:
+    return entry.as_list() if isinstance(entry, BaselineEntry) else entry
+
+
 _LABEL = "daytwo.io/drift-baseline"
 
 
@@ -71,7 +81,7 @@ class BaselineStore:
             chunks.append(base64.b64decode((part.binary_data or {})["baseline.gz"]))
         return dict(json.loads(gzip.decompress(b"".join(chunks)))) if chunks else {}
 
-    def save(self, namespace: str, rule: str, owner: dict[str, Any], entries: dict[str, list[Any]]) -> str:
+    def save(self, namespace: str, rule: str, owner: dict[str, Any], entries: Mapping[str, Entry]) -> str:
         """Replace the baseline (crash-safe, see the module docstring); returns the index ConfigMap name."""
         payload = compress(entries)
         chunks = [payload[i : i + PART_BYTES] for i in range(0, len(payload), PART_BYTES)] or [b""]
@@ -118,15 +128,17 @@ class BaselineStore:
         return f"{self.index_name(rule)}-{token}-{number}"
 
 
-def compress(entries: dict[str, list[Any]]) -> bytes:
-    """gzip of ``entries`` as compact JSON with sorted keys (what :meth:`BaselineStore.load` reads), written
-    :data:`_SLICE` entries at a time so the uncompressed text never exists whole."""
+def compress(entries: Mapping[str, Entry]) -> bytes:
+    """gzip of ``entries`` (lists, or BaselineEntry as their lists) as compact JSON with sorted keys (what
+    :meth:`BaselineStore.load` reads), written :data:`_SLICE` entries at a time so neither the text nor the
+    lists exist whole."""
     keys = sorted(entries)
     buffer = io.BytesIO()
     with gzip.GzipFile(fileobj=buffer, mode="wb", compresslevel=5) as out:
         out.write(b"{")
         for start in range(0, len(keys), _SLICE):
-            piece = json.dumps({key: entries[key] for key in keys[start : start + _SLICE]}, separators=(",", ":"))
+            part = {key: _as_list(entries[key]) for key in keys[start : start + _SLICE]}
+            piece = json.dumps(part, separators=(",", ":"))
             out.write((b"," if start else b"") + piece[1:-1].encode())
         out.write(b"}")
     return buffer.getvalue()

@@ -209,8 +209,7 @@ class RuleCycle:
         with ThreadPoolExecutor(max_workers=EVENT_WRITERS) as pool:
             created = sum(pool.map(lambda event: self.record(obj, *event), result.events))
         if result.baseline_changed:
-            entries = {key: entry.as_list() for key, entry in result.baseline.items()}
-            fields["baselineRef"] = self.store.save(self.namespace, self.name, obj, entries)
+            fields["baselineRef"] = self.store.save(self.namespace, self.name, obj, result.baseline)
             table.store(self.name, result.baseline)
         if created:
             kopf.event(

@@ -161,6 +161,7 @@ def observe(
     observed = []
     for raw in resources:
         resource_id, name, project_id = resource_identity(raw)
+        project_id = None if project_id is None else interned.setdefault(project_id, project_id)
         created = raw.get("created") or raw.get("created_at")
         values = []
         for name_of_field in wanted:

@@ -94,7 +94,13 @@ class BaselineTable:
 
     def load(self, rule: str, stored: Mapping[str, list[Any]]) -> None:
         """Fill ``rule``'s column from its persisted form ``{id: [value, name, project id, since]}``."""
-        self.store(rule, {key: BaselineEntry.from_list(value) for key, value in stored.items()})
+        with self._lock:
+            entries = {}
+            for key, value in stored.items():
+                entry = BaselineEntry.from_list(value)
+                project = self._optional(entry.project_id)
+                entries[key] = BaselineEntry(self._string(entry.value), entry.name, project, self._string(entry.since))
+        self.store(rule, entries)
 
     def view(self, rule: str) -> dict[str, BaselineEntry]:
         """``rule``'s baseline as :func:`~daytwo.operator.reconcile.drift.evaluate` takes it (a snapshot)."""
@@ -111,15 +117,18 @@ class BaselineTable:
             for key, entry in baseline.items():
                 row: list[Any] | None = self._rows.get(key)
                 if row is None:
-                    row = [entry.name, self._optional(entry.project_id), *([None] * (self._width - _FIRST))]
+                    row = [entry.name, entry.project_id, *([None] * (self._width - _FIRST))]
                     self._rows[key] = row
                 if row[column] is entry:
                     continue  # unchanged since the view it came from
                 if (row[_NAME], row[_PROJECT]) != (entry.name, entry.project_id):
-                    row[_NAME], row[_PROJECT] = entry.name, self._optional(entry.project_id)
-                row[column] = BaselineEntry(
-                    self._string(entry.value), row[_NAME], row[_PROJECT], self._string(entry.since)
-                )
+                    row[_NAME], row[_PROJECT] = entry.name, entry.project_id
+                if entry.name is row[_NAME] and entry.project_id is row[_PROJECT]:
+                    row[column] = entry  # shares the row's strings already: no copy
+                else:
+                    row[column] = BaselineEntry(
+                        self._string(entry.value), row[_NAME], row[_PROJECT], self._string(entry.since)
+                    )
             gone = [key for key, row in self._rows.items() if row[column] is not None and key not in baseline]
             for key in gone:
                 row = self._rows[key]

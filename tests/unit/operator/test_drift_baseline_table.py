@@ -59,6 +59,7 @@ def test_rules_on_one_type_share_rows_and_each_sees_its_own_baseline() -> None:
     key = SERVERS[0]["id"]
     assert status[key].value == '"ACTIVE"' and flavor[key].value == '"m1.small"'
     assert status[key].name is flavor[key].name, "the name is stored once for both rules"
+    assert flavor[key] is result.baseline[key], "an evaluation's entry is kept as it is, not copied"
     again = evaluate(STATUS, items, table.view(STATUS.name), {}, NOW + timedelta(hours=1))
     assert not again.baseline_changed and not again.events
 
