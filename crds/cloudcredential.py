@@ -260,7 +260,12 @@ class CredentialUser(CamelModel):
 class InventoryStatus(CamelModel):
     """Where the synced inventory is and how big it is."""
 
-    last_sync_time: datetime | None = Field(None, description="Last successful sync.")
+    last_sync_time: datetime | None = Field(
+        None,
+        description="Last successful sync that changed what status says (counts, conditions, identity...); a sync "
+        "that found the same moves it only every DAYTWO_STATUS_HEARTBEAT_SECONDS (an operator setting, default 1 "
+        "hour: a coarse heartbeat, so syncs in between write no status). The sync schedule does not depend on it.",
+    )
     counts: dict[str, int] | None = Field(
         None, description="Items per kind (vms, storage, networks; compute = aggregates + hypervisors + flavors)."
     )
@@ -280,7 +285,13 @@ class CloudCredentialStatus(StatusBase):
     """Observed state of a CloudCredential."""
 
     identity: Identity | None = Field(None, description="Who it authenticates as.")
-    last_validated_time: datetime | None = Field(None, description="Last validation attempt that reached the cloud.")
+    last_validated_time: datetime | None = Field(
+        None,
+        description="Last validation attempt that reached the cloud and changed what status says (identity, "
+        "expiry, conditions, Secret version...); one that found the same moves it only every "
+        "DAYTWO_STATUS_HEARTBEAT_SECONDS (an operator setting, default 1 hour: a coarse heartbeat, so validations in "
+        "between write no status). The validation schedule does not depend on it.",
+    )
     secret_resource_version: str | None = Field(None, description="resourceVersion of the Secret last validated.")
     expires_at: datetime | None = Field(None, description="When the credential expires, when the cloud says.")
     users: list[CredentialUser] | None = Field(

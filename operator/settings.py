@@ -62,7 +62,8 @@ class OperatorSettings(BaseSettings):
     status_heartbeat_seconds: float = Field(
         3600.0,
         ge=1,
-        description="Coarse pass-time status fields (DriftRule lastEvaluationTime) are rewritten at most this "
+        description="Coarse pass-time status fields (DriftRule lastEvaluationTime, ProxmoxNode lastInventoryTime, "
+        "CloudCredential lastValidatedTime and inventory.lastSyncTime) are rewritten at most this "
         "often while nothing else changes: no status write per pass at rest.",
     )
     peering_name: str | None = Field(None, description="Kopf peering object for standby replicas; None = standalone.")

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from daytwo.crds.cloudcredential import CloudCredentialSpec
+from daytwo.crds.cloudcredential import CloudCredentialSpec, CloudCredentialStatus
 
 from ..shared.pricing import HOURS_PER_MONTH, PRICE_TABLE, number, storage_gb_month, vm_hourly
 from ..shared.times import format_time, parse_time
@@ -194,7 +194,7 @@ def billing_configmap(credential: Mapping[str, Any], document: Mapping[str, Any]
 
 def why_refresh_billing(
     spec: CloudCredentialSpec,
-    status: Mapping[str, Any],
+    status: CloudCredentialStatus,
     *,
     inventory_synced: bool,
     revalidated: str | None,
@@ -202,6 +202,7 @@ def why_refresh_billing(
     now: datetime,
 ) -> str | None:
     """Why billing must be recomputed now (only asked once the credential is valid), or None.
+    ``status`` carries this pass's conditions.
 
     Due when never computed, at once on a rotation / spec change / reconcile request, after a failure's
     backoff, after every inventory sync when the last result was an estimate (it is free), and every
@@ -210,18 +211,18 @@ def why_refresh_billing(
     billing = spec.billing
     if billing is None or not billing.enabled:
         return None
-    current = status.get("billing") or {}
+    current = status.billing
     if revalidated in _REFRESH_AT_ONCE:
         return revalidated
     if retry.not_before is not None:
         return "retrying after a failure" if now >= retry.not_before else None
-    last = _parse(current.get("lastSyncTime"))
-    if last is None:
+    last = current.last_sync_time if current else None
+    if current is None or last is None:
         return "never computed"
-    condition = next((c for c in status.get("conditions") or () if c["type"] == "BillingSynced"), None)
-    if condition is None or condition["status"] != "True":
+    condition = next((c for c in status.conditions if c.type == "BillingSynced"), None)
+    if condition is None or condition.status != "True":
         return "the last refresh did not succeed"
-    if inventory_synced and current.get("source") == "estimate":
+    if inventory_synced and current.source == "estimate":
         return "the inventory was synced"
     if now - last >= timedelta(seconds=billing.interval_seconds):
         return "the billing interval elapsed"
@@ -231,7 +232,7 @@ def why_refresh_billing(
 
 
 def seconds_until_billing(
-    spec: CloudCredentialSpec, status: Mapping[str, Any], retry: RetryState, now: datetime
+    spec: CloudCredentialSpec, status: CloudCredentialStatus, retry: RetryState, now: datetime
 ) -> float | None:
     """Seconds until billing is next due (interval, next midnight UTC or a retry); None when off."""
     billing = spec.billing
@@ -239,7 +240,7 @@ def seconds_until_billing(
         return None
     if retry.not_before is not None:
         return max(1.0, (retry.not_before - now).total_seconds())
-    last = _parse((status.get("billing") or {}).get("lastSyncTime"))
+    last = status.billing.last_sync_time if status.billing else None
     if last is None:
         return 1.0
     due = min(

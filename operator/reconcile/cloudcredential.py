@@ -4,7 +4,12 @@ Pure: the handler reads the object (status parsed into :class:`CloudCredentialSt
 resourceVersion and the cloud's answers, passes them in, and carries out what comes back. Revalidation
 is due when the Secret's resourceVersion differs from ``status.secretResourceVersion`` (a rotation, seen
 within seconds through the Secret watch), the spec changed, a reconcile was requested, a retry's backoff
-elapsed, or ``spec.validationIntervalSeconds`` passed.
+elapsed, or ``spec.validationIntervalSeconds`` passed since the last validation.
+
+When validation and the inventory sync last ran is kept in the handler's memory (:class:`LastRuns`), not
+read from status: ``status.lastValidatedTime`` and ``status.inventory.lastSyncTime`` move only along with
+a change a user can observe, or once the status heartbeat is due (:func:`at_rest`), so a credential at
+rest writes no status. A restarted operator falls back to the status times (and may revalidate once).
 
 Inventory lives in ConfigMaps, not in status: ``<name>-inventory`` holds ``manifest.json`` (provider,
 syncedAt, counts, the chunk names with a digest of each) and the first chunk of records; further chunks
@@ -44,11 +49,13 @@ __all__ = [
     "MANIFEST_FORMAT",
     "RETRIED_REJECTIONS",
     "TERMINAL_REASONS",
+    "LastRuns",
     "Observed",
     "RetryState",
     "Validation",
     "after_attempt",
     "after_validation",
+    "at_rest",
     "chunk_records",
     "configmap_changes",
     "configmap_name",
@@ -104,6 +111,20 @@ class RetryState:
 
 
 @dataclass(frozen=True)
+class LastRuns:
+    """When the last validation that reached the cloud and the last successful inventory sync ran (kept in
+    the daemon's memory; the status times lag them by up to the heartbeat)."""
+
+    validated: datetime | None = None
+    synced: datetime | None = None
+
+    def or_status(self, status: CloudCredentialStatus) -> LastRuns:
+        """These times, or the status times where memory has none (the first pass after a restart)."""
+        synced = status.inventory.last_sync_time if status.inventory else None
+        return LastRuns(self.validated or status.last_validated_time, self.synced or synced)
+
+
+@dataclass(frozen=True)
 class Validation:
     """How one validation call ended: ``reason`` None means the cloud accepted the credential."""
 
@@ -136,9 +157,14 @@ def secret_problem(
 
 
 def why_validate(
-    spec: CloudCredentialSpec, status: CloudCredentialStatus, observed: Observed, retry: RetryState
+    spec: CloudCredentialSpec,
+    status: CloudCredentialStatus,
+    observed: Observed,
+    retry: RetryState,
+    runs: LastRuns | None = None,
 ) -> str | None:
-    """Why the credential must be validated now, or None when it need not be."""
+    """Why the credential must be validated now, or None when it need not be. The interval counts from
+    ``runs.validated`` (the handler's memory), else from ``status.lastValidatedTime``."""
     if status.secret_resource_version != observed.secret_version:
         return "the Secret changed" if status.secret_resource_version else "first validation"
     if status.observed_generation != observed.generation:
@@ -147,7 +173,7 @@ def why_validate(
         return "a reconcile was requested"
     if retry.not_before is not None:
         return "retrying after a failure" if observed.now >= retry.not_before else None
-    last = status.last_validated_time
+    last = (runs or LastRuns()).or_status(status).validated
     if last is None:
         return "never validated"
     if observed.now - last >= timedelta(seconds=spec.validation_interval_seconds):
@@ -156,13 +182,19 @@ def why_validate(
 
 
 def why_sync_inventory(
-    spec: CloudCredentialSpec, status: CloudCredentialStatus, revalidated: str | None, retry: RetryState, now: datetime
+    spec: CloudCredentialSpec,
+    status: CloudCredentialStatus,
+    revalidated: str | None,
+    retry: RetryState,
+    now: datetime,
+    runs: LastRuns | None = None,
 ) -> str | None:
     """Why the inventory must be synced now (only asked once the credential is valid), or None.
 
     ``status`` carries this pass's conditions. ``revalidated`` is why validation ran this pass (None when
     it did not): a rotated Secret or a changed spec resyncs at once; a periodic revalidation does not. A
-    sync that failed is retried after ``retry`` (a backoff, or the interval for a terminal failure).
+    sync that failed is retried after ``retry`` (a backoff, or the interval for a terminal failure). The
+    interval counts from ``runs.synced`` (the handler's memory), else from ``status.inventory.lastSyncTime``.
     """
     inventory = spec.inventory
     if not inventory.enabled:
@@ -179,23 +211,50 @@ def why_sync_inventory(
     current = next((c for c in status.conditions if c.type == "InventorySynced"), None)
     if current is None or current.reason != "Synced":
         return "the last sync did not succeed"
-    if now - synced.last_sync_time >= timedelta(seconds=inventory.interval_seconds):
+    last = (runs or LastRuns()).or_status(status).synced or synced.last_sync_time
+    if now - last >= timedelta(seconds=inventory.interval_seconds):
         return "the inventory interval elapsed"
     return None
 
 
 def seconds_until_next(
-    spec: CloudCredentialSpec, status: CloudCredentialStatus, retries: Sequence[RetryState], now: datetime, cap: float
+    spec: CloudCredentialSpec,
+    status: CloudCredentialStatus,
+    retries: Sequence[RetryState],
+    now: datetime,
+    cap: float,
+    runs: LastRuns | None = None,
 ) -> float:
-    """Seconds until validation, inventory or a retry is next due; at most ``cap``, at least one."""
+    """Seconds until validation, inventory or a retry is next due; at most ``cap``, at least one. Intervals
+    count from ``runs`` (the handler's memory), else from the status times."""
     due: list[datetime] = [retry.not_before for retry in retries if retry.not_before is not None]
-    if status.last_validated_time is not None:
-        due.append(status.last_validated_time + timedelta(seconds=spec.validation_interval_seconds))
-    last_sync = status.inventory.last_sync_time if status.inventory else None
-    if spec.inventory.enabled and last_sync is not None:
-        due.append(last_sync + timedelta(seconds=spec.inventory.interval_seconds))
+    last = (runs or LastRuns()).or_status(status)
+    if last.validated is not None:
+        due.append(last.validated + timedelta(seconds=spec.validation_interval_seconds))
+    if spec.inventory.enabled and last.synced is not None:
+        due.append(last.synced + timedelta(seconds=spec.inventory.interval_seconds))
     wait = min([(moment - now).total_seconds() for moment in due], default=cap)
     return max(1.0, min(cap, wait))
+
+
+def at_rest(
+    read: CloudCredentialStatus, after: CloudCredentialStatus, now: datetime, heartbeat: timedelta
+) -> CloudCredentialStatus:
+    """``after`` with ``lastValidatedTime`` and ``inventory.lastSyncTime`` put back to their values in
+    ``read`` (the status as read) unless this pass changed something else a user can observe (identity,
+    expiry, Secret version or binding, counts, users, conditions...) or one of the moved times is
+    ``heartbeat`` old: a pass that only repeated what status already says writes no status."""
+    read_synced = read.inventory.last_sync_time if read.inventory else None
+    after_synced = after.inventory.last_sync_time if after.inventory else None
+    pairs = ((read.last_validated_time, after.last_validated_time), (read_synced, after_synced))
+    moved = [old for old, new in pairs if new is not None and old != new]
+    if not moved or any(old is None or now - old >= heartbeat for old in moved):
+        return after
+    kept = after.model_copy(update={"last_validated_time": read.last_validated_time or after.last_validated_time})
+    if after.inventory is not None:
+        kept.inventory = after.inventory.model_copy(update={"last_sync_time": read_synced or after_synced})
+    fields = tuple(type(read).model_fields)
+    return after if kept.patch_of(*fields) != read.patch_of(*fields) else kept
 
 
 def after_attempt(

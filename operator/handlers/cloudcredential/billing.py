@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from daytwo.crds.base import Condition
 from daytwo.crds.cloudcredential import (
     BillingSource,
     BillingStatus,
@@ -87,9 +88,10 @@ class BillingPass:
         error: tuple[str, str] | None = None
         done: tuple[str, str] | None = None
         if valid:
+            current = [Condition.model_validate(condition) for condition in conditions]
             why = why_refresh_billing(
                 spec,
-                {**status.to_k8s(), "conditions": list(conditions)},
+                status.model_copy(update={"conditions": current}),
                 inventory_synced=inventory_synced,
                 revalidated=revalidated,
                 retry=retry,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
@@ -25,11 +25,13 @@ from ...backends.records import CloudIdentity
 from ...errors import BackendError
 from ...kube import SecretRead, kube_client
 from ...reconcile.cloudcredential import (
+    LastRuns,
     Observed,
     RetryState,
     Validation,
     after_attempt,
     after_validation,
+    at_rest,
     chunk_records,
     identity_status,
     inventory_condition,
@@ -72,9 +74,11 @@ def _conditions(conditions: list[dict[str, Any]]) -> list[Condition]:
 
 @dataclass
 class Memory:
-    """What one credential's daemon remembers between passes (lost on restart, which only retries sooner)."""
+    """What one credential's daemon remembers between passes (lost on restart, which only retries sooner;
+    ``runs`` then falls back to the status times, which lag by up to the heartbeat: one early revalidation)."""
 
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    runs: LastRuns = field(default_factory=LastRuns)
     validation: RetryState = field(default_factory=RetryState)
     inventory: RetryState = field(default_factory=RetryState)
     billing: RetryState = field(default_factory=RetryState)
@@ -114,7 +118,7 @@ class Cycle:
             after.secret_resource_version = observed.secret_version
             self.memory.validation = RetryState()
         else:
-            revalidated = why_validate(spec, status, observed, self.memory.validation)
+            revalidated = why_validate(spec, status, observed, self.memory.validation, self.memory.runs)
             if revalidated is not None:
                 log.info("validating %s/%s: %s", self.namespace, self.name, revalidated)
                 updates.append(self.validate(spec, after, observed))
@@ -124,7 +128,7 @@ class Cycle:
         error, counts = None, None
         if valid:
             current = status.model_copy(update={"conditions": _conditions(conditions)})
-            why = why_sync_inventory(spec, current, revalidated, self.memory.inventory, self.now)
+            why = why_sync_inventory(spec, current, revalidated, self.memory.inventory, self.now, self.memory.runs)
             if why is not None:
                 log.info("syncing inventory of %s/%s: %s", self.namespace, self.name, why)
                 error, counts = self.sync_inventory(obj, spec, after)
@@ -154,9 +158,10 @@ class Cycle:
         after.observed_generation = observed.generation
         if token is not None:
             after.last_handled_reconcile_at = token
+        after = at_rest(status, after, self.now, timedelta(seconds=self.settings.status_heartbeat_seconds))
         self.write(status, after)
-        wait = seconds_until_next(spec, after, retries, self.now, self.settings.resync_seconds)
-        billing_wait = seconds_until_billing(spec, after.to_k8s(), self.memory.billing, self.now) if valid else None
+        wait = seconds_until_next(spec, after, retries, self.now, self.settings.resync_seconds, self.memory.runs)
+        billing_wait = seconds_until_billing(spec, after, self.memory.billing, self.now) if valid else None
         return wait if billing_wait is None else min(wait, billing_wait)
 
     def secret_keys(self, spec: dict[str, Any]) -> dict[str, SecretRead | None]:
@@ -195,6 +200,7 @@ class Cycle:
             after.secret_binding = SecretBinding.model_validate(self.resolved.binding.to_status())
         if result.reached_cloud:
             after.last_validated_time = self.now
+            self.memory.runs = replace(self.memory.runs, validated=self.now)
         renewable = spec.provider == Provider.OPENSTACK or bool(spec.aws and spec.aws.assume_role_arn)
         if identity is not None:
             after.identity = identity_status(
@@ -251,6 +257,7 @@ class Cycle:
         )
         self.memory.inventory = RetryState()
         after.inventory = inventory_status(inventory.synced_at, counts, desired[0]["metadata"]["name"])
+        self.memory.runs = replace(self.memory.runs, synced=after.inventory.last_sync_time)
         return None, counts
 
     def write(self, status: CloudCredentialStatus, after: CloudCredentialStatus) -> None:

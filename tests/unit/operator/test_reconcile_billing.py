@@ -6,7 +6,7 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from daytwo.crds.cloudcredential import CloudCredentialSpec
+from daytwo.crds.cloudcredential import CloudCredentialSpec, CloudCredentialStatus
 from daytwo.operator.reconcile.billing import (
     BILLING_LABEL,
     billing_condition,
@@ -145,20 +145,20 @@ def test_document_and_configmap_are_labelled_and_owned() -> None:
     assert json.loads(body["data"]["billing.json"])["source"] == "estimate"
 
 
-def _status(source: str = "estimate", last: datetime = NOW, ok: bool = True) -> dict:
-    return {
-        "billing": {"lastSyncTime": last.strftime("%Y-%m-%dT%H:%M:%SZ"), "source": source},
-        "conditions": [{"type": "BillingSynced", "status": "True" if ok else "False"}],
-    }
+def _status(source: str = "estimate", last: datetime = NOW, ok: bool = True) -> CloudCredentialStatus:
+    synced = {"type": "BillingSynced", "status": str(ok), "reason": "Estimated", "lastTransitionTime": last}
+    return CloudCredentialStatus.model_validate(
+        {"billing": {"lastSyncTime": last.strftime("%Y-%m-%dT%H:%M:%SZ"), "source": source}, "conditions": [synced]}
+    )
 
 
 def test_when_billing_is_due() -> None:
-    def why(spec: CloudCredentialSpec = SPEC, status: dict | None = None, **kw: object) -> str | None:
+    def why(spec: CloudCredentialSpec = SPEC, status: CloudCredentialStatus | None = None, **kw: object) -> str | None:
         args: dict = {"inventory_synced": False, "revalidated": None, "retry": RetryState(), "now": NOW} | kw
         return why_refresh_billing(spec, _status() if status is None else status, **args)
 
     assert why(OFF) is None
-    assert why(status={}) == "never computed"
+    assert why(status=CloudCredentialStatus()) == "never computed"
     assert why() is None
     assert why(revalidated="the spec changed") == "the spec changed"
     assert why(inventory_synced=True) == "the inventory was synced"
@@ -174,8 +174,8 @@ def test_when_billing_is_due() -> None:
 
 
 def test_seconds_until_billing() -> None:
-    assert seconds_until_billing(OFF, {}, RetryState(), NOW) is None
-    assert seconds_until_billing(SPEC, {}, RetryState(), NOW) == 1.0
+    assert seconds_until_billing(OFF, CloudCredentialStatus(), RetryState(), NOW) is None
+    assert seconds_until_billing(SPEC, CloudCredentialStatus(), RetryState(), NOW) == 1.0
     assert seconds_until_billing(SPEC, _status(), RetryState(), NOW) == 3600
     assert seconds_until_billing(SPEC, _status(), RetryState(1, NOW + timedelta(seconds=8)), NOW) == 8
     late = NOW.replace(hour=23, minute=30)

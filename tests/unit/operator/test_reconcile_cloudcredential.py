@@ -9,13 +9,15 @@ from typing import Any
 
 import pytest
 from daytwo.crds.base import MAX_STATUS_LIST
-from daytwo.crds.cloudcredential import CloudCredentialSpec, CloudCredentialStatus
+from daytwo.crds.cloudcredential import CloudCredentialSpec, CloudCredentialStatus, InventoryStatus
 from daytwo.operator.reconcile.cloudcredential import (
     CHUNK_BYTES,
+    LastRuns,
     Observed,
     RetryState,
     Validation,
     after_attempt,
+    at_rest,
     chunk_records,
     configmap_changes,
     configmap_name,
@@ -227,6 +229,42 @@ def test_next_pass_is_the_earliest_due_time() -> None:
     assert seconds_until_next(SPEC, parsed(VALIDATED), [RetryState()], NOW, 3600) == 600  # inventory at 08:10
     assert seconds_until_next(SPEC, parsed(VALIDATED), [RetryState(1, NOW + timedelta(seconds=4))], NOW, 60) == 4
     assert seconds_until_next(SPEC, parsed(VALIDATED), [RetryState()], NOW + timedelta(hours=2), 60) == 1
+
+
+def test_schedule_counts_from_memory_not_from_the_status_times() -> None:
+    # status times lag (moved only with a change or the heartbeat): the daemon's memory says when it ran
+    lagging = parsed({**VALIDATED, "lastValidatedTime": "2026-11-22T06:00:00Z"})
+    ran = LastRuns(validated=NOW - timedelta(minutes=10), synced=NOW - timedelta(minutes=5))
+    assert why_validate(SPEC, lagging, seen(), RetryState()) == "the validation interval elapsed"  # after a restart
+    assert why_validate(SPEC, lagging, seen(), RetryState(), ran) is None
+    old_sync = parsed({**VALIDATED, "inventory": {**VALIDATED["inventory"], "lastSyncTime": "2026-11-22T07:00:00Z"}})
+    assert why_sync_inventory(SPEC, old_sync, None, RetryState(), NOW) == "the inventory interval elapsed"
+    assert why_sync_inventory(SPEC, old_sync, None, RetryState(), NOW, ran) is None
+    assert seconds_until_next(SPEC, lagging, [RetryState()], NOW, 3600, ran) == 600  # inventory at 08:10
+    assert LastRuns().or_status(lagging).validated == datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
+
+
+def test_at_rest_a_pass_that_changed_nothing_keeps_the_status_times() -> None:
+    read = parsed(VALIDATED)
+    heartbeat = timedelta(hours=1)
+    again = read.model_copy(deep=True)
+    again.last_validated_time = NOW
+    again.inventory = InventoryStatus(last_sync_time=NOW, counts={"vms": 3, "storage": 1, "networks": 1})
+    kept = at_rest(read, again, NOW, heartbeat)
+    assert kept.patch_of(*CloudCredentialStatus.model_fields) == read.patch_of(*CloudCredentialStatus.model_fields)
+    # a heartbeat due on either time moves both
+    assert at_rest(read, again, NOW + timedelta(minutes=31), heartbeat) is again
+    # an observable change (a count, an identity, a condition) moves them with it
+    grown = again.model_copy(update={"inventory": InventoryStatus(last_sync_time=NOW, counts={"vms": 4})})
+    assert at_rest(read, grown, NOW, heartbeat) is grown
+    renamed = again.model_copy(update={"identity": identity_status("aws", "role/new", "1", None, None)})
+    assert at_rest(read, renamed, NOW, heartbeat) is renamed
+    # first validation and first sync are written at once
+    fresh = parsed({})
+    first = fresh.model_copy(update={"last_validated_time": NOW})
+    assert at_rest(fresh, first, NOW, heartbeat) is first
+    # a pass that ran nothing is returned as is
+    assert at_rest(read, read, NOW, heartbeat) is read
 
 
 def records(count: int, size: int = 100) -> list[dict[str, Any]]:
