@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import aggregatemigration, cloudcredential, cloudresource, drift, proxmoxnode, restorejob, snapshotpolicy
+from . import aggregatemigration, alertrule, cloudcredential, cloudresource, drift, proxmoxnode, restorejob, snapshotpolicy
 from .base import KindDefinition
 
 __all__ = ["KINDS", "by_kind"]
@@ -16,6 +16,7 @@ KINDS: tuple[KindDefinition, ...] = (
     proxmoxnode.DEFINITION,
     cloudcredential.DEFINITION,
     cloudresource.DEFINITION,
+    alertrule.DEFINITION,
 )
 
 

@@ -10,9 +10,6 @@ webhook (this replica's; they do not survive a restart).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
 import threading
 import time
@@ -25,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from daytwo.operator.shared.signing import SIGNATURE_HEADER, event_body, sign, verify
 from daytwo.operator.shared.times import format_time
 
 __all__ = [
@@ -41,28 +39,11 @@ __all__ = [
 
 log = logging.getLogger("daytwo.api.webhooks")
 
-SIGNATURE_HEADER = "X-Horcrux-Signature"
 MAX_RECORDED = 100
 
 
 def _now() -> str:
     return format_time(datetime.now(UTC))
-
-
-def sign(secret: str, body: bytes) -> str:
-    """``sha256=<hex>``: HMAC-SHA256 of the exact body bytes with the webhook secret."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def verify(secret: str, body: bytes, signature: str) -> bool:
-    """Whether ``signature`` is :func:`sign` of ``body`` (constant-time; what a receiver does)."""
-    return hmac.compare_digest(sign(secret, body), signature)
-
-
-def event_body(event: str, data: dict[str, Any], timestamp: str | None = None) -> bytes:
-    """horcrux's event document as compact JSON bytes."""
-    document = {"event_type": event, "timestamp": timestamp or _now(), "source": "daytwo", "data": data}
-    return json.dumps(document, separators=(",", ":"), sort_keys=True, default=str).encode()
 
 
 def failure(status: int | None) -> str:

@@ -11,6 +11,7 @@ from ..settings import OperatorSettings
 from ..stopping import STOP
 from . import (
     aggregatemigration,
+    alerts,
     cloudcredential,
     cloudresource,
     drift,
@@ -54,6 +55,7 @@ def run(settings: OperatorSettings) -> None:
     snapshotpolicy.register(settings)
     restorejob.register(settings)
     metrics.register(settings)
+    alerts.register(settings)
 
     @kopf.on.startup()
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:

@@ -80,6 +80,7 @@ app.kubernetes.io/component: {{ index . 1 }}
 - proxmoxnodes
 - cloudcredentials
 - cloudresources
+- alertrules
 {{- end -}}
 
 {{- define "daytwo.kindStatuses" -}}

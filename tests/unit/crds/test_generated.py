@@ -31,6 +31,7 @@ def test_names_and_short_names() -> None:
         "d2pn",
         "d2cc",
         "d2cr",
+        "d2ar",
     }
     for crd in rendered.values():
         assert crd["spec"]["group"] == GROUP
