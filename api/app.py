@@ -30,6 +30,7 @@ from .auth.routes import auth_router
 from .deps import Services
 from .errors import FAMILIES, Family, envelope, install_envelope, request_id_of
 from .metrics import Metrics
+from .observability import ConfigWatch, record_request
 from .routers import horcrux, merge_routes, multicloud, platform9, pmi, spot
 from .settings import ApiSettings
 from .startup import Startup
@@ -114,6 +115,7 @@ class FrontDoor:
             await self.root(scope, receive, send)
             return
         started = time.perf_counter()
+        started_ns = time.time_ns()
         incoming = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
         rid = incoming if incoming and _SANE_ID.match(incoming) else new_request_id()
         state = scope.setdefault("state", {})
@@ -160,6 +162,7 @@ class FrontDoor:
                     self._audit_unrecorded(scope, context, status, services)
         finally:
             self.metrics.observe(scope, status, time.perf_counter() - started)
+            record_request(scope, status, started_ns)  # OTLP span and metrics, when configured
 
     async def _bounded(
         self,
@@ -362,9 +365,11 @@ def create_app(
         app.state.daytwo = own
         for sub in subapps.values():
             sub.state.daytwo = own
+        telemetry = ConfigWatch(own).start()  # OpenTelemetry export as its ConfigMap says (api/observability.py)
         try:
             yield
         finally:
+            await asyncio.to_thread(telemetry.stop)
             await asyncio.to_thread(startup.stop)
 
     app = FacadeApp(

@@ -97,6 +97,24 @@ class ApiSettings(BaseSettings):
         description="Comma-separated host names, IPs or CIDRs webhooks may target over plain http:// and "
         "even when loopback/link-local; everything else must be https:// to a non-loopback host.",
     )
+    observability_configmap: str = Field(
+        "daytwo-observability",
+        pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$",
+        description="ConfigMap (served namespace) of the OpenTelemetry export settings; its header values live in "
+        "the Secret `<name>-headers` (README, OpenTelemetry).",
+    )
+    observability_reload_seconds: float = Field(
+        30.0, ge=1, description="Re-read of the OpenTelemetry header Secret (ConfigMap changes apply at once)."
+    )
+    tls_secret: str = Field(
+        "",
+        pattern=r"^([a-z0-9]([-.a-z0-9]*[a-z0-9])?)?$",
+        description="kubernetes.io/tls Secret (served namespace) with the facade's own serving certificate: when set "
+        "the facade serves HTTPS and reloads the certificate when the Secret changes; empty = plain HTTP.",
+    )
+    tls_reload_seconds: float = Field(
+        10.0, ge=1, description="How often the serving certificate's Secret is re-read (new connections get it)."
+    )
     restore_enabled: bool = Field(
         True, description="pf9 RESTORE_ENABLED as /restore/config reports it; the chart passes the operator's value."
     )

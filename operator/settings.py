@@ -66,6 +66,22 @@ class OperatorSettings(BaseSettings):
         "CloudCredential lastValidatedTime and inventory.lastSyncTime) are rewritten at most this "
         "often while nothing else changes: no status write per pass at rest.",
     )
+    observability_configmap: str = Field(
+        "",
+        pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?)?$",
+        description="`namespace/name` of the OpenTelemetry ConfigMap the facade writes (README, OpenTelemetry); "
+        "re-read every observability_reload_seconds. Empty = no OTLP export.",
+    )
+    observability_reload_seconds: float = Field(
+        30.0, ge=1, description="How often the OpenTelemetry ConfigMap is re-read (changes apply without restart)."
+    )
+    cert_expiry_warning_days: int = Field(
+        30,
+        ge=0,
+        le=3650,
+        description="A Proxmox node certificate expiring within this many days sets Expiring=True on its "
+        "ProxmoxNode (0 = never).",
+    )
     peering_name: str | None = Field(None, description="Kopf peering object for standby replicas; None = standalone.")
     peering_priority: int | None = Field(
         None,

@@ -35,6 +35,7 @@ from daytwo.crds.base import GROUP, VERSION
 
 from ..kube import KubeClient
 from ..metrics import forget_object, ready_status, record_object, record_pass
+from ..observability import TELEMETRY
 from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
 from ..reconcile.lifecycle import RECONCILE_ANNOTATION
 from ..settings import OperatorSettings
@@ -195,7 +196,8 @@ def _measured(kind: str, one_pass: Callable[[], float]) -> Callable[[], float]:
     def run() -> float:
         started, outcome = time.monotonic(), "error"
         try:
-            delay = one_pass()
+            with TELEMETRY.timed("reconcile", f"reconcile {kind}", {"kind": kind}):  # OTLP, when configured
+                delay = one_pass()
             outcome = "blocked" if isinstance(delay, BackOff) else "success"
             return delay
         except OperatorStopping:

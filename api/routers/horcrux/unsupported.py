@@ -171,11 +171,6 @@ _GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         ),
     ),
     (
-        "OpenTelemetry",
-        "scrape /horcrux/metrics or the facade's /metrics",
-        ("GET /api/observability/config", "POST /api/observability/config", "POST /api/observability/export/metrics"),
-    ),
-    (
         "Alert rules",
         "alert with Prometheus rules on /horcrux/metrics; webhooks carry events",
         ("GET /api/alerts/rules",),
