@@ -47,7 +47,14 @@ def operator(
         "daytwo-operator",
         cluster.kubeconfig,
         tmp_path_factory.mktemp("logs") / "operator.log",
-        env={"DAYTWO_RESYNC_SECONDS": "5", "DAYTWO_RETRY_DELAY_SECONDS": "2", "DAYTWO_RESTORE_POLL_SECONDS": "0.5"},
+        env={
+            "DAYTWO_RESYNC_SECONDS": "5",
+            "DAYTWO_RETRY_DELAY_SECONDS": "2",
+            "DAYTWO_RESTORE_POLL_SECONDS": "0.5",
+            # OpenTelemetry as the facade configures it (test_horcrux_observability); off until then
+            "DAYTWO_OBSERVABILITY_CONFIGMAP": f"{NAMESPACE}/daytwo-observability",
+            "DAYTWO_OBSERVABILITY_RELOAD_SECONDS": "2",
+        },
     ).start()
     yield process
     process.stop()

@@ -170,22 +170,6 @@ _GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "GET /api/vault/secrets/{path}",
         ),
     ),
-    (
-        "Alert rules",
-        "alert with Prometheus rules on /horcrux/metrics; webhooks carry events",
-        ("GET /api/alerts/rules",),
-    ),
-    (
-        "Alert rules",
-        "alert with Prometheus rules on /horcrux/metrics",
-        ("POST /api/alerts/rules", "DELETE /api/alerts/rules/{rule_id}"),
-    ),
-    (
-        "Alerts",
-        "alert with Prometheus rules on /horcrux/metrics",
-        ("GET /api/alerts/active", "GET /api/alerts/history", "POST /api/alerts/{rule_id}/{target}/acknowledge"),
-    ),
-    ("Notification channels", "use /api/webhooks", ("GET /api/alerts/notifications", "POST /api/alerts/notifications")),
     ("Audit export to a server file", "read /api/audit/events (paginated) instead", ("POST /api/audit/export",)),
 )
 #: (method, path, what, why) of every 501 route.
