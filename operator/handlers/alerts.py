@@ -10,16 +10,21 @@ acknowledgement, a new threshold) wakes its daemon at once.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from daytwo.crds.alertrule import AlertMetric, AlertRuleSpec, AlertRuleStatus
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
 
 from ..kube import KubeClient, kube_client
+from ..metrics import REGISTRY
 from ..reconcile import alerts
 from ..reconcile.conditions import ConditionUpdate
 from ..settings import OperatorSettings
+from ..shared.prometheusrule import FIRING_METRIC
 from ..shared.times import format_time
 from .alerts_notify import deliver
 from .polling import finish_status, register_polling
@@ -30,6 +35,37 @@ KIND = "AlertRule"
 _GUESTS_LABEL = "daytwo.io/proxmoxnode"
 #: Memo key: the last network counters per target (for rates).
 _COUNTERS = "alert_counters"
+
+
+class _Firing:
+    """``daytwo_alertrule_firing{namespace, alertrule, severity}``: targets firing per AlertRule (what the
+    PrometheusRule of ``shared.prometheusrule`` alerts on). Labelled by the rule's name, unlike the operator's
+    other series: AlertRules are few and made by admins, and Alertmanager needs to tell them apart."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._firing: dict[tuple[str, str], tuple[str, int]] = {}
+
+    def set(self, namespace: str, name: str, severity: str, firing: int) -> None:
+        with self._lock:
+            self._firing[(namespace, name)] = (severity, firing)
+
+    def forget(self, namespace: str, name: str) -> None:
+        with self._lock:
+            self._firing.pop((namespace, name), None)
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            FIRING_METRIC, "Targets an AlertRule fires on now.", labels=["namespace", "alertrule", "severity"]
+        )
+        with self._lock:
+            for (namespace, name), (severity, firing) in sorted(self._firing.items()):
+                family.add_metric([namespace, name, severity], firing)
+        yield family
+
+
+FIRING = _Firing()
+REGISTRY.register(FIRING)
 
 
 def _guest_records(client: KubeClient, namespace: str, node: str | None) -> dict[str, list[dict[str, Any]]]:
@@ -127,6 +163,7 @@ def run_pass(kwargs: dict[str, Any], settings: OperatorSettings) -> float:
             )
         )
     finish_status(client, kwargs["body"], obj, raw_status, fields, updates, now, _phase)
+    FIRING.set(namespace, name, str(spec.severity), result.firing)
     return float(spec.interval_seconds)
 
 
@@ -136,4 +173,7 @@ def register(settings: OperatorSettings) -> None:
     def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
         return lambda: run_pass(kwargs, settings)
 
-    register_polling(KIND, "alertrules", "evaluate", settings, make_pass)
+    def forget(kwargs: dict[str, Any]) -> None:
+        FIRING.forget(str(kwargs["namespace"]), str(kwargs["name"]))
+
+    register_polling(KIND, "alertrules", "evaluate", settings, make_pass, on_stop=forget)

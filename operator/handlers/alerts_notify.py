@@ -15,7 +15,6 @@ logged and reported in the rule's ``Notified`` condition (never the secret, neve
 
 from __future__ import annotations
 
-import json
 import logging
 import smtplib
 import threading
@@ -28,13 +27,13 @@ from typing import Any
 import httpx
 
 from ..kube import KubeClient
+from ..shared.alertchannels import CHANNEL_LABEL, channel_document, channel_name
 from ..shared.signing import SIGNATURE_HEADER, event_body, sign
 
 __all__ = ["CHANNEL_LABEL", "Channel", "channels", "deliver", "notification_text"]
 
 log = logging.getLogger("daytwo.operator.alerts")
 
-CHANNEL_LABEL = "daytwo.io/alert-channel"
 _RETRY_DELAYS = (1.0, 2.0)
 _TIMEOUT = 10.0
 #: Set when the operator stops: retries end early.
@@ -54,20 +53,8 @@ class Channel:
 
 
 def _channel(configmap: Mapping[str, Any]) -> Channel | None:
-    try:
-        document = json.loads(((configmap.get("data") or {}).get("channel.json")) or "")
-    except ValueError:
-        return None
-    if not isinstance(document, dict) or not document.get("id"):
-        return None
-    return Channel(
-        str(document["id"]),
-        str(document.get("name", "")),
-        str(document.get("type", "")),
-        dict(document.get("config") or {}),
-        bool(document.get("enabled", True)),
-        bool(document.get("has_secret")),
-    )
+    document = channel_document(configmap)
+    return None if document is None else Channel(**document)
 
 
 def channels(client: KubeClient, namespace: str) -> list[Channel]:
@@ -88,9 +75,9 @@ def notification_text(event: str, data: Mapping[str, Any]) -> tuple[str, str]:
 def _secret(client: KubeClient, namespace: str, channel: Channel) -> dict[str, str]:
     if not channel.has_secret:
         return {}
-    read = client.read_secret(namespace, f"horcrux-{channel.id}", values=True)
+    read = client.read_secret(namespace, channel_name(channel.id), values=True)
     if read is None or not read.allowed:
-        raise LookupError(f"the Secret horcrux-{channel.id} is missing or not labelled daytwo.io/credential=true")
+        raise LookupError(f"the Secret {channel_name(channel.id)} is missing or not labelled daytwo.io/credential=true")
     return dict(read.values)
 
 

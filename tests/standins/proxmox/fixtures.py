@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets
 import shutil
 import socket
@@ -25,6 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
+from aiohttp import web
 from fakepve import FakePve, settle  # type: ignore[import-untyped]
 from fakepve.shapes import PRIVILEGES  # type: ignore[import-untyped]
 
@@ -72,6 +74,24 @@ class GrowingUptimePve(FakePve):  # type: ignore[misc]
         if stats:
             stats["uptime"] = int(time.time() - self.booted_at)
         return stats
+
+    def _build_app(self) -> web.Application:
+        app = super()._build_app()
+        # Test control (authenticated like the API): PUT /_standin/guests/{vmid}/stats {"cpu": 0.97, ...}
+        # sets the usage a guest reports (as a real guest under load would); {} clears it.
+        app.router.add_put("/_standin/guests/{vmid}/stats", self._set_guest_stats)
+        return app
+
+    async def _set_guest_stats(self, request: web.Request) -> web.Response:
+        vmid = int(request.match_info["vmid"])
+        stats = json.loads(await request.read() or b"{}")
+        guests = [guest for guest in (*self.vms, *getattr(self, "cts", ())) if guest.vmid == vmid]
+        if not guests or not isinstance(stats, dict):
+            return web.json_response({"error": f"no guest {vmid}"}, status=404)
+        for guest in guests:
+            guest.stats.clear()
+            guest.stats.update(stats)
+        return web.json_response({"data": stats})
 
 
 def _estate(pve: FakePve, nodes: int, guests_per_node: int) -> list[GuestSpec]:
