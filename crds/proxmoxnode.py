@@ -26,6 +26,7 @@ __all__ = [
     "GuestKind",
     "GuestSummary",
     "InFlightOperation",
+    "NodeCertificate",
     "NodeInfo",
     "OperationRecord",
     "PowerAction",
@@ -149,6 +150,18 @@ class NodeInfo(CamelModel):
     )
 
 
+class NodeCertificate(CamelModel):
+    """One Proxmox node certificate (GET /nodes/{node}/certificates/info), read on each inventory pass."""
+
+    node: str = Field(description="Cluster node.")
+    filename: str = Field(description="Certificate file on the node, e.g. pve-ssl.pem.")
+    subject: str = Field(description="Subject, as Proxmox prints it.")
+    issuer: str = Field(description="Issuer, as Proxmox prints it.")
+    not_before: datetime = Field(description="Start of validity.")
+    not_after: datetime = Field(description="End of validity (Expiring=True within DAYTWO_CERT_EXPIRY_WARNING_DAYS).")
+    fingerprint: str = Field(description="SHA-256 fingerprint (colon-separated hex).")
+
+
 class GuestSummary(CamelModel):
     """One guest (bounded list; the facade reads the full inventory live)."""
 
@@ -225,6 +238,11 @@ class ProxmoxNodeStatus(StatusBase):
     )
     secret_binding: SecretBinding | None = Field(
         None, description="The token Secret version last sent and the endpoint it went to (see README, security)."
+    )
+    certificates: list[NodeCertificate] | None = Field(
+        None,
+        description=f"The nodes' certificates (at most {MAX_STATUS_LIST}); absent when the token may not read them.",
+        max_length=MAX_STATUS_LIST,
     )
 
 

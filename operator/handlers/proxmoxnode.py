@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
-from daytwo.crds.proxmoxnode import GuestKind, InFlightOperation, ProxmoxNodeSpec, ProxmoxNodeStatus
+from daytwo.crds.proxmoxnode import GuestKind, InFlightOperation, NodeCertificate, ProxmoxNodeSpec, ProxmoxNodeStatus
 from daytwo.crds.secrets import SecretBinding
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
@@ -42,6 +42,7 @@ from ..reconcile.proxmoxnode import (
     Outcome,
     after_finish,
     connection_conditions,
+    expiring_condition,
     finished_record,
     observation_status,
     operations_to_submit,
@@ -98,8 +99,35 @@ def _observe(backend: ProxmoxBackend) -> Observation:
     ]
     guests = [_view(guest) for guest in backend.guests()]
     return Observation(
-        f"{version.version}-{version.release}" if version.release else version.version, cluster.name, nodes, guests
+        f"{version.version}-{version.release}" if version.release else version.version,
+        cluster.name,
+        nodes,
+        guests,
+        _certificates(backend, [node.name for node in nodes if node.online]),
     )
+
+
+def _certificates(backend: ProxmoxBackend, nodes: list[str]) -> list[NodeCertificate] | None:
+    """Every online node's certificates; None when one could not be read (Sys.Audit missing, node busy)."""
+    found = []
+    try:
+        for node in nodes:
+            for cert in backend.node_certificates(node):
+                found.append(
+                    NodeCertificate(
+                        node=cert.node,
+                        filename=cert.filename,
+                        subject=cert.subject,
+                        issuer=cert.issuer,
+                        not_before=datetime.fromtimestamp(cert.notbefore, UTC),
+                        not_after=datetime.fromtimestamp(cert.notafter, UTC),
+                        fingerprint=cert.fingerprint,
+                    )
+                )
+    except BackendError as error:
+        logging.getLogger(__name__).info("node certificates not read: %s", error.message)
+        return None
+    return found
 
 
 def _submit(backend: ProxmoxBackend, entry: InFlightOperation) -> str:
@@ -200,6 +228,8 @@ class Cycle:
                     inventory,
                     *summary_conditions(connected[0], inventory, len(self.status.in_flight or [])),
                 ]
+                expiring = expiring_condition(observation.certificates, self.now, settings.cert_expiry_warning_days)
+                updates += [expiring] if expiring is not None else []
         fields = observed.patch_of(*INVENTORY_FIELDS, "secret_binding")
         finish_status(self.client, self.body, obj, self.written, fields, updates, self.now, _phase)
         if self.status.in_flight:

@@ -19,6 +19,7 @@ from daytwo.crds.proxmoxnode import (
     GuestCounts,
     GuestSummary,
     InFlightOperation,
+    NodeCertificate,
     NodeInfo,
     OperationRecord,
     PowerState,
@@ -39,6 +40,7 @@ __all__ = [
     "Outcome",
     "after_finish",
     "connection_conditions",
+    "expiring_condition",
     "finished_record",
     "observation_status",
     "operations_to_submit",
@@ -77,7 +79,15 @@ BOOT_JITTER_SECONDS = 120
 #: passes its DAYTWO_STATUS_HEARTBEAT_SECONDS.
 INVENTORY_HEARTBEAT = timedelta(hours=1)
 #: The status fields an inventory pass sets (see :func:`observation_status`).
-INVENTORY_FIELDS = ("version", "cluster_name", "nodes", "guest_counts", "guests", "last_inventory_time")
+INVENTORY_FIELDS = (
+    "version",
+    "cluster_name",
+    "nodes",
+    "guest_counts",
+    "guests",
+    "certificates",
+    "last_inventory_time",
+)
 #: The status fields finishing a power operation sets (see :func:`after_finish`).
 OPERATION_FIELDS = ("in_flight", "history", "handled_actions")
 #: What a power operation leads to, for recovery after a restart.
@@ -129,6 +139,8 @@ class Observation:
     cluster_name: str | None
     nodes: list[NodeReading]
     guests: list[GuestView]
+    #: the nodes' certificates; None when they could not be read (the token lacks Sys.Audit)
+    certificates: list[NodeCertificate] | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +172,31 @@ def connection_conditions(reason: str | None, message: str, insecure: bool) -> l
     else:
         updates.append(ConditionUpdate("TLSVerified", True, "Verified", "the API certificate is verified"))
     return updates
+
+
+def expiring_condition(
+    certificates: Sequence[NodeCertificate] | None, now: datetime, warning_days: int
+) -> ConditionUpdate | None:
+    """Expiring: True while a node certificate ends within ``warning_days`` (a warning: Ready is unaffected);
+    None (left as it is) when the certificates could not be read or the warning is off (0 days)."""
+    if certificates is None or warning_days <= 0:
+        return None
+    limit = now + timedelta(days=warning_days)
+    soon = sorted((c for c in certificates if c.not_after <= limit), key=lambda c: c.not_after)
+    if not soon:
+        return ConditionUpdate(
+            "Expiring", False, "CertificatesValid", f"no node certificate expires within {warning_days} days"
+        )
+    first = soon[0]
+    ended = first.not_after <= now
+    names = ", ".join(f"{c.node}/{c.filename}" for c in soon[:5])
+    return ConditionUpdate(
+        "Expiring",
+        True,
+        "CertificateExpired" if ended else "CertificateExpiring",
+        f"{names}: {'expired' if ended else 'expires'} {first.not_after.isoformat()}; renew the node certificate "
+        "in Proxmox (pvecm updatecerts, or ACME)",
+    )
 
 
 def summary_conditions(connected: ConditionUpdate, inventory: ConditionUpdate, in_flight: int) -> list[ConditionUpdate]:
@@ -250,6 +287,11 @@ def observation_status(
                 GuestSummary(vmid=guest.vmid, name=guest.name, node=guest.node, kind=guest.kind, status=guest.status)
                 for guest in guests[:MAX_STATUS_LIST]
             ],
+            "certificates": (
+                sorted(observation.certificates, key=lambda c: (c.node, c.filename))[:MAX_STATUS_LIST]
+                if observation.certificates is not None
+                else previous.certificates
+            ),
         }
     )
     changed = observed.patch_of(*INVENTORY_FIELDS) != previous.patch_of(*INVENTORY_FIELDS)

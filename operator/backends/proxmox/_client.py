@@ -32,6 +32,7 @@ from ._models import (
     Guest,
     GuestCounts,
     GuestRef,
+    NodeCertificate,
     NodeStatus,
     NodeSummary,
     Snapshot,
@@ -219,6 +220,12 @@ class ProxmoxerBackend:
         """GET /nodes/{node}/status."""
         path = f"nodes/{_segment('node', node)}/status"
         return NodeStatus.from_api(node, self._request(f"read status of node {node}", "GET", path))
+
+    def node_certificates(self, node: str) -> list[NodeCertificate]:
+        """GET /nodes/{node}/certificates/info: the node's certificates (Sys.Audit)."""
+        path = f"nodes/{_segment('node', node)}/certificates/info"
+        items = self._request(f"read certificates of node {node}", "GET", path)
+        return [NodeCertificate.from_api(node, item) for item in items or []]
 
     def guests(self, node: str | None = None) -> list[Guest]:
         """Every VM and container: cluster-wide from /cluster/resources, or one node's qemu + lxc lists."""

@@ -15,6 +15,7 @@ __all__ = [
     "GuestCounts",
     "GuestRef",
     "GuestType",
+    "NodeCertificate",
     "NodeStatus",
     "NodeSummary",
     "Snapshot",
@@ -80,6 +81,34 @@ class VersionInfo:
     def from_api(cls, data: Mapping[str, Any]) -> VersionInfo:
         """Build from the /version answer."""
         return cls(str(data.get("version", "")), str(data.get("release", "")), str(data.get("repoid", "")))
+
+
+@dataclass(frozen=True, slots=True)
+class NodeCertificate:
+    """One entry of GET /nodes/{node}/certificates/info (PVE's schema: notbefore/notafter are epoch seconds)."""
+
+    node: str
+    filename: str
+    subject: str
+    issuer: str
+    notbefore: int
+    notafter: int
+    fingerprint: str
+    san: tuple[str, ...] = ()
+
+    @classmethod
+    def from_api(cls, node: str, data: Mapping[str, Any]) -> NodeCertificate:
+        """Build from one item of the certificates/info answer (the PEM itself is not kept)."""
+        return cls(
+            node,
+            str(data.get("filename", "")),
+            str(data.get("subject", "")),
+            str(data.get("issuer", "")),
+            int(data.get("notbefore") or 0),
+            int(data.get("notafter") or 0),
+            str(data.get("fingerprint", "")),
+            tuple(str(name) for name in data.get("san") or ()),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from ._models import (
     Guest,
     GuestCounts,
     GuestRef,
+    NodeCertificate,
     NodeStatus,
     NodeSummary,
     Snapshot,
@@ -46,6 +47,10 @@ class ProxmoxBackend(Protocol):
 
     def node_status(self, node: str) -> NodeStatus:
         """GET /nodes/{node}/status."""
+        ...
+
+    def node_certificates(self, node: str) -> list[NodeCertificate]:
+        """GET /nodes/{node}/certificates/info: the node's certificates (Sys.Audit)."""
         ...
 
     def guests(self, node: str | None = None) -> list[Guest]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import json
 import secrets
 import shutil
@@ -24,7 +25,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from aiohttp import web
 from fakepve import FakePve, settle  # type: ignore[import-untyped]
@@ -68,12 +69,81 @@ class GrowingUptimePve(FakePve):  # type: ignore[misc]
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self.booted_at = time.time() - _BOOT_UPTIME
+        #: node -> its certificates/info entry (made on first read; ``set_certificate`` replaces it)
+        self.certificates: dict[str, dict[str, Any]] = {}
 
     def _node_stats(self, online: bool) -> dict[str, object]:
         stats = dict(FakePve._node_stats(online))
         if stats:
             stats["uptime"] = int(time.time() - self.booted_at)
         return stats
+
+    def set_certificate(self, node: str, days_left: float) -> None:
+        """Give ``node`` a new pve-ssl.pem that expires ``days_left`` days from now."""
+        self.certificates[node] = _node_certificate(node, days_left)
+
+    def _routes_certificates(self) -> list[tuple[str, str, Callable[..., Any]]]:
+        """GET /nodes/{node}/certificates/info as PVE answers it (Sys.Audit; one entry per certificate file)."""
+
+        async def info(values: dict[str, Any], user: object) -> list[dict[str, Any]]:
+            node = str(values["node"])
+            if node not in self.certificates:
+                self.certificates[node] = _node_certificate(node, NODE_CERT_DAYS)
+            return [self.certificates[node]]
+
+        return [("GET", "/nodes/{node}/certificates/info", info)]
+
+
+#: Lifetime of a node's pve-ssl.pem unless a test sets another (PVE issues node certificates for 2 years).
+NODE_CERT_DAYS = 730
+
+
+def _node_certificate(node: str, days_left: float) -> dict[str, Any]:
+    """One certificates/info entry (PVE's fields) of a freshly made certificate for ``node``."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    issuer = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "Proxmox Virtual Environment"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "PVE Cluster Manager CA"),
+        ]
+    )
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{node}.lab"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "PVE Cluster Node"),
+        ]
+    )
+    not_before, not_after = now - datetime.timedelta(days=1), now + datetime.timedelta(days=days_left)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(node), x509.DNSName(f"{node}.lab")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    digest = cert.fingerprint(hashes.SHA256()).hex().upper()
+    return {
+        "filename": "pve-ssl.pem",
+        "fingerprint": ":".join(digest[i : i + 2] for i in range(0, len(digest), 2)),
+        "issuer": "/CN=Proxmox Virtual Environment/O=PVE Cluster Manager CA",
+        "subject": f"/CN={node}.lab/O=PVE Cluster Node",
+        "notbefore": int(not_before.timestamp()),
+        "notafter": int(not_after.timestamp()),
+        "pem": cert.public_bytes(serialization.Encoding.PEM).decode(),
+        "public-key-bits": 256,
+        "public-key-type": "id-ecPublicKey",
+        "san": [node, f"{node}.lab"],
+    }
 
     def _build_app(self) -> web.Application:
         app = super()._build_app()
