@@ -11,6 +11,7 @@ acknowledged.
 from __future__ import annotations
 
 import json
+import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -39,6 +40,13 @@ SECRET = "e2e-alert-hmac-7c1f"
 TAKEN = {100, 101, 105}
 
 
+def _free_port() -> int:
+    """A free loopback port (aiosmtpd's Controller checks readiness by connecting, so port 0 will not do)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class Sink:
     """aiosmtpd handler: keeps every message it is handed."""
 
@@ -60,10 +68,11 @@ class Sink:
 def smtp() -> Iterator[tuple[Sink, int]]:
     """A local SMTP sink (aiosmtpd) on a free loopback port."""
     sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=0)
+    port = _free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        yield sink, int(controller.server.sockets[0].getsockname()[1])
+        yield sink, port
     finally:
         controller.stop()
 
