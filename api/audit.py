@@ -33,6 +33,7 @@ the ObjectStore's ConfigMap cache with the queue, newest first (ids are one sequ
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import threading
@@ -331,6 +332,53 @@ class AuditLog:
         self.flush()
 
     # -- reading ---------------------------------------------------------------------------------
+    def _ring_walk(self, ring: _Ring, pending: dict[int, Entry]) -> Iterator[Entry]:
+        """One ring's entries, newest slot first, each decoded only when reached (queued ones win)."""
+        stored: dict[int, tuple[str, str]] = {}
+        for cm in self._stored_maps(ring):
+            for key in cm.get("data") or {}:
+                if key.isdigit():
+                    stored[int(key)] = (cm["metadata"]["name"], key)
+        for slot in sorted(stored.keys() | pending.keys(), reverse=True):
+            if slot in pending:
+                yield pending[slot]
+                continue
+            name, key = stored[slot]
+            text = ((self.store.get("ConfigMap", name) or {}).get("data") or {}).get(key)
+            try:
+                entry = json.loads(text) if text else None
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                yield entry
+
+    def iter_entries(
+        self,
+        user: str | None = None,
+        action: str | None = None,
+        outcome: str | None = None,
+        target: str | None = None,
+    ) -> Iterator[Entry]:
+        """Matching entries newest first, lazily (the filters of :meth:`entries`), for exports.
+
+        Each ring is walked by slot (slots and ids rise together within a ring) and the two are merged
+        by id, so only the slot numbers and one entry per ring are held, never the whole trail.
+        """
+        with self._lock:
+            queued = [
+                {s: dict(e, details=dict(e["details"])) for s, e in r.pending.items()}
+                for r in (self._routine, self._security)
+            ]
+        walks = (self._ring_walk(ring, q) for ring, q in zip((self._routine, self._security), queued, strict=True))
+        for e in heapq.merge(*walks, key=lambda e: -int(e.get("id", 0))):
+            if (
+                (user is None or e.get("user") == user)
+                and (outcome is None or e.get("outcome") == outcome)
+                and (action is None or str(e.get("action", "")).startswith(action))
+                and (target is None or str(e.get("target", "")).startswith(target))
+            ):
+                yield e
+
     def entries(
         self,
         offset: int = 0,

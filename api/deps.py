@@ -40,6 +40,7 @@ __all__ = [
     "reads",
     "require",
     "resolve_principal",
+    "route_path",
     "writes",
 ]
 
@@ -135,10 +136,18 @@ async def _authenticated(request: Request) -> Principal:
 Authenticated = Annotated[Principal, Depends(_authenticated)]
 
 
+def route_path(request: Request) -> str:
+    """The request's path within its API (``/horcrux/api/vms/100`` -> ``/api/vms/100``)."""
+    path: str = request.scope.get("path", "")
+    root: str = request.scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
 def _permitted(request: Request, permission: str) -> Principal:
-    """The caller if it holds ``permission``: 401 anonymous, 403 without it."""
+    """The caller if it holds ``permission`` (by role, or by a grant covering this route path, e.g.
+    ``/api/vms/100`` within the horcrux API): 401 anonymous, 403 without it."""
     principal = _logged_in(request)
-    if not principal.can(permission):
+    if not principal.can(permission, route_path(request)):
         raise ApiError(403, f"Permission denied: requires {permission}", "FORBIDDEN")
     return principal
 

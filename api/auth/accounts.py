@@ -10,7 +10,9 @@ Secret layout (``data``, base64 as usual):
 
 - ``daytwo-api-user-<sha256(username)[:20]>``: username, password_hash (argon2id), role, email,
   active, created_at, id, token_generation (bumped by a password change: older JWTs stop working;
-  signed when present, so records written before it existed still verify), signature
+  signed when present, so records written before it existed still verify), horcrux_role and grants
+  (the horcrux role it was created with and its ``[[path, privilege], ...]`` JSON; signed when
+  present, like token_generation), signature
 - ``daytwo-api-key-<sha256(key)[:20]>``: key_hash (sha256), key_prefix, name, username, created_at,
   id, signature
 - ``daytwo-api-revocations``: ``<jti>: <expiry epoch>``; expired entries are pruned on each logout,
@@ -55,7 +57,7 @@ REVOCATIONS = "daytwo-api-revocations"
 PREFERENCES_KEY = "preferences.json"
 USER_FIELDS = ("username", "password_hash", "role", "email", "full_name", "active", "created_at", "id")
 #: Signed when present (added later: records without them still verify; removing one breaks the signature).
-USER_OPTIONAL_FIELDS = ("token_generation",)
+USER_OPTIONAL_FIELDS = ("token_generation", "horcrux_role", "grants")
 KEY_FIELDS = ("key_hash", "key_prefix", "name", "username", "created_at", "expires_at", "id")
 
 #: (method, path, body, content_type) -> decoded JSON; raises on HTTP errors. The facade's own identity.
@@ -96,6 +98,10 @@ class User:
     full_name: str = ""
     #: JWTs carry the generation they were issued under; only the current one authenticates.
     token_generation: int = 0
+    #: the horcrux role the account was created with ("" when created otherwise)
+    horcrux_role: str = ""
+    #: explicit (path, privilege) grants (``POST /api/permissions/{user}``), in the order given
+    grants: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,21 @@ class ApiKey:
         if not self.expires_at:
             return False
         return datetime.fromisoformat(self.expires_at.replace("Z", "+00:00")) <= (now or datetime.now(UTC))
+
+
+def _grants(text: str) -> tuple[tuple[str, str], ...]:
+    """The stored grants JSON as (path, privilege) pairs (malformed entries are dropped)."""
+    try:
+        loaded = json.loads(text) if text else []
+    except ValueError:
+        return ()
+    if not isinstance(loaded, list):
+        return ()
+    return tuple(
+        (str(g[0]), str(g[1]))
+        for g in loaded
+        if isinstance(g, list) and len(g) == 2 and all(isinstance(x, str) for x in g)
+    )
 
 
 def _key(r: dict[str, str]) -> ApiKey:
@@ -166,6 +187,8 @@ class Accounts:
             int(r["id"] or 0),
             r["full_name"],
             int(generation) if generation.isdigit() else 0,
+            r.get("horcrux_role", ""),
+            _grants(r.get("grants", "")),
         )
 
     def users(self) -> list[User]:
@@ -237,6 +260,8 @@ class Accounts:
             "created_at": user.created_at,
             "id": str(user.id or _stable_id(user.username)),
             "token_generation": str(user.token_generation),
+            "horcrux_role": user.horcrux_role,
+            "grants": json.dumps([list(g) for g in user.grants], separators=(",", ":")),
         }
         name = user_secret_name(user.username)
         body = self._secret_body(name, "user", fields)
@@ -245,6 +270,23 @@ class Accounts:
         else:
             patch = {"stringData": body["stringData"], "metadata": {"labels": body["metadata"]["labels"]}}
             self._remember(self._write("PATCH", self._path(name), patch, "application/merge-patch+json"))
+
+    @staticmethod
+    def user_id_for(username: str) -> int:
+        """The numeric id ``username`` gets (a hash of the name: stable across replicas and restarts)."""
+        return _stable_id(username)
+
+    def user_by_id(self, user_id: int) -> User | None:
+        """The user whose numeric id is ``user_id`` (ids derive from the username: stable, no counter)."""
+        return next((u for u in self.users() if u.id == user_id), None)
+
+    def delete_user(self, user: User) -> None:
+        """Delete a user's Secret and its API keys (its tokens stop authenticating at once)."""
+        for key in self.api_keys(user.username):
+            self.delete_api_key(key)
+        name = user_secret_name(user.username)
+        self._write("DELETE", self._path(name), None, "application/json")
+        self.watcher.apply({"type": "DELETED", "object": {"metadata": {"name": name}}})
 
     def preferences(self, username: str) -> dict[str, Any] | None:
         """The user's saved preferences ({} when none), or None when the user has no record.

@@ -13,22 +13,42 @@ so a typo in ``require("drfit:read")`` fails when the route is defined, not as a
 
 Kubernetes has the last word on writes: the facade impersonates group ``daytwo:<role>``, bound by
 the chart (rbac-user-roles.yaml) to daytwo-viewer / daytwo-editor / daytwo-admin.
+
+horcrux roles and privileges (``/api/roles``, ``/api/permissions/{user}``) are data here too:
+:data:`HORCRUX_ROLES` names each horcrux role's daytwo base role and its privileges, and
+:data:`PRIVILEGES` what each privilege grants (daytwo permissions) and which Kubernetes group the
+facade impersonates for it (the weakest daytwo role group whose RBAC covers its writes). A grant is a
+(path, privilege) pair stored on the account; it applies to requests whose route path is the grant's
+path or below it (``/api/vms/100`` covers ``/api/vms/100/start``; ``/api/vms/*`` every VM; ``/`` or
+``*`` everything).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
     "GRANTS",
+    "HORCRUX_ROLES",
     "PENDING",
     "PERMISSIONS",
+    "PRIVILEGES",
     "ROLES",
+    "Grant",
+    "HorcruxRole",
+    "Privilege",
     "Role",
     "check_permission",
+    "grant_covers",
     "group_of",
+    "groups_rank",
+    "horcrux_role_of",
+    "path_covers",
     "permissions_of",
+    "privilege_permissions",
     "role_at_least",
+    "strongest_group_role",
 ]
 
 Role = Literal["pending", "viewer", "operator", "admin", "superadmin"]
@@ -79,7 +99,10 @@ GRANTS: dict[Role, tuple[str, ...]] = {
         "webhooks:write",
         "audit:read",
         "users:read",
+        "users:write",  # horcrux /api/users create/delete, /api/permissions grants (never of a superadmin)
         "apikeys:write",
+        "vms:admin",  # create/delete/clone guests (horcrux VmAllocate; 501 today)
+        "storage:admin",  # storage pools and volumes (horcrux DatastoreAllocate, PoolAllocate; 501 today)
     ),
     "superadmin": (
         "users:admin",  # create users with any role, change roles
@@ -122,3 +145,124 @@ def role_at_least(role: str, minimum: Role) -> bool:
 def group_of(role: str) -> str:
     """The Kubernetes group the facade impersonates for ``role``."""
     return f"daytwo:{role}"
+
+
+# -- horcrux roles and privileges ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Privilege:
+    """A horcrux privilege: the daytwo permissions it grants and the daytwo role whose group covers it."""
+
+    permissions: tuple[str, ...]
+    #: the facade impersonates ``daytwo:<group_role>`` for a holder (RBAC has the last word)
+    group_role: Role
+
+
+#: horcrux privilege -> daytwo permissions + the Kubernetes group (``daytwo:<role>``) its writes need.
+PRIVILEGES: dict[str, Privilege] = {
+    "VmAudit": Privilege(("vms:read", "monitoring:read", "snapshots:read", "backups:read", "nodes:read"), "viewer"),
+    "VmPowerMgmt": Privilege(("vms:write",), "operator"),  # start/stop = ProxmoxNode actions (daytwo-editor)
+    "VmSnapshot": Privilege(("snapshots:write",), "operator"),  # one-VM SnapshotPolicies
+    "VmBackup": Privilege(("backups:write",), "operator"),  # backups and backup jobs
+    "VmConfig": Privilege(("vms:write",), "operator"),  # daytwo changes no guest config beyond power
+    "VmAllocate": Privilege(("vms:admin",), "admin"),  # create/delete/clone guests
+    "DatastoreAudit": Privilege(("inventory:read", "history:read", "metrics:read"), "viewer"),
+    "DatastoreAllocate": Privilege(("storage:admin",), "admin"),
+    "PoolAllocate": Privilege(("storage:admin",), "admin"),
+    "SysAudit": Privilege(("audit:read", "users:read", "nodes:read", "monitoring:read"), "viewer"),
+}
+
+
+@dataclass(frozen=True)
+class HorcruxRole:
+    """A horcrux role: its description, the daytwo role an account of it gets, and its privileges."""
+
+    description: str
+    role: Role
+    privileges: tuple[str, ...]
+
+
+#: The horcrux roles (``GET /api/roles``): each account gets the daytwo ``role`` plus the privileges on ``/``.
+HORCRUX_ROLES: dict[str, HorcruxRole] = {
+    "Administrator": HorcruxRole("Full system access", "admin", ("*",)),
+    "VmAdmin": HorcruxRole(
+        "VM management", "viewer", ("VmAllocate", "VmConfig", "VmPowerMgmt", "VmSnapshot", "VmBackup", "VmAudit")
+    ),
+    "VmUser": HorcruxRole("Basic VM operations", "viewer", ("VmPowerMgmt", "VmAudit")),
+    "StorageAdmin": HorcruxRole(
+        "Storage management", "viewer", ("DatastoreAllocate", "DatastoreAudit", "PoolAllocate")
+    ),
+    "Auditor": HorcruxRole("Read-only access", "viewer", ("VmAudit", "DatastoreAudit", "SysAudit")),
+}
+
+#: (path, privilege) held by an account.
+Grant = tuple[str, str]
+
+for _privilege in PRIVILEGES.values():
+    for _permission in _privilege.permissions:
+        check_permission(_permission)
+
+
+def privilege_permissions(privilege: str) -> frozenset[str]:
+    """The daytwo permissions ``privilege`` grants (none for an unknown name)."""
+    found = PRIVILEGES.get(privilege)
+    return frozenset(found.permissions) if found else frozenset()
+
+
+def _normal(path: str) -> str:
+    path = path.strip()
+    if path in ("", "*", "/", "/*"):
+        return "/"
+    if path.endswith("/*"):
+        path = path[:-2]
+    return "/" + path.strip("/")
+
+
+def path_covers(scope: str, path: str | None) -> bool:
+    """Whether a grant on ``scope`` covers a request for route path ``path`` (None: outside any request).
+
+    ``/`` (also ``*`` or ``/*``) covers everything; ``/api/vms/*`` and ``/api/vms`` cover ``/api/vms``
+    and every path below it; ``/api/vms/100`` covers ``/api/vms/100`` and ``/api/vms/100/start``,
+    never ``/api/vms/1000``. Segments compare exactly.
+    """
+    scope = _normal(scope)
+    if scope == "/":
+        return True
+    if path is None:
+        return False
+    target = "/" + path.strip("/")
+    return target == scope or target.startswith(scope + "/")
+
+
+def grant_covers(grant: Grant, permission: str, path: str | None) -> bool:
+    """Whether ``grant`` (path, privilege) gives ``permission`` for a request on ``path``."""
+    scope, privilege = grant
+    return permission in privilege_permissions(privilege) and path_covers(scope, path)
+
+
+def groups_rank(role: str) -> int:
+    """Strength of ``daytwo:<role>`` (-1 for an unknown role)."""
+    return ROLES.index(role) if role in ROLES else -1
+
+
+def strongest_group_role(role: str, grants: tuple[Grant, ...]) -> str:
+    """The daytwo role whose group the facade impersonates: the account's own, or a stronger one a grant needs.
+
+    A ``pending`` account with no grants stays ``pending`` (its group is bound to nothing).
+    """
+    best = role
+    for _, privilege in grants:
+        found = PRIVILEGES.get(privilege)
+        if found is not None and groups_rank(found.group_role) > groups_rank(best):
+            best = found.group_role
+    return best
+
+
+def horcrux_role_of(stored: str, role: str) -> str:
+    """The horcrux role name an account shows: the one it was created with while its daytwo role still
+    matches it, otherwise the daytwo role's own name (set with ``set-role`` or registration)."""
+    found = HORCRUX_ROLES.get(stored)
+    if found is not None and found.role == role:
+        return stored
+    return "Administrator" if role in ("admin", "superadmin") else role

@@ -37,12 +37,23 @@ from .crypto import (
     verify_password,
 )
 from .ratelimit import AccountBackoff, Decision, RateLimiter
-from .roles import PENDING, ROLES, group_of, permissions_of
+from .roles import (
+    HORCRUX_ROLES,
+    PENDING,
+    PRIVILEGES,
+    ROLES,
+    Grant,
+    grant_covers,
+    group_of,
+    horcrux_role_of,
+    permissions_of,
+    strongest_group_role,
+)
 
 if TYPE_CHECKING:
     from ..settings import ApiSettings
 
-__all__ = ["REGISTRATION_FAILED", "AuthPolicy", "AuthService", "LoginResult", "Principal"]
+__all__ = ["REGISTRATION_FAILED", "AuthPolicy", "AuthService", "LoginResult", "Principal", "effective_grants"]
 
 log = logging.getLogger("daytwo.api.auth")
 #: Kubernetes user the facade impersonates for a daytwo user (the prefix keeps it apart from real users).
@@ -84,6 +95,15 @@ class AuthPolicy:
         )
 
 
+def effective_grants(user: User) -> tuple[Grant, ...]:
+    """The account's grants: its horcrux role's privileges on ``/`` (while its daytwo role still matches
+    that horcrux role), then its own grants."""
+    shown = horcrux_role_of(user.horcrux_role, user.role)
+    found = HORCRUX_ROLES.get(shown)
+    from_role = tuple(("/", p) for p in found.privileges if p in PRIVILEGES) if found else ()
+    return from_role + tuple(user.grants)
+
+
 @dataclass(frozen=True)
 class Principal:
     """The authenticated caller of a request."""
@@ -95,15 +115,20 @@ class Principal:
     token_id: str = ""  # the JWT's jti (empty for API keys)
     expires_at: datetime | None = None
     user_id: int = 0
+    #: (path, privilege) grants: the horcrux role's privileges on ``/`` plus the account's own grants
+    grants: tuple[Grant, ...] = ()
 
     @classmethod
     def of(cls, username: str, role: str, **kwargs: Any) -> Principal:
         """A principal with the permissions of ``role`` (tests and internal callers)."""
         return cls(username, role, permissions_of(role), **kwargs)
 
-    def can(self, permission: str) -> bool:
-        """Whether the role grants ``permission``."""
-        return permission in self.permissions
+    def can(self, permission: str, path: str | None = None) -> bool:
+        """Whether the role grants ``permission``, or a grant does for route path ``path``.
+
+        Without a path (outside a route's own check) only grants on ``/`` count.
+        """
+        return permission in self.permissions or any(grant_covers(g, permission, path) for g in self.grants)
 
     @property
     def impersonate_user(self) -> str:
@@ -112,8 +137,9 @@ class Principal:
 
     @property
     def impersonate_group(self) -> str:
-        """``Impersonate-Group`` for Kubernetes: ``daytwo:<role>``."""
-        return group_of(self.role)
+        """``Impersonate-Group`` for Kubernetes: ``daytwo:<role>``, or the stronger group a granted
+        privilege needs (api/auth/roles.py PRIVILEGES), so the chart's RBAC still decides its writes."""
+        return group_of(strongest_group_role(self.role, self.grants))
 
 
 @dataclass(frozen=True)
@@ -195,6 +221,7 @@ class AuthService:
             claims.jti if claims else "",
             claims.expires_at if claims else None,
             user.id,
+            effective_grants(user),
         )
 
     def from_token(self, token: str) -> Principal | None:
@@ -287,6 +314,35 @@ class AuthService:
                 raise ApiError(422, REGISTRATION_FAILED, "VALIDATION_ERROR") from None
             raise
         return self.accounts.user(username) or user
+
+    # -- administration (horcrux /api/users, /api/permissions) ------------------------------------
+    def create_user(self, username: str, password: str, email: str, horcrux_role: str) -> User:
+        """An administrator creates an active account with a horcrux role (its daytwo role and privileges).
+
+        422 for an unknown role or a short password; 409 when the name (or, by a hash collision, its
+        numeric id) is taken. The password is stored only as its argon2id hash.
+        """
+        found = HORCRUX_ROLES.get(horcrux_role)
+        if found is None:
+            raise ApiError(422, f"role must be one of {', '.join(HORCRUX_ROLES)}", "VALIDATION_ERROR")
+        if len(password) < 8:
+            raise ApiError(422, "password must be at least 8 characters", "VALIDATION_ERROR")
+        hashed = hash_password(password)
+        if self.accounts.user(username) is not None:
+            raise ApiError(409, "Username already exists", "CONFLICT")
+        now = format_time(datetime.now(UTC))
+        user = User(username, hashed, found.role, email, True, now, 0, "", 0, horcrux_role)
+        candidate = self.accounts.user_id_for(username)
+        if self.accounts.user_by_id(candidate) is not None:
+            raise ApiError(409, "Username already exists (its id is taken); choose another name", "CONFLICT")
+        self.accounts.put_user(user, create=True)  # 409 from Kubernetes if another replica was faster
+        return self.accounts.user(username) or user
+
+    def set_grants(self, user: User, grants: tuple[Grant, ...]) -> User:
+        """Replace the account's explicit grants (tokens keep working; the next request sees them)."""
+        if grants != user.grants:
+            self.accounts.put_user(replace(user, grants=grants), create=False)
+        return self.accounts.user(user.username) or replace(user, grants=grants)
 
     def set_role(self, username: str, role: str) -> User:
         """Give ``username`` another role (an administrator approving a pending account, say)."""

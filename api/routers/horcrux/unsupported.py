@@ -1,6 +1,7 @@
 """horcrux endpoints daytwo has nothing behind: one table, one generated route each, all answering 501.
 
-Each still requires a permission (reads ``vms:read``, writes ``nodes:admin``) so an anonymous or
+Each still requires a permission (reads ``vms:read``; writes ``vms:admin`` under ``/api/vms`` (horcrux
+VmAllocate), ``storage:admin`` under ``/api/storage`` (DatastoreAllocate), else ``nodes:admin``) so an anonymous or
 under-privileged caller is refused before being told it is not implemented.
 """
 
@@ -143,21 +144,6 @@ _GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "GET /api/gpu/iommu-status",
         ),
     ),
-    ("User administration", "manage users through the facade's auth (api-keys) and Kubernetes", ("GET /api/users",)),
-    ("User administration", "users register at /api/auth/register; roles are set in Kubernetes", ("POST /api/users",)),
-    ("User administration", "delete the user's Secret in Kubernetes", ("DELETE /api/users/{id}",)),
-    ("Roles", "daytwo's roles are viewer, operator, admin and superadmin (api/README.md)", ("GET /api/roles",)),
-    (
-        "Per-path permissions",
-        "permissions follow the role; Kubernetes RBAC decides",
-        ("GET /api/permissions/{user_id}", "POST /api/permissions/{user_id}"),
-    ),
-    ("TLS configuration", "TLS is the ingress's job (chart values)", ("GET /api/tls/config", "POST /api/tls/config")),
-    (
-        "TLS certificates",
-        "TLS is the ingress's job (chart values)",
-        ("GET /api/tls/certificates", "POST /api/tls/certificate/generate"),
-    ),
     (
         "Vault",
         "daytwo keeps credentials in Kubernetes Secrets",
@@ -170,7 +156,6 @@ _GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "GET /api/vault/secrets/{path}",
         ),
     ),
-    ("Audit export to a server file", "read /api/audit/events (paginated) instead", ("POST /api/audit/export",)),
 )
 #: (method, path, what, why) of every 501 route.
 UNSUPPORTED: tuple[tuple[str, str, str, str], ...] = tuple(
@@ -194,10 +179,19 @@ def _handler(what: str, why: str, permission: str) -> Callable[..., Any]:
     return handler
 
 
+def _permission(method: str, path: str) -> str:
+    """What a 501 route still requires (a scoped horcrux grant, e.g. VmAllocate on /api/vms/100, reaches its 501)."""
+    if method == "GET":
+        return "vms:read"
+    if path.startswith("/api/vms"):
+        return "vms:admin"
+    return "storage:admin" if path.startswith("/api/storage") else "nodes:admin"
+
+
 for _method, _path, _what, _why in UNSUPPORTED:
     router.add_api_route(
         _path,
-        _handler(_what, _why, "vms:read" if _method == "GET" else "nodes:admin"),
+        _handler(_what, _why, _permission(_method, _path)),
         methods=[_method],
         status_code=501,
         response_model=None,
