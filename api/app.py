@@ -35,6 +35,7 @@ from .routers import horcrux, merge_routes, multicloud, platform9, pmi, spot
 from .settings import ApiSettings
 from .startup import Startup
 from .store import WatchSource
+from .tls import TlsReloader
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -366,9 +367,11 @@ def create_app(
         for sub in subapps.values():
             sub.state.daytwo = own
         telemetry = ConfigWatch(own).start()  # OpenTelemetry export as its ConfigMap says (api/observability.py)
+        tls = TlsReloader(own).start()  # the serving certificate's Secret, while HTTPS is served (api/tls.py)
         try:
             yield
         finally:
+            await asyncio.to_thread(tls.stop)
             await asyncio.to_thread(telemetry.stop)
             await asyncio.to_thread(startup.stop)
 

@@ -9,6 +9,7 @@ import uvicorn
 
 from .app import create_app
 from .settings import settings_from_environment
+from .tls import SERVING
 
 __all__ = ["main"]
 
@@ -19,6 +20,7 @@ def main() -> None:
     if settings is None:
         sys.exit(2)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    context = SERVING.enable() if settings.tls_secret else None  # HTTPS, reloaded from the Secret (api/tls.py)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -27,6 +29,7 @@ def main() -> None:
         access_log=settings.log_level == "debug",
         proxy_headers=bool(settings.forwarded_allow_ips),
         forwarded_allow_ips=settings.forwarded_allow_ips or None,
+        ssl_context_factory=(lambda _config, _default: context) if context is not None else None,
     )
 
 

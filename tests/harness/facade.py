@@ -118,7 +118,8 @@ class Facade:
             "DAYTWO_API_ALLOW_REGISTRATION": "true" if allow_registration else "false",
             **(env or {}),
         }
-        process = DaytwoProcess("daytwo-api", kubeconfig, log_dir / "api.log", env=settings, port=port)
+        scheme = "https" if settings.get("DAYTWO_API_TLS_SECRET") else "http"
+        process = DaytwoProcess("daytwo-api", kubeconfig, log_dir / "api.log", env=settings, port=port, scheme=scheme)
         facade = cls(process, kubectl, namespace, jwt_secret)
         facade._run()
         return facade
@@ -129,10 +130,15 @@ class Facade:
 
     def _ready(self) -> bool:
         """``/ready`` answers 200; else raise what it still waits for (the timeout message names it)."""
-        answer = httpx.get(f"{self.url}/ready", timeout=2)
+        answer = httpx.get(f"{self.url}/ready", timeout=2, verify=self.verify)
         if answer.status_code != 200:
             raise RuntimeError(f"/ready {answer.status_code}: waiting for {answer.json().get('waiting')}")
         return True
+
+    @property
+    def verify(self) -> bool:
+        """Whether clients verify the facade's certificate (not over HTTPS: its tests inspect the certificate)."""
+        return self.process.scheme == "http"
 
     @property
     def url(self) -> str:
@@ -154,8 +160,8 @@ class Facade:
 
     def http(self, local_address: str | None = None, **kwargs: Any) -> httpx.Client:
         """A plain client on the root URL (optionally from a given loopback address)."""
-        transport = httpx.HTTPTransport(local_address=local_address) if local_address else None
-        return httpx.Client(base_url=self.url, timeout=30, transport=transport, **kwargs)
+        transport = httpx.HTTPTransport(local_address=local_address, verify=self.verify) if local_address else None
+        return httpx.Client(base_url=self.url, timeout=30, transport=transport, verify=self.verify, **kwargs)
 
     def login(self, role: str) -> str:
         """A bearer token for ``role`` (through platform9's /auth/login; cached for the session)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 import urllib.request
@@ -16,7 +17,9 @@ VENV_BIN = Path(sys.executable).parent
 
 
 def _get(url: str) -> int:
-    with urllib.request.urlopen(url, timeout=2) as response:
+    # an HTTPS facade (DAYTWO_API_TLS_SECRET) serves a certificate the tests inspect rather than trust
+    context = ssl._create_unverified_context() if url.startswith("https:") else None
+    with urllib.request.urlopen(url, timeout=2, context=context) as response:
         return int(response.status)
 
 
@@ -32,6 +35,8 @@ class DaytwoProcess:
     process: subprocess.Popen[bytes] | None = None
     #: The operator's Prometheus /metrics port (a free one unless given; the facade serves /metrics on ``port``).
     metrics_port: int = 0
+    #: ``https`` for a facade serving TLS (DAYTWO_API_TLS_SECRET).
+    scheme: str = "http"
 
     def __post_init__(self) -> None:
         self.port = self.port or free_port()
@@ -48,7 +53,7 @@ class DaytwoProcess:
     @property
     def url(self) -> str:
         """Base URL of the process's HTTP endpoint (liveness for the operator, the API for the facade)."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> DaytwoProcess:
         """Start the process and wait until its HTTP endpoint answers."""
