@@ -2,7 +2,8 @@
 changes over two full intervals of the slowest of them (issue 18 item 7).
 
 One object of each kind that settles, in a namespace of its own, with short intervals: a CloudCredential
-and a DriftRule on the OpenStack stand-in, a SnapshotPolicy using that credential (daily schedule, so no
+(validation and inventory sync every 60 s, the CRD's minimum for both) and a DriftRule on the OpenStack
+stand-in, a SnapshotPolicy using that credential (daily schedule, so no
 run falls in the window), and a ProxmoxNode on a fakepve of its own. Each is Ready before the watch starts;
 every pass in the window either changes nothing a user can observe or is a bug this test names by field.
 """
@@ -29,9 +30,9 @@ pytestmark = pytest.mark.e2e
 
 NS = "at-rest-e2e"
 #: The intervals of the manifests below (each kind's minimum or close to it).
-DRIFT_INTERVAL, PVE_INTERVAL, VALIDATION_INTERVAL = 30, 10, 60
-#: Two full intervals of the slowest, plus the e2e operator's resync (5 s) as margin.
-QUIET_SECONDS = 2 * max(DRIFT_INTERVAL, PVE_INTERVAL, VALIDATION_INTERVAL) + 5
+DRIFT_INTERVAL, PVE_INTERVAL, VALIDATION_INTERVAL, INVENTORY_INTERVAL = 30, 10, 60, 60
+#: Two full intervals of the slowest, plus the e2e operator's resync (5 s) as margin: 125 s of the test's cost.
+QUIET_SECONDS = 2 * max(DRIFT_INTERVAL, PVE_INTERVAL, VALIDATION_INTERVAL, INVENTORY_INTERVAL) + 5
 #: First syncs (inventory ConfigMaps, users, bindings) are over when nothing changed for this long.
 SETTLE_SECONDS = 8
 
@@ -47,6 +48,8 @@ def manifests(pve: PveStandin) -> list[dict[str, Any]]:
     """One settling object of each kind, with its Secrets."""
     secret, credential = openstack_credential(NS, "openstack-rest")
     credential["spec"]["validationIntervalSeconds"] = VALIDATION_INTERVAL
+    # revalidated and resynced twice in the window: lastValidatedTime / inventory.lastSyncTime must stay put
+    credential["spec"]["inventory"] = {"enabled": True, "intervalSeconds": INVENTORY_INTERVAL, "kinds": ["networks"]}
     rule = {
         "apiVersion": "daytwo.io/v1alpha1",
         "kind": "DriftRule",
@@ -107,6 +110,15 @@ def passes(operator: DaytwoProcess, kind: str) -> float:
     return sum(float(value) for value in re.findall(pattern, text, re.MULTILINE))
 
 
+def credential_work(operator: DaytwoProcess) -> tuple[int, int]:
+    """(validations, inventory syncs) of the at-rest CloudCredential due to their intervals, from the operator log."""
+    log = operator.log()
+    return (
+        log.count(f"validating {NS}/openstack-rest: the validation interval elapsed"),
+        log.count(f"syncing inventory of {NS}/openstack-rest: the inventory interval elapsed"),
+    )
+
+
 def changed_fields(before: Any, after: Any, path: str = "") -> list[str]:
     """The paths (a.b[2].c) where two JSON values differ, resourceVersion and managedFields aside."""
     if isinstance(before, dict) and isinstance(after, dict):
@@ -148,12 +160,15 @@ def test_no_daytwo_object_changes_at_rest(
     wait_until(quiet_for_a_while, 180, "the first syncs to finish", interval=1.0)
     before = daytwo_objects(kubectl)
     assert len(before) == 4, sorted(before)
-    passes_before = {kind: passes(operator, kind) for kind in ("DriftRule", "ProxmoxNode")}
+    passes_before = {kind: passes(operator, kind) for kind in ("CloudCredential", "DriftRule", "ProxmoxNode")}
+    work_before = credential_work(operator)
 
     time.sleep(QUIET_SECONDS)  # a window to observe, not a timing assertion: nothing may happen in it
     after = daytwo_objects(kubectl)
     ran = {kind: passes(operator, kind) - count for kind, count in passes_before.items()}
     assert all(count > 0 for count in ran.values()), f"passes ran meanwhile (the quiet is not idleness): {ran}"
+    work = [after - before for before, after in zip(work_before, credential_work(operator), strict=True)]
+    assert min(work) >= 1, f"the credential was revalidated and resynced in the window: {work}"
     changes = {
         key: changed_fields(before[key], after.get(key))
         for key in before
