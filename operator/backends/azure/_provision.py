@@ -350,7 +350,8 @@ class AzureProvisioner:
             wanted["image"] = _image_text(_image(settings))
             wanted["subnetId"] = self._subnet_id(settings, group).lower()
             wanted["publicIp"] = view.get("publicIp", "false")
-            wanted["securityGroupIds"] = ",".join(g.lower() for g in self._security_groups(settings, group))
+            if "securityGroups" in settings:  # absent: the NIC's security group is not managed
+                wanted["securityGroupIds"] = ",".join(g.lower() for g in self._security_groups(settings, group))
         elif kind == "volume":
             wanted.update(storageKind="volume", sizeGb=view.get("sizeGb", ""))
             if settings.get("zone"):

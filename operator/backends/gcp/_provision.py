@@ -481,7 +481,8 @@ class GcpProvisioner:
         if kind == "vm":
             wanted["size"] = str(settings.get("size") or "")
             wanted["publicIp"] = view.get("publicIp", "false")
-            wanted["securityGroups"] = ",".join(sorted(setting_list(settings, "securityGroups")))
+            if "securityGroups" in settings:  # absent: the instance's network tags are not managed
+                wanted["securityGroups"] = ",".join(sorted(setting_list(settings, "securityGroups")))
             if settings.get("subnet"):
                 wanted["subnetLink"] = _tail(self._subnet_link(request, str(settings["subnet"])))
         elif kind == "volume":

@@ -248,3 +248,14 @@ def test_insert_whose_answer_never_came_is_adopted(gcp: GcpStandin, writer: GcpW
     assert adopted is not None and adopted.external_id.endswith(f"/zones/{ZONE}/instances/late-1")
     impatient.create(req)
     assert gcp.created("instances") == before + 1
+
+
+def test_unset_security_groups_are_left_alone(gcp: GcpStandin, prov: ResourceProvisioner) -> None:
+    """A request without securityGroups (the reconciler omits an empty list) does not strip the network tags."""
+    tagged = request(ResourceType.VM, "tags-kept", str(uuid.uuid4()), size="e2-small", image=IMAGE, zone=ZONE,
+                     securityGroups=("web",))  # fmt: skip
+    active = settle(prov, ResourceType.VM, prov.create(tagged).external_id)
+    unmanaged = {k: v for k, v in tagged.settings.items() if k != "securityGroups"}
+    kept = prov.update(ProvisionRequest(**{**tagged.__dict__, "settings": unmanaged, "tags": {"team": "x"}}), active)
+    assert kept.managed["securityGroups"] == "web" and kept.managed["tags.team"] == "x"
+    delete_until_gone(prov, ResourceType.VM, active.external_id)
