@@ -142,7 +142,12 @@ def run_pass(kwargs: dict[str, Any], settings: OperatorSettings) -> float:
             "last_evaluation_time": now,
         }
     )
-    fields = updated.patch_of("alerts", "history", "firing", "last_evaluation_time")
+    fields = updated.patch_of("alerts", "history", "firing")
+    # lastEvaluationTime is coarse: written with another change or every status heartbeat, so a quiet rule
+    # evaluated every few seconds writes nothing (no churn for GitOps, no load on the apiserver)
+    coarse = updated.patch_of("last_evaluation_time")
+    last = status.last_evaluation_time
+    coarse_due = last is None or (now - last).total_seconds() >= settings.status_heartbeat_seconds
     summary = (
         f"{result.firing} firing over {len(found)} targets" if spec.enabled else "spec.enabled is false: not evaluated"
     )
@@ -162,7 +167,9 @@ def run_pass(kwargs: dict[str, Any], settings: OperatorSettings) -> float:
                 "; ".join(problems)[:1024] or "every channel accepted",
             )
         )
-    finish_status(client, kwargs["body"], obj, raw_status, fields, updates, now, _phase)
+    finish_status(
+        client, kwargs["body"], obj, raw_status, fields, updates, now, _phase, coarse=coarse, coarse_due=coarse_due
+    )
     FIRING.set(namespace, name, str(spec.severity), result.firing)
     return float(spec.interval_seconds)
 
