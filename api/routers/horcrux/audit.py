@@ -202,7 +202,7 @@ def export_audit(
         "audit.export",
         "audit",
         format=body.format,
-        **{k: v for k, v in body.model_dump(exclude={"format"}).items() if v},
+        filters={k: v for k, v in body.model_dump(exclude={"format"}).items() if v},
     )
 
     def events() -> Iterator[dict[str, Any]]:
