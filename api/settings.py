@@ -106,6 +106,17 @@ class ApiSettings(BaseSettings):
     observability_reload_seconds: float = Field(
         30.0, ge=1, description="Re-read of the OpenTelemetry header Secret (ConfigMap changes apply at once)."
     )
+    vault_configmap: str = Field(
+        "daytwo-vault",
+        pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$",
+        description="ConfigMap (served namespace) of the HashiCorp Vault settings of horcrux /api/vault; its token "
+        "lives in the Secret `<name>-token` (README, Vault). Absent or disabled: Kubernetes Secrets.",
+    )
+    vault_mount: str = Field(
+        "secret",
+        pattern=r"^[A-Za-z0-9][-_A-Za-z0-9]{0,62}$",
+        description="The Vault KV version 2 mount used when the vault ConfigMap names none.",
+    )
     tls_secret: str = Field(
         "",
         pattern=r"^([a-z0-9]([-.a-z0-9]*[a-z0-9])?)?$",

@@ -144,18 +144,6 @@ _GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "GET /api/gpu/iommu-status",
         ),
     ),
-    (
-        "Vault",
-        "daytwo keeps credentials in Kubernetes Secrets",
-        (
-            "GET /api/vault/config",
-            "POST /api/vault/config",
-            "GET /api/vault/secret/{path}",
-            "POST /api/vault/secret/{path}",
-            "DELETE /api/vault/secret/{path}",
-            "GET /api/vault/secrets/{path}",
-        ),
-    ),
 )
 #: (method, path, what, why) of every 501 route.
 UNSUPPORTED: tuple[tuple[str, str, str, str], ...] = tuple(
