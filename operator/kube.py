@@ -41,6 +41,8 @@ class KubeClient:
     def __init__(self, api_client: client.ApiClient) -> None:
         self._custom = client.CustomObjectsApi(api_client)
         self._core = client.CoreV1Api(api_client)
+        self._versions: dict[tuple[str, str, str], str] = {}  # see written_version
+        self._versions_lock = threading.Lock()
 
     def get_object(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         """The daytwo object, or None when it does not exist."""
@@ -110,9 +112,28 @@ class KubeClient:
         )
 
     def patch_status(self, kind: str, namespace: str, name: str, status: dict[str, Any]) -> None:
-        """JSON-merge-patch the status subresource (only the fields given; lists are replaced)."""
+        """JSON-merge-patch the status subresource (only the fields given; lists are replaced); the
+        resourceVersion it made is kept (:meth:`written_version`)."""
         plural = by_kind(kind).info.plural
-        self._custom.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, plural, name, {"status": status})
+        result = self._custom.patch_namespaced_custom_object_status(
+            GROUP, VERSION, namespace, plural, name, {"status": status}
+        )
+        version = ((result or {}).get("metadata") or {}).get("resourceVersion") if isinstance(result, dict) else None
+        self.note_version(kind, namespace, name, None if version is None else str(version))
+
+    def note_version(self, kind: str, namespace: str, name: str, version: str | None) -> None:
+        """Remember ``version`` as the newest known resourceVersion of the object (None: forget it)."""
+        with self._versions_lock:
+            if version is None:
+                self._versions.pop((kind, namespace, name), None)
+            else:
+                self._versions[(kind, namespace, name)] = version
+
+    def written_version(self, kind: str, namespace: str, name: str) -> str | None:
+        """The resourceVersion this process's last status write (or fresh read) of the object produced,
+        until :meth:`note_version` forgets it; None when there is none to wait for."""
+        with self._versions_lock:
+            return self._versions.get((kind, namespace, name))
 
     def get_secret_keys(self, namespace: str, name: str) -> tuple[str, set[str]] | None:
         """(resourceVersion, key names) of a Secret, or None; never returns the values."""

@@ -1,8 +1,13 @@
 """AggregateMigration: one Kopf daemon per object previews or executes a host move between aggregates.
 
-Each pass re-reads the object. A dry run (or an execution not started yet) observes Nova through the
-backend in a worker thread and writes ``status.plan``. An execution writes its steps to status,
-then runs them one by one: each step is recorded Running *before* the Nova call and checks the
+Each pass takes the object as the watch delivered it (``polling.own_object``: a GET only while the watch
+has not delivered the pass's own last status write, so a step recorded Running is never missed); a broken
+credential reference is known from the in-memory indexes before any call and backs off exponentially
+(``polling.BackOff``) until the credential or its Secret changes.
+
+A dry run (or an execution not started yet) observes Nova through the backend in a worker thread and
+writes ``status.plan``. An execution writes its steps to status, then runs them one by one: each
+step is recorded Running *before* the Nova call and checks the
 host's membership first, so an operator killed mid-way finishes every step exactly once on restart.
 Transient errors back off and retry; terminal ones fail the step, then ``onFailure`` rolls the
 finished steps back or stops. Spec changes and the reconcile annotation wake the daemon at once.
@@ -52,9 +57,11 @@ from ..reconcile.aggregatemigration.steps import (
     step_command,
 )
 from ..reconcile.conditions import ConditionUpdate
+from ..reconcile.references import REFERENCE_REASONS, reference_error
 from ..settings import OperatorSettings
 from .credentials import openstack_backend
-from .polling import finish_status, register_polling, write_status
+from .polling import BackOff, finish_status, own_object, register_polling, write_status
+from .references_index import reference_check
 
 __all__ = ["register"]
 
@@ -100,10 +107,18 @@ class Pass:
     """One pass over one AggregateMigration: plan, execute or resume steps, write status."""
 
     def __init__(
-        self, body: kopf.Body, namespace: str, name: str, settings: OperatorSettings, client: KubeClient | None = None
+        self,
+        body: kopf.Body,
+        namespace: str,
+        name: str,
+        settings: OperatorSettings,
+        client: KubeClient | None = None,
+        watched: dict[str, Any] | None = None,
+        reference_problem: ConditionUpdate | None = None,
     ) -> None:
         self.body, self.namespace, self.name, self.settings = body, namespace, name, settings
         self.client = client or kube_client()
+        self.watched, self.reference_problem = watched, reference_problem
         self.status = AggregateMigrationStatus()
         self.written: dict[str, Any] = {}  # self.status as last written (what write_status diffs against)
         self.user: str | None = None
@@ -124,7 +139,10 @@ class Pass:
 
     def run(self) -> float:
         """Do one pass; returns seconds until the next one."""
-        obj = self.client.get_object(KIND, self.namespace, self.name)
+        if self.watched is not None:
+            obj = own_object(self.client, self.watched)
+        else:
+            obj = self.client.get_object(KIND, self.namespace, self.name)
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return self.settings.resync_seconds
         spec = AggregateMigrationSpec.model_validate(obj["spec"])
@@ -138,6 +156,8 @@ class Pass:
             updates = [self.planned(), *progress_conditions(state, steps)]
         else:
             try:
+                if self.reference_problem is not None:  # known from the indexes: no call, no Secret read
+                    raise reference_error(self.reference_problem)
                 self.backend = openstack_backend(self.namespace, spec.credentials_ref.to_k8s())
                 if state is Progress.NOT_STARTED or request.dry_run:
                     updates, delay = self.plan(request, spec)
@@ -152,6 +172,8 @@ class Pass:
             except BackendError as error:
                 updates = _error_conditions(error)
                 delay = self.settings.retry_delay_seconds if error.retryable else self.settings.resync_seconds
+                if error.reason in REFERENCE_REASONS:
+                    delay = BackOff()  # woken when the credential or its Secret changes
         self.finish_status(obj, updates)
         return delay
 
@@ -311,6 +333,8 @@ def register(settings: OperatorSettings) -> None:
     """Register the AggregateMigration daemon and the handler that wakes it on changes."""
 
     def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
-        return Pass(kwargs["body"], str(kwargs["namespace"]), str(kwargs["name"]), settings).run
+        namespace, obj = str(kwargs["namespace"]), kwargs["watched"]
+        problem = reference_check(KIND, namespace, obj.get("spec") or {}, kwargs)
+        return Pass(kwargs["body"], namespace, str(kwargs["name"]), settings, None, obj, problem).run
 
     register_polling("AggregateMigration", "aggregatemigrations", "migrate", settings, make_pass)

@@ -1,6 +1,10 @@
 """CloudResource: one Kopf daemon per object provisions it through its credential's provider; deletion deletes it.
 
-Each pass re-reads the object and follows ``reconcile.cloudresource``: adopt (``find``) or ``create`` when
+Each pass takes the object as the watch delivered it (``polling.own_object``: a GET only while the watch
+has not delivered the pass's own last status write, so an externalId just written is never missed), checks
+its credential (exists, Secret usable, Ready) from the in-memory indexes of ``references_index`` (a broken
+reference backs off exponentially, ``polling.BackOff``, and is woken when the credential or its Secret
+changes), and follows ``reconcile.cloudresource``: adopt (``find``) or ``create`` when
 status has no externalId, writing the id before anything waits; then ``observe`` and assess: poll again soon
 while the provider creates (backoff growing with the resource's age), apply in-place updates of a changed
 spec, report drift, stop on failure. The deletion handler (Kopf's finalizer) deletes the cloud resource when
@@ -23,13 +27,15 @@ from daytwo.crds.cloudresource import CloudResourceSpec, DeletionPolicy
 
 from ..backends.provisioning import ProvisionedResource, ProvisionRequest, ResourceProvisioner, ResourceType
 from ..errors import BackendError, InvalidRequest
-from ..kube import KubeClient, kube_client
+from ..kube import kube_client
 from ..reconcile.cloudresource import Action, append_line, assess, phase_of, poll_delay, provision_request
 from ..reconcile.conditions import ConditionUpdate
+from ..reconcile.references import REFERENCE_REASONS, reference_error
 from ..settings import OperatorSettings
 from ..shared.times import format_time, parse_time
 from .credentials import ResolvedCredential, aws_params, azure_params, backend_clients, gcp_params, resolve_credential
-from .polling import finish_status, register_polling, write_status
+from .polling import BackOff, finish_status, own_object, register_polling, write_status
+from .references_index import credential_ready, reference_check
 from .sharding import owned_or_gone
 
 __all__ = ["provisioner_for", "register"]
@@ -81,15 +87,13 @@ class _Closing:
             close()
 
 
-def _credential(client: KubeClient, namespace: str, spec: CloudResourceSpec) -> ResolvedCredential:
-    """The credential and its Secret values; a credential that is not Ready yet is a retryable wait."""
-    credential = resolve_credential(namespace, spec.credentials_ref.name)
-    obj = client.get_object("CloudCredential", namespace, spec.credentials_ref.name) or {}
-    ready = next((c for c in (obj.get("status") or {}).get("conditions") or () if c["type"] == "Ready"), None)
+def _credential(namespace: str, spec: CloudResourceSpec, ready: dict[str, Any] | None) -> ResolvedCredential:
+    """The credential and its Secret values; a credential that is not Ready yet (``ready``: its Ready
+    condition, from the index) is a wait, woken when its Ready flips."""
     if ready is None or ready.get("status") != "True":
         why = f" ({ready.get('reason')}: {ready.get('message')})" if ready else ""
         raise _NotReady(f"CloudCredential {spec.credentials_ref.name!r} is not Ready{why}; waiting for it")
-    return credential
+    return resolve_credential(namespace, spec.credentials_ref.name)
 
 
 class _NotReady(BackendError):
@@ -100,8 +104,20 @@ class _NotReady(BackendError):
 class Pass:
     """One pass over one CloudResource."""
 
-    def __init__(self, body: kopf.Body, namespace: str, name: str, settings: OperatorSettings) -> None:
+    def __init__(
+        self,
+        body: kopf.Body,
+        namespace: str,
+        name: str,
+        settings: OperatorSettings,
+        watched: dict[str, Any],
+        indexes: dict[str, Any],
+    ) -> None:
         self.body, self.namespace, self.name, self.settings = body, namespace, name, settings
+        self.watched = watched
+        spec = watched.get("spec") or {}  # the reference checks, from the indexes (on the event loop)
+        self.reference_problem = reference_check(KIND, namespace, spec, indexes)
+        self.credential_ready = credential_ready(KIND, namespace, spec, indexes)
         self.client = kube_client()
         self.status: dict[str, Any] = {}
 
@@ -112,7 +128,7 @@ class Pass:
 
     def run(self) -> float:
         """One pass; returns the seconds until the next."""
-        obj = self.client.get_object(KIND, self.namespace, self.name)
+        obj = own_object(self.client, self.watched)
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return self.settings.resync_seconds
         self.status = dict(obj.get("status") or {})
@@ -120,13 +136,17 @@ class Pass:
         request = provision_request(spec, self.name, obj["metadata"]["uid"])
         delay = self.settings.resync_seconds
         try:
-            credential = _credential(self.client, self.namespace, spec)
+            if self.reference_problem is not None:  # no call, no Secret read
+                raise reference_error(self.reference_problem)
+            credential = _credential(self.namespace, spec, self.credential_ready)
             provisioner = provisioner_for(credential, spec.region)
             observed = self.provision(provisioner, request, credential.spec["provider"])
             updates, delay = self.settle(obj, provisioner, request, observed)
         except BackendError as error:
             updates = _error_conditions(error)
             delay = self.settings.retry_delay_seconds if error.retryable else self.settings.resync_seconds
+            if error.reason in REFERENCE_REASONS or isinstance(error, _NotReady):
+                delay = BackOff()  # woken when the credential, its Secret or its Ready changes
             self.log(f"{error.reason}: {error.message}")
         now = datetime.now(UTC)
         finish_status(self.client, self.body, obj, self.status, {}, updates, now, phase_of)
@@ -225,7 +245,8 @@ def register(settings: OperatorSettings) -> None:
     """Register the CloudResource daemon, the handler that wakes it, and the deletion handler."""
 
     def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
-        return Pass(kwargs["body"], str(kwargs["namespace"]), str(kwargs["name"]), settings).run
+        namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
+        return Pass(kwargs["body"], namespace, name, settings, kwargs["watched"], kwargs).run
 
     register_polling(KIND, "cloudresources", "provision", settings, make_pass)
 

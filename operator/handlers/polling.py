@@ -33,7 +33,7 @@ from typing import Any
 import kopf
 from daytwo.crds.base import GROUP, VERSION
 
-from ..kube import KubeClient
+from ..kube import KubeClient, kube_client
 from ..metrics import forget_object, ready_status, record_object, record_pass
 from ..observability import TELEMETRY
 from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
@@ -51,6 +51,7 @@ __all__ = [
     "PassFactory",
     "daemon_loop",
     "finish_status",
+    "own_object",
     "post_ready_change",
     "register_polling",
     "sleep_until_woken",
@@ -124,6 +125,7 @@ def register_polling(
             WAKE.unregister(key, wake)
             WAKE.wake(key)  # whoever waits on this object (a blocked deletion) re-checks now the daemon ended
             forget_object(kind, namespace, key[2])
+            kube_client().note_version(kind, namespace, key[2], None)
             if on_stop is not None:
                 on_stop({**kwargs, "memo": memo})
 
@@ -133,6 +135,27 @@ def register_polling(
     # Only the shard that owns the object runs it (handlers/sharding.py); unsharded, always.
     kopf.daemon(GROUP, VERSION, plural, id=daemon_id, cancellation_timeout=10)(sharded(kind, daemon))
     kopf.on.update(GROUP, VERSION, plural, id="wake")(poke)
+
+
+def own_object(client: KubeClient, obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The object a pass works on: ``obj`` (its ``watched`` copy) when that already holds this process's
+    last status write to it, or there was none: no GET, so a settled object costs no apiserver read.
+    Else (the watch has not delivered that write yet, or something newer came after it) one GET; None when
+    the object is gone. Status fields a pass acts on (a run or operation in flight) are thus never older
+    than the pass's own last write."""
+    metadata = obj["metadata"]
+    kind, namespace, name = str(obj["kind"]), str(metadata["namespace"]), str(metadata["name"])
+    written = client.written_version(kind, namespace, name)
+    version = metadata.get("resourceVersion")
+    if written is None or written == version:
+        client.note_version(kind, namespace, name, None)
+        return obj
+    fresh = client.get_object(kind, namespace, name)
+    if fresh is not None:
+        fresh.setdefault("kind", kind)
+        # the watch delivers this version (or a later one) next: until then a pass reads again
+        client.note_version(kind, namespace, name, str(fresh["metadata"].get("resourceVersion")))
+    return fresh
 
 
 def watched(kind: str, body: Mapping[str, Any]) -> dict[str, Any]:

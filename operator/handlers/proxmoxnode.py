@@ -1,6 +1,10 @@
 """ProxmoxNode: one Kopf daemon per object polls Proxmox, keeps status, and runs power operations.
 
-Each cycle re-reads the object, observes the endpoint through the backend (in a worker thread),
+Each cycle takes the object as the watch delivered it (``polling.own_object``: a GET only while the watch
+has not delivered the cycle's own last status write, so ``status.inFlight`` is never older than what this
+process wrote before submitting a power operation). Its Secrets are checked from the in-memory Secret
+index first: a missing or refused one backs off exponentially (``polling.BackOff``) without reading
+anything, and the Secret's change wakes it. It then observes the endpoint through the backend (in a worker thread),
 asks ``reconcile.proxmoxnode`` what to do, and writes status. Operations are written to
 ``status.inFlight`` before they are submitted and finished from their task UPID, so a restart
 finishes each exactly once. Spec changes and the reconcile annotation wake the daemon at once.
@@ -50,10 +54,12 @@ from ..reconcile.proxmoxnode import (
     summary_conditions,
     with_upid,
 )
+from ..reconcile.references import REFERENCE_REASONS, reference_error
 from ..settings import OperatorSettings
 from .cloudcredential.inventory_store import list_inventory, write_inventory
 from .credentials import proxmox_connection
-from .polling import finish_status, register_polling, write_status
+from .polling import BackOff, finish_status, own_object, register_polling, write_status
+from .references_index import own_secrets_check
 from .secretwatch import unwatch_secrets, watch_secrets
 
 __all__ = ["register"]
@@ -151,9 +157,17 @@ class Cycle:
     """One pass over one ProxmoxNode: observe, run operations, write status."""
 
     def __init__(
-        self, body: kopf.Body, namespace: str, name: str, logger: logging.Logger | kopf.Logger, memo: Any
+        self,
+        body: kopf.Body,
+        namespace: str,
+        name: str,
+        logger: logging.Logger | kopf.Logger,
+        memo: Any,
+        watched: dict[str, Any],
+        secrets_problem: ConditionUpdate | None = None,
     ) -> None:
         self.body, self.namespace, self.name, self.logger = body, namespace, name, logger
+        self.watched, self.secrets_problem = watched, secrets_problem
         self.memo = memo  # the daemon's memo: lives across this object's passes
         self.client = kube_client()
         self.now = datetime.now(UTC).replace(microsecond=0)
@@ -167,7 +181,7 @@ class Cycle:
 
     def run(self, settings: OperatorSettings) -> float:
         """Do one pass; returns seconds until the next one."""
-        obj = self.client.get_object(KIND, self.namespace, self.name)
+        obj = own_object(self.client, self.watched)
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return settings.resync_seconds
         spec = ProxmoxNodeSpec.model_validate(obj["spec"])
@@ -176,13 +190,15 @@ class Cycle:
         interval = float(spec.inventory_interval_seconds)
         insecure = spec.tls.insecure_skip_verify
         updates: list[ConditionUpdate]
-        stored = True
+        stored, broken = True, False
         observed = self.status  # the fields an inventory pass sets (INVENTORY_FIELDS, secretBinding)
         if spec.suspend:
             updates = [ConditionUpdate("Ready", False, "Suspended", "spec.suspend is true: nothing is polled or run")]
         else:
             watch_secrets(KIND, self.namespace, self.name, obj["spec"], self.memo)
             try:
+                if self.secrets_problem is not None:  # known from the Secret index: nothing read or sent
+                    raise reference_error(self.secrets_problem)
                 backend, binding = proxmox_connection(self.namespace, obj)
                 # the token is sent from here on
                 observed = observed.model_copy(
@@ -190,6 +206,7 @@ class Cycle:
                 )
                 observation = _observe(backend)
             except BackendError as error:
+                broken = error.reason in REFERENCE_REASONS  # backs off; the Secret's change wakes it
                 message = (
                     error.message
                     if not isinstance(error, TLSVerificationFailed)
@@ -232,6 +249,8 @@ class Cycle:
                 updates += [expiring] if expiring is not None else []
         fields = observed.patch_of(*INVENTORY_FIELDS, "secret_binding")
         finish_status(self.client, self.body, obj, self.written, fields, updates, self.now, _phase)
+        if broken:
+            return BackOff()
         if self.status.in_flight:
             return _BUSY_POLL_SECONDS
         return interval if stored else min(interval, _STORE_RETRY_SECONDS)
@@ -324,7 +343,9 @@ def register(settings: OperatorSettings) -> None:
     """Register the ProxmoxNode daemon and the handler that wakes it on changes."""
 
     def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
-        cycle = Cycle(kwargs["body"], str(kwargs["namespace"]), str(kwargs["name"]), kwargs["logger"], kwargs["memo"])
+        namespace, obj = str(kwargs["namespace"]), kwargs["watched"]
+        problem = own_secrets_check(KIND, namespace, obj.get("spec") or {}, kwargs)
+        cycle = Cycle(kwargs["body"], namespace, str(kwargs["name"]), kwargs["logger"], kwargs["memo"], obj, problem)
         return lambda: cycle.run(settings)
 
     def forget(kwargs: dict[str, Any]) -> None:

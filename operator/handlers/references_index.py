@@ -5,6 +5,8 @@ ProxmoxNodes and Secret metadata, filled from the watches Kopf runs, instead of 
   a user's pass checks that its credential exists and names usable Secrets
   (:func:`reference_check`), and learns the cloud endpoint its backend calls go to (:func:`pass_endpoint`,
   what the pass pool limits per endpoint).
+- ``credential_ready`` maps the same keys to the credential's Ready condition (status, reason, message), for
+  users that wait until their credential is Ready (CloudResource).
 - ``secret_meta`` maps ``(namespace, name)`` of every Secret to :class:`SecretMeta`: resourceVersion, whether
   it carries the opt-in label ``daytwo.io/credential=true`` and, only then, its key names. No value is ever
   kept; values are read where a backend is built, with the checks of ``reconcile.secretaccess``.
@@ -30,6 +32,7 @@ from ..reconcile.references import (
     SecretMeta,
     credential_endpoint,
     credential_reference_condition,
+    missing_reference_condition,
     object_refs,
     secret_refs,
 )
@@ -38,16 +41,21 @@ from .wakeups import WAKE, WakeKey
 
 __all__ = [
     "CREDENTIALS_INDEX",
+    "READY_INDEX",
     "SECRETS_INDEX",
     "credential_key_of",
+    "credential_ready",
+    "own_secrets_check",
     "pass_endpoint",
     "reference_check",
     "register",
+    "secrets_of",
     "wake_users",
 ]
 
 #: Index ids (also the keyword arguments Kopf passes them to every handler as).
 CREDENTIALS_INDEX = "credential_specs"
+READY_INDEX = "credential_ready"
 SECRETS_INDEX = "secret_meta"
 #: Per-credential memo key: what its users last saw of it (deleted, generation, Ready).
 _SEEN_MEMO = "users_saw"
@@ -85,6 +93,45 @@ def reference_check(
             if found is not None:
                 secrets[secret.name] = found
     return credential_reference_condition(ObjectRef(key[0], key[2]), credential, secrets)
+
+
+def secrets_of(
+    kind: str, namespace: str, spec: Mapping[str, Any], indexes: Mapping[str, Any]
+) -> dict[str, SecretMeta | None] | None:
+    """Name -> metadata (None: absent; never values) of every Secret a credential's ``spec`` names, from the
+    Secret index; None when the index is not there. Call on the event loop."""
+    if SECRETS_INDEX not in indexes:
+        return None
+    return {ref.name: _only(indexes[SECRETS_INDEX], (namespace, ref.name)) for ref in secret_refs(kind, dict(spec))}
+
+
+def own_secrets_check(
+    kind: str, namespace: str, spec: Mapping[str, Any], indexes: Mapping[str, Any]
+) -> ConditionUpdate | None:
+    """For a credential itself (CloudCredential, ProxmoxNode): Ready=False naming the first of its Secrets
+    that is missing, refused (no opt-in label) or lacks a key (SecretNotFound, SecretNotAllowed,
+    KeyMissing), from the Secret index; None when they look usable or the index is not there (the pass
+    then reads them where it builds its backend, which checks again). Call on the event loop."""
+    if SECRETS_INDEX not in indexes:
+        return None
+    refs = secret_refs(kind, dict(spec))
+    found = {ref.name: _only(indexes[SECRETS_INDEX], (namespace, ref.name)) for ref in refs}
+    keys = {ref: (None if found[ref.name] is None else set(found[ref.name].keys)) for ref in refs}
+    refused = [name for name, meta in found.items() if meta is not None and not meta.allowed]
+    return missing_reference_condition({}, keys, refused)
+
+
+def credential_ready(
+    kind: str, namespace: str, spec: Mapping[str, Any], indexes: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """The Ready condition (``status``, ``reason``, ``message``) of the credential a user's spec names, from
+    the index; None when it has none yet, the credential is unknown or the index is not there. Call on the
+    event loop."""
+    key = credential_key_of(kind, namespace, spec)
+    if key is None or READY_INDEX not in indexes:
+        return None
+    found = _only(indexes[READY_INDEX], key)
+    return dict(found) if found is not None else None
 
 
 def pass_endpoint(kind: str, namespace: str, spec: Mapping[str, Any], indexes: Mapping[str, Any]) -> str | None:
@@ -147,7 +194,18 @@ def register() -> None:
             if not (first and type is None):  # the initial listing wakes nobody: nobody has waited yet
                 wake_users(kwargs[INDEX_ID], key)
 
+        def index_ready(
+            body: kopf.Body, name: str, namespace: str | None, _kind: str = kind, **_: Any
+        ) -> dict[WakeKey, dict[str, str]]:
+            conditions = (body.get("status") or {}).get("conditions") or []
+            ready = next((c for c in conditions if c.get("type") == "Ready"), None)
+            if ready is None:
+                return {}
+            fields = {field: str(ready.get(field) or "") for field in ("status", "reason", "message")}
+            return {(_kind, str(namespace), name): fields}
+
         kopf.index(GROUP, VERSION, plural, id=CREDENTIALS_INDEX)(index_credential)
+        kopf.index(GROUP, VERSION, plural, id=READY_INDEX)(index_ready)
         kopf.on.event(GROUP, VERSION, plural, id="wake-users", when=credential_changed)(wake_on_credential)
 
     def index_secret(body: kopf.Body, name: str, namespace: str | None, **_: Any) -> dict[tuple[str, str], SecretMeta]:

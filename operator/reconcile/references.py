@@ -9,8 +9,9 @@ from urllib.parse import urlsplit
 
 from daytwo.crds.cloudcredential import DEFAULT_SECRET_KEYS
 
+from ..errors import BackendError, CredentialsNotFound
 from .conditions import ConditionUpdate
-from .secretaccess import not_allowed_message
+from .secretaccess import SecretRefused, not_allowed_message
 
 __all__ = [
     "REFERENCE_REASONS",
@@ -21,6 +22,7 @@ __all__ = [
     "credential_reference_condition",
     "missing_reference_condition",
     "object_refs",
+    "reference_error",
     "secret_refs",
 ]
 
@@ -184,3 +186,12 @@ def credential_reference_condition(
     if problem is None or problem.reason == "SecretNotAllowed":
         return problem
     return ConditionUpdate("Ready", False, "CredentialsNotFound", f"{ref.kind} {ref.name!r}: {problem.message}")
+
+
+def reference_error(problem: ConditionUpdate) -> BackendError:
+    """The error building the backend would raise for a broken reference found in memory (``problem``, a
+    Ready=False update of :func:`credential_reference_condition`): SecretRefused for a Secret without the
+    opt-in label, else CredentialsNotFound; either way with the same message, and no call made."""
+    if problem.reason == "SecretNotAllowed":
+        return SecretRefused(problem.reason, problem.message)
+    return CredentialsNotFound(problem.message)

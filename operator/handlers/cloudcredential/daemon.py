@@ -1,7 +1,10 @@
 """CloudCredential: one Kopf daemon per object validates the credential, keeps status and syncs inventory.
 
-Each pass re-reads the object and the key names of its Secret(s) (never the values unless a cloud call is
-due), asks ``reconcile.cloudcredential`` what is due, calls the provider through
+Each pass takes the object as the watch delivered it (``polling.own_object``: a GET only while the watch
+has not delivered the pass's own last status write) and the key names of its Secret(s) from the in-memory
+Secret index (``references_index``; never the values unless a cloud call is due, read where the client is
+built). A missing, refused or incomplete Secret backs off exponentially (``polling.BackOff``) until the
+Secret changes. It asks ``reconcile.cloudcredential`` what is due, calls the provider through
 ``credentials.cloud_account`` in a worker thread, and writes status only when it changed. A watch on
 Secrets wakes the daemons of the credentials that name the changed Secret, so a rotation is revalidated
 within seconds; spec changes and the reconcile annotation wake it the same way.
@@ -48,10 +51,12 @@ from ...reconcile.cloudcredential import (
 )
 from ...reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
 from ...reconcile.lifecycle import RECONCILE_ANNOTATION
+from ...reconcile.references import SecretMeta
 from ...settings import OperatorSettings
 from ..credentials import CloudAccount, ResolvedCredential, cloud_account, resolve_credential
 from ..openstack_account import COMPUTE, COMPUTE_TYPES
-from ..polling import post_ready_change, register_polling, write_status
+from ..polling import BackOff, own_object, post_ready_change, register_polling, write_status
+from ..references_index import secrets_of
 from ..secretwatch import WATCH, unwatch_secrets, watch_secrets
 from ..users_index import INDEX_ID, users_in
 from .billing import BillingPass, seconds_until_billing
@@ -93,10 +98,16 @@ class Cycle:
         self.now = datetime.now(UTC).replace(microsecond=0)
         self.resolved: ResolvedCredential | None = None
         self.users: list[str] = []  # "Kind/name" naming it, from the users index (read on the event loop)
+        self.watched: dict[str, Any] | None = None  # the object as the watch delivered it
+        #: name -> metadata (None: absent) of the Secrets it names, from the Secret index (on the event loop)
+        self.secrets: dict[str, SecretMeta | None] | None = None
 
     def run(self) -> float:
         """Do one pass; returns seconds until the next one."""
-        obj = self.client.get_object(KIND, self.namespace, self.name)
+        if self.watched is not None:
+            obj = own_object(self.client, self.watched)
+        else:
+            obj = self.client.get_object(KIND, self.namespace, self.name)
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return self.settings.resync_seconds
         spec = CloudCredentialSpec.model_validate(obj["spec"])
@@ -162,11 +173,17 @@ class Cycle:
         self.write(status, after)
         wait = seconds_until_next(spec, after, retries, self.now, self.settings.resync_seconds, self.memory.runs)
         billing_wait = seconds_until_billing(spec, after, self.memory.billing, self.now) if valid else None
+        if problem is not None:
+            return BackOff()  # a broken Secret: woken when it changes
         return wait if billing_wait is None else min(wait, billing_wait)
 
-    def secret_keys(self, spec: dict[str, Any]) -> dict[str, SecretRead | None]:
-        """Metadata and key names (no values) of every Secret the spec names, and register them with the watch."""
+    def secret_keys(self, spec: dict[str, Any]) -> dict[str, SecretRead | SecretMeta | None]:
+        """Metadata and key names (no values) of every Secret the spec names (from the Secret index when
+        the daemon had it, else read), and register them with the watch."""
         names = watch_secrets(KIND, self.namespace, self.name, spec, {"wake": self.memory.wake})
+        known = self.secrets
+        if known is not None and set(known) == names:
+            return {name: known[name] for name in sorted(names)}
         return {name: self.client.read_secret(self.namespace, name) for name in sorted(names)}
 
     def backoff(self) -> tuple[float, float]:
@@ -276,6 +293,8 @@ def register(settings: OperatorSettings) -> None:
         memory: Memory = memo.setdefault("credential", Memory(wake=memo["wake"]))
         cycle = Cycle(kwargs["body"], str(kwargs["namespace"]), str(kwargs["name"]), memory, settings)
         cycle.users = users_in(kwargs[INDEX_ID], KIND, cycle.namespace, cycle.name)
+        cycle.watched = kwargs["watched"]
+        cycle.secrets = secrets_of(KIND, cycle.namespace, cycle.watched.get("spec") or {}, kwargs)
         return cycle.run
 
     def forget(kwargs: dict[str, Any]) -> None:

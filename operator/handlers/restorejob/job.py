@@ -1,7 +1,12 @@
 """RestoreJob: one Kopf daemon per object plans, runs, cancels, retries and cleans up a VM restore.
 
-Each pass re-reads the object. ``execute: false`` observes the cloud (in a worker thread) and writes
-``status.plan``. ``execute: true`` writes the steps, then runs them one by one (see
+Each pass takes the object as the watch delivered it (``polling.own_object``: a GET only while the watch
+has not delivered the pass's own last status write, so a step recorded Running is never missed). A broken
+credential reference is known from the in-memory indexes before any call, and backs off exponentially
+(``polling.BackOff``) until the credential or its Secret changes.
+
+``execute: false`` observes the cloud (in a worker thread) and writes ``status.plan``. ``execute: true``
+writes the steps, then runs them one by one (see
 :mod:`.openstack` and :mod:`.proxmox`): a step is recorded Running before its
 cloud call and looks up what the job already made first, so a killed operator resumes and finishes
 each step exactly once. Between steps the pass ends early when the object changed (a cancel), so a
@@ -22,6 +27,7 @@ from daytwo.crds.base import Step, StepState
 from ...errors import BackendError, CredentialsNotFound, RetryableError
 from ...kube import kube_client
 from ...reconcile.conditions import ConditionUpdate
+from ...reconcile.references import REFERENCE_REASONS, reference_error
 from ...reconcile.restorejob.plan import Plan, Request, plan_summary, request_from_spec
 from ...reconcile.restorejob.steps import (
     MAX_ATTEMPTS,
@@ -38,7 +44,8 @@ from ...reconcile.restorejob.steps import (
 )
 from ...settings import OperatorSettings
 from ..credentials import proxmox_backend
-from ..polling import finish_status, register_polling
+from ..polling import BackOff, finish_status, own_object, register_polling
+from ..references_index import reference_check
 from .context import KIND, JobContext, Retry, StepFailed
 from .engine import StepEngine
 from .observe import backends_for
@@ -105,13 +112,15 @@ class Pass:
         self.body: kopf.Body = kwargs["body"]
         self.namespace, self.name = str(kwargs["namespace"]), str(kwargs["name"])
         self.wake = (kwargs.get("memo") or {}).get("wake")
+        self.watched: dict[str, Any] = kwargs["watched"]
+        self.reference_problem = reference_check(KIND, self.namespace, self.watched.get("spec") or {}, kwargs)
         self.settings = settings
         self.phase = "PENDING"
 
     def run(self) -> float:
         """Do one pass; returns seconds until the next one."""
         client = kube_client()
-        obj = client.get_object(KIND, self.namespace, self.name)
+        obj = own_object(client, self.watched)
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return self.settings.resync_seconds
         ctx = JobContext(client, self.body, obj, self.settings, self.wake)
@@ -129,13 +138,14 @@ class Pass:
                 updates = [ConditionUpdate("Ready", False, "Retrying", retry.message),
                            ConditionUpdate("Reconciling", True, "Retrying", retry.message)]  # fmt: skip
                 delay = retry.delay
-            except CredentialsNotFound as error:
-                updates, delay = _error_conditions(error), self.settings.retry_delay_seconds
+            except CredentialsNotFound as error:  # woken when the credential or its Secret changes
+                updates, delay = _error_conditions(error), BackOff()
                 updates[1] = ConditionUpdate("Reconciling", True, error.reason, f"waiting: {error.message}")
                 updates[2] = ConditionUpdate("Stalled", False, error.reason)
             except BackendError as error:
                 updates = _error_conditions(error)
                 delay = self.settings.retry_delay_seconds if error.retryable else self.settings.resync_seconds
+                delay = BackOff() if error.reason in REFERENCE_REASONS else delay  # a Secret refused
         finish_status(client, self.body, obj, ctx.written, {}, updates, datetime.now(UTC), lambda _c: self.phase)
         return delay
 
@@ -150,6 +160,8 @@ class Pass:
 
         def engine() -> StepEngine:
             if not made:
+                if self.reference_problem is not None:  # known from the indexes: no call, no Secret read
+                    raise reference_error(self.reference_problem)
                 made.append(make_engine(ctx, request))
             return made[0]
 

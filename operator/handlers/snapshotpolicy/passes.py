@@ -1,7 +1,10 @@
 """SnapshotPolicy: one Kopf daemon per policy snapshots OpenStack volumes or Proxmox guests on schedule,
 on demand and on create.
 
-Each pass re-reads the policy, resolves its targets, and decides (``reconcile.snapshotpolicy``)
+Each pass takes the policy as the watch delivered it (``polling.own_object``: a GET only while the watch
+has not delivered the pass's own last status write), checks its credential from the in-memory indexes
+(a broken reference backs off exponentially, ``polling.BackOff``, and is woken when the credential or its
+Secret changes), resolves its targets, and decides (``reconcile.snapshotpolicy``)
 whether a run is due: an unfinished ``status.currentRun`` (the operator stopped mid-run) is resumed
 first, then a run-now request (annotation ``daytwo.io/reconcile-requested-at``), then ``runOnCreate``,
 then the schedule. The run is written to status before any snapshot is created; snapshots carry the
@@ -32,6 +35,7 @@ from ...errors import BackendError
 from ...kube import kube_client
 from ...reconcile.conditions import ConditionUpdate
 from ...reconcile.lifecycle import RECONCILE_ANNOTATION
+from ...reconcile.references import REFERENCE_REASONS
 from ...reconcile.snapshotpolicy.decisions import (
     VolumeInfo,
     due_slot,
@@ -46,7 +50,8 @@ from ...reconcile.snapshotpolicy.sla import compliance
 from ...settings import OperatorSettings
 from ...shared.snapshots import PolicyView, format_time, parse_time, policy_spec, policy_status, policy_view
 from ..credentials import openstack_backend, proxmox_backend
-from ..polling import finish_status, register_polling
+from ..polling import BackOff, finish_status, own_object, register_polling
+from ..references_index import reference_check
 from .guests import GuestRunExecutor
 from .inflight import HOLDER, InFlight, whole_seconds
 from .records import STEPS, run_steps, sla_status
@@ -75,14 +80,17 @@ class PolicyPass:
         name: str,
         logger: logging.Logger | kopf.Logger,
         settings: OperatorSettings,
+        watched: dict[str, Any],
+        reference_problem: ConditionUpdate | None = None,
     ) -> None:
         self.body, self.namespace, self.name, self.logger, self.settings = body, namespace, name, logger, settings
+        self.watched, self.reference_problem = watched, reference_problem
         self.client = kube_client()
         self.now = datetime.now(UTC)
 
     def run(self, settings: OperatorSettings) -> float:
         """Resolve, run if due, write status; seconds until the next pass."""
-        obj = self.client.get_object(KIND, self.namespace, self.name)
+        obj = own_object(self.client, self.watched)
         if obj is None or obj["metadata"].get("deletionTimestamp"):
             return settings.resync_seconds
         status = dict(obj.get("status") or {})
@@ -99,6 +107,14 @@ class PolicyPass:
             ]
             self.finish(obj, status, fields, updates, token)
             return settings.resync_seconds
+        resuming = bool((obj.get("status") or {}).get("currentRun"))
+        if self.reference_problem is not None and not resuming:  # a run in progress finds out itself
+            problem = self.reference_problem
+            updates = [problem, ConditionUpdate("TargetsResolved", False, problem.reason, problem.message)]
+            if manual:  # as when the backend refuses: the request is answered, not kept for later
+                kopf.event(self.body, type="Warning", reason="RunRefused", message=problem.message)
+            self.finish(obj, status, fields, updates, token)
+            return BackOff()
         try:
             updates, delay = self.reconcile(obj, spec, view, status, observed, fields, manual, token)
         except BackendError as error:
@@ -107,6 +123,8 @@ class PolicyPass:
                 ConditionUpdate("TargetsResolved", False, error.reason, error.message),
             ]
             delay = settings.retry_delay_seconds if error.retryable else settings.resync_seconds
+            if error.reason in REFERENCE_REASONS:
+                delay = BackOff()  # woken when the credential or its Secret changes
             if manual and not error.retryable:
                 kopf.event(self.body, type="Warning", reason="RunRefused", message=error.message)
             self.finish(obj, status, fields, updates, None if error.retryable else token)
@@ -290,7 +308,10 @@ class PolicyPass:
 
     def refuse_requests_during(self, obj: dict[str, Any], run: SnapshotRun) -> None:
         """A run-now requested while ``run`` was running is refused (an Event), and counts as handled:
-        ``obj`` takes the newest token, so the pass echoes it instead of starting another run."""
+        ``obj`` takes the newest token, so the pass echoes it instead of starting another run.
+
+        A GET, not the watched copy: only after a run (never in a settled pass), and the token must be
+        the newest, or a request made during the run would start a second run of snapshots."""
         latest = self.client.get_object(KIND, self.namespace, self.name)
         newer = ((latest or {}).get("metadata", {}).get("annotations") or {}).get(RECONCILE_ANNOTATION)
         annotations = obj["metadata"].setdefault("annotations", {})
@@ -331,7 +352,16 @@ def register(settings: OperatorSettings) -> None:
     """Register the SnapshotPolicy daemon and the update handler that wakes it."""
 
     def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
-        one = PolicyPass(kwargs["body"], str(kwargs["namespace"]), str(kwargs["name"]), kwargs["logger"], settings)
+        namespace, obj = str(kwargs["namespace"]), kwargs["watched"]
+        one = PolicyPass(
+            kwargs["body"],
+            namespace,
+            str(kwargs["name"]),
+            kwargs["logger"],
+            settings,
+            obj,
+            reference_check(KIND, namespace, obj.get("spec") or {}, kwargs),
+        )
         return lambda: one.run(settings)
 
     register_polling(KIND, "snapshotpolicies", "schedule", settings, make_pass)
