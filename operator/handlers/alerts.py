@@ -83,13 +83,13 @@ def _guest_records(client: KubeClient, namespace: str, node: str | None) -> dict
 
 def samples(client: KubeClient, namespace: str, spec: AlertRuleSpec, memo: Any, now: datetime) -> dict[str, float]:
     """The rule's metric per target, read now."""
-    metric = spec.metric
-    if metric.value.startswith("guest_"):
+    metric = AlertMetric(spec.metric)
+    if str(metric).startswith("guest_"):
         found = alerts.guest_samples(_guest_records(client, namespace, spec.proxmox_node), metric)
         if metric in (AlertMetric.GUEST_NETWORK_RX, AlertMetric.GUEST_NETWORK_TX):
             found, memo[_COUNTERS] = alerts.network_rates(memo.get(_COUNTERS, {}), found, now)
         return found
-    if metric.value.startswith("node_"):
+    if str(metric).startswith("node_"):
         nodes = client.list_objects("ProxmoxNode", namespace)
         if spec.proxmox_node:
             nodes = [n for n in nodes if n["metadata"]["name"] == spec.proxmox_node]

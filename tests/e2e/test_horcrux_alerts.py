@@ -247,3 +247,19 @@ def test_guest_cpu_alert_fires_notifies_is_acknowledged_and_resolves(
     gone = admin.delete(f"/api/alerts/rules/{rule_id}")
     assert gone.status_code == 200
     wait_until(lambda: rule_id not in {r["id"] for r in admin.get("/api/alerts/rules").json()}, 30, "the rule gone")
+
+
+def test_apiserver_rejects_clear_threshold_on_the_firing_side(kubectl: Kubectl, examples: dict[str, Any]) -> None:
+    """The CRD's CEL rule: hysteresis must resolve on the resolved side (the facade refuses the same)."""
+    manifest = {
+        "apiVersion": "daytwo.io/v1alpha1",
+        "kind": "AlertRule",
+        "metadata": {"name": "e2e-bad-hysteresis", "namespace": NAMESPACE},
+        "spec": {"displayName": "bad", "metric": "guest_cpu", "threshold": 90, "clearThreshold": 95},
+    }
+    result = kubectl.run("apply", "-f", "-", input=json.dumps(manifest), check=False)
+    assert result.returncode != 0
+    assert "clearThreshold must be on the resolved side of threshold" in result.stderr
+    manifest["spec"] = {**manifest["spec"], "comparison": "<", "threshold": 90, "clearThreshold": 95}
+    kubectl.run("apply", "-f", "-", input=json.dumps(manifest))
+    kubectl.run("delete", "alertrule", "e2e-bad-hysteresis", "-n", NAMESPACE)
