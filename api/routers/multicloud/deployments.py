@@ -35,6 +35,9 @@ POLL_SECONDS = 0.5
 EVENT_EVERY = 4
 #: A stream ends after this long even if the resource never settles (a client may reconnect).
 MAX_STREAM_SECONDS = 3600
+#: How long an id missing from the watch cache is looked for before 4404: a client that connects right after
+#: its POST /resources/ answered 202 may be faster than the watch event that brings the new object.
+APPEAR_SECONDS = 5.0
 
 
 def _principal(websocket: WebSocket, services: Services) -> Principal | None:
@@ -112,6 +115,17 @@ async def stream(
     return 1000
 
 
+async def _appears(services: Services, deployment_id: str, within: float = APPEAR_SECONDS) -> bool:
+    """Whether the resource is in the cache, waiting up to ``within`` seconds for the watch to bring it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while services.store.get(KIND, deployment_id) is None:
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
+
+
 @router.websocket("/ws/deployments/{deployment_id}/logs")
 async def deployment_logs(websocket: WebSocket, deployment_id: str) -> None:
     """Stream a resource's deployment log lines until it settles (see the module docstring)."""
@@ -126,10 +140,11 @@ async def deployment_logs(websocket: WebSocket, deployment_id: str) -> None:
     if not principal.can("inventory:read"):
         await websocket.close(code=1008, reason="Permission denied: requires inventory:read")
         return
-    if services.store.get(KIND, deployment_id) is None:
+    # Accept first: a close before accept reaches the client as HTTP 403, not as the 4404 it should read.
+    await websocket.accept()
+    if not await _appears(services, deployment_id):
         await websocket.close(code=4404, reason=f"Deployment {deployment_id!r} not found")
         return
-    await websocket.accept()
     try:
         code = await stream(websocket.send_text, services, deployment_id)
     except WebSocketDisconnect:

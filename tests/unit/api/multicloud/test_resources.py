@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from daytwo.api.routers.multicloud import deployments
+from daytwo.api.store import ObjectStore
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
@@ -165,7 +169,23 @@ def test_websocket_streams_steps_until_settled_and_needs_a_token() -> None:
     assert refused.value.code == 1008
     with (
         pytest.raises(WebSocketDisconnect) as unknown,
-        api.websocket_connect(f"/multicloud/ws/deployments/nope/logs?token={token}"),
+        api.websocket_connect(f"/multicloud/ws/deployments/nope/logs?token={token}") as ws,
     ):
-        pass
+        ws.receive_text()  # accepted, then closed: a close before accept would reach a browser as HTTP 403
     assert unknown.value.code == 4404
+
+
+def test_websocket_waits_for_a_resource_the_watch_has_not_brought_yet() -> None:
+    """A client connecting right after its POST's 202 may beat the watch event: the id is looked for a while."""
+
+    class LateStore:
+        def __init__(self) -> None:
+            self.looks = 0
+
+        def get(self, kind: str, name: str) -> dict[str, object] | None:
+            self.looks += 1
+            return {"metadata": {"name": name}} if self.looks > 3 else None
+
+    services = SimpleNamespace(store=LateStore())
+    assert asyncio.run(deployments._appears(services, "web", within=5.0)) is True  # type: ignore[arg-type]
+    assert asyncio.run(deployments._appears(SimpleNamespace(store=ObjectStore.of([])), "web", within=0.2)) is False  # type: ignore[arg-type]
