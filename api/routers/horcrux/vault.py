@@ -155,7 +155,17 @@ def update_config(body: VaultConfigUpdate, act: Write = writes("settings:admin")
             raise ApiError(
                 422, "Give the Vault address and a token to enable it", "VALIDATION_ERROR", {"field": "address"}
             )
-        views.VaultKv(new, token).check_mount()
+        try:
+            views.VaultKv(new, token).check_mount()
+        except ApiError as error:
+            if error.status_code == 422:
+                raise
+            raise ApiError(
+                422,
+                f"Vault not usable with this configuration: {error.message}",
+                "VALIDATION_ERROR",
+                {"field": "token"},
+            ) from None
     secret = _token_secret(services)
     if body.token is not None:
         labels = {**_OWNER, MANAGED_BY: MANAGED_BY_FACADE}
