@@ -24,6 +24,7 @@ from daytwo.api.errors import ApiError, undo
 from daytwo.api.kubewrite import Writer, owned_secret, preconditions_of
 from daytwo.api.routers.secrets import owned_or_conflict
 from daytwo.api.views.pmi import nodes as views
+from daytwo.api.views.statuses import node_status
 from daytwo.crds.proxmoxnode import ProxmoxNodeSpec
 from daytwo.operator.shared.times import format_time
 from fastapi import APIRouter, Body, Query, Response
@@ -53,11 +54,13 @@ def _token() -> str:
 def _connection_answer(obj: dict[str, Any]) -> dict[str, Any]:
     """The operator's verdict: ``connected`` true with the version, or false with the reason (both 200:
     the test itself worked; the answer is about the node)."""
-    connected, message = views.connection(obj)
+    status = node_status(obj)
+    connected, message = views.connection(status)
     if connected:
-        version = (obj.get("status") or {}).get("version")
+        version = status.version
         return ok({"connected": True, "version": version}, f"Connected to Proxmox VE {version}")
-    reason = str((views.condition(obj, "Connected") or {}).get("reason") or "")
+    entry = views.condition(status, "Connected")
+    reason = entry.reason if entry else ""
     return ok({"connected": False, "reason": reason}, f"Connection failed ({reason}): {message}")
 
 
@@ -204,9 +207,7 @@ async def test_node(
     obj = None
     with wait_slot(user.username, settings.pmi_waits_per_user) as slot:
         if slot:
-            obj = await wait_for(
-                store, node_id, lambda o: (o.get("status") or {}).get("lastHandledReconcileAt") == token, wait
-            )
+            obj = await wait_for(store, node_id, lambda o: node_status(o).last_handled_reconcile_at == token, wait)
     if obj is None:
         response.status_code = 202
         return ok(

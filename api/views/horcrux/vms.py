@@ -14,7 +14,8 @@ from typing import Any
 
 from daytwo.api.views.pmi.guests import SOURCE_INVENTORY, Guest, NodeGuests
 from daytwo.api.views.pmi.nodes import node_spec
-from daytwo.operator.shared.times import parse_time
+from daytwo.api.views.statuses import node_status
+from daytwo.crds.proxmoxnode import NodeInfo
 
 __all__ = [
     "Guest",
@@ -95,16 +96,14 @@ def vm_stats(guest: Guest) -> dict[str, Any]:
     }
 
 
-def _nodes(objects: Iterable[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], Mapping[str, Any]]]:
-    return [(obj, node) for obj in objects for node in (obj.get("status") or {}).get("nodes") or []]
+def _nodes(objects: Iterable[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], NodeInfo]]:
+    return [(obj, node) for obj in objects for node in node_status(obj).nodes or []]
 
 
-def _uptime(node: Mapping[str, Any], now: datetime) -> int | None:
-    booted = node.get("bootedAt")
-    if not booted or not node.get("online"):
+def _uptime(node: NodeInfo, now: datetime) -> int | None:
+    if node.booted_at is None or not node.online:
         return None
-    moment = parse_time(str(booted))
-    return None if moment is None else max(0, int((now - moment).total_seconds()))
+    return max(0, int((now - node.booted_at).total_seconds()))
 
 
 def _network(nodes: Sequence[NodeGuests]) -> tuple[int | None, int | None]:
@@ -117,13 +116,13 @@ def _network(nodes: Sequence[NodeGuests]) -> tuple[int | None, int | None]:
 def node_stats(objects: Sequence[Mapping[str, Any]], nodes: Sequence[NodeGuests], now: datetime) -> dict[str, Any]:
     """horcrux's node stats, summed over every online Proxmox node daytwo knows; network: the guests'
     byte counters summed over the guest inventories (None while no ProxmoxNode has one)."""
-    online = [node for _obj, node in _nodes(objects) if node.get("online")]
-    cores = sum(int(n.get("maxcpu") or 0) for n in online)
-    cpu = sum(float(n.get("cpu") or 0) * int(n.get("maxcpu") or 0) for n in online)
-    mem, maxmem = sum(int(n.get("mem") or 0) for n in online), sum(int(n.get("maxmem") or 0) for n in online)
-    disk, maxdisk = sum(int(n.get("disk") or 0) for n in online), sum(int(n.get("maxdisk") or 0) for n in online)
+    online = [node for _obj, node in _nodes(objects) if node.online]
+    cores = sum(n.maxcpu or 0 for n in online)
+    cpu = sum((n.cpu or 0.0) * (n.maxcpu or 0) for n in online)
+    mem, maxmem = sum(n.mem or 0 for n in online), sum(n.maxmem or 0 for n in online)
+    disk, maxdisk = sum(n.disk or 0 for n in online), sum(n.maxdisk or 0 for n in online)
     uptimes = [u for u in (_uptime(n, now) for n in online) if u is not None]
-    names = [str(n.get("name")) for n in online]
+    names = [n.name for n in online]
     rx, tx = _network(nodes)
     return {
         "hostname": names[0] if len(names) == 1 else ",".join(names),
@@ -152,13 +151,13 @@ def cluster_nodes(objects: Sequence[Mapping[str, Any]], nodes: Sequence[NodeGues
                 running[key] = running.get(key, 0) + 1
     return [
         {
-            "name": str(node.get("name")),
+            "name": node.name,
             "address": node_spec(obj).host,
             "architecture": None,
-            "status": "online" if node.get("online") else "offline",
-            "cpu_cores": int(node.get("maxcpu") or 0),
-            "memory_total": int(node.get("maxmem") or 0),
-            "vms_running": running.get((obj["metadata"]["name"], str(node.get("name"))), 0),
+            "status": "online" if node.online else "offline",
+            "cpu_cores": node.maxcpu or 0,
+            "memory_total": node.maxmem or 0,
+            "vms_running": running.get((obj["metadata"]["name"], node.name), 0),
             "joined_at": None,
             "proxmox_node": obj["metadata"]["name"],
         }
@@ -211,16 +210,15 @@ def prometheus_text(objects: Sequence[Mapping[str, Any]], nodes: Sequence[NodeGu
     cluster = _nodes(objects)
     lines += ["# HELP horcrux_node_online Whether the node is online.", "# TYPE horcrux_node_online gauge"]
     lines += [
-        f'horcrux_node_online{{node="{_label(str(n.get("name")))}",proxmox_node="{o["metadata"]["name"]}"}} '
-        f"{1 if n.get('online') else 0}"
+        f'horcrux_node_online{{node="{_label(n.name)}",proxmox_node="{o["metadata"]["name"]}"}} {1 if n.online else 0}'
         for o, n in cluster
     ]
     for metric, help_text, key in gauges:
         lines += [f"# HELP {metric} {help_text}", f"# TYPE {metric} gauge"]
         lines += [
-            f'{metric}{{node="{_label(str(n.get("name")))}",proxmox_node="{o["metadata"]["name"]}"}} {n[key]}'
+            f'{metric}{{node="{_label(n.name)}",proxmox_node="{o["metadata"]["name"]}"}} {getattr(n, key)}'
             for o, n in cluster
-            if n.get(key) is not None
+            if getattr(n, key) is not None
         ]
     lines += [
         "# HELP horcrux_operations_total Finished power operations kept in history.",
@@ -228,8 +226,8 @@ def prometheus_text(objects: Sequence[Mapping[str, Any]], nodes: Sequence[NodeGu
     ]
     for obj in objects:
         counts: dict[tuple[str, str], int] = {}
-        for record in (obj.get("status") or {}).get("history") or []:
-            pair = (str(record.get("operation")), str(record.get("status")))
+        for record in node_status(obj).history or []:
+            pair = (record.operation, record.status)
             counts[pair] = counts.get(pair, 0) + 1
         for (operation, status), count in sorted(counts.items()):
             labels = f'proxmox_node="{obj["metadata"]["name"]}",operation="{operation}",status="{status}"'

@@ -19,6 +19,8 @@ from typing import Any
 
 from daytwo.api.views.platform9.common import iso, parse_time
 from daytwo.api.views.platform9.inventory import parse_inventories
+from daytwo.api.views.statuses import node_status
+from daytwo.crds.proxmoxnode import GuestCounts
 
 __all__ = ["GUESTS_LABEL", "SOURCE_INVENTORY", "SOURCE_STATUS", "Guest", "NodeGuests", "by_owner", "node_guests"]
 
@@ -131,17 +133,16 @@ def _samples(text: str | None) -> tuple[list[tuple[float, Mapping[str, Any]]], i
 
 def _from_status(obj: Mapping[str, Any]) -> NodeGuests:
     cr = str(obj["metadata"]["name"])
-    status = obj.get("status") or {}
-    synced = iso(status.get("lastInventoryTime"))
+    status = node_status(obj)
+    synced = iso(status.last_inventory_time)
     seen: dict[int, Guest] = {}
-    for entry in status.get("guests") or []:
-        vmid = _int(entry.get("vmid"))
-        if vmid is not None and vmid not in seen:
-            kind = "lxc" if entry.get("kind") == "lxc" else "vm"
-            status_word = str(entry.get("status") or "unknown")
-            seen[vmid] = Guest(cr, vmid, _name(entry, vmid), str(entry.get("node") or ""), kind, status_word, synced)
-    counts = status.get("guestCounts") or {}
-    vms, containers = int(counts.get("vms", 0)), int(counts.get("containers", 0))
+    for entry in status.guests or []:
+        if entry.vmid not in seen:
+            kind = "lxc" if entry.kind == "lxc" else "vm"
+            name = entry.name or f"{entry.kind or 'vm'}-{entry.vmid}"
+            seen[entry.vmid] = Guest(cr, entry.vmid, name, entry.node, kind, entry.status or "unknown", synced)
+    counts = status.guest_counts or GuestCounts()
+    vms, containers = counts.vms, counts.containers
     listed = tuple(seen[vmid] for vmid in sorted(seen))
     return NodeGuests(cr, SOURCE_STATUS, listed, synced, vms, containers, len(listed) >= vms + containers)
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from daytwo.api.views.statuses import node_status
+from daytwo.crds.proxmoxnode import InFlightOperation, OperationRecord
+from daytwo.operator.shared.times import format_time
+
 from .nodes import node_name
 
 __all__ = ["OPERATION_NAMES", "STATUS_NAMES", "history_page", "operations"]
@@ -20,29 +24,30 @@ STATUS_NAMES = {"success": "success", "error": "failed", "running": "in_progress
 
 
 def _record(
-    obj: Mapping[str, Any], entry: Mapping[str, Any], names: Mapping[int, str], running: bool
+    obj: Mapping[str, Any], entry: InFlightOperation | OperationRecord, names: Mapping[int, str]
 ) -> dict[str, Any]:
-    operation = str(entry.get("operation", ""))
-    duration = entry.get("durationMs")
+    operation = str(entry.operation)
+    finished = entry if isinstance(entry, OperationRecord) else None
+    duration = finished.duration_ms if finished else None
     return {
-        "id": str(entry.get("id", "")),
-        "timestamp": entry.get("submittedAt") if running else entry.get("time"),
+        "id": entry.id,
+        "timestamp": format_time(entry.submitted_at if isinstance(entry, InFlightOperation) else entry.time),
         "node": node_name(obj),
         "node_id": obj["metadata"]["name"],
-        "resource_type": entry.get("kind") or "vm",
-        "resource_id": int(entry.get("vmid", 0)),
-        "resource_name": names.get(int(entry.get("vmid", 0))),
+        "resource_type": entry.kind or "vm",
+        "resource_id": entry.vmid,
+        "resource_name": names.get(entry.vmid),
         "operation": OPERATION_NAMES.get(operation, operation),
-        "status": "in_progress" if running else STATUS_NAMES.get(str(entry.get("status")), str(entry.get("status"))),
-        "duration": None if duration is None else round(int(duration) / 1000.0, 3),
-        "user": entry.get("user"),
-        "error_message": entry.get("error"),
+        "status": "in_progress" if finished is None else STATUS_NAMES.get(finished.status, finished.status),
+        "duration": None if duration is None else round(duration / 1000.0, 3),
+        "user": entry.user,
+        "error_message": finished.error if finished else None,
         "details": {
             key: value
             for key, value in (
                 ("proxmox_operation", operation),
-                ("proxmox_node", entry.get("node")),
-                ("upid", entry.get("upid")),
+                ("proxmox_node", entry.node),
+                ("upid", entry.upid),
             )
             if value
         },
@@ -56,12 +61,12 @@ def operations(
     ``guest_names`` (ProxmoxNode -> vmid -> name, e.g. the guest inventory), else from ``status.guests``."""
     rows: list[dict[str, Any]] = []
     for obj in objects:
-        status = obj.get("status") or {}
+        status = node_status(obj)
         names = (guest_names or {}).get(obj["metadata"]["name"]) or {
-            int(g["vmid"]): str(g.get("name") or "") for g in status.get("guests") or []
+            guest.vmid: guest.name or "" for guest in status.guests or []
         }
-        rows += [_record(obj, entry, names, True) for entry in status.get("inFlight") or []]
-        rows += [_record(obj, entry, names, False) for entry in status.get("history") or []]
+        rows += [_record(obj, entry, names) for entry in status.in_flight or []]
+        rows += [_record(obj, entry, names) for entry in status.history or []]
     return sorted(rows, key=lambda row: (row["status"] != "in_progress", _desc(row["timestamp"])))
 
 

@@ -17,7 +17,9 @@ from typing import Any
 
 from daytwo.api.kubewrite import credential_secret_labels
 from daytwo.api.views.platform9.common import iso
-from daytwo.crds.proxmoxnode import ProxmoxNodeSpec, ProxmoxTLS, TokenSecretRef
+from daytwo.api.views.statuses import condition_of, node_status
+from daytwo.crds.base import Condition
+from daytwo.crds.proxmoxnode import NodeInfo, ProxmoxNodeSpec, ProxmoxNodeStatus, ProxmoxTLS, TokenSecretRef
 from daytwo.operator.shared.times import parse_time
 
 from .guests import Guest, NodeGuests
@@ -59,12 +61,10 @@ def _pct(part: float, whole: float) -> float:
     return round(part * 100.0 / whole, 1) if whole > 0 else 0.0
 
 
-def condition(obj: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
-    """The status condition ``type_`` of ``obj``, if any."""
-    for entry in (obj.get("status") or {}).get("conditions") or []:
-        if entry.get("type") == type_:
-            return entry  # type: ignore[no-any-return]
-    return None
+def condition(obj: Mapping[str, Any] | ProxmoxNodeStatus, type_: str) -> Condition | None:
+    """The status condition ``type_`` of a ProxmoxNode (the object, or its parsed status), if any."""
+    status = obj if isinstance(obj, ProxmoxNodeStatus) else node_status(obj)
+    return condition_of(status.conditions, type_)
 
 
 def node_name(obj: Mapping[str, Any]) -> str:
@@ -73,44 +73,44 @@ def node_name(obj: Mapping[str, Any]) -> str:
     return str((metadata.get("annotations") or {}).get(DISPLAY_NAME) or metadata.get("name", ""))
 
 
-def connection(obj: Mapping[str, Any]) -> tuple[bool | None, str]:
+def connection(obj: Mapping[str, Any] | ProxmoxNodeStatus) -> tuple[bool | None, str]:
     """(connected, message) from the Connected condition; None when the operator has not looked yet."""
     entry = condition(obj, "Connected")
     if entry is None:
         return None, "the operator has not contacted this node yet"
-    return entry.get("status") == "True", str(entry.get("message") or entry.get("reason") or "")
+    return entry.status == "True", entry.message or entry.reason
 
 
-def _status_word(obj: Mapping[str, Any], nodes: Sequence[Mapping[str, Any]]) -> str:
-    connected, _ = connection(obj)
+def _status_word(status: ProxmoxNodeStatus, nodes: Sequence[NodeInfo]) -> str:
+    connected, _ = connection(status)
     if connected is None:
         return "offline"
     if connected:
-        return "online" if any(n.get("online") and n.get("maxmem") for n in nodes) else "connected"
-    reason = (condition(obj, "Connected") or {}).get("reason")
-    return "offline" if reason == "Unreachable" else "error"
+        return "online" if any(n.online and n.maxmem for n in nodes) else "connected"
+    entry = condition(status, "Connected")
+    return "offline" if entry is not None and entry.reason == "Unreachable" else "error"
 
 
 def node_view(obj: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """One pmi node: connection, version and usage summed over the cluster's online nodes."""
-    spec, status = node_spec(obj), obj.get("status") or {}
-    nodes = [n for n in status.get("nodes") or [] if n.get("online")]
-    cpus = sum(int(n.get("maxcpu") or 0) for n in nodes)
-    cpu_weighted = sum(float(n.get("cpu") or 0) * int(n.get("maxcpu") or 0) for n in nodes)
-    mem, maxmem = sum(int(n.get("mem") or 0) for n in nodes), sum(int(n.get("maxmem") or 0) for n in nodes)
-    disk, maxdisk = sum(int(n.get("disk") or 0) for n in nodes), sum(int(n.get("maxdisk") or 0) for n in nodes)
-    booted = [b for b in (iso(n.get("bootedAt")) for n in nodes) if b]
+    spec, status = node_spec(obj), node_status(obj)
+    nodes = [n for n in status.nodes or [] if n.online]
+    cpus = sum(n.maxcpu or 0 for n in nodes)
+    cpu_weighted = sum((n.cpu or 0.0) * (n.maxcpu or 0) for n in nodes)
+    mem, maxmem = sum(n.mem or 0 for n in nodes), sum(n.maxmem or 0 for n in nodes)
+    disk, maxdisk = sum(n.disk or 0 for n in nodes), sum(n.maxdisk or 0 for n in nodes)
+    booted = [b for b in (iso(n.booted_at) for n in nodes) if b]
     first_boot = parse_time(min(booted)) if booted else None
     uptime = int((now - first_boot).total_seconds()) if first_boot else 0
-    connected, _ = connection(obj)
-    cond = condition(obj, "Connected")
+    connected, _ = connection(status)
+    cond = condition(status, "Connected")
     return {
         "id": obj["metadata"]["name"],
         "name": node_name(obj),
         "host": spec.host,
         "port": spec.port,
-        "status": _status_word(obj, nodes),
-        "version": status.get("version"),
+        "status": _status_word(status, nodes),
+        "version": status.version,
         "is_connected": bool(connected),
         "cpu_usage": round(cpu_weighted * 100.0 / cpus, 1) if cpus else 0.0,
         "cpu_count": cpus,
@@ -121,8 +121,8 @@ def node_view(obj: Mapping[str, Any], now: datetime) -> dict[str, Any]:
         "disk_total": maxdisk,
         "disk_percentage": _pct(disk, maxdisk),
         "uptime": max(uptime, 0),
-        "last_connected": iso(cond.get("lastTransitionTime")) if cond and connected else None,
-        "last_updated": iso(status.get("lastInventoryTime")),
+        "last_connected": iso(cond.last_transition_time) if cond and connected else None,
+        "last_updated": iso(status.last_inventory_time),
         "ssl_verify": not spec.tls.insecure_skip_verify,
         "timeout": spec.timeout_seconds,
     }

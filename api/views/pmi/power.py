@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from daytwo.api.views.statuses import node_status
 from daytwo.crds.base import MAX_STATUS_LIST
 from daytwo.crds.proxmoxnode import PowerAction, PowerOperation
 
@@ -38,7 +39,7 @@ def power_action(id_: str, vmid: int, operation: str, force: bool, user: str) ->
 def append_action(obj: Mapping[str, Any], action: PowerAction) -> list[dict[str, Any]]:
     """The new spec.actions of ``obj`` with ``action`` appended (handled ones dropped to make room)."""
     actions = list(node_spec(obj).actions or [])
-    handled = set((obj.get("status") or {}).get("handledActions") or [])
+    handled = set(node_status(obj).handled_actions or [])
     while len(actions) >= MAX_STATUS_LIST:
         index = next((i for i, a in enumerate(actions) if a.id in handled), None)
         if index is None:
@@ -49,11 +50,11 @@ def append_action(obj: Mapping[str, Any], action: PowerAction) -> list[dict[str,
 
 def pending_for(obj: Mapping[str, Any], vmid: int) -> list[str]:
     """Ids of operations on ``vmid`` requested or running and not finished yet."""
-    status = obj.get("status") or {}
-    handled = set(status.get("handledActions") or [])
-    done = {r.get("id") for r in status.get("history") or []}
+    status = node_status(obj)
+    handled = set(status.handled_actions or [])
+    done = {r.id for r in status.history or []}
     waiting = [
         a.id for a in node_spec(obj).actions or [] if a.vmid == vmid and a.id not in handled and a.id not in done
     ]
-    running = [str(e["id"]) for e in status.get("inFlight") or [] if e.get("vmid") == vmid]
+    running = [e.id for e in status.in_flight or [] if e.vmid == vmid]
     return sorted(set(waiting) | set(running))
