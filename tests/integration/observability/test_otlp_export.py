@@ -33,9 +33,7 @@ def _config(endpoint: str, **fields: object) -> ObservabilityConfig:
     return ObservabilityConfig(**{**base, **fields})  # type: ignore[arg-type]
 
 
-def test_spans_and_metrics_arrive_with_service_name_and_headers(
-    receiver: OtlpReceiver, telemetry: Telemetry
-) -> None:
+def test_spans_and_metrics_arrive_with_service_name_and_headers(receiver: OtlpReceiver, telemetry: Telemetry) -> None:
     config = _config(receiver.endpoint, service_name="d2-it", header_names=("x-api-key",))
     assert telemetry.apply(config, {"x-api-key": "collector-key-1", "x-not-configured": "dropped"})
     with telemetry.timed("reconcile", "reconcile ProxmoxNode", {"kind": "ProxmoxNode"}):
