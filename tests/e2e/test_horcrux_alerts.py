@@ -11,23 +11,19 @@ acknowledged.
 from __future__ import annotations
 
 import json
-import socket
 import ssl
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from email import message_from_bytes
-from email.message import Message
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 from daytwo.operator.shared.signing import verify
 
 from tests.harness.facade import Facade
 from tests.harness.kubectl import Kubectl
 from tests.harness.processes import wait_until
+from tests.harness.smtpsink import SmtpSink
 from tests.harness.standins import PROXMOX_CA, PROXMOX_PORT, example_secret
 from tests.unit.api.horcrux.receiver import Receiver
 
@@ -40,41 +36,11 @@ SECRET = "e2e-alert-hmac-7c1f"
 TAKEN = {100, 101, 105}
 
 
-def _free_port() -> int:
-    """A free loopback port (aiosmtpd's Controller checks readiness by connecting, so port 0 will not do)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Sink:
-    """aiosmtpd handler: keeps every message it is handed."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self.lock:
-            self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-    def subjects(self) -> list[str]:
-        with self.lock:
-            return [str(m["Subject"]) for m in self.messages]
-
-
 @pytest.fixture(scope="module")
-def smtp() -> Iterator[tuple[Sink, int]]:
+def smtp() -> Iterator[SmtpSink]:
     """A local SMTP sink (aiosmtpd) on a free loopback port."""
-    sink = Sink()
-    port = _free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield sink, port
-    finally:
-        controller.stop()
+    with SmtpSink() as sink:
+        yield sink
 
 
 @pytest.fixture(scope="module")
@@ -157,10 +123,10 @@ def test_guest_cpu_alert_fires_notifies_is_acknowledged_and_resolves(
     facade: Facade,
     kubectl: Kubectl,
     receiver: Receiver,
-    smtp: tuple[Sink, int],
+    smtp: SmtpSink,
     busy_guest: int,
 ) -> None:
-    sink, smtp_port = smtp
+    sink, smtp_port = smtp, smtp.port
     hook = admin.post(
         "/api/alerts/notifications",
         json={"name": "e2e-hook", "type": "webhook", "config": {"url": receiver.url, "secret": SECRET}},
@@ -180,8 +146,13 @@ def test_guest_cpu_alert_fires_notifies_is_acknowledged_and_resolves(
         },
     )
     assert mail.status_code == 201, mail.text
-    channels = {c["name"]: c for c in admin.get("/api/alerts/notifications").json()}
-    assert channels["e2e-hook"]["config"] == {"url": receiver.url}  # the secret is in a Secret, never echoed
+
+    def channels() -> dict[str, dict[str, Any]]:
+        return {c["name"]: c for c in admin.get("/api/alerts/notifications").json()}
+
+    wait_until(lambda: {"e2e-hook", "e2e-mail"} <= set(channels()), 30, "the channels in the facade's cache")
+    shown = channels()
+    assert shown["e2e-hook"]["config"] == {"url": receiver.url}  # the secret is in a Secret, never echoed
     secret = json.loads(
         kubectl.run("get", "secret", f"horcrux-{hook.json()['id']}", "-n", NAMESPACE, "-o", "json").stdout
     )
@@ -202,8 +173,13 @@ def test_guest_cpu_alert_fires_notifies_is_acknowledged_and_resolves(
     )
     assert made.status_code == 201, made.text
     rule_id = made.json()["id"]
-    listed = {r["id"]: r for r in admin.get("/api/alerts/rules").json()}
-    assert listed[rule_id]["condition"] == "cpu_usage > 90" and listed[rule_id]["duration"] == 5
+
+    def listed() -> dict[str, dict[str, Any]]:
+        return {r["id"]: r for r in admin.get("/api/alerts/rules").json()}
+
+    wait_until(lambda: rule_id in listed(), 30, "the rule in the facade's cache")
+    rule = listed()[rule_id]
+    assert rule["condition"] == "cpu_usage > 90" and rule["duration"] == 5
 
     target = f"pve-lab:{busy_guest}"
     _set_cpu(busy_guest, 0.97)

@@ -4,30 +4,20 @@ sink (aiosmtpd), channels read from ConfigMap bodies, credentials only from opte
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
-from email import message_from_bytes
-from email.message import Message
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from daytwo.api.views.horcrux.alerts import channel_configmap
 from daytwo.operator.handlers import alerts_notify
 from daytwo.operator.kube import SecretRead
 from daytwo.operator.shared.signing import verify
 
+from tests.harness.smtpsink import SmtpSink
 from tests.unit.api.horcrux.receiver import Receiver
 
 DATA = {"alert_id": "alert-1", "rule_name": "High CPU", "target": "pve:100", "severity": "critical", "value": 97.0}
-
-
-def _free_port() -> int:
-    """A free loopback port (aiosmtpd's Controller checks readiness by connecting, so port 0 will not do)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class _Core:
@@ -55,29 +45,14 @@ def _secret(values: dict[str, str], opted_in: bool = True) -> SecretRead:
     return SecretRead("uid", "1", labels, frozenset(values), dict(values) if opted_in else {})
 
 
-class _Sink:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
-
-
 @pytest.fixture
-def smtp() -> Iterator[tuple[_Sink, int]]:
-    sink = _Sink()
-    port = _free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield sink, port
-    finally:
-        controller.stop()
+def smtp() -> Iterator[SmtpSink]:
+    with SmtpSink() as sink:
+        yield sink
 
 
-def test_webhook_is_signed_like_horcrux_webhooks_and_email_reaches_the_sink(smtp: tuple[_Sink, int]) -> None:
-    sink, port = smtp
+def test_webhook_is_signed_like_horcrux_webhooks_and_email_reaches_the_sink(smtp: SmtpSink) -> None:
+    sink, port = smtp, smtp.port
     with Receiver([200]) as receiver:
         client = _Client(
             [
