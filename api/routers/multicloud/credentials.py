@@ -22,6 +22,7 @@ from daytwo.api.kubewrite import Writer as KubeWriter
 from daytwo.api.kubewrite import owned_secret, preconditions_of
 from daytwo.api.routers.secrets import owned_or_conflict
 from daytwo.api.views.multicloud import credentials as views
+from daytwo.api.views.statuses import credential_status
 from daytwo.crds.cloudcredential import CloudCredentialSpec
 from fastapi import APIRouter, Path, Response
 from fastapi.exceptions import RequestValidationError
@@ -167,7 +168,7 @@ def _undo(writer: KubeWriter, credential_id: str, provider: str, spec: CloudCred
 def delete_credential(credential_id: IdPath, store: StoreDep, writer: WriterDep, user: Writer) -> Response:
     """Delete the credential (its inventory and billing go with it) and the Secret this API made for it (only that)."""
     current = _get(store, credential_id)
-    users = [f"{u.get('kind')}/{u.get('name')}" for u in (current.get("status") or {}).get("users") or ()]
+    users = [f"{u.kind}/{u.name}" for u in credential_status(current, conditions=False).users or ()]
     if users:
         raise ApiError(
             409, f"Credential {credential_id!r} is in use by {', '.join(users)}; remove them first", "CONFLICT"

@@ -14,6 +14,7 @@ from daytwo.api.views.platform9 import inventory as inv
 from daytwo.api.views.platform9 import models
 from daytwo.api.views.platform9.common import page as page_of
 from daytwo.api.views.platform9.common import sort_rows
+from daytwo.api.views.statuses import credential_status
 from fastapi import APIRouter, Query
 
 from ._shared import ERRORS, PathId, estate, memo, not_implemented, policy_targets, volume_rows
@@ -163,8 +164,8 @@ def list_domains(store: StoreDep, user: Principal = require("inventory:read")) -
         spec = cred.get("spec") or {}
         if spec.get("provider") != "openstack":
             continue
-        identity = (cred.get("status") or {}).get("identity") or {}
-        domain = identity.get("account") or (spec.get("openstack") or {}).get("projectDomainName")
+        identity = credential_status(cred, conditions=False).identity
+        domain = (identity.account if identity else None) or (spec.get("openstack") or {}).get("projectDomainName")
         name = cred["metadata"]["name"]
         rows.append(
             {

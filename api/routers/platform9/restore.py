@@ -16,6 +16,7 @@ from daytwo.api.settings import ApiSettings
 from daytwo.api.store import ObjectStore
 from daytwo.api.views.platform9 import models
 from daytwo.api.views.platform9 import restore as views
+from daytwo.api.views.statuses import restore_status
 from daytwo.crds.restorejob import CleanupRequest as CleanupAsk
 from daytwo.crds.restorejob import CleanupStorageRequest
 from daytwo.crds.restorejob import RetryRequest as RetryAsk
@@ -335,11 +336,13 @@ def _planned_points(store: ObjectStore, vm_id: str | None, project: str | None) 
     """Restore points from the newest plan of the VM (or of any VM of the project)."""
     jobs = sorted(store.list(KIND), key=lambda j: j["metadata"].get("creationTimestamp") or "", reverse=True)
     for job in jobs:
-        plan = (job.get("status") or {}).get("plan") or {}
+        plan = restore_status(job, conditions=False).plan
+        if plan is None:
+            continue
         source = ((job.get("spec") or {}).get("source") or {}).get("openstack") or {}
-        mine = (vm_id and source.get("vmId") == vm_id) or (not vm_id and project and plan.get("projectName") == project)
-        if mine and plan.get("restorePoints"):
-            return [views.snake(p) for p in plan["restorePoints"]]
+        mine = (vm_id and source.get("vmId") == vm_id) or (not vm_id and project and plan.project_name == project)
+        if mine and plan.restore_points:
+            return [views.snake(p.to_k8s()) for p in plan.restore_points]
     return []
 
 
@@ -364,9 +367,10 @@ def available_ips(network_id: PathId, store: StoreDep, user: Principal = require
     """Free addresses per subnet as the newest restore plan touching the network computed them."""
     jobs = sorted(store.list(KIND), key=lambda j: j["metadata"].get("creationTimestamp") or "", reverse=True)
     for job in jobs:
-        for net in ((job.get("status") or {}).get("plan") or {}).get("networks") or []:
-            if net.get("networkId") == network_id and net.get("subnets"):
-                return {"network_id": network_id, "subnets": views.snake(net["subnets"])}
+        plan = restore_status(job, conditions=False).plan
+        for net in (plan.networks or []) if plan else []:
+            if net.network_id == network_id and net.subnets:
+                return {"network_id": network_id, "subnets": views.snake([s.to_k8s() for s in net.subnets])}
     raise ApiError(
         404,
         f"No restore plan covers network {network_id!r} yet: free addresses are computed when a restore is planned",

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from daytwo.api.kubewrite import credential_secret_labels
+from daytwo.api.views.statuses import credential_status, raw_condition
 from daytwo.crds.base import CamelModel
 from daytwo.crds.cloudcredential import (
     AwsProvider,
@@ -32,6 +33,7 @@ from daytwo.crds.cloudcredential import (
     OpenStackProvider,
     Provider,
 )
+from daytwo.operator.shared.times import format_time
 
 __all__ = [
     "DISPLAY_NAME",
@@ -265,17 +267,13 @@ def missing_resend(provider: str, spec: CloudCredentialSpec, body: Mapping[str, 
     return changed, missing
 
 
-def _condition(obj: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
-    return next((c for c in (obj.get("status") or {}).get("conditions") or () if c.get("type") == kind), {})
-
-
 def credential_item(obj: Mapping[str, Any]) -> dict[str, Any]:
     """One credential as the API lists it (no secret field, ever)."""
-    meta, spec, status = obj["metadata"], credential_spec(obj), obj.get("status") or {}
+    meta, spec, status = obj["metadata"], credential_spec(obj), credential_status(obj, conditions=False)
     provider = str(spec.provider)
     annotations = meta.get("annotations") or {}
     block = getattr(spec, provider)
-    validated, ready = _condition(obj, "Validated"), _condition(obj, "Ready")
+    validated, ready = raw_condition(obj, "Validated") or {}, raw_condition(obj, "Ready") or {}
     return {
         "id": meta["name"],
         "provider": provider,
@@ -285,8 +283,8 @@ def credential_item(obj: Mapping[str, Any]) -> dict[str, Any]:
         "created_at": meta.get("creationTimestamp"),
         "status": ready.get("reason") or "Pending",
         "message": ready.get("message"),
-        "principal": (status.get("identity") or {}).get("principal"),
-        "last_validated": status.get("lastValidatedTime"),
-        "inventory_counts": (status.get("inventory") or {}).get("counts"),
-        "billing_source": (status.get("billing") or {}).get("source"),
+        "principal": status.identity.principal if status.identity else None,
+        "last_validated": format_time(status.last_validated_time) if status.last_validated_time else None,
+        "inventory_counts": status.inventory.counts if status.inventory else None,
+        "billing_source": status.billing.source if status.billing else None,
     }

@@ -14,6 +14,9 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from daytwo.api.views.statuses import credential_status, raw_condition
+from daytwo.operator.shared.times import format_time
+
 from .billing import service_category, sources, summary
 from .credentials import credential_spec
 
@@ -30,19 +33,13 @@ def provider_health(credentials: Sequence[Mapping[str, Any]]) -> list[dict[str, 
         by_provider.setdefault(str(credential_spec(obj).provider), []).append(obj)
     out = []
     for provider, objs in sorted(by_provider.items()):
-        checks = [
-            next((c for c in (o.get("status") or {}).get("conditions") or () if c.get("type") == "Validated"), None)
-            for o in objs
-        ]
+        checks = [raw_condition(o, "Validated") for o in objs]
         good = [c for c in checks if c is not None and c.get("status") == "True"]
         bad = [c for c in checks if c is None or c.get("status") != "True"]
         status = "healthy" if not bad else "degraded" if good else "down"
         times = [str(c.get("lastTransitionTime")) for c in checks if c is not None and c.get("lastTransitionTime")]
-        validated_at = [
-            str((o.get("status") or {}).get("lastValidatedTime"))
-            for o in objs
-            if (o.get("status") or {}).get("lastValidatedTime")
-        ]
+        statuses = [credential_status(o, conditions=False) for o in objs]
+        validated_at = [format_time(s.last_validated_time) for s in statuses if s.last_validated_time]
         errors = sorted({f"{c.get('reason')}: {c.get('message')}" for c in bad if c is not None})
         out.append(
             {

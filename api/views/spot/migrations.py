@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from daytwo.api.views.statuses import migration_status, raw_condition
 from daytwo.crds.aggregatemigration import AggregateMigrationSpec, AggregateMigrationStatus, CommandLogEntry
 from daytwo.operator.shared.times import parse_time
 
@@ -70,20 +71,12 @@ def migration_manifest(
 
 
 def _status(obj: Mapping[str, Any]) -> AggregateMigrationStatus:
-    """The status fields the views read (plan, steps, command log, phase), parsed by the model; conditions
-    are read as written (only Ready and Stalled, loosely)."""
-    status = obj.get("status") or {}
-    read = ("plan", "steps", "commandLog", "phase")
-    return AggregateMigrationStatus.model_validate({key: status[key] for key in read if key in status})
-
-
-def _condition(obj: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
-    conditions = (obj.get("status") or {}).get("conditions") or []
-    return next((c for c in conditions if c.get("type") == type_), None)
+    """The status parsed by the model; conditions are read as written (only Ready and Stalled, loosely)."""
+    return migration_status(obj, conditions=False)
 
 
 def _ready(obj: Mapping[str, Any]) -> dict[str, Any] | None:
-    ready = _condition(obj, "Ready")
+    ready = raw_condition(obj, "Ready")
     if ready is None:
         return None
     return {"status": ready.get("status"), "reason": ready.get("reason"), "message": ready.get("message")}
@@ -110,7 +103,7 @@ def preview_outcome(obj: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
             "ready": _ready(obj),
             "migration": name,
         }
-    stalled = _condition(obj, "Stalled")
+    stalled = raw_condition(obj, "Stalled")
     if stalled is not None and stalled.get("status") == "True":
         return "failed", {"migration": name, "ready": _ready(obj)}
     return "pending", {"migration": name, "job_id": name, "ready": _ready(obj)}
