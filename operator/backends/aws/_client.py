@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import boto3  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
@@ -21,7 +21,7 @@ from ..runtime import (
     endpoint_slot,
     write_ca_file,
 )
-from ._costs import CostReport
+from ._costs import CostOptions, CostReport
 from ._errors import map_exception
 from ._params import AwsConnectionParams
 from ._records import instance_record, volume_record, vpc_record
@@ -236,16 +236,11 @@ class Boto3Backend:
             if not token:
                 return
 
-    def costs(
-        self,
-        start: date,
-        end: date,
-        *,
-        granularity: str = "MONTHLY",
-        group_by: str | None = "SERVICE",
-        metric: str = "UnblendedCost",
-    ) -> CostReport:
+    def costs(self, start: date, end: date, **options: Unpack[CostOptions]) -> CostReport:
         """Cost Explorer GetCostAndUsage over [start, end), grouped by a dimension (SERVICE, REGION, ...)."""
+        granularity = options.get("granularity", "MONTHLY")
+        group_by = options.get("group_by", "SERVICE")
+        metric = options.get("metric", "UnblendedCost")
         if end <= start:
             raise InvalidRequest(f"cost period end {end} must be after its start {start}")
         if granularity not in ("DAILY", "MONTHLY", "HOURLY"):

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from ..runtime import MalformedAnswer
 
-__all__ = ["CostPeriod", "CostReport"]
+__all__ = ["CostOptions", "CostPeriod", "CostReport"]
+
+
+class CostOptions(TypedDict, total=False):
+    """The keyword options of ``costs``, declared once for :class:`AwsBackend` and the implementation."""
+
+    granularity: str  # default "MONTHLY" (or DAILY, HOURLY)
+    group_by: str | None  # default "SERVICE"; None: one total a period
+    metric: str  # default "UnblendedCost"
 
 
 def _amount(metrics: Mapping[str, Any], metric: str, where: str) -> tuple[float, str]:

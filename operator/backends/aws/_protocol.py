@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Unpack, runtime_checkable
 
 from ..records import CloudIdentity, Inventory
-from ._costs import CostReport
+from ._costs import CostOptions, CostReport
 
-# Duplicate scan: these signatures repeat the implementation's by design (a Protocol states the calls its
-# implementation makes); those pairs are deliberate.
+# costs() takes its keyword options as one TypedDict (CostOptions), shared with the implementation.
 __all__ = ["AwsBackend"]
 
 
@@ -32,14 +31,6 @@ class AwsBackend(Protocol):
         """EC2 instances (vms), EBS volumes (storage) and VPCs (networks) of the region, every page."""
         ...
 
-    def costs(
-        self,
-        start: date,
-        end: date,
-        *,
-        granularity: str = "MONTHLY",
-        group_by: str | None = "SERVICE",
-        metric: str = "UnblendedCost",
-    ) -> CostReport:
+    def costs(self, start: date, end: date, **options: Unpack[CostOptions]) -> CostReport:
         """Cost Explorer GetCostAndUsage over [start, end)."""
         ...

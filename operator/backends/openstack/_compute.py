@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from ...errors import NotFound
 from . import _convert
 from ._base import ServiceCalls, fetch_all, microversion, request_json
 from ._clients import Connection
+from ._options import ServerFilters
 from ._quota import quota_usages
 from ._records import Aggregate, Flavor, Hypervisor, QuotaUsage, Server, ServerSpec
 
@@ -45,19 +46,13 @@ def _servers(conn: Connection, query: Mapping[str, Any]) -> list[Server]:
 class ComputeCalls(ServiceCalls):
     """Nova part of the backend."""
 
-    def list_servers(
-        self,
-        *,
-        all_projects: bool = True,
-        project_id: str | None = None,
-        host: str | None = None,
-        status: str | None = None,
-    ) -> list[Server]:
+    def list_servers(self, **filters: Unpack[ServerFilters]) -> list[Server]:
         """Servers with flavor and host details (all projects by default; needs admin)."""
         query: dict[str, Any] = {}
-        if all_projects:
+        if filters.get("all_projects", True):
             query["all_tenants"] = "True"
-        for key, value in (("project_id", project_id), ("host", host), ("status", status)):
+        chosen = (filters.get("project_id"), filters.get("host"), filters.get("status"))
+        for key, value in zip(("project_id", "host", "status"), chosen, strict=True):
             if value:
                 query[key] = value
         return self._call("list servers", lambda c: _servers(c, query))

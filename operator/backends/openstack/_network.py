@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from typing import Any, Unpack
 
 from . import _convert
 from ._base import ServiceCalls, fetch_all
 from ._clients import Connection
 from ._freeips import free_addresses
+from ._options import PortFilters, PortOptions
 from ._records import FloatingIP, Network, Port, SecurityGroup, Subnet, SubnetFreeIPs
 
 __all__ = ["NetworkCalls"]
@@ -18,20 +18,14 @@ def _only(**filters: Any) -> dict[str, Any]:
     return {k: v for k, v in filters.items() if v is not None}
 
 
-def port_body(
-    network_id: str,
-    name: str,
-    fixed_ips: Sequence[tuple[str | None, str | None]] = (),
-    security_group_ids: Sequence[str] | None = None,
-    project_id: str | None = None,
-) -> dict[str, Any]:
+def port_body(network_id: str, name: str, options: PortOptions) -> dict[str, Any]:
     """Neutron's ``port`` body; ``fixed_ips`` are (subnet_id, ip_address) pairs, either may be None."""
     body: dict[str, Any] = {"network_id": network_id, "name": name}
-    if fixed_ips:
+    if fixed_ips := options.get("fixed_ips", ()):
         body["fixed_ips"] = [_only(subnet_id=s, ip_address=ip) for s, ip in fixed_ips]
-    if security_group_ids is not None:
+    if (security_group_ids := options.get("security_group_ids")) is not None:
         body["security_groups"] = list(security_group_ids)
-    if project_id:
+    if project_id := options.get("project_id"):
         body["project_id"] = project_id
     return body
 
@@ -49,32 +43,22 @@ class NetworkCalls(ServiceCalls):
         query = _only(network_id=network_id)
         return self._list("list subnets", "network", "/subnets", "subnets", _convert.subnet, query)
 
-    def list_ports(
-        self,
-        *,
-        network_id: str | None = None,
-        device_id: str | None = None,
-        project_id: str | None = None,
-    ) -> list[Port]:
+    def list_ports(self, **filters: Unpack[PortFilters]) -> list[Port]:
         """Ports, optionally filtered."""
-        query = _only(network_id=network_id, device_id=device_id, project_id=project_id)
+        query = _only(
+            network_id=filters.get("network_id"),
+            device_id=filters.get("device_id"),
+            project_id=filters.get("project_id"),
+        )
         return self._list("list ports", "network", "/ports", "ports", _convert.port, query)
 
     def get_port(self, port_id: str) -> Port:
         """One port."""
         return self._get("get port", "network", f"/ports/{port_id}", "port", _convert.port)
 
-    def create_port(
-        self,
-        network_id: str,
-        *,
-        name: str,
-        fixed_ips: Sequence[tuple[str | None, str | None]] = (),
-        security_group_ids: Sequence[str] | None = None,
-        project_id: str | None = None,
-    ) -> Port:
+    def create_port(self, network_id: str, *, name: str, **options: Unpack[PortOptions]) -> Port:
         """Create a port; ``fixed_ips`` are (subnet_id, ip_address) pairs, either may be None."""
-        body = port_body(network_id, name, fixed_ips, security_group_ids, project_id)
+        body = port_body(network_id, name, options)
         return self._create("create port", "network", "/ports", "port", body, _convert.port)
 
     def delete_port(self, port_id: str) -> bool:

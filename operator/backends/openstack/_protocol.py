@@ -7,9 +7,20 @@ the ``get_*`` calls until the returned status is final (no blocking waits in han
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, Unpack, runtime_checkable
 
+from ._options import (
+    PortFilters,
+    PortOptions,
+    RawListOptions,
+    ServerFilters,
+    SnapshotFilters,
+    SnapshotOptions,
+    TaggedPortOptions,
+    VolumeFilters,
+    VolumeOptions,
+)
 from ._params import OpenStackConnectionParams
 from ._records import (
     Aggregate,
@@ -35,8 +46,8 @@ from ._records import (
     Volume,
 )
 
-# Duplicate scan: these signatures repeat the implementation's by design (a Protocol states the calls its
-# implementation makes); those pairs are deliberate.
+# The longer calls take their keyword options as one TypedDict from _options, shared with the implementation,
+# so the Protocol does not restate those parameter lists.
 __all__ = ["OpenStackBackend", "RestoreBackend"]
 
 
@@ -77,14 +88,7 @@ class OpenStackBackend(Protocol):
         ...
 
     # Nova
-    def list_servers(
-        self,
-        *,
-        all_projects: bool = True,
-        project_id: str | None = None,
-        host: str | None = None,
-        status: str | None = None,
-    ) -> list[Server]:
+    def list_servers(self, **filters: Unpack[ServerFilters]) -> list[Server]:
         """Servers with flavor and host details (all projects by default; needs admin)."""
         ...
 
@@ -141,13 +145,7 @@ class OpenStackBackend(Protocol):
         ...
 
     # Cinder
-    def list_volumes(
-        self,
-        *,
-        all_projects: bool = True,
-        project_id: str | None = None,
-        status: str | None = None,
-    ) -> list[Volume]:
+    def list_volumes(self, **filters: Unpack[VolumeFilters]) -> list[Volume]:
         """Volumes with metadata and attachments."""
         ...
 
@@ -159,17 +157,7 @@ class OpenStackBackend(Protocol):
         """Merge metadata keys into a volume."""
         ...
 
-    def create_volume(
-        self,
-        *,
-        name: str,
-        size_gb: int | None = None,
-        snapshot_id: str | None = None,
-        image_id: str | None = None,
-        volume_type: str | None = None,
-        availability_zone: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-    ) -> Volume:
+    def create_volume(self, *, name: str, **options: Unpack[VolumeOptions]) -> Volume:
         """Submit a volume create (blank, from a snapshot or from an image); status creating."""
         ...
 
@@ -177,14 +165,7 @@ class OpenStackBackend(Protocol):
         """Submit a delete; False when the volume was already gone."""
         ...
 
-    def list_snapshots(
-        self,
-        *,
-        all_projects: bool = True,
-        project_id: str | None = None,
-        volume_id: str | None = None,
-        status: str | None = None,
-    ) -> list[Snapshot]:
+    def list_snapshots(self, **filters: Unpack[SnapshotFilters]) -> list[Snapshot]:
         """Volume snapshots (``status`` filters server-side, e.g. the ones still ``creating``)."""
         ...
 
@@ -192,15 +173,7 @@ class OpenStackBackend(Protocol):
         """One snapshot; poll it for creating -> available."""
         ...
 
-    def create_snapshot(
-        self,
-        volume_id: str,
-        *,
-        name: str,
-        force: bool = False,
-        description: str = "",
-        metadata: Mapping[str, str] | None = None,
-    ) -> Snapshot:
+    def create_snapshot(self, volume_id: str, *, name: str, **options: Unpack[SnapshotOptions]) -> Snapshot:
         """Submit a snapshot (``force`` allows an in-use volume)."""
         ...
 
@@ -221,13 +194,7 @@ class OpenStackBackend(Protocol):
         """Subnets, optionally of one network."""
         ...
 
-    def list_ports(
-        self,
-        *,
-        network_id: str | None = None,
-        device_id: str | None = None,
-        project_id: str | None = None,
-    ) -> list[Port]:
+    def list_ports(self, **filters: Unpack[PortFilters]) -> list[Port]:
         """Ports, optionally filtered."""
         ...
 
@@ -235,15 +202,7 @@ class OpenStackBackend(Protocol):
         """One port."""
         ...
 
-    def create_port(
-        self,
-        network_id: str,
-        *,
-        name: str,
-        fixed_ips: Sequence[tuple[str | None, str | None]] = (),
-        security_group_ids: Sequence[str] | None = None,
-        project_id: str | None = None,
-    ) -> Port:
+    def create_port(self, network_id: str, *, name: str, **options: Unpack[PortOptions]) -> Port:
         """Create a port; ``fixed_ips`` are (subnet_id, ip_address) pairs, either may be None."""
         ...
 
@@ -273,13 +232,7 @@ class OpenStackBackend(Protocol):
         ...
 
     # Raw inventory (drift detection)
-    def list_raw(
-        self,
-        resource_type: str,
-        *,
-        project_id: str | None = None,
-        each_page: Callable[[list[dict[str, Any]]], list[Any]] | None = None,
-    ) -> list[Any]:
+    def list_raw(self, resource_type: str, **options: Unpack[RawListOptions]) -> list[Any]:
         """Every object of a resource type (server, volume, snapshot, network, subnet, port,
         floating_ip, security_group) as the API's JSON, all projects unless ``project_id``; with
         ``each_page``, what it makes of each page instead."""
@@ -309,16 +262,6 @@ class RestoreBackend(OpenStackBackend, Protocol):
         """Ports of a network holding this fixed IP (Neutron's ``fixed_ips=ip_address=`` filter)."""
         ...
 
-    def create_tagged_port(
-        self,
-        network_id: str,
-        *,
-        name: str,
-        fixed_ips: Sequence[tuple[str | None, str | None]] = (),
-        security_group_ids: Sequence[str] | None = None,
-        project_id: str | None = None,
-        tags: Sequence[str] = (),
-        description: str = "",
-    ) -> Port:
+    def create_tagged_port(self, network_id: str, *, name: str, **options: Unpack[TaggedPortOptions]) -> Port:
         """Create a port carrying ``tags``; AddressInUse when a requested fixed IP is taken."""
         ...

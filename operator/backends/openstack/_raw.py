@@ -7,11 +7,11 @@ resource type serves every rule on that type.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Unpack
 
 from ._base import ServiceCalls, fetch_all, microversion
 from ._clients import Connection
+from ._options import RawListOptions
 
 __all__ = ["RAW_RESOURCE_TYPES", "RawInventoryCalls"]
 
@@ -32,19 +32,13 @@ _SERVER_MICROVERSION = "2.47"
 class RawInventoryCalls(ServiceCalls):
     """Listing of raw API objects by resource type."""
 
-    # Duplicate scan: the signature OpenStackBackend (_protocol) states for it, by design.
-    def list_raw(
-        self,
-        resource_type: str,
-        *,
-        project_id: str | None = None,
-        each_page: Callable[[list[dict[str, Any]]], list[Any]] | None = None,
-    ) -> list[Any]:
+    def list_raw(self, resource_type: str, **options: Unpack[RawListOptions]) -> list[Any]:
         """Every ``resource_type`` object (all projects, or one) as the API's JSON, pages followed; with
         ``each_page``, what it makes of each page (the page's JSON is dropped before the next is read)."""
         if resource_type not in RAW_RESOURCE_TYPES:
             raise ValueError(f"unknown resource type {resource_type!r}; one of {sorted(RAW_RESOURCE_TYPES)}")
         proxy_name, path, key, scope = RAW_RESOURCE_TYPES[resource_type]
+        project_id, each_page = options.get("project_id"), options.get("each_page")
         query: dict[str, str] = {"project_id": project_id} if project_id else dict(scope)
 
         def run(conn: Connection) -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Unpack
 
 from openstack import exceptions as sdk_exc
 
@@ -12,6 +12,7 @@ from ._base import ServiceCalls, fetch_all, microversion
 from ._clients import Connection
 from ._errors import AddressInUse
 from ._network import port_body
+from ._options import TaggedPortOptions
 from ._records import Port, Server, Volume
 
 __all__ = ["RestoreCalls"]
@@ -67,24 +68,12 @@ class RestoreCalls(ServiceCalls):
         found = self._list("ports with ip", "network", "/ports", "ports", _convert.port, query)
         return [p for p in found if any(f.ip_address == ip_address for f in p.fixed_ips)]
 
-    # Duplicate scan: the parameters of create_port (NetworkCalls) plus tags and description, as RestoreBackend
-    # states them; deliberate: the body is the shared port_body, the request differs (a taken address is told apart).
-    def create_tagged_port(
-        self,
-        network_id: str,
-        *,
-        name: str,
-        fixed_ips: Sequence[tuple[str | None, str | None]] = (),
-        security_group_ids: Sequence[str] | None = None,
-        project_id: str | None = None,
-        tags: Sequence[str] = (),
-        description: str = "",
-    ) -> Port:
+    def create_tagged_port(self, network_id: str, *, name: str, **options: Unpack[TaggedPortOptions]) -> Port:
         """Create a port carrying ``tags`` (Neutron's tags-on-create); AddressInUse when a fixed IP is taken."""
-        body = port_body(network_id, name, fixed_ips, security_group_ids, project_id)
-        if tags:
+        body = port_body(network_id, name, options)
+        if tags := options.get("tags", ()):
             body["tags"] = list(tags)
-        if description:
+        if description := options.get("description", ""):
             body["description"] = description
 
         def run(conn: Connection) -> Port:

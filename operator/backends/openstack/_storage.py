@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from . import _convert
 from ._base import ServiceCalls, request_json
+from ._options import SnapshotFilters, SnapshotOptions, VolumeFilters, VolumeOptions
 from ._quota import quota_usages
 from ._records import QuotaUsage, Snapshot, Volume
 
 __all__ = ["BlockStorageCalls"]
 
 
-def _scope(all_projects: bool, project_id: str | None, **extra: str | None) -> dict[str, Any]:
+def _scope(filters: VolumeFilters, **extra: str | None) -> dict[str, Any]:
     query: dict[str, Any] = {k: v for k, v in extra.items() if v}
-    if all_projects:
+    if filters.get("all_projects", True):
         query["all_tenants"] = "1"
-    if project_id:
+    if project_id := filters.get("project_id"):
         query["project_id"] = project_id
     return query
 
@@ -25,15 +26,9 @@ def _scope(all_projects: bool, project_id: str | None, **extra: str | None) -> d
 class BlockStorageCalls(ServiceCalls):
     """Cinder v3 part of the backend."""
 
-    def list_volumes(
-        self,
-        *,
-        all_projects: bool = True,
-        project_id: str | None = None,
-        status: str | None = None,
-    ) -> list[Volume]:
+    def list_volumes(self, **filters: Unpack[VolumeFilters]) -> list[Volume]:
         """Volumes with metadata and attachments."""
-        query = _scope(all_projects, project_id, status=status)
+        query = _scope(filters, status=filters.get("status"))
         return self._list("list volumes", "block_storage", "/volumes/detail", "volumes", _convert.volume, query)
 
     def get_volume(self, volume_id: str) -> Volume:
@@ -50,29 +45,19 @@ class BlockStorageCalls(ServiceCalls):
         )
         return self.get_volume(volume_id)
 
-    def create_volume(
-        self,
-        *,
-        name: str,
-        size_gb: int | None = None,
-        snapshot_id: str | None = None,
-        image_id: str | None = None,
-        volume_type: str | None = None,
-        availability_zone: str | None = None,
-        metadata: Mapping[str, str] | None = None,
-    ) -> Volume:
+    def create_volume(self, *, name: str, **options: Unpack[VolumeOptions]) -> Volume:
         """Submit a volume create (blank, from a snapshot or from an image); status creating."""
         body: dict[str, Any] = {"name": name}
         for key, value in (
-            ("size", size_gb),
-            ("snapshot_id", snapshot_id),
-            ("imageRef", image_id),
-            ("volume_type", volume_type),
-            ("availability_zone", availability_zone),
+            ("size", options.get("size_gb")),
+            ("snapshot_id", options.get("snapshot_id")),
+            ("imageRef", options.get("image_id")),
+            ("volume_type", options.get("volume_type")),
+            ("availability_zone", options.get("availability_zone")),
         ):
             if value is not None:
                 body[key] = value
-        if metadata:
+        if metadata := options.get("metadata"):
             body["metadata"] = dict(metadata)
         return self._create("create volume", "block_storage", "/volumes", "volume", body, _convert.volume)
 
@@ -80,36 +65,21 @@ class BlockStorageCalls(ServiceCalls):
         """Submit a delete; False when the volume was already gone."""
         return self._delete("delete volume", "block_storage", f"/volumes/{volume_id}")
 
-    def list_snapshots(
-        self,
-        *,
-        all_projects: bool = True,
-        project_id: str | None = None,
-        volume_id: str | None = None,
-        status: str | None = None,
-    ) -> list[Snapshot]:
+    def list_snapshots(self, **filters: Unpack[SnapshotFilters]) -> list[Snapshot]:
         """Volume snapshots (``status`` filters server-side, e.g. the ones still ``creating``)."""
-        query = _scope(all_projects, project_id, volume_id=volume_id, status=status)
+        query = _scope(filters, volume_id=filters.get("volume_id"), status=filters.get("status"))
         return self._list("list snapshots", "block_storage", "/snapshots/detail", "snapshots", _convert.snapshot, query)
 
     def get_snapshot(self, snapshot_id: str) -> Snapshot:
         """One snapshot; poll it for creating -> available."""
         return self._get("get snapshot", "block_storage", f"/snapshots/{snapshot_id}", "snapshot", _convert.snapshot)
 
-    def create_snapshot(
-        self,
-        volume_id: str,
-        *,
-        name: str,
-        force: bool = False,
-        description: str = "",
-        metadata: Mapping[str, str] | None = None,
-    ) -> Snapshot:
+    def create_snapshot(self, volume_id: str, *, name: str, **options: Unpack[SnapshotOptions]) -> Snapshot:
         """Submit a snapshot (``force`` allows an in-use volume)."""
-        body: dict[str, Any] = {"volume_id": volume_id, "name": name, "force": force}
-        if description:
+        body: dict[str, Any] = {"volume_id": volume_id, "name": name, "force": options.get("force", False)}
+        if description := options.get("description", ""):
             body["description"] = description
-        if metadata:
+        if metadata := options.get("metadata"):
             body["metadata"] = dict(metadata)
         return self._create("create snapshot", "block_storage", "/snapshots", "snapshot", body, _convert.snapshot)
 

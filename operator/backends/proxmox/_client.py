@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Unpack
 
 import requests
 from proxmoxer import ProxmoxAPI
@@ -28,6 +28,7 @@ from ..runtime import (
 )
 from ._errors import map_exception
 from ._models import (
+    CloneOptions,
     ClusterStatus,
     Guest,
     GuestCounts,
@@ -329,25 +330,16 @@ class ProxmoxerBackend:
         args = {"start": 1 if start else None}
         return self._upid(f"roll back {guest.type} {guest.vmid} to {name}", path, args)
 
-    def clone(
-        self,
-        guest: GuestRef,
-        newid: int,
-        *,
-        name: str | None = None,
-        snapshot: str | None = None,
-        full: bool = True,
-        target_node: str | None = None,
-        description: str | None = None,
-    ) -> str:
+    def clone(self, guest: GuestRef, newid: int, **options: Unpack[CloneOptions]) -> str:
         """Clone a guest (optionally from a snapshot) to vmid newid; returns the task UPID."""
+        snapshot, target_node = options.get("snapshot"), options.get("target_node")
         args: dict[str, Any] = {
             "newid": int(newid),
-            "hostname" if guest.type == "lxc" else "name": name,
+            "hostname" if guest.type == "lxc" else "name": options.get("name"),
             "snapname": _segment("snapshot", snapshot) if snapshot else None,
-            "full": _flag(full),
+            "full": _flag(options.get("full", True)),
             "target": _segment("node", target_node) if target_node else None,
-            "description": description,
+            "description": options.get("description"),
         }
         path = self._guest_path(guest, "clone")
         return self._upid(f"clone {guest.type} {guest.vmid} to {newid}", path, args)

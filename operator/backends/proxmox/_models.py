@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from ...errors import TerminalError
 
 __all__ = [
+    "CloneOptions",
     "ClusterStatus",
     "Guest",
     "GuestCounts",
@@ -373,3 +374,13 @@ class Snapshot:
             vmstate=bool(_int(data.get("vmstate"))),
             parent=str(data["parent"]) if data.get("parent") else None,
         )
+
+
+class CloneOptions(TypedDict, total=False):
+    """The keyword options of ``clone``, declared once for :class:`ProxmoxBackend` and the implementation."""
+
+    name: str | None  # the new guest's name (hostname for a container)
+    snapshot: str | None  # clone this snapshot instead of the current state
+    full: bool  # default True: a full copy, not a linked clone
+    target_node: str | None
+    description: str | None

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Unpack, runtime_checkable
 
+# Duplicate scan: deliberate, _client.py imports the same record types (the Protocol and its implementation
+# return the same records).
 from ._models import (
+    CloneOptions,
     ClusterStatus,
     Guest,
     GuestCounts,
@@ -18,8 +21,7 @@ from ._models import (
     VersionInfo,
 )
 
-# Duplicate scan: these signatures repeat the implementation's by design (a Protocol states the calls its
-# implementation makes); those pairs are deliberate.
+# clone() takes its keyword options as one TypedDict (CloneOptions), shared with the implementation.
 __all__ = ["ProxmoxBackend"]
 
 
@@ -103,17 +105,7 @@ class ProxmoxBackend(Protocol):
         """Roll the guest back to a snapshot in place; returns the task UPID."""
         ...
 
-    def clone(
-        self,
-        guest: GuestRef,
-        newid: int,
-        *,
-        name: str | None = None,
-        snapshot: str | None = None,
-        full: bool = True,
-        target_node: str | None = None,
-        description: str | None = None,
-    ) -> str:
+    def clone(self, guest: GuestRef, newid: int, **options: Unpack[CloneOptions]) -> str:
         """Clone a guest (optionally from a snapshot) to vmid newid; returns the task UPID."""
         ...
 
