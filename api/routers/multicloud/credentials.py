@@ -27,6 +27,7 @@ from daytwo.crds.cloudcredential import CloudCredentialSpec
 from fastapi import APIRouter, Path, Response
 from fastapi.exceptions import RequestValidationError
 
+from ._shared import found_or_404
 from .schemas import CredentialCreate, CredentialOut, CredentialUpdate, errors
 
 __all__ = ["router"]
@@ -40,10 +41,7 @@ KIND = "CloudCredential"
 
 
 def _get(store: StoreDep, credential_id: str) -> dict[str, Any]:
-    found = store.get(KIND, credential_id)
-    if found is None:
-        raise ApiError(404, f"Credential {credential_id!r} not found", "NOT_FOUND")
-    return found
+    return found_or_404(store, KIND, credential_id, "Credential")
 
 
 @router.get("/credentials/", response_model=list[CredentialOut], responses=errors(401, 403))

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from ._shared import found_or_404
 from .schemas import errors
 
 __all__ = ["router"]
@@ -88,10 +89,7 @@ def provider_of(store: ObjectStore, obj: dict[str, Any]) -> str | None:
 
 
 def _get(store: ObjectStore, resource_id: str) -> dict[str, Any]:
-    found = store.get(KIND, resource_id)
-    if found is None:
-        raise ApiError(404, f"Resource {resource_id!r} not found", "NOT_FOUND")
-    return found
+    return found_or_404(store, KIND, resource_id, "Resource")
 
 
 @router.get("/resources/", response_model=list[ResourceOut], responses=errors(401, 403))
