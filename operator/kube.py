@@ -135,17 +135,6 @@ class KubeClient:
         with self._versions_lock:
             return self._versions.get((kind, namespace, name))
 
-    def get_secret_keys(self, namespace: str, name: str) -> tuple[str, set[str]] | None:
-        """(resourceVersion, key names) of a Secret, or None; never returns the values."""
-        try:
-            secret = self._core.read_namespaced_secret(name, namespace)
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
-        version = secret.metadata.resource_version if secret.metadata else None
-        return str(version), set((secret.data or {}).keys())
-
 
 def kube_client() -> KubeClient:
     """The process-wide reader, configured from in-cluster config or $KUBECONFIG on first use."""
