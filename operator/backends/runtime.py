@@ -313,6 +313,12 @@ class JsonApiClient(Generic[HP]):
             queue_timeout_seconds=self._policy.queue_timeout_seconds,
             pool_size=pool_size,
         )
+        self._connect(params)
+
+    def _connect(self, params: HP) -> None:
+        """Set up what the provider adds over the pooled :class:`JsonHttp` (its credential, token
+        transport); called at the end of the constructor, so providers keep the one constructor
+        signature every factory calls. Nothing by default."""
 
     @property
     def endpoint(self) -> str:

@@ -11,7 +11,6 @@ a custom authority (``disable_instance_discovery`` for non-public clouds and the
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +26,6 @@ from ..runtime import (
     ClientFactory,
     HttpAnswer,
     JsonApiClient,
-    RetryPolicy,
     call_with_retries,
 )
 from ._errors import arm_error, map_token_error
@@ -61,16 +59,8 @@ class AzureRestBackend(JsonApiClient[AzureConnectionParams]):
     failures, timeouts) by ``call_with_retries``; azure-identity's own retries are off.
     """
 
-    # Deliberately the same signature as every provider's client: ClientFactory builds them all alike.
-    def __init__(
-        self,
-        params: AzureConnectionParams,
-        *,
-        limiter: threading.BoundedSemaphore,
-        policy: RetryPolicy | None = None,
-        pool_size: int = 10,
-    ) -> None:
-        super().__init__(params, limiter=limiter, policy=policy, pool_size=pool_size)
+    def _connect(self, params: AzureConnectionParams) -> None:
+        """The service principal's credential over the pooled session (azure-identity's retries off)."""
         transport = RequestsTransport(
             session=self._http.session,
             session_owner=False,

@@ -26,7 +26,6 @@ from ..runtime import (
     ClientFactory,
     HttpAnswer,
     JsonApiClient,
-    RetryPolicy,
 )
 from ._errors import api_error, map_token_error
 from ._params import GcpConnectionParams
@@ -77,16 +76,8 @@ class GoogleRestBackend(JsonApiClient[GcpConnectionParams]):
 
     scopes: ClassVar[tuple[str, ...]] = SCOPES
 
-    # Deliberately the same signature as every provider's client: ClientFactory builds them all alike.
-    def __init__(
-        self,
-        params: GcpConnectionParams,
-        *,
-        limiter: threading.BoundedSemaphore,
-        policy: RetryPolicy | None = None,
-        pool_size: int = 10,
-    ) -> None:
-        super().__init__(params, limiter=limiter, policy=policy, pool_size=pool_size)
+    def _connect(self, params: GcpConnectionParams) -> None:
+        """The service account's credentials (InvalidRequest when its key does not load) and token transport."""
         info = params.key_info()
         self._token_uri = str(info.get("token_uri", ""))
         self._email = str(info["client_email"])
