@@ -101,9 +101,11 @@ def admin(examples: dict[str, Any], facade: Facade) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 def busy_guest(admin: httpx.Client) -> int:
-    """A running qemu guest of pve-lab no other e2e file drives, once the facade lists pve-lab's guests."""
+    """A running qemu VM of pve-lab no other e2e file drives, once the facade lists pve-lab's guests."""
     wait_until(lambda: bool(admin.get("/api/vms").json()), 180, "pve-lab's guests in the facade")
-    running = [int(vm["id"]) for vm in admin.get("/api/vms").json() if vm.get("status") == "running"]
+    vms = admin.get("/api/vms").json()
+    # a qemu VM: fakepve's container listing reports no CPU usage
+    running = [int(vm["id"]) for vm in vms if vm.get("status") == "running" and vm.get("hypervisor") == "qemu"]
     return min(vmid for vmid in running if vmid not in TAKEN)
 
 
