@@ -18,10 +18,11 @@ message never contains a Secret value.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from daytwo.crds.proxmoxnode import ProxmoxNodeSpec
 
@@ -52,6 +53,9 @@ from ..reconcile.secretaccess import (
 from ..settings import OperatorSettings
 from .openstack_account import OpenStackAccount
 
+if TYPE_CHECKING:  # references_index imports users_index, which imports this module
+    from .references_index import CredentialView
+
 __all__ = [
     "BackendClients",
     "CloudAccount",
@@ -62,6 +66,7 @@ __all__ = [
     "checked_binding",
     "cloud_account",
     "configure_backends",
+    "forget_resolved",
     "gcp_params",
     "invalidate",
     "openstack_backend",
@@ -70,7 +75,9 @@ __all__ = [
     "proxmox_backend_for",
     "proxmox_connection",
     "proxmox_params",
+    "remember_resolved",
     "resolve_credential",
+    "reused_credential",
 ]
 
 #: Read timeout of one public-cloud call: it bounds a hung call; a full inventory page (1,000 EC2
@@ -123,6 +130,8 @@ def backend_clients() -> BackendClients:
 
 def invalidate(namespace: str, kind: str, name: str) -> int:
     """Drop the cached clients of a CloudCredential or ProxmoxNode (it was deleted); returns how many."""
+    if kind == "CloudCredential":
+        forget_resolved(namespace, name)
     with _clients_lock:
         found = _clients
     return found.invalidate(namespace, kind, name) if found is not None else 0
@@ -174,13 +183,18 @@ def _read(reader: KubeClient, namespace: str, name: str, missing: str) -> Secret
 
 def _ca_pem(reader: KubeClient, namespace: str, ca_ref: dict[str, Any] | None) -> str | None:
     """The PEM a ``caSecretRef`` names (the CA Secret must opt in like any other), or None."""
+    return _ca_read(reader, namespace, ca_ref)[0]
+
+
+def _ca_read(reader: KubeClient, namespace: str, ca_ref: dict[str, Any] | None) -> tuple[str | None, dict[str, str]]:
+    """The PEM a ``caSecretRef`` names and {CA Secret name: its resourceVersion} (both empty without one)."""
     if not ca_ref:
-        return None
+        return None, {}
     message = f"CA Secret {ca_ref['name']!r} or its key {ca_ref['key']!r} is missing"
     ca = _read(reader, namespace, ca_ref["name"], message)
     if not ca.values.get(ca_ref["key"]):
         raise CredentialsNotFound(message)
-    return ca.values[ca_ref["key"]]
+    return ca.values[ca_ref["key"]], {ca_ref["name"]: ca.resource_version}
 
 
 def _bindings(reader: KubeClient, namespace: str, kind: str, name: str) -> list[Bound]:
@@ -208,12 +222,61 @@ def checked_binding(
     return current
 
 
-def resolve_credential(namespace: str, name: str) -> ResolvedCredential:
+#: (namespace, CloudCredential name) -> (what was read: the credential's spec and {Secret name: resourceVersion}
+#: of its Secret and CA Secret, the credential resolved from them); see :func:`resolve_credential`'s ``view``.
+_RESOLVED: dict[tuple[str, str], tuple[dict[str, Any], dict[str, str], ResolvedCredential]] = {}
+_resolved_lock = threading.Lock()
+
+
+def reused_credential(view: CredentialView) -> ResolvedCredential | None:
+    """The credential resolved before, when the indexed ``view`` still shows what it was read from (same spec,
+    same resourceVersion of every Secret) and the credential is bound; the checks of a read run again on the
+    indexed metadata: the opt-in label (SecretRefused) and the endpoint binding (SecretRefused). None: read."""
+    with _resolved_lock:
+        found = _RESOLVED.get((view.namespace, view.name))
+    if found is None or view.binding is None:
+        return None
+    spec, versions, resolved = found
+    metas = view.secrets
+    if spec != view.spec or set(versions) != set(metas):
+        return None
+    for secret, version in versions.items():
+        meta = metas[secret]
+        if meta is None or meta.resource_version != version:
+            return None  # absent or written since: read it (the read says what is wrong, or gets the new values)
+        if not meta.allowed:
+            raise SecretRefused("SecretNotAllowed", not_allowed_message(secret))
+    secret_name = str(spec["secretRef"]["name"])
+    uid = resolved.binding.secret_uid if resolved.binding is not None else ""
+    current = Binding(uid, versions[secret_name], endpoint_fingerprint("CloudCredential", spec))
+    stored = Binding.from_status({"secretBinding": view.binding})
+    decision = binding_decision("CloudCredential", spec, secret_name, current, stored, [])
+    if not decision.allowed:
+        raise decision.refusal()
+    return resolved
+
+
+def forget_resolved(namespace: str, name: str) -> None:
+    """Drop what :func:`resolve_credential` kept of a CloudCredential (it was deleted)."""
+    with _resolved_lock:
+        _RESOLVED.pop((namespace, name), None)
+
+
+def resolve_credential(namespace: str, name: str, view: CredentialView | None = None) -> ResolvedCredential:
     """Read CloudCredential ``name`` and its Secret(s); CredentialsNotFound names what is missing.
 
     Refuses (SecretRefused, before any value is used) a Secret without the opt-in label and one whose
     binding forbids sending it where the spec now points (see ``reconcile.secretaccess``).
+
+    With ``view`` (the credential as the watches delivered it, ``references_index.credential_view``) nothing
+    is read while the view shows the spec and Secret resourceVersions of the last read: its values are reused
+    (the client cache is versioned by the same resourceVersion), after the opt-in label and binding checks
+    on the indexed metadata and status.
     """
+    if view is not None and view.kind == "CloudCredential":
+        reused = reused_credential(view)
+        if reused is not None:
+            return reused
     reader = kube_client()
     credential = reader.get_object("CloudCredential", namespace, name)
     if credential is None:
@@ -227,7 +290,7 @@ def resolve_credential(namespace: str, name: str) -> ResolvedCredential:
         secret_ref["name"],
         f"Secret {secret_ref['name']!r} named by CloudCredential {name!r} does not exist; create it",
     )
-    ca_pem = _ca_pem(reader, namespace, (spec.get(spec["provider"]) or {}).get("caSecretRef"))
+    ca_pem, versions = _ca_read(reader, namespace, (spec.get(spec["provider"]) or {}).get("caSecretRef"))
     binding = checked_binding(reader, namespace, credential, secret_ref["name"], found)
     data = found.values
     renames = secret_ref.get("keys") or {}
@@ -235,7 +298,17 @@ def resolve_credential(namespace: str, name: str) -> ResolvedCredential:
     for logical, key in renames.items():
         if key in data:
             values[logical] = data[key]
-    return ResolvedCredential(name, spec, values, found.resource_version, ca_pem, binding, namespace)
+    resolved = ResolvedCredential(name, spec, values, found.resource_version, ca_pem, binding, namespace)
+    versions[secret_ref["name"]] = found.resource_version
+    remember_resolved(resolved, versions)
+    return resolved
+
+
+def remember_resolved(resolved: ResolvedCredential, versions: dict[str, str]) -> None:
+    """Keep ``resolved`` (read from its spec and the Secrets at ``versions``: name -> resourceVersion) for
+    the passes whose indexed view still shows them (:func:`reused_credential`)."""
+    with _resolved_lock:
+        _RESOLVED[(resolved.namespace, resolved.name)] = (copy.deepcopy(dict(resolved.spec)), dict(versions), resolved)
 
 
 def openstack_params(credential: ResolvedCredential, timeout_seconds: float = 30.0) -> OpenStackConnectionParams:
@@ -267,11 +340,14 @@ def openstack_params(credential: ResolvedCredential, timeout_seconds: float = 30
     )
 
 
-def openstack_backend(namespace: str, credentials_ref: dict[str, Any]) -> OpenStackBackend:
-    """The OpenStack backend for a ``credentialsRef`` (kind CloudCredential, provider openstack)."""
+def openstack_backend(
+    namespace: str, credentials_ref: dict[str, Any], view: CredentialView | None = None
+) -> OpenStackBackend:
+    """The OpenStack backend for a ``credentialsRef`` (kind CloudCredential, provider openstack); ``view``:
+    see :func:`resolve_credential`."""
     if credentials_ref.get("kind", "CloudCredential") != "CloudCredential":
         raise InvalidRequest(f"credentialsRef kind {credentials_ref['kind']!r} cannot reach OpenStack")
-    credential = resolve_credential(namespace, credentials_ref["name"])
+    credential = resolve_credential(namespace, credentials_ref["name"], view)
     return _openstack(credential, openstack_params(credential))
 
 

@@ -2,7 +2,9 @@
 
 Each pass takes the rule as the watch delivered it (no GET), checks its credential from the in-memory
 indexes of ``references_index`` (a broken reference backs off exponentially and is retried at once when
-the credential or its Secret changes, with no apiserver or cloud call meanwhile), lists its resource
+the credential or its Secret changes, with no apiserver or cloud call meanwhile; a usable one is not read
+again while the indexed spec and Secret resourceVersion are those of its last read: ``resolve_credential``
+with ``credential_view``), lists its resource
 type through the OpenStack backend (one listing serves every rule of that type evaluating within
 LISTING_TTL_SECONDS), asks ``reconcile.drift``
 what changed, creates one DriftEvent per change (deterministic name, owned by the rule), then
@@ -47,7 +49,7 @@ from ..shared.times import format_time, parse_time
 from .credentials import openstack_backend
 from .lifecycle import apply_status
 from .polling import BackOff, finish_status, register_polling
-from .references_index import reference_check
+from .references_index import CredentialView, credential_view, reference_check
 
 __all__ = ["SharedListings", "register"]
 
@@ -135,11 +137,13 @@ class RuleCycle:
         events_of: Callable[[], Iterable[bool]],
         logger: logging.Logger | kopf.Logger,
         reference_problem: ConditionUpdate | None = None,
+        credential: CredentialView | None = None,
     ) -> None:
         self.body, self.obj, self.memo, self.logger = body, obj, memo, logger
         self.namespace, self.name = str(obj["metadata"]["namespace"]), str(obj["metadata"]["name"])
         self.events_of = events_of
         self.reference_problem = reference_problem
+        self.credential = credential
         self.client = kube_client()
         self.store = BaselineStore(self.client.core)
         self.now = datetime.now(UTC)
@@ -189,7 +193,7 @@ class RuleCycle:
         """List, compare, record events, save the baseline; the conditions and status fields of the pass."""
         rule = RuleView.from_spec(self.name, spec)
         credential = spec.target.credentials_ref.name
-        backend = openstack_backend(self.namespace, spec.target.credentials_ref.to_k8s())
+        backend = openstack_backend(self.namespace, spec.target.credentials_ref.to_k8s(), self.credential)
         table = _TABLES.attach(self.namespace, credential, rule)
 
         def observe() -> Listing:
@@ -289,6 +293,7 @@ def register(settings: OperatorSettings) -> None:
             lambda: list(index.get((namespace, name), [])),
             kwargs["logger"],
             reference_check(RULE, namespace, obj["spec"], kwargs),
+            credential_view(RULE, namespace, obj["spec"], kwargs),
         )
         return lambda: cycle.run(settings)
 

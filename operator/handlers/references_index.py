@@ -5,6 +5,9 @@ ProxmoxNodes and Secret metadata, filled from the watches Kopf runs, instead of 
   a user's pass checks that its credential exists and names usable Secrets
   (:func:`reference_check`), and learns the cloud endpoint its backend calls go to (:func:`pass_endpoint`,
   what the pass pool limits per endpoint).
+- ``credential_binding`` maps the same keys to the credential's ``status.secretBinding`` (which version of
+  which Secret it last sent where): with :func:`credential_view` a user's pass re-checks the endpoint binding
+  from memory and reuses the values read before while the Secret's resourceVersion is unchanged.
 - ``credential_ready`` maps the same keys to the credential's Ready condition (status, reason, message), for
   users that wait until their credential is Ready (CloudResource).
 - ``secret_meta`` maps ``(namespace, name)`` of every Secret to :class:`SecretMeta`: resourceVersion, whether
@@ -19,6 +22,7 @@ created or updated (the users come from the ``credential_users`` index of ``user
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import kopf
@@ -40,11 +44,14 @@ from .users_index import CREDENTIAL_KINDS, INDEX_ID, UsersIndex, users_in
 from .wakeups import WAKE, WakeKey
 
 __all__ = [
+    "BINDING_INDEX",
     "CREDENTIALS_INDEX",
     "READY_INDEX",
     "SECRETS_INDEX",
+    "CredentialView",
     "credential_key_of",
     "credential_ready",
+    "credential_view",
     "own_secrets_check",
     "pass_endpoint",
     "reference_check",
@@ -57,6 +64,7 @@ __all__ = [
 CREDENTIALS_INDEX = "credential_specs"
 READY_INDEX = "credential_ready"
 SECRETS_INDEX = "secret_meta"
+BINDING_INDEX = "credential_binding"
 #: Per-credential memo key: what its users last saw of it (deleted, generation, Ready).
 _SEEN_MEMO = "users_saw"
 #: Which credentials name which Secret: (namespace, secret) -> credential keys (maintained on the event loop).
@@ -93,6 +101,37 @@ def reference_check(
             if found is not None:
                 secrets[secret.name] = found
     return credential_reference_condition(ObjectRef(key[0], key[2]), credential, secrets)
+
+
+@dataclass(frozen=True)
+class CredentialView:
+    """A credential as the watches last delivered it: its spec, its ``status.secretBinding`` (None: not
+    bound yet) and the metadata of the Secrets it names (None: absent). No Secret value."""
+
+    kind: str
+    namespace: str
+    name: str
+    spec: dict[str, Any]
+    binding: dict[str, Any] | None
+    secrets: dict[str, SecretMeta | None]
+
+
+def credential_view(
+    kind: str, namespace: str, spec: Mapping[str, Any], indexes: Mapping[str, Any]
+) -> CredentialView | None:
+    """The indexed view of the credential a user's spec names; None when the indexes are not there or the
+    credential is not known (the pass then reads it). Call on the event loop."""
+    key = credential_key_of(kind, namespace, spec)
+    if key is None or any(index not in indexes for index in (CREDENTIALS_INDEX, SECRETS_INDEX, BINDING_INDEX)):
+        return None
+    credential = _only(indexes[CREDENTIALS_INDEX], key)
+    if credential is None:
+        return None
+    binding = _only(indexes[BINDING_INDEX], key)
+    secrets = {
+        ref.name: _only(indexes[SECRETS_INDEX], (namespace, ref.name)) for ref in secret_refs(key[0], dict(credential))
+    }
+    return CredentialView(key[0], namespace, key[2], dict(credential), dict(binding) if binding else None, secrets)
 
 
 def secrets_of(
@@ -204,7 +243,14 @@ def register() -> None:
             fields = {field: str(ready.get(field) or "") for field in ("status", "reason", "message")}
             return {(_kind, str(namespace), name): fields}
 
+        def index_binding(
+            status: kopf.Status, name: str, namespace: str | None, _kind: str = kind, **_: Any
+        ) -> dict[WakeKey, dict[str, Any]]:
+            binding = dict(status.get("secretBinding") or {})
+            return {(_kind, str(namespace), name): binding} if binding else {}
+
         kopf.index(GROUP, VERSION, plural, id=CREDENTIALS_INDEX)(index_credential)
+        kopf.index(GROUP, VERSION, plural, id=BINDING_INDEX)(index_binding)
         kopf.index(GROUP, VERSION, plural, id=READY_INDEX)(index_ready)
         kopf.on.event(GROUP, VERSION, plural, id="wake-users", when=credential_changed)(wake_on_credential)
 
