@@ -30,9 +30,10 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, cast
 
 import requests
@@ -41,6 +42,7 @@ from requests.adapters import HTTPAdapter
 from ..errors import BackendError, InvalidRequest, TerminalError, Timeout, TLSVerificationFailed, Unavailable
 from ..metrics import PoolUsage, cloud_of_module, record_backend_call
 from ..stopping import pause
+from .records import Inventory, InventoryKind, InventoryRecord, parse_kinds
 
 __all__ = [
     "CacheKey",
@@ -334,6 +336,20 @@ class JsonApiClient(Generic[HP]):
     def calls_made(self) -> int:
         """API HTTP attempts made so far (retries included; token requests not counted)."""
         return self._http.calls
+
+    def _inventory(
+        self,
+        provider: str,
+        kinds: Iterable[str] | None,
+        records_of: Callable[[InventoryKind, datetime], Iterable[InventoryRecord]],
+    ) -> Inventory:
+        """The inventory of ``kinds`` (all when None): each kind's records from ``records_of(kind, synced)``,
+        with the API calls the listing made."""
+        wanted = parse_kinds(kinds)
+        synced = datetime.now(UTC)
+        start_calls = self._http.calls
+        records = [record for kind in wanted for record in records_of(kind, synced)]
+        return Inventory(provider, wanted, tuple(records), synced, api_calls=self._http.calls - start_calls)
 
     def _bearer_get(
         self,

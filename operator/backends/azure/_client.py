@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,7 +21,7 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.identity import ClientSecretCredential
 
 from ...errors import BackendError, InvalidRequest, PermissionDenied
-from ..records import CloudIdentity, Inventory, InventoryKind, InventoryRecord, parse_kinds
+from ..records import CloudIdentity, Inventory, InventoryKind, InventoryRecord
 from ..runtime import (
     ClientFactory,
     HttpAnswer,
@@ -162,17 +162,15 @@ class AzureRestBackend(JsonApiClient[AzureConnectionParams]):
 
     def inventory(self, kinds: Iterable[str] | None = None) -> Inventory:
         """Virtual machines (with power state), managed disks and virtual networks of the subscription."""
-        wanted = parse_kinds(kinds)
-        synced = datetime.now(UTC)
-        start_calls = self._http.calls
-        records: list[InventoryRecord] = []
         sub = self._params.subscription_id
-        for kind in wanted:
+
+        def records_of(kind: InventoryKind, synced: datetime) -> Iterator[InventoryRecord]:
             provider, version, extra, convert = _LISTS[kind]
             query = {"api-version": API_VERSIONS[version], **extra}
             for page in self._pages(f"/subscriptions/{sub}/providers/{provider}", query, f"list {provider}"):
-                records.extend(convert(item, synced) for item in page)
-        return Inventory("azure", wanted, tuple(records), synced, api_calls=self._http.calls - start_calls)
+                yield from (convert(item, synced) for item in page)
+
+        return self._inventory("azure", kinds, records_of)
 
 
 class AzureClientFactory(ClientFactory[AzureConnectionParams, AzureRestBackend]):

@@ -21,7 +21,7 @@ from google.auth.exceptions import GoogleAuthError
 from google.oauth2 import service_account
 
 from ...errors import BackendError, InvalidRequest
-from ..records import CloudIdentity, Inventory, InventoryKind, InventoryRecord, parse_kinds
+from ..records import CloudIdentity, Inventory, InventoryKind, InventoryRecord
 from ..runtime import (
     ClientFactory,
     HttpAnswer,
@@ -174,11 +174,8 @@ class GoogleRestBackend(JsonApiClient[GcpConnectionParams]):
 
     def inventory(self, kinds: Iterable[str] | None = None) -> Inventory:
         """Instances and disks of every zone (aggregated lists) and the project's networks, every page."""
-        wanted = parse_kinds(kinds)
-        synced = datetime.now(UTC)
-        start_calls = self._http.calls
-        records: list[InventoryRecord] = []
-        for kind in wanted:
+
+        def records_of(kind: InventoryKind, synced: datetime) -> Iterator[InventoryRecord]:
             path, aggregated, key, convert = _LISTS[kind]
             for page in self._pages(path, f"list {path}"):
                 if aggregated:
@@ -186,8 +183,9 @@ class GoogleRestBackend(JsonApiClient[GcpConnectionParams]):
                     items = [item for scope in scopes for item in scope.get(key) or ()]
                 else:
                     items = list(page.get(key) or ())
-                records.extend(convert(item, synced) for item in items)
-        return Inventory("gcp", wanted, tuple(records), synced, api_calls=self._http.calls - start_calls)
+                yield from (convert(item, synced) for item in items)
+
+        return self._inventory("gcp", kinds, records_of)
 
 
 def _utc(value: datetime | None) -> datetime | None:
