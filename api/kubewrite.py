@@ -67,6 +67,8 @@ class Writer(Protocol):
     def create_secret(
         self, name: str, string_data: Mapping[str, str], labels: Mapping[str, str] | None = None
     ) -> None: ...
+    # Duplicate scan: KubeWriter.patch_secret's signature, stated by this Protocol; deliberate because callers
+    # and route-test fakes pass labels/resource_version positionally.
     def patch_secret(
         self,
         name: str,

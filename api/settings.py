@@ -97,6 +97,8 @@ class ApiSettings(BaseSettings):
         description="Comma-separated host names, IPs or CIDRs webhooks may target over plain http:// and "
         "even when loopback/link-local; everything else must be https:// to a non-loopback host.",
     )
+    # Duplicate scan: the Field(default, pattern, description) form of the named-object settings; deliberate
+    # because each names its own object.
     observability_configmap: str = Field(
         "daytwo-observability",
         pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$",

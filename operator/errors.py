@@ -75,6 +75,8 @@ class PermissionDenied(TerminalError):
         self.missing = missing
 
 
+# Duplicate scan: the error classes share a form (docstring, reason); deliberate because there is one class
+# per reason callers catch.
 class NotFound(TerminalError):
     """The object, endpoint or catalog service does not exist."""
 

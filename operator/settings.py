@@ -37,6 +37,8 @@ class OperatorSettings(BaseSettings):
     )
     log_format: str = Field("json", pattern="^(json|full|plain)$", description="json for machines, full for people.")
     log_level: str = Field("INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    # Duplicate scan: the Field(default, ge, le, description) form of every bounded setting; deliberate because
+    # each setting has its own bounds and text.
     workers: int = Field(
         6,
         ge=1,

@@ -78,6 +78,7 @@ class _Seen:
     at: float
 
 
+# Duplicate scan: alike RestoreJob's plan Request in shape only (typed fields with defaults); deliberate.
 @dataclass
 class Membership:
     """One shard's view of which shards are live, fed by its heartbeats; answers who owns an object."""

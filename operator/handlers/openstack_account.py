@@ -119,6 +119,8 @@ class OpenStackAccount:
             record_time(server.created_at, f"openstack server {server.id}"),
         )
 
+    # Duplicate scan: _server/_volume/_network share a form (meta, then an InventoryRecord); deliberate because
+    # each maps its own OpenStack record's fields.
     def _volume(self, volume: Volume, synced: datetime) -> InventoryRecord:
         meta = _meta(
             size_gb=volume.size_gb,

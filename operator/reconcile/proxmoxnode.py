@@ -116,6 +116,8 @@ class GuestView:
     netout: int = 0
 
 
+# Duplicate scan: usage fields named like the guest reading's (Proxmox reports both so); deliberate because
+# they come from different calls and mean different things (a node's vs a guest's).
 @dataclass(frozen=True)
 class NodeReading:
     """One cluster node as GET /nodes reports it (an offline node reads zero usage)."""

@@ -33,6 +33,7 @@ REFERENCE_REASONS = frozenset(
 )
 
 
+# Duplicate scan: frozen dataclasses like shared/gpuviews' in shape only; deliberate (unrelated values).
 @dataclass(frozen=True)
 class ObjectRef:
     """A daytwo object in the same namespace."""

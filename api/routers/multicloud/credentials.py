@@ -33,6 +33,8 @@ from .schemas import CredentialCreate, CredentialOut, CredentialUpdate, errors
 __all__ = ["router"]
 
 log = logging.getLogger("daytwo.api.multicloud")
+# Duplicate scan: the same preamble (router, permission aliases, id path, kind) as resources.py; deliberate
+# because each names its own permissions and kind.
 router = APIRouter(tags=["multicloud: credentials"])
 Reader = Annotated[Principal, require("credentials:read")]
 Writer = Annotated[Principal, require("credentials:write")]

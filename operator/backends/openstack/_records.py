@@ -74,6 +74,7 @@ class Project:
     parent_id: str | None = None
 
 
+# Duplicate scan: the records are frozen dataclasses of one form; deliberate because there is one per API object.
 @dataclass(frozen=True, slots=True)
 class User:
     """A Keystone user."""

@@ -262,6 +262,8 @@ def plan_openstack(request: Request, observed: OpenStackObserved, *, dry_run: bo
         return plan.refuse("ProjectNotFound", observed.project_error or f"no project {request.project!r}")
     if observed.scope_error:
         return plan.refuse("CredentialScope", observed.scope_error)
+    # Duplicate scan: the VM and restore-point checks share a form (refuse when missing, else report it);
+    # deliberate because each reports its own fields.
     vm = observed.vm
     if vm is None:
         return plan.refuse("VmNotFound", f"no server {request.vm_id} (as the credential sees it)")
