@@ -81,8 +81,15 @@ class BaselineStore:
             chunks.append(base64.b64decode((part.binary_data or {})["baseline.gz"]))
         return dict(json.loads(gzip.decompress(b"".join(chunks)))) if chunks else {}
 
-    def save(self, namespace: str, rule: str, owner: dict[str, Any], entries: Mapping[str, Entry]) -> str:
-        """Replace the baseline (crash-safe, see the module docstring); returns the index ConfigMap name."""
+    def save(
+        self, namespace: str, rule: str, owner: dict[str, Any], entries: Mapping[str, Entry], fresh: bool = False
+    ) -> str:
+        """Replace the baseline (crash-safe, see the module docstring); returns the index ConfigMap name.
+
+        ``fresh``: the rule has saved none yet (its status names no baselineRef), so the index is created
+        without trying a replace first and no other parts are looked for (parts a crashed first save left
+        behind go with the next save that is not fresh, or with the rule); an index found existing after all
+        is replaced as usual."""
         payload = compress(entries)
         chunks = [payload[i : i + PART_BYTES] for i in range(0, len(payload), PART_BYTES)] or [b""]
         del payload
@@ -102,6 +109,9 @@ class BaselineStore:
             ),
             data={"token": token, "parts": str(len(chunks)), "entries": str(len(entries))},
         )
+        if fresh and self._create(namespace, index):
+            trim()
+            return self.index_name(rule)
         try:
             self._core.replace_namespaced_config_map(self.index_name(rule), namespace, index)
         except ApiException as error:
@@ -111,6 +121,16 @@ class BaselineStore:
         self._delete_other_parts(namespace, rule, token, labels[_LABEL])
         trim()
         return self.index_name(rule)
+
+    def _create(self, namespace: str, body: client.V1ConfigMap) -> bool:
+        """Create ``body``; False when it exists already."""
+        try:
+            self._core.create_namespaced_config_map(namespace, body)
+        except ApiException as error:
+            if error.status != 409:
+                raise
+            return False
+        return True
 
     def _delete_other_parts(self, namespace: str, rule: str, token: str, label: str) -> None:
         listed = self._core.list_namespaced_config_map(namespace, label_selector=f"{_LABEL}={label}")

@@ -148,6 +148,7 @@ class RuleCycle:
         self.store = BaselineStore(self.client.core)
         self.now = datetime.now(UTC)
         self.evaluated = False
+        self.saved = False
 
     def run(self, settings: OperatorSettings) -> float:
         """Evaluate once (unless disabled); returns seconds until the next pass (BackOff when the credential
@@ -156,6 +157,7 @@ class RuleCycle:
         if obj["metadata"].get("deletionTimestamp"):
             return settings.resync_seconds
         spec, status = DriftRuleSpec.model_validate(obj["spec"]), self._status()
+        self.saved = bool(status.get("baselineRef"))  # else no baseline ConfigMap to read yet
         fields: dict[str, Any] = {}
         delay: float
         if not spec.enabled:
@@ -208,12 +210,15 @@ class RuleCycle:
         )
         projects = _PROJECTS.get((self.namespace, credential), lambda: _project_map(backend))
         if not table.loaded(self.name):
-            table.load(self.name, self.store.load(self.namespace, self.name) or {})
+            stored = self.store.load(self.namespace, self.name) if self.saved else None
+            table.load(self.name, stored or {})
         result = evaluate(rule, listing.items, table.view(self.name), projects, self.now)
         with ThreadPoolExecutor(max_workers=EVENT_WRITERS) as pool:
             created = sum(pool.map(lambda event: self.record(obj, *event), result.events))
         if result.baseline_changed:
-            fields["baselineRef"] = self.store.save(self.namespace, self.name, obj, result.baseline)
+            fields["baselineRef"] = self.store.save(
+                self.namespace, self.name, obj, result.baseline, fresh=not self.saved
+            )
             table.store(self.name, result.baseline)
         if created:
             kopf.event(
