@@ -27,7 +27,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -64,29 +64,60 @@ PROJECTS_TTL_SECONDS = 300.0
 
 
 class SharedListings:
-    """A short-lived cache where concurrent callers of the same key wait for one fetch."""
+    """A short-lived cache where concurrent callers of the same key share one fetch (singleflight).
+
+    A caller arriving while a fetch of its key is in flight waits for that fetch and gets its value, or its
+    error (a failing or hung cloud is asked once, not once per waiting rule); one arriving later gets the
+    value while it is younger than ``ttl_seconds`` (and ``usable`` for it), else fetches anew."""
 
     def __init__(self, ttl_seconds: float) -> None:
         self._ttl = ttl_seconds
         self._guard = threading.Lock()
-        self._locks: dict[tuple[str, ...], threading.Lock] = {}
+        self._inflight: dict[tuple[str, ...], tuple[Future[Any], list[int]]] = {}
         self._entries: dict[tuple[str, ...], tuple[float, Any]] = {}
 
     def get(self, key: tuple[str, ...], fetch: Callable[[], T], usable: Callable[[T], bool] | None = None) -> T:
-        """The cached value of ``key`` when fresh (and ``usable``), else ``fetch()`` (once, whoever else is waiting)."""
+        """The cached value of ``key`` when fresh (and ``usable``), the in-flight fetch's, else ``fetch()``'s."""
+        while True:
+            with self._guard:
+                now = time.monotonic()  # drop stale listings so they are not kept alive between passes
+                for stale in [k for k, (at, _) in self._entries.items() if now - at >= self._ttl]:
+                    del self._entries[stale]
+                cached = self._entries.get(key)
+                if cached is not None and (usable is None or usable(cached[1])):
+                    return cached[1]  # type: ignore[no-any-return]
+                inflight = self._inflight.get(key)
+                if inflight is None:
+                    future: Future[Any] = Future()
+                    self._inflight[key] = (future, [0])
+                else:
+                    inflight[1][0] += 1
+            if inflight is None:
+                return self._fetch(key, future, fetch)
+            value = inflight[0].result()  # the shared fetch's value, or its error raised here too
+            if usable is None or usable(value):
+                return value  # type: ignore[no-any-return]
+            # fetched without what this caller needs (it attached after that fetch started): fetch again
+
+    def waiting(self, key: tuple[str, ...]) -> int:
+        """How many callers wait for the fetch of ``key`` in flight (0 when none is)."""
         with self._guard:
-            lock = self._locks.setdefault(key, threading.Lock())
-            now = time.monotonic()  # drop stale listings so they are not kept alive between passes
-            for stale in [k for k, (at, _) in self._entries.items() if now - at >= self._ttl and k != key]:
-                del self._entries[stale]
-        with lock:
-            cached = self._entries.get(key)
-            fresh = cached is not None and time.monotonic() - cached[0] < self._ttl
-            if cached is not None and fresh and (usable is None or usable(cached[1])):
-                return cached[1]  # type: ignore[no-any-return]
+            inflight = self._inflight.get(key)
+            return inflight[1][0] if inflight is not None else 0
+
+    def _fetch(self, key: tuple[str, ...], future: Future[Any], fetch: Callable[[], T]) -> T:
+        try:
             value = fetch()
+        except BaseException as error:
+            with self._guard:
+                del self._inflight[key]
+            future.set_exception(error)
+            raise
+        with self._guard:
+            del self._inflight[key]
             self._entries[key] = (time.monotonic(), value)
-            return value
+        future.set_result(value)
+        return value
 
 
 _LISTINGS = SharedListings(LISTING_TTL_SECONDS)

@@ -52,3 +52,25 @@ def test_a_stale_listing_is_not_reused() -> None:
     listings.get(KEY, lambda: fetched.append(1))
     listings.get(KEY, lambda: fetched.append(1))
     assert len(fetched) == 2
+
+
+def test_rules_waiting_on_a_failing_listing_share_its_error() -> None:
+    listings = SharedListings(ttl_seconds=3600.0)
+    fetched: list[int] = []
+    waiters = 20
+
+    def fetch() -> list[str]:
+        fetched.append(1)
+        for _ in range(3000):  # until every other rule waits for this listing (bounded: never hangs)
+            if listings.waiting(KEY) >= waiters - 1:
+                break
+            threading.Event().wait(0.01)
+        raise TimeoutError("the cloud did not answer")
+
+    with ThreadPoolExecutor(max_workers=waiters) as pool:
+        results = [pool.submit(listings.get, KEY, fetch) for _ in range(waiters)]
+        errors = [result.exception(timeout=60) for result in results]
+    assert len(fetched) == 1, "one call to a failing cloud, not one per waiting rule"
+    assert all(isinstance(error, TimeoutError) for error in errors)
+    assert listings.waiting(KEY) == 0
+    assert listings.get(KEY, lambda: ["vm-1"]) == ["vm-1"]  # a failure is not cached
