@@ -61,6 +61,14 @@ class OperatorSettings(BaseSettings):
         description="First retry of an object whose reference (credential, Secret) is broken; doubles per failed "
         "pass up to resync_seconds. A change of the referenced object or Secret retries at once.",
     )
+    drift_listing_ttl_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=30,
+        description="DriftRules on one (credential, resource type) share one listing of the cloud: those due "
+        "while it is in flight wait for it, those due within this many seconds after reuse it (at most 30, the "
+        "shortest rule interval; 0: only in-flight listings are shared).",
+    )
     status_heartbeat_seconds: float = Field(
         3600.0,
         ge=1,

@@ -6,7 +6,7 @@ the credential or its Secret changes, with no apiserver or cloud call meanwhile;
 again while the indexed spec and Secret resourceVersion are those of its last read: ``resolve_credential``
 with ``credential_view``), lists its resource
 type through the OpenStack backend (one listing serves every rule of that type evaluating within
-LISTING_TTL_SECONDS), asks ``reconcile.drift``
+DAYTWO_DRIFT_LISTING_TTL_SECONDS, and every rule due while it is in flight waits for it), asks ``reconcile.drift``
 what changed, creates one DriftEvent per change (deterministic name, owned by the rule), then
 saves the baseline (ConfigMaps, see ``daytwo.operator.baselines``). Events are created before
 the baseline is saved: a crash in between re-detects the same change under the same name, which
@@ -51,12 +51,10 @@ from .lifecycle import apply_status
 from .polling import BackOff, finish_status, register_polling
 from .references_index import CredentialView, credential_view, reference_check
 
-__all__ = ["SharedListings", "register"]
+__all__ = ["SharedListings", "configure_listings", "register"]
 
 T = TypeVar("T")
 RULE = "DriftRule"
-#: Rules evaluating within this many seconds of each other share one listing of a resource type.
-LISTING_TTL_SECONDS = 5.0
 #: DriftEvents of one pass are created this many at a time (each is one apiserver round trip).
 EVENT_WRITERS = 8
 #: Project and domain names change rarely; they are re-read this often.
@@ -120,10 +118,17 @@ class SharedListings:
         return value
 
 
-_LISTINGS = SharedListings(LISTING_TTL_SECONDS)
+#: Rules on one (credential, resource type) share a listing (``configure_listings``: DAYTWO_DRIFT_LISTING_TTL_SECONDS).
+_LISTINGS = SharedListings(OperatorSettings.model_fields["drift_listing_ttl_seconds"].default)
 _PROJECTS = SharedListings(PROJECTS_TTL_SECONDS)
 #: One in-memory baseline per (namespace, credential, resource type), shared by the enabled rules on it.
 _TABLES = BaselineTables()
+
+
+def configure_listings(settings: OperatorSettings) -> None:
+    """Share drift listings for ``settings.drift_listing_ttl_seconds`` after they complete."""
+    global _LISTINGS
+    _LISTINGS = SharedListings(settings.drift_listing_ttl_seconds)
 
 
 def _attach(namespace: str, name: str, spec: dict[str, Any]) -> None:
@@ -310,6 +315,7 @@ class RuleCycle:
 
 def register(settings: OperatorSettings) -> None:
     """Register the DriftRule daemon, its wake handler, the DriftEvent index and the DriftEvent handler."""
+    configure_listings(settings)
 
     def drift_events_by_rule(namespace: str | None, spec: kopf.Spec, **_: Any) -> dict[tuple[str, str], bool]:
         event = DriftEventSpec.model_validate(dict(spec))
