@@ -8,13 +8,14 @@ for real. The caller is resolved once per request (:func:`resolve_principal`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 
 from .audit import AuditLog
-from .auth.roles import check_permission
+from .auth.proxy import ProxyAuth, anonymous_principal, peer_of
+from .auth.roles import PENDING, check_permission
 from .auth.service import AuthService, Principal
 from .errors import ApiError
 from .kubewrite import KubeWriter, Writer
@@ -56,6 +57,14 @@ class Services:
     audit: AuditLog | None = None
     #: builds the writer for a caller (tests substitute a fake)
     writer_factory: Callable[[Principal], Writer] | None = None
+    _proxy: ProxyAuth | None = field(default=None, repr=False)
+
+    @property
+    def proxy(self) -> ProxyAuth:
+        """The trusted auth proxies of the settings (built once)."""
+        if self._proxy is None:
+            self._proxy = ProxyAuth.from_settings(self.settings)
+        return self._proxy
 
     def writer_for(self, principal: Principal) -> Writer:
         """A writer acting as ``principal``."""
@@ -88,6 +97,8 @@ def _credentials(request: Request) -> tuple[str, str]:
 def resolve_principal(request: Request) -> Principal | None:
     """The caller, or None when anonymous; resolved once per request (cached in the request's state).
 
+    A bearer token or API key names the caller; without either, a trusted auth proxy's headers may
+    (api/auth/proxy.py: only from a configured peer address; 403 when its groups map to no role).
     A bad credential is a 401; counts the per-user rate limit (429 when over, headers either way).
     Headers are read directly rather than through FastAPI's security classes: fewer dependency
     nodes per request (the OpenAPI documents the schemes; see api/app.py).
@@ -98,8 +109,11 @@ def resolve_principal(request: Request) -> Principal | None:
         return cached  # type: ignore[no-any-return]
     bearer, api_key = _credentials(request)
     if not bearer and not api_key:
-        state["principal"] = None
-        return None
+        proxied = _proxied(request, state)
+        if proxied is None:
+            state["principal"] = None
+            return None
+        return _limited(request, state, proxied, proxied.username)
     auth = get_services(request).auth
     if auth is None:
         raise ApiError(503, "Authentication is not available", "SERVICE_UNAVAILABLE")
@@ -108,7 +122,31 @@ def resolve_principal(request: Request) -> Principal | None:
         raise ApiError(
             401, "Invalid or expired credentials", "AUTHENTICATION_FAILED", headers={"WWW-Authenticate": "Bearer"}
         )
-    decision = auth.limit_user(principal)
+    return _limited(request, state, principal, principal.username)
+
+
+def _proxied(request: Request, state: dict[str, Any]) -> Principal | None:
+    """The caller a trusted auth proxy names (None: proxy trust off, peer untrusted, or no user header)."""
+    proxy = get_services(request).proxy
+    if not proxy.enabled:
+        return None
+    principal = proxy.principal(request.headers, peer_of(request.scope))
+    if principal is not None and principal.role == PENDING:
+        state["principal"] = principal  # the audit entry of the denial names the proxy's user
+        raise ApiError(
+            403,
+            "Permission denied: none of the caller's groups maps to a daytwo role (DAYTWO_API_AUTH_PROXY_GROUP_ROLES)",
+            "FORBIDDEN",
+        )
+    return principal
+
+
+def _limited(request: Request, state: dict[str, Any], principal: Principal, key: str) -> Principal:
+    """Count one call of ``principal`` against the per-user limit under ``key``; 429 when over."""
+    auth = get_services(request).auth
+    if auth is None:
+        raise ApiError(503, "Authentication is not available", "SERVICE_UNAVAILABLE")
+    decision = auth.user_limiter.hit(key)
     state["rate_limit_headers"] = decision.headers()
     if not decision.allowed:
         raise ApiError(429, "Rate limit exceeded; try again later", "RATE_LIMITED", headers=decision.headers())
@@ -122,9 +160,19 @@ async def current_principal(request: Request) -> Principal | None:
 
 
 def _logged_in(request: Request) -> Principal:
+    """The caller, or the API's anonymous caller (``anonymous_role_<api>``) for a request without credentials;
+    401 when neither."""
     principal = resolve_principal(request)
     if principal is None:
-        raise ApiError(401, "Not authenticated", "AUTHENTICATION_FAILED", headers={"WWW-Authenticate": "Bearer"})
+        family = str(request.scope.get("root_path", "")).rsplit("/", 1)[-1]
+        anonymous = anonymous_principal(get_services(request).settings, family)
+        if anonymous is None:
+            raise ApiError(401, "Not authenticated", "AUTHENTICATION_FAILED", headers={"WWW-Authenticate": "Bearer"})
+        # anonymous callers share a role, not a rate budget: one per client address
+        client = request.client.host if request.client else "unknown"
+        principal = _limited(
+            request, request.scope.setdefault("state", {}), anonymous, f"{anonymous.username}@{client}"
+        )
     return principal
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -63,6 +64,41 @@ class ApiSettings(BaseSettings):
         "",
         description="Proxies (comma-separated IPs, or *) whose X-Forwarded-For is trusted for the client IP "
         "(per-IP login limits behind an ingress); empty: the peer address counts.",
+    )
+    auth_proxy_addresses: str = Field(
+        "",
+        description="Trusted auth proxies (comma-separated IPs or CIDRs): only a request whose TCP peer is one of "
+        "them may name its caller by the auth_proxy_* headers (never decided by X-Forwarded-For); empty = off.",
+    )
+    auth_proxy_user_headers: str = Field(
+        "X-Forwarded-User,X-Auth-Request-User", description="Headers naming the proxy's user (first set wins)."
+    )
+    auth_proxy_email_headers: str = Field(
+        "X-Forwarded-Email,X-Auth-Request-Email",
+        description="Headers with the user's e-mail, the caller's name when no user header is set.",
+    )
+    auth_proxy_groups_headers: str = Field(
+        "X-Forwarded-Groups,X-Auth-Request-Groups", description="Headers with the user's groups (comma-separated)."
+    )
+    auth_proxy_group_roles: dict[str, str] = Field(
+        default_factory=dict,
+        description='Proxy group -> daytwo role (JSON, e.g. {"ops": "operator", "sre": "admin"}); the strongest '
+        "role of the user's groups applies; a user none of whose groups is listed gets 403.",
+    )
+    anonymous_role_platform9: Literal["none", "viewer", "operator"] = Field(
+        "none", description="Role of callers without credentials on /platform9 (closed networks only; logged loudly)."
+    )
+    anonymous_role_horcrux: Literal["none", "viewer", "operator"] = Field(
+        "none", description="Role of callers without credentials on /horcrux (closed networks only; logged loudly)."
+    )
+    anonymous_role_pmi: Literal["none", "viewer", "operator"] = Field(
+        "none", description="Role of callers without credentials on /pmi (closed networks only; logged loudly)."
+    )
+    anonymous_role_spot: Literal["none", "viewer", "operator"] = Field(
+        "none", description="Role of callers without credentials on /spot (closed networks only; logged loudly)."
+    )
+    anonymous_role_multicloud: Literal["none", "viewer", "operator"] = Field(
+        "none", description="Role of callers without credentials on /multicloud (closed networks only; logged loudly)."
     )
     watch_timeout_seconds: int = Field(300, ge=5, description="Server-side timeout of one watch request.")
     startup_timeout_seconds: int = Field(
@@ -135,6 +171,26 @@ class ApiSettings(BaseSettings):
     restore_cleanup_volumes: bool = Field(
         False, description="pf9 RESTORE_CLEANUP_VOLUMES (the operator's DAYTWO_RESTORE_CLEANUP_VOLUMES)."
     )
+
+    @field_validator("auth_proxy_addresses")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        """Refuse an entry that is not an IP or CIDR (a typo would silently trust nobody, or the wrong peer)."""
+        from .auth.proxy import parse_networks
+
+        parse_networks(value)
+        return value
+
+    @field_validator("auth_proxy_group_roles")
+    @classmethod
+    def _proxy_roles(cls, value: dict[str, str]) -> dict[str, str]:
+        """Each group maps to a daytwo role other than ``pending`` (leave a group out for no access)."""
+        from .auth.proxy import PROXY_ROLES
+
+        for group, role in value.items():
+            if role not in PROXY_ROLES:
+                raise ValueError(f"group {group!r}: role must be one of {', '.join(PROXY_ROLES)}, not {role!r}")
+        return value
 
     @field_validator("jwt_secret")
     @classmethod

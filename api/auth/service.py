@@ -111,7 +111,9 @@ class Principal:
     username: str
     role: str
     permissions: frozenset[str] = field(default_factory=frozenset)
-    via: Literal["jwt", "api_key"] = "jwt"
+    #: how the caller authenticated; ``proxy`` (trusted auth-proxy headers) and ``anonymous`` (an API's
+    #: anonymous role) callers are named ``proxy:<user>`` / ``anonymous:<api>`` (api/auth/proxy.py)
+    via: Literal["jwt", "api_key", "proxy", "anonymous"] = "jwt"
     token_id: str = ""  # the JWT's jti (empty for API keys)
     expires_at: datetime | None = None
     user_id: int = 0
@@ -132,8 +134,9 @@ class Principal:
 
     @property
     def impersonate_user(self) -> str:
-        """``Impersonate-User`` for Kubernetes: ``daytwo:user:<username>``."""
-        return USER_PREFIX + self.username
+        """``Impersonate-User`` for Kubernetes: ``daytwo:user:<username>``; a proxy or anonymous caller as
+        named (``proxy:<user>``, ``anonymous:<api>``), apart from daytwo's own accounts."""
+        return self.username if self.via in ("proxy", "anonymous") else USER_PREFIX + self.username
 
     @property
     def impersonate_group(self) -> str:
