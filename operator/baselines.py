@@ -3,11 +3,14 @@
 One DriftRule's baseline is a JSON object ``{resource id: [value, name, project id, since]}``,
 gzip-compressed and split into parts of at most PART_BYTES (a ConfigMap holds at most 1 MiB):
 
-- ``<rule>-drift-baseline`` (the index) names the current token and the number of parts;
-- ``<rule>-drift-baseline-<token>-<n>`` hold the parts (``binaryData``).
+- ``<rule>-drift-baseline`` (the index) names the current token and the number of parts, or holds the
+  baseline itself (``binaryData``, ``parts: "0"``) when it fits one part: one ConfigMap per rule, and a
+  first save is one create;
+- ``<rule>-drift-baseline-<token>-<n>`` hold the parts (``binaryData``) of a larger one.
 
-A save writes the new parts first, then points the index at them, then deletes parts of other
-tokens: a crash at any moment leaves the previous or the new baseline whole, never a mix.
+A save writes the new parts first, then points the index at them (or writes it with the baseline in it),
+then deletes parts of other tokens: a crash at any moment leaves the previous or the new baseline whole,
+never a mix.
 Every ConfigMap is owned by its DriftRule, so deleting the rule removes them.
 
 In memory the rules on one (credential, resource type) share one table (``reconcile.driftbaseline``);
@@ -52,8 +55,9 @@ _LABEL = "daytwo.io/drift-baseline"
 class BaselineStore:
     """Load and save drift baselines for DriftRules in their namespace."""
 
-    def __init__(self, core: client.CoreV1Api) -> None:
+    def __init__(self, core: client.CoreV1Api, part_bytes: int = PART_BYTES) -> None:
         self._core = core
+        self._part_bytes = part_bytes
 
     @staticmethod
     def index_name(rule: str) -> str:
@@ -70,6 +74,9 @@ class BaselineStore:
             raise
         data = index.data or {}
         token, parts = data.get("token"), int(data.get("parts", "0"))
+        inline = (index.binary_data or {}).get("baseline.gz")
+        if inline is not None:
+            return dict(json.loads(gzip.decompress(base64.b64decode(inline))))
         chunks = []
         for number in range(parts):
             try:
@@ -91,10 +98,12 @@ class BaselineStore:
         behind go with the next save that is not fresh, or with the rule); an index found existing after all
         is replaced as usual."""
         payload = compress(entries)
-        chunks = [payload[i : i + PART_BYTES] for i in range(0, len(payload), PART_BYTES)] or [b""]
+        size = self._part_bytes
+        chunks = [payload[i : i + size] for i in range(0, len(payload), size)] or [b""]
         del payload
         token = secrets.token_hex(4)
         labels = {_LABEL: rule[:63].rstrip("-._")}
+        inline = {"baseline.gz": base64.b64encode(chunks.pop()).decode()} if len(chunks) == 1 else None
         for number, chunk in enumerate(chunks):
             body = client.V1ConfigMap(
                 metadata=client.V1ObjectMeta(
@@ -108,6 +117,7 @@ class BaselineStore:
                 name=self.index_name(rule), labels=labels, owner_references=[owner_reference(owner)]
             ),
             data={"token": token, "parts": str(len(chunks)), "entries": str(len(entries))},
+            binary_data=inline,
         )
         if fresh and self._create(namespace, index):
             trim()

@@ -60,7 +60,7 @@ def test_a_first_save_only_creates() -> None:
     maps = ConfigMaps()
     store = BaselineStore(maps)
     assert store.save(NS, RULE, OWNER, ENTRIES, fresh=True) == f"{RULE}-drift-baseline"
-    assert maps.calls == ["create", "create"]  # one part, the index
+    assert maps.calls == ["create"]  # the index, holding a baseline that fits one part
     assert store.load(NS, RULE) == ENTRIES
 
 
@@ -71,8 +71,8 @@ def test_a_later_save_replaces_and_drops_the_old_parts() -> None:
     changed = {"vm-1": ["m1.large", "web", "p1", "2026-12-03T01:00:00Z"]}
     maps.calls.clear()
     store.save(NS, RULE, OWNER, changed)
-    assert maps.calls == ["create", "replace", "list", "delete"]
-    assert len(maps.items) == 2 and store.load(NS, RULE) == changed
+    assert maps.calls == ["replace", "list"]
+    assert len(maps.items) == 1 and store.load(NS, RULE) == changed
 
 
 def test_a_fresh_save_over_an_existing_index_replaces_it() -> None:
@@ -81,4 +81,15 @@ def test_a_fresh_save_over_an_existing_index_replaces_it() -> None:
     store.save(NS, RULE, OWNER, ENTRIES, fresh=True)
     changed = {"vm-2": ["m1.tiny", "db", "p1", "2026-12-03T02:00:00Z"]}
     store.save(NS, RULE, OWNER, changed, fresh=True)  # the status lost its baselineRef (crash before the patch)
-    assert len(maps.items) == 2 and store.load(NS, RULE) == changed
+    assert len(maps.items) == 1 and store.load(NS, RULE) == changed
+
+
+def test_a_baseline_larger_than_a_part_is_split_and_its_old_parts_dropped() -> None:
+    maps = ConfigMaps()
+    store = BaselineStore(maps, part_bytes=4_000)
+    many = {f"vm-{index}": [f"flavor-{index}", f"name-{index}", "p1", "2026-12-03T00:00:00Z"] for index in range(3000)}
+    store.save(NS, RULE, OWNER, many, fresh=True)
+    parts = [name for name in maps.items if name != f"{RULE}-drift-baseline"]
+    assert len(parts) > 1 and store.load(NS, RULE) == many
+    store.save(NS, RULE, OWNER, ENTRIES)  # fits one part again: inline, the old parts go
+    assert list(maps.items) == [f"{RULE}-drift-baseline"] and store.load(NS, RULE) == ENTRIES
