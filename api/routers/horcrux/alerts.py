@@ -193,8 +193,8 @@ def acknowledge(rule_id: str, target: str, act: Write = writes("vms:write")) -> 
         raise ApiError(404, f"No active alert of rule '{rule_id}' on '{target}'", "NOT_FOUND")
     acks = [a for a in (obj["spec"].get("acknowledgements") or []) if a.get("target") != target]
     acks.append({"target": target, "by": act.user.username, "at": format_time(datetime.now(UTC))})
-    patch = {"metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]}, "spec": {"acknowledgements": acks}}
-    act.writer.patch(KIND, rule_id, patch)
+    # no resourceVersion precondition: the operator's status writes move it every pass while alerts fire
+    act.writer.patch(KIND, rule_id, {"spec": {"acknowledgements": acks}})
     act.audit("alert.acknowledge", f"{rule_id}/{target}")
     return {"message": "Alert acknowledged"}
 
