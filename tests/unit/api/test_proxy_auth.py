@@ -130,7 +130,7 @@ def test_settings_refuse_bad_proxy_addresses_and_roles() -> None:
     with pytest.raises(ValidationError, match="role must be one of"):
         ApiSettings(jwt_secret=TEST_SECRET, auth_proxy_group_roles={"x": "pending"})
     with pytest.raises(ValidationError):
-        ApiSettings(jwt_secret=TEST_SECRET, anonymous_role_pmi="admin")  # type: ignore[arg-type]
+        ApiSettings(jwt_secret=TEST_SECRET, anonymous_role_pmi="admin")
 
 
 def test_anonymous_viewer_on_one_api_reads_there_only_and_cannot_write() -> None:
