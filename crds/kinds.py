@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from . import aggregatemigration, alertrule, cloudcredential, cloudresource, drift, proxmoxnode, restorejob, snapshotpolicy
+from . import (
+    aggregatemigration,
+    alertrule,
+    cloudcredential,
+    cloudresource,
+    drift,
+    proxmoxnode,
+    restorejob,
+    snapshotpolicy,
+)
 from .base import KindDefinition
 
 __all__ = ["KINDS", "by_kind"]
