@@ -22,6 +22,9 @@ import pytest
 from tests.harness.facade import Facade
 from tests.harness.kubectl import Kubectl
 from tests.harness.processes import wait_until
+from tests.harness.standins import VAULT_NAMESPACE as DEMO_NAMESPACE
+from tests.harness.standins import VAULT_TOKEN as VAULT_TOKEN_DEMO
+from tests.harness.standins import Standin
 from tests.standins.vault import VaultStandin
 
 from .conftest import NAMESPACE
@@ -231,6 +234,29 @@ def test_vault_kv2_when_configured(
     assert mine and all(ns == VAULT_NAMESPACE and path.startswith("/v1/kv/") for _, path, ns in mine)
     assert ("LIST", f"/v1/kv/metadata/{base}", VAULT_NAMESPACE) in mine
     _refused(facade, base)
+
+
+def test_demo_vault_standin(facade: Facade, standins: list[Standin]) -> None:
+    """The Vault stand-in `make demo` serves (fixed port, demo token) works as configured through the facade."""
+    (demo,) = [standin for standin in standins if standin.name == "vault"]
+    body = {
+        "enabled": True,
+        "address": demo.url,
+        "token": VAULT_TOKEN_DEMO,
+        "namespace": DEMO_NAMESPACE,
+        "mount": "secret",  # another test of this file may have left "kv"
+    }
+    path = f"e2e{uuid.uuid4().hex[:8]}/database"
+    value = _value()
+    with facade.client("admin") as admin:
+        configured = admin.post(CONFIG, json=body)
+        assert configured.status_code == 200, configured.text
+        try:
+            assert admin.post(f"/horcrux/api/vault/secret/{path}", json={"password": value}).status_code == 200
+            assert admin.get(f"/horcrux/api/vault/secret/{path}").json()["data"] == {"password": value}
+            assert admin.delete(f"/horcrux/api/vault/secret/{path}").status_code == 200
+        finally:
+            assert admin.post(CONFIG, json={"enabled": False}).status_code == 200
 
 
 def test_values_and_token_never_logged_or_audited(facade: Facade, kubectl: Kubectl) -> None:

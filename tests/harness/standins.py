@@ -153,6 +153,42 @@ def openstack() -> Standin:
     )
 
 
+VAULT_PORT = 38200
+#: The demo Vault stand-in's token and namespace (horcrux POST /api/vault/config takes them; README, Vault).
+VAULT_TOKEN = "hvs.daytwo-demo-token"
+VAULT_NAMESPACE = "horcrux"
+
+
+def _vault_ready() -> bool:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{VAULT_PORT}/v1/sys/mounts",
+        headers={"X-Vault-Token": VAULT_TOKEN, "X-Vault-Namespace": VAULT_NAMESPACE},
+    )
+    with urllib.request.urlopen(request, timeout=2) as response:
+        return bool(response.status == 200)
+
+
+def vault() -> Standin:
+    """The HashiCorp Vault KV v2 stand-in (tests/standins/vault), mount ``secret``, for horcrux /api/vault."""
+    return Standin(
+        "vault",
+        VAULT_PORT,
+        [
+            "tests.standins.vault",
+            "--port",
+            str(VAULT_PORT),
+            "--token",
+            VAULT_TOKEN,
+            "--namespace",
+            VAULT_NAMESPACE,
+            "--mount",
+            "secret",
+        ],
+        f"http://127.0.0.1:{VAULT_PORT}",
+        probe=_vault_ready,
+    )
+
+
 def all_standins() -> list[Standin]:
     """Every stand-in the demo starts."""
-    return [openstack(), proxmox()]
+    return [openstack(), proxmox(), vault()]
