@@ -47,7 +47,7 @@ class VaultConfigUpdate(BaseModel):
 
     enabled: bool | None = None
     address: str | None = Field(None, max_length=512, description="e.g. https://vault.example.com:8200")
-    token: str | None = Field(None, min_length=1, max_length=4096)
+    token: str | None = Field(None, min_length=1, max_length=4096, pattern=r"^[\x21-\x7e]+$")
     namespace: str | None = Field(None, max_length=256, pattern=r"^[A-Za-z0-9/_-]*$")
     mount: str | None = Field(None, pattern=r"^[A-Za-z0-9][-_A-Za-z0-9]{0,62}$")
 

@@ -346,6 +346,8 @@ class VaultKv:
             raise ApiError(
                 503, f"Vault at {self.config.address} is unreachable; try again shortly", "SERVICE_UNAVAILABLE"
             ) from None
+        except Exception as error:  # a malformed answer or address: never the request (it may hold values)
+            raise ApiError(502, f"Vault call for '{path}' failed ({type(error).__name__})", "VAULT_ERROR") from None
 
     def check_mount(self) -> None:
         """422 unless the token may list mounts and ``mount`` is a KV version 2 engine."""

@@ -6,7 +6,9 @@ import itertools
 
 import pytest
 from daytwo.api.errors import ApiError
+from daytwo.api.routers.horcrux.vault import VaultConfigUpdate
 from daytwo.api.views.horcrux import vault
+from pydantic import ValidationError
 
 
 def test_documented_path_maps_to_a_vault_secret() -> None:
@@ -99,3 +101,10 @@ def test_bad_address_is_a_422(address: str) -> None:
         vault.check_address(address)
     assert raised.value.status_code == 422 and "base URL" in str(raised.value.message)
     assert vault.check_address("http://127.0.0.1:8200/") == "http://127.0.0.1:8200"
+
+
+@pytest.mark.parametrize("token", ["", "two words", "t\u00e9", "line\nbreak"])
+def test_a_token_is_printable_ascii(token: str) -> None:
+    with pytest.raises(ValidationError):
+        VaultConfigUpdate(token=token)
+    assert VaultConfigUpdate(token="hvs.CAESIJ-x_y").token == "hvs.CAESIJ-x_y"
