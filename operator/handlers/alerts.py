@@ -2,8 +2,9 @@
 
 A pass reads what the metric needs with the operator's identity (ProxmoxNodes and their ``<node>-guests``
 ConfigMaps, SnapshotPolicies or DriftRules in the rule's namespace), lets ``reconcile.alerts`` decide what
-is pending, firing and resolved, writes status (alerts, bounded history, conditions) and then notifies the
-rule's channels of each fired and resolved alert (``alerts_notify``). A change of the rule (an
+is pending, firing and resolved, notifies the rule's channels of each fired and resolved alert
+(``alerts_notify``; at least once) and writes status (alerts, bounded history, a ``Notified`` condition
+with what failed). A change of the rule (an
 acknowledgement, a new threshold) wakes its daemon at once.
 """
 

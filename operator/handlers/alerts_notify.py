@@ -9,8 +9,9 @@ password) are in the Secret of the same name, read only when it carries ``daytwo
 - ``email``: a plain-text message through ``config.smtp_server`` (``smtp_port``, default 25; STARTTLS
   when ``starttls`` is true; login when ``username`` is set, with the Secret's ``password``).
 
-Deliveries happen after the status write of the pass that fired or resolved the alert; a failure is
-logged and reported in the rule's ``Notified`` condition (never the secret, never the receiver's body).
+Deliveries happen in the pass that fired or resolved the alert, before its status write (which records
+the outcome): at least once, a crash in between fires again under a new alert id. A failure is logged and
+reported in the rule's ``Notified`` condition (never the secret, never the receiver's body).
 """
 
 from __future__ import annotations
