@@ -59,7 +59,7 @@ def untrusting(
 
 
 @pytest.fixture(scope="module")
-def whoami(kubectl: Kubectl, trusting: Facade) -> None:
+def whoami(kubectl: Kubectl, trusting: Facade) -> Iterator[None]:
     """A ValidatingAdmissionPolicy echoing the requesting user and groups for SnapshotPolicies ``whoami-*`` in NS."""
     policy = {
         "apiVersion": "admissionregistration.k8s.io/v1",
@@ -99,6 +99,9 @@ def whoami(kubectl: Kubectl, trusting: Facade) -> None:
     }
     kubectl.apply(json.dumps(policy))
     kubectl.apply(json.dumps(binding))
+    yield
+    for kind in ("validatingadmissionpolicybinding", "validatingadmissionpolicy"):
+        kubectl.run("delete", kind, "daytwo-e2e-whoami", "--ignore-not-found")
 
 
 def policy_body(name: str) -> dict[str, object]:
