@@ -146,7 +146,7 @@ def _limited(request: Request, state: dict[str, Any], principal: Principal, key:
     auth = get_services(request).auth
     if auth is None:
         raise ApiError(503, "Authentication is not available", "SERVICE_UNAVAILABLE")
-    decision = auth.user_limiter.hit(key)
+    decision = auth.limit_user(key)
     state["rate_limit_headers"] = decision.headers()
     if not decision.allowed:
         raise ApiError(429, "Rate limit exceeded; try again later", "RATE_LIMITED", headers=decision.headers())

@@ -253,9 +253,9 @@ class AuthService:
             return None
         return self._principal(self.accounts.user(stored.username), "api_key", None)
 
-    def limit_user(self, principal: Principal) -> Decision:
-        """Count one call against the caller's per-user limit."""
-        return self.user_limiter.hit(principal.username)
+    def limit_user(self, key: str) -> Decision:
+        """Count one call against the per-user limit of ``key`` (a caller's name; anonymous callers: per address)."""
+        return self.user_limiter.hit(key)
 
     def limit_login(self, client_ip: str) -> Decision:
         """Count one login attempt from ``client_ip``; 429 in the envelope when over the limit."""
