@@ -226,7 +226,10 @@ class AuditLog:
 
     def _over_quota(self, ring: _Ring, user: str, role: str, action: str, details: Entry, now: float) -> Entry | None:
         """None while the caller is within its quota (counted); else its updated suppression entry."""
-        caller = user if user != "anonymous" else f"anonymous@{details.get('ip_address') or 'unknown'}"
+        # Unauthenticated callers (``anonymous``, and ``anonymous:<api>`` under an anonymous role) share one name:
+        # their quota is per client address, so one noisy client cannot fold the others' entries away.
+        anonymous = user == "anonymous" or user.startswith("anonymous:")
+        caller = f"{user}@{details.get('ip_address') or 'unknown'}" if anonymous else user
         minute = int(now // 60)
         key = (ring.label, caller)
         state = self._quota.get(key)

@@ -86,3 +86,7 @@ def test_the_quota_is_per_minute_and_admins_have_none() -> None:
     for ip in ("10.0.0.1", "10.0.0.2", "10.0.0.1"):
         anonymous.record(None, "request.denied", "/x", "denied", {"ip_address": ip})
     assert anonymous.entries(action="request.denied")[0] == 2  # per client IP when anonymous
+    role = AuditLog(ObjectStore.of([], "ns"), None, "ns", quota_per_minute=1)
+    for ip in ("10.0.0.1", "10.0.0.2", "10.0.0.1"):
+        role.record(Principal.of("anonymous:pmi", "viewer"), "request.denied", "/x", "denied", {"ip_address": ip})
+    assert role.entries(action="request.denied")[0] == 2  # an anonymous role is per client IP too
