@@ -6,7 +6,13 @@ values and the clock; it gets back the ``<name>-billing`` ConfigMap, the conditi
 ``billing.json`` = {credential, provider, source: "cost-explorer" | "estimate", priceTable (the id of
 :data:`~daytwo.operator.shared.prices.PRICE_TABLE` for an estimate, else null), currency,
 generatedAt, days: [{date, services: {name: cost}}] from the first day of the previous month to today,
-ascending, note (why this source, in words)}.
+ascending, note (why this source, in words), inventoryDigest (an estimate's: :func:`inventory_digest` of the
+records it was computed from, else null)}.
+
+At rest nothing is written: a refresh whose document has the same content as the stored one
+(:func:`same_billing`: everything but ``generatedAt``) leaves the ConfigMap alone, and an inventory sync
+that brought the same records (same digest) does not even recompute the estimate; the accrual of running
+resources shows at the next billing interval or day.
 
 An estimate assumes the estate as last synced has existed since each resource's ``created_at`` (or the
 period start when it is unknown or older) until now: running/active VMs cost their type's hourly price,
@@ -40,7 +46,10 @@ __all__ = [
     "billing_period",
     "cost_explorer_days",
     "estimate_days",
+    "estimate_is_current",
+    "inventory_digest",
     "record_hourly",
+    "same_billing",
     "seconds_until_billing",
     "why_refresh_billing",
 ]
@@ -162,8 +171,10 @@ def billing_document(
     note: str,
     price_table: str | None = None,
     currency: str = "USD",
+    inventory: str | None = None,
 ) -> dict[str, Any]:
-    """The ``billing.json`` document (the facade's /billing views read it)."""
+    """The ``billing.json`` document (the facade's /billing views read it); ``inventory`` is the estimate's
+    :func:`inventory_digest`."""
     return {
         "credential": credential,
         "provider": provider,
@@ -173,6 +184,23 @@ def billing_document(
         "generatedAt": format_time(generated_at),
         "days": [dict(day) for day in days],
         "note": note,
+        "inventoryDigest": inventory if source == "estimate" else None,
+    }
+
+
+def inventory_digest(records: Iterable[Mapping[str, Any]]) -> str:
+    """SHA-256 of the records as stored (key order aside): equal digests, equal estimates on the same clock."""
+    text = json.dumps(list(records), separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def same_billing(stored: Mapping[str, Any] | None, document: Mapping[str, Any]) -> bool:
+    """Whether ``document`` says what ``stored`` (the ConfigMap's, or None) already says: every field but
+    ``generatedAt`` (days and their totals, source, price table, note, inventory digest)."""
+    if stored is None:
+        return False
+    return {k: v for k, v in stored.items() if k != "generatedAt"} == {
+        k: v for k, v in document.items() if k != "generatedAt"
     }
 
 
@@ -200,12 +228,15 @@ def why_refresh_billing(
     revalidated: str | None,
     retry: RetryState,
     now: datetime,
+    billed: datetime | None = None,
 ) -> str | None:
     """Why billing must be recomputed now (only asked once the credential is valid), or None.
-    ``status`` carries this pass's conditions.
+    ``status`` carries this pass's conditions; ``billed`` is when the last successful refresh ran (the
+    daemon's memory: ``status.billing.lastSyncTime`` moves only with a new document or the heartbeat).
 
     Due when never computed, at once on a rotation / spec change / reconcile request, after a failure's
-    backoff, after every inventory sync when the last result was an estimate (it is free), and every
+    backoff, after every inventory sync when the last result was an estimate (it is free; the handler
+    skips it when the records did not change, :func:`estimate_is_current`), and every
     ``spec.billing.intervalSeconds`` (Cost Explorer requests are charged by AWS).
     """
     billing = spec.billing
@@ -216,7 +247,7 @@ def why_refresh_billing(
         return revalidated
     if retry.not_before is not None:
         return "retrying after a failure" if now >= retry.not_before else None
-    last = current.last_sync_time if current else None
+    last = _latest(current.last_sync_time if current else None, billed)
     if current is None or last is None:
         return "never computed"
     condition = next((c for c in status.conditions if c.type == "BillingSynced"), None)
@@ -231,16 +262,38 @@ def why_refresh_billing(
     return None
 
 
+def _latest(status_time: datetime | None, billed: datetime | None) -> datetime | None:
+    """The later of the status time and the daemon's memory (either may be unknown)."""
+    known = [time for time in (status_time, billed) if time is not None]
+    return max(known) if known else None
+
+
+def estimate_is_current(stored: Mapping[str, Any] | None, digest: str, price_table: str) -> bool:
+    """Whether the stored document is an estimate of exactly these records (:func:`inventory_digest`) with
+    this price table: an inventory sync that brought nothing new needs no new estimate."""
+    return (
+        stored is not None
+        and stored.get("source") == "estimate"
+        and stored.get("inventoryDigest") == digest
+        and stored.get("priceTable") == price_table
+    )
+
+
 def seconds_until_billing(
-    spec: CloudCredentialSpec, status: CloudCredentialStatus, retry: RetryState, now: datetime
+    spec: CloudCredentialSpec,
+    status: CloudCredentialStatus,
+    retry: RetryState,
+    now: datetime,
+    billed: datetime | None = None,
 ) -> float | None:
-    """Seconds until billing is next due (interval, next midnight UTC or a retry); None when off."""
+    """Seconds until billing is next due (interval, next midnight UTC or a retry); None when off.
+    ``billed`` as in :func:`why_refresh_billing`."""
     billing = spec.billing
     if billing is None or not billing.enabled:
         return None
     if retry.not_before is not None:
         return max(1.0, (retry.not_before - now).total_seconds())
-    last = status.billing.last_sync_time if status.billing else None
+    last = _latest(status.billing.last_sync_time if status.billing else None, billed)
     if last is None:
         return 1.0
     due = min(

@@ -87,6 +87,7 @@ class Memory:
     validation: RetryState = field(default_factory=RetryState)
     inventory: RetryState = field(default_factory=RetryState)
     billing: RetryState = field(default_factory=RetryState)
+    billed: datetime | None = None  # last successful billing refresh (status.billing.lastSyncTime lags it)
 
 
 class Cycle:
@@ -149,7 +150,11 @@ class Cycle:
         inventory = inventory_condition(spec, valid, error, counts)
         if inventory is not None:
             conditions = apply_conditions(conditions, [inventory], observed.generation, self.now)
-        billing, self.memory.billing = BillingPass(obj, spec, self.account, self.now, self.backoff()).run(
+        heartbeat = timedelta(seconds=self.settings.status_heartbeat_seconds)
+        billing_pass = BillingPass(
+            obj, spec, self.account, self.now, self.backoff(), heartbeat=heartbeat, billed=self.memory.billed
+        )
+        billing, self.memory.billing = billing_pass.run(
             status,
             conditions,
             after,
@@ -158,6 +163,7 @@ class Cycle:
             revalidated=revalidated,
             retry=self.memory.billing,
         )
+        self.memory.billed = billing_pass.billed
         if billing is not None:
             conditions = apply_conditions(conditions, [billing], observed.generation, self.now)
         retries = (self.memory.validation, self.memory.inventory, self.memory.billing)
@@ -172,7 +178,9 @@ class Cycle:
         after = at_rest(status, after, self.now, timedelta(seconds=self.settings.status_heartbeat_seconds))
         self.write(status, after)
         wait = seconds_until_next(spec, after, retries, self.now, self.settings.resync_seconds, self.memory.runs)
-        billing_wait = seconds_until_billing(spec, after, self.memory.billing, self.now) if valid else None
+        billing_wait = (
+            seconds_until_billing(spec, after, self.memory.billing, self.now, self.memory.billed) if valid else None
+        )
         if problem is not None:
             return BackOff()  # a broken Secret: woken when it changes
         return wait if billing_wait is None else min(wait, billing_wait)
@@ -261,7 +269,8 @@ class Cycle:
             counts[COMPUTE] = sum(1 for record in inventory.records if record.type in COMPUTE_TYPES)
         chunks = chunk_records([record_dict(record) for record in inventory.records])
         desired = inventory_configmaps(obj, str(spec.provider), chunks, counts, inventory.synced_at)
-        created, replaced, deleted = write_inventory(self.namespace, self.name, desired)
+        heartbeat = timedelta(seconds=self.settings.status_heartbeat_seconds)  # an unchanged head keeps syncedAt
+        created, replaced, deleted = write_inventory(self.namespace, self.name, desired, heartbeat=heartbeat)
         log.info(
             "inventory of %s/%s: %d records in %d ConfigMap(s) (%d created, %d replaced, %d deleted)",
             self.namespace,
