@@ -286,12 +286,15 @@ class Telemetry:
         pipeline = self._pipeline
         if pipeline is None:
             return 0
-        if pipeline.tracer_provider is not None:
-            pipeline.tracer_provider.force_flush(timeout_millis)
+        count = 0
+        # metrics first: a pass's span ends before its metrics are recorded, so every span whose metrics
+        # were just sent is in the queue the trace flush empties
         if pipeline.meter_provider is not None and pipeline.metric_exporter is not None:
             pipeline.meter_provider.force_flush(timeout_millis)
-            return pipeline.metric_exporter.last_count
-        return 0
+            count = pipeline.metric_exporter.last_count
+        if pipeline.tracer_provider is not None:
+            pipeline.tracer_provider.force_flush(timeout_millis)
+        return count
 
     def shutdown(self) -> None:
         """Flush and stop (process exit)."""

@@ -33,7 +33,7 @@ def receiver() -> Iterator[OtlpReceiver]:
 
 @pytest.fixture
 def configured(
-    facade: Facade, examples: dict[str, Any], receiver: OtlpReceiver
+    facade: Facade, examples: dict[str, Any], receiver: OtlpReceiver, kubectl: Kubectl
 ) -> Iterator[tuple[str, str, dict[str, Any]]]:
     """The export on (a fresh service name, a collector key); switched off again afterwards."""
     service, key = f"e2e-{uuid.uuid4().hex[:8]}", f"key-{uuid.uuid4().hex}"
@@ -49,7 +49,10 @@ def configured(
     assert answer.status_code == 200, answer.text
     yield service, key, answer.json()
     with facade.client("admin") as admin:
-        assert admin.post(CONFIG, json={"enabled": False}).status_code == 200
+        off = admin.post(CONFIG, json={"enabled": False, "headers": {}})
+    assert off.status_code == 200 and off.json()["headers"] == {}
+    secrets = kubectl.run("get", "secrets", "-n", NAMESPACE, "-o", "name").stdout.split()
+    assert "secret/daytwo-observability-headers" not in secrets  # no headers: their values are gone too
 
 
 def test_export_reaches_the_receiver_from_facade_and_operator(
@@ -67,15 +70,18 @@ def test_export_reaches_the_receiver_from_facade_and_operator(
         assert refused.status_code == 403 and refused.json()["error"] == "FORBIDDEN"
     configmap = kubectl.run("get", "configmap", "daytwo-observability", "-n", NAMESPACE, "-o", "json").stdout
     assert key not in configmap and json.loads(configmap)["data"]["header_names"] == "x-api-key"
+    headers = kubectl.get("secret", "daytwo-observability-headers", NAMESPACE)["metadata"]["labels"]
+    assert headers["daytwo.io/credential"] == "true" and headers["app.kubernetes.io/managed-by"] == "daytwo-api"
 
     def operator_exported() -> bool:
         # export-now again each time: the operator flushes on a new token, after a pass ran with the export on
         with facade.client("admin") as admin:
             exported = admin.post(EXPORT)
         assert exported.status_code == 200, exported.text
-        return "daytwo.reconcile.count" in receiver.metric_names(f"{service}-operator")
+        spans = receiver.spans(f"{service}-operator")
+        return bool(spans) and "daytwo.reconcile.count" in receiver.metric_names(f"{service}-operator")
 
-    wait_until(operator_exported, 60, "the operator's metrics at the receiver")
+    wait_until(operator_exported, 60, "the operator's spans and metrics at the receiver")
     api_spans = receiver.spans(f"{service}-api")
     vms_spans = [attrs for name, attrs in api_spans if name == "GET /horcrux/api/vms"]
     assert any(attrs["http.response.status_code"] == 200 for attrs in vms_spans), api_spans

@@ -16,7 +16,13 @@ from urllib.parse import urlsplit
 
 from daytwo.api.deps import Principal, Write, get_services, require, writes
 from daytwo.api.errors import ApiError
-from daytwo.api.kubewrite import MANAGED_BY, MANAGED_BY_FACADE, credential_secret_labels, owned_secret
+from daytwo.api.kubewrite import (
+    MANAGED_BY,
+    MANAGED_BY_FACADE,
+    credential_secret_labels,
+    owned_secret,
+    preconditions_of,
+)
 from daytwo.api.observability import TELEMETRY, current_config
 from daytwo.operator.observability import ObservabilityConfig, config_data, headers_secret_name, redacted
 from daytwo.operator.shared.times import format_time
@@ -146,12 +152,15 @@ def update_config(body: ObservabilityUpdate, act: Write = writes("settings:admin
     new = ObservabilityConfig(**{**old.__dict__, **changes})
     if new.enabled and not new.endpoint:
         raise ApiError(422, "Set an endpoint to enable the export", "VALIDATION_ERROR", {"field": "endpoint"})
-    if headers:
+    if headers is not None:
         secret = headers_secret_name(name)
-        if owned_secret(act.writer, secret, _OWNER) is not None:
+        owned = owned_secret(act.writer, secret, _OWNER)
+        if headers and owned is not None:
             act.writer.patch_secret(secret, headers)
-        else:
+        elif headers:
             act.writer.create_secret(secret, headers, credential_secret_labels(_OWNER))
+        elif owned is not None:  # no headers any more: their values go too
+            act.writer.delete_secret(secret, preconditions_of(owned))
     _write_config(act, name, new, services.store.get("ConfigMap", name) is not None)
     if headers is not None or not new.header_names:  # else the watch applies it with the Secret's values
         TELEMETRY.apply(new, headers or {})
