@@ -78,6 +78,24 @@ class GrowingUptimePve(FakePve):  # type: ignore[misc]
             stats["uptime"] = int(time.time() - self.booted_at)
         return stats
 
+    def _build_app(self) -> web.Application:
+        app = super()._build_app()
+        # Test control (authenticated like the API): PUT /_standin/guests/{vmid}/stats {"cpu": 0.97, ...}
+        # sets the usage a guest reports (as a real guest under load would); {} clears it.
+        app.router.add_put("/_standin/guests/{vmid}/stats", self._set_guest_stats)
+        return app
+
+    async def _set_guest_stats(self, request: web.Request) -> web.Response:
+        vmid = int(request.match_info["vmid"])
+        stats = json.loads(await request.read() or b"{}")
+        guests = [guest for guest in (*self.vms, *getattr(self, "cts", ())) if guest.vmid == vmid]
+        if not guests or not isinstance(stats, dict):
+            return web.json_response({"error": f"no guest {vmid}"}, status=404)
+        for guest in guests:
+            guest.stats.clear()
+            guest.stats.update(stats)
+        return web.json_response({"data": stats})
+
     def set_certificate(self, node: str, days_left: float) -> None:
         """Give ``node`` a new pve-ssl.pem that expires ``days_left`` days from now."""
         self.certificates[node] = _node_certificate(node, days_left)
@@ -144,24 +162,6 @@ def _node_certificate(node: str, days_left: float) -> dict[str, Any]:
         "public-key-type": "id-ecPublicKey",
         "san": [node, f"{node}.lab"],
     }
-
-    def _build_app(self) -> web.Application:
-        app = super()._build_app()
-        # Test control (authenticated like the API): PUT /_standin/guests/{vmid}/stats {"cpu": 0.97, ...}
-        # sets the usage a guest reports (as a real guest under load would); {} clears it.
-        app.router.add_put("/_standin/guests/{vmid}/stats", self._set_guest_stats)
-        return app
-
-    async def _set_guest_stats(self, request: web.Request) -> web.Response:
-        vmid = int(request.match_info["vmid"])
-        stats = json.loads(await request.read() or b"{}")
-        guests = [guest for guest in (*self.vms, *getattr(self, "cts", ())) if guest.vmid == vmid]
-        if not guests or not isinstance(stats, dict):
-            return web.json_response({"error": f"no guest {vmid}"}, status=404)
-        for guest in guests:
-            guest.stats.clear()
-            guest.stats.update(stats)
-        return web.json_response({"data": stats})
 
 
 def _estate(pve: FakePve, nodes: int, guests_per_node: int) -> list[GuestSpec]:
