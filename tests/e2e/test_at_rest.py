@@ -2,10 +2,12 @@
 changes over two full intervals of the slowest of them (issue 18 item 7).
 
 One object of each kind that settles, in a namespace of its own, with short intervals: a CloudCredential
-(validation and inventory sync every 60 s, the CRD's minimum for both) and a DriftRule on the OpenStack
-stand-in, a SnapshotPolicy using that credential (daily schedule, so no
-run falls in the window), and a ProxmoxNode on a fakepve of its own. Each is Ready before the watch starts;
-every pass in the window either changes nothing a user can observe or is a bug this test names by field.
+(validation and inventory sync every 60 s, the CRD's minimum for both; billing estimated from its inventory,
+refreshed after every sync) and a DriftRule on the OpenStack stand-in, a SnapshotPolicy using that
+credential (daily schedule, so no run falls in the window), and a ProxmoxNode on a fakepve of its own.
+Each is Ready before the watch starts; every pass in the window either changes nothing a user can
+observe or is a bug this test names by field.
+The credential's ConfigMaps (inventory head and chunks, billing document) are not rewritten either.
 """
 
 from __future__ import annotations
@@ -49,7 +51,13 @@ def manifests(pve: PveStandin) -> list[dict[str, Any]]:
     secret, credential = openstack_credential(NS, "openstack-rest")
     credential["spec"]["validationIntervalSeconds"] = VALIDATION_INTERVAL
     # revalidated and resynced twice in the window: lastValidatedTime / inventory.lastSyncTime must stay put
-    credential["spec"]["inventory"] = {"enabled": True, "intervalSeconds": INVENTORY_INTERVAL, "kinds": ["networks"]}
+    credential["spec"]["inventory"] = {
+        "enabled": True,
+        "intervalSeconds": INVENTORY_INTERVAL,
+        "kinds": ["networks", "storage"],
+    }
+    # an estimate is refreshed after every inventory sync: the same records must not rewrite its ConfigMap
+    credential["spec"]["billing"] = {"enabled": True, "source": "estimate"}
     rule = {
         "apiVersion": "daytwo.io/v1alpha1",
         "kind": "DriftRule",
@@ -102,6 +110,15 @@ def daytwo_objects(kubectl: Kubectl) -> dict[str, dict[str, Any]]:
     return {f"{item['kind']}/{item['metadata']['name']}": item for item in items}
 
 
+def credential_configmaps(kubectl: Kubectl) -> dict[str, str]:
+    """resourceVersion of each ConfigMap of the at-rest CloudCredential (inventory and billing), by name."""
+    found: dict[str, str] = {}
+    for selector in ("daytwo.io/credential=openstack-rest", "daytwo.io/billing-of=openstack-rest"):
+        items = json.loads(kubectl.run("get", "configmap", "-n", NS, "-l", selector, "-o", "json").stdout)["items"]
+        found.update({item["metadata"]["name"]: item["metadata"]["resourceVersion"] for item in items})
+    return found
+
+
 def passes(operator: DaytwoProcess, kind: str) -> float:
     """Successful passes of ``kind`` so far, from the operator's /metrics (passes are counted there, not in status)."""
     with urllib.request.urlopen(operator.metrics_url, timeout=10) as response:
@@ -151,8 +168,11 @@ def test_no_daytwo_object_changes_at_rest(
 
     settled: dict[str, Any] = {}
 
+    wait_for_condition(kubectl, "d2cc", "openstack-rest", "BillingSynced", "True", "Estimated", NS, timeout=120)
+
     def quiet_for_a_while() -> bool:
         versions = {key: obj["metadata"]["resourceVersion"] for key, obj in daytwo_objects(kubectl).items()}
+        versions.update({f"ConfigMap/{name}": rv for name, rv in credential_configmaps(kubectl).items()})
         if versions != settled.get("versions"):
             settled.update(versions=versions, at=time.monotonic())
         return time.monotonic() - settled["at"] >= SETTLE_SECONDS
@@ -160,11 +180,14 @@ def test_no_daytwo_object_changes_at_rest(
     wait_until(quiet_for_a_while, 180, "the first syncs to finish", interval=1.0)
     before = daytwo_objects(kubectl)
     assert len(before) == 4, sorted(before)
+    maps_before = credential_configmaps(kubectl)
+    assert {"openstack-rest-inventory", "openstack-rest-billing"} <= set(maps_before), sorted(maps_before)
     passes_before = {kind: passes(operator, kind) for kind in ("CloudCredential", "DriftRule", "ProxmoxNode")}
     work_before = credential_work(operator)
 
     time.sleep(QUIET_SECONDS)  # a window to observe, not a timing assertion: nothing may happen in it
     after = daytwo_objects(kubectl)
+    maps_after = credential_configmaps(kubectl)
     ran = {kind: passes(operator, kind) - count for kind, count in passes_before.items()}
     assert all(count > 0 for count in ran.values()), f"passes ran meanwhile (the quiet is not idleness): {ran}"
     work = [after - before for before, after in zip(work_before, credential_work(operator), strict=True)]
@@ -175,3 +198,4 @@ def test_no_daytwo_object_changes_at_rest(
         if after.get(key, {}).get("metadata", {}).get("resourceVersion") != before[key]["metadata"]["resourceVersion"]
     }
     assert not changes, f"status written at rest over {QUIET_SECONDS} s: {json.dumps(changes, indent=1)}"
+    assert maps_after == maps_before, f"the credential's ConfigMaps rewritten at rest: {maps_before} -> {maps_after}"
