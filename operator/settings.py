@@ -73,8 +73,9 @@ class OperatorSettings(BaseSettings):
         3600.0,
         ge=1,
         description="Coarse pass-time status fields (DriftRule lastEvaluationTime, ProxmoxNode lastInventoryTime, "
-        "CloudCredential lastValidatedTime and inventory.lastSyncTime) are rewritten at most this "
-        "often while nothing else changes: no status write per pass at rest.",
+        "CloudCredential lastValidatedTime, inventory.lastSyncTime and billing.lastSyncTime, the inventory "
+        "ConfigMap's syncedAt) are rewritten at most this often while nothing else changes: no status or "
+        "ConfigMap write per pass at rest.",
     )
     observability_configmap: str = Field(
         "",
