@@ -26,7 +26,7 @@ from daytwo.crds.base import Step, StepState
 
 from ..backends.openstack import OpenStackBackend
 from ..errors import BackendError, RetryableError
-from ..kube import KubeClient, kube_client
+from ..kube import KubeClient
 from ..reconcile.aggregatemigration.plan import (
     AggregateState,
     Observed,
@@ -57,10 +57,10 @@ from ..reconcile.aggregatemigration.steps import (
     step_command,
 )
 from ..reconcile.conditions import ConditionUpdate
-from ..reconcile.references import REFERENCE_REASONS, reference_error
+from ..reconcile.references import reference_error
 from ..settings import OperatorSettings
 from .credentials import openstack_backend
-from .polling import BackOff, finish_status, own_object, register_polling, write_status
+from .polling import PassInputs, PollingPass, error_conditions, error_delay, register_polling, write_status
 from .references_index import reference_check
 
 __all__ = ["register"]
@@ -103,22 +103,18 @@ def busy_with(client: KubeClient, namespace: str, name: str, spec: AggregateMigr
     return None
 
 
-class Pass:
+class Pass(PollingPass):
     """One pass over one AggregateMigration: plan, execute or resume steps, write status."""
 
     def __init__(
         self,
-        body: kopf.Body,
-        namespace: str,
-        name: str,
+        inputs: PassInputs,
         settings: OperatorSettings,
         client: KubeClient | None = None,
-        watched: dict[str, Any] | None = None,
         reference_problem: ConditionUpdate | None = None,
     ) -> None:
-        self.body, self.namespace, self.name, self.settings = body, namespace, name, settings
-        self.client = client or kube_client()
-        self.watched, self.reference_problem = watched, reference_problem
+        super().__init__(inputs, client)
+        self.settings, self.reference_problem = settings, reference_problem
         self.status = AggregateMigrationStatus()
         self.written: dict[str, Any] = {}  # self.status as last written (what write_status diffs against)
         self.user: str | None = None
@@ -139,11 +135,8 @@ class Pass:
 
     def run(self) -> float:
         """Do one pass; returns seconds until the next one."""
-        if self.watched is not None:
-            obj = own_object(self.client, self.watched)
-        else:
-            obj = self.client.get_object(KIND, self.namespace, self.name)
-        if obj is None or obj["metadata"].get("deletionTimestamp"):
+        obj = self.current_object(KIND)
+        if obj is None:
             return self.settings.resync_seconds
         spec = AggregateMigrationSpec.model_validate(obj["spec"])
         self.read(AggregateMigrationStatus.model_validate(obj.get("status") or {}))
@@ -170,10 +163,8 @@ class Pass:
                 ]
                 delay = retry.delay
             except BackendError as error:
-                updates = _error_conditions(error)
-                delay = self.settings.retry_delay_seconds if error.retryable else self.settings.resync_seconds
-                if error.reason in REFERENCE_REASONS:
-                    delay = BackOff()  # woken when the credential or its Secret changes
+                updates = error_conditions(error)
+                delay = error_delay(error, self.settings)
         self.finish_status(obj, updates)
         return delay
 
@@ -299,21 +290,12 @@ class Pass:
 
     def finish_status(self, obj: dict[str, Any], updates: list[ConditionUpdate]) -> None:
         """Write conditions, generation, phase and reconcile token; post an Event when Ready changes."""
-        finish_status(self.client, self.body, obj, self.written, {}, updates, datetime.now(UTC), _phase)
+        self.finish_pass(obj, self.written, {}, updates, _phase, now=datetime.now(UTC))
 
     def planned(self) -> ConditionUpdate:
         """Planned=True for a migration whose steps were written (its plan passed)."""
         plan = self.status.plan or MigrationPlan()
         return ConditionUpdate("Planned", True, "Planned", "; ".join(plan.commands or []) or "nothing to do")
-
-
-def _error_conditions(error: BackendError) -> list[ConditionUpdate]:
-    """Ready=False with the error's reason; Reconciling while it may heal, Stalled when a person must act."""
-    return [
-        ConditionUpdate("Ready", False, error.reason, error.message),
-        ConditionUpdate("Reconciling", error.retryable, error.reason, f"retrying: {error.message}"),
-        ConditionUpdate("Stalled", not error.retryable, error.reason, error.message),
-    ]
 
 
 def _phase(conditions: list[dict[str, Any]]) -> str:
@@ -333,8 +315,7 @@ def register(settings: OperatorSettings) -> None:
     """Register the AggregateMigration daemon and the handler that wakes it on changes."""
 
     def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
-        namespace, obj = str(kwargs["namespace"]), kwargs["watched"]
-        problem = reference_check(KIND, namespace, obj.get("spec") or {}, kwargs)
-        return Pass(kwargs["body"], namespace, str(kwargs["name"]), settings, None, obj, problem).run
+        inputs = PassInputs.of(kwargs)
+        return Pass(inputs, settings, None, reference_check(KIND, inputs.namespace, inputs.spec, kwargs)).run
 
     register_polling("AggregateMigration", "aggregatemigrations", "migrate", settings, make_pass)

@@ -30,11 +30,11 @@ from ..errors import BackendError, InvalidRequest
 from ..kube import kube_client
 from ..reconcile.cloudresource import Action, append_line, assess, phase_of, poll_delay, provision_request
 from ..reconcile.conditions import ConditionUpdate
-from ..reconcile.references import REFERENCE_REASONS, reference_error
+from ..reconcile.references import reference_error
 from ..settings import OperatorSettings
 from ..shared.times import format_time, parse_time
 from .credentials import ResolvedCredential, aws_params, azure_params, backend_clients, gcp_params, resolve_credential
-from .polling import BackOff, finish_status, own_object, register_polling, write_status
+from .polling import BackOff, PassInputs, PollingPass, error_conditions, error_delay, register_polling, write_status
 from .references_index import credential_ready, reference_check
 from .sharding import owned_or_gone
 
@@ -101,24 +101,15 @@ class _NotReady(BackendError):
     retryable = True
 
 
-class Pass:
+class Pass(PollingPass):
     """One pass over one CloudResource."""
 
-    def __init__(
-        self,
-        body: kopf.Body,
-        namespace: str,
-        name: str,
-        settings: OperatorSettings,
-        watched: dict[str, Any],
-        indexes: dict[str, Any],
-    ) -> None:
-        self.body, self.namespace, self.name, self.settings = body, namespace, name, settings
-        self.watched = watched
-        spec = watched.get("spec") or {}  # the reference checks, from the indexes (on the event loop)
-        self.reference_problem = reference_check(KIND, namespace, spec, indexes)
-        self.credential_ready = credential_ready(KIND, namespace, spec, indexes)
-        self.client = kube_client()
+    def __init__(self, inputs: PassInputs, settings: OperatorSettings) -> None:
+        super().__init__(inputs)
+        self.settings = settings
+        # the reference checks, from the indexes (on the event loop)
+        self.reference_problem = reference_check(KIND, inputs.namespace, inputs.spec, inputs.indexes)
+        self.credential_ready = credential_ready(KIND, inputs.namespace, inputs.spec, inputs.indexes)
         self.status: dict[str, Any] = {}
 
     def log(self, message: str, **fields: Any) -> None:
@@ -128,8 +119,8 @@ class Pass:
 
     def run(self) -> float:
         """One pass; returns the seconds until the next."""
-        obj = own_object(self.client, self.watched)
-        if obj is None or obj["metadata"].get("deletionTimestamp"):
+        obj = self.current_object(KIND)
+        if obj is None:
             return self.settings.resync_seconds
         self.status = dict(obj.get("status") or {})
         spec = CloudResourceSpec.model_validate(obj["spec"])
@@ -143,13 +134,11 @@ class Pass:
             observed = self.provision(provisioner, request, credential.spec["provider"])
             updates, delay = self.settle(obj, provisioner, request, observed)
         except BackendError as error:
-            updates = _error_conditions(error)
-            delay = self.settings.retry_delay_seconds if error.retryable else self.settings.resync_seconds
-            if error.reason in REFERENCE_REASONS or isinstance(error, _NotReady):
-                delay = BackOff()  # woken when the credential, its Secret or its Ready changes
+            updates = error_conditions(error)
+            # woken when the credential, its Secret or its Ready changes
+            delay = BackOff() if isinstance(error, _NotReady) else error_delay(error, self.settings)
             self.log(f"{error.reason}: {error.message}")
-        now = datetime.now(UTC)
-        finish_status(self.client, self.body, obj, self.status, {}, updates, now, phase_of)
+        self.finish_pass(obj, self.status, {}, updates, phase_of, now=datetime.now(UTC))
         return delay
 
     def provision(
@@ -197,15 +186,6 @@ class Pass:
         return outcome.updates, self.settings.resync_seconds
 
 
-def _error_conditions(error: BackendError) -> list[ConditionUpdate]:
-    """Ready=False with the error's reason; Reconciling while it may heal, Stalled when a person must act."""
-    return [
-        ConditionUpdate("Ready", False, error.reason, error.message),
-        ConditionUpdate("Reconciling", error.retryable, error.reason, f"retrying: {error.message}"),
-        ConditionUpdate("Stalled", not error.retryable, error.reason, error.message),
-    ]
-
-
 def delete_resource(body: kopf.Body, settings: OperatorSettings) -> None:
     """Delete the cloud resource (deletionPolicy Delete) and come back until it is gone; Orphan leaves it."""
     namespace, name = str(body.metadata.namespace), str(body.metadata.name)
@@ -245,8 +225,7 @@ def register(settings: OperatorSettings) -> None:
     """Register the CloudResource daemon, the handler that wakes it, and the deletion handler."""
 
     def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
-        namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
-        return Pass(kwargs["body"], namespace, name, settings, kwargs["watched"], kwargs).run
+        return Pass(PassInputs.of(kwargs), settings).run
 
     register_polling(KIND, "cloudresources", "provision", settings, make_pass)
 

@@ -23,12 +23,10 @@ resources, conditions), else at most every ``DAYTWO_STATUS_HEARTBEAT_SECONDS`` (
 from __future__ import annotations
 
 import copy
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import kopf
@@ -48,7 +46,7 @@ from ..settings import OperatorSettings
 from ..shared.times import format_time, parse_time
 from .credentials import openstack_backend
 from .lifecycle import apply_status
-from .polling import BackOff, finish_status, register_polling
+from .polling import BackOff, PassInputs, PollingPass, register_polling, settled
 from .references_index import CredentialView, credential_view, reference_check
 
 __all__ = ["SharedListings", "configure_listings", "register"]
@@ -162,27 +160,23 @@ def _counts(acknowledged: Iterable[bool]) -> dict[str, int]:
 _LAST_STATUS = "last_status"
 
 
-class RuleCycle:
+class RuleCycle(PollingPass):
     """One pass over one DriftRule, as the watch delivered it (``obj``, a copy taken on the event loop)."""
 
     def __init__(
         self,
-        body: kopf.Body,
-        obj: dict[str, Any],
-        memo: Any,
+        inputs: PassInputs,
         events_of: Callable[[], Iterable[bool]],
-        logger: logging.Logger | kopf.Logger,
         reference_problem: ConditionUpdate | None = None,
         credential: CredentialView | None = None,
     ) -> None:
-        self.body, self.obj, self.memo, self.logger = body, obj, memo, logger
-        self.namespace, self.name = str(obj["metadata"]["namespace"]), str(obj["metadata"]["name"])
+        super().__init__(inputs)
+        assert inputs.watched is not None, "a DriftRule pass works on the object as the watch delivered it"
+        self.obj = inputs.watched
         self.events_of = events_of
         self.reference_problem = reference_problem
         self.credential = credential
-        self.client = kube_client()
         self.store = BaselineStore(self.client.core)
-        self.now = datetime.now(UTC)
         self.evaluated = False
         self.saved = False
 
@@ -211,11 +205,8 @@ class RuleCycle:
                 if not error.retryable and error.reason not in REFERENCE_REASONS:
                     updates.append(ConditionUpdate("Stalled", True, error.reason, error.message))
                 delay = BackOff() if error.reason in REFERENCE_REASONS else settings.retry_delay_seconds
-        if not any(update.type == "Stalled" for update in updates):
-            updates.append(ConditionUpdate("Stalled", False, "NotStalled"))
-        updates.append(ConditionUpdate("Reconciling", False, "Idle"))
         fields.update(_counts(self.events_of()))
-        self.finish(obj, spec, status, fields, updates, settings.status_heartbeat_seconds)
+        self.finish(obj, spec, status, fields, settled(updates), settings.status_heartbeat_seconds)
         self.memo[_LAST_STATUS] = (obj["metadata"].get("resourceVersion"), status)
         return delay
 
@@ -299,18 +290,7 @@ class RuleCycle:
         coarse = {"lastEvaluationTime": format_time(self.now)} if self.evaluated else None
         last = parse_time(status.get("lastEvaluationTime"))
         due = last is None or (self.now - last).total_seconds() >= heartbeat_seconds
-        finish_status(
-            self.client,
-            self.body,
-            obj,
-            status,
-            fields,
-            updates,
-            self.now,
-            lambda _: phase,
-            coarse=coarse,
-            coarse_due=due,
-        )
+        self.finish_pass(obj, status, fields, updates, phase, coarse=coarse, coarse_due=due)
 
 
 def register(settings: OperatorSettings) -> None:
@@ -325,17 +305,14 @@ def register(settings: OperatorSettings) -> None:
 
     def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
         index: kopf.Index[tuple[str, str], bool] = kwargs["drift_events_by_rule"]
-        namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
-        obj = kwargs["watched"]
-        _attach(namespace, name, obj["spec"])
+        inputs = PassInputs.of(kwargs)
+        namespace, name, spec = inputs.namespace, inputs.name, inputs.spec
+        _attach(namespace, name, spec)
         cycle = RuleCycle(
-            kwargs["body"],
-            obj,
-            kwargs["memo"],
+            inputs,
             lambda: list(index.get((namespace, name), [])),
-            kwargs["logger"],
-            reference_check(RULE, namespace, obj["spec"], kwargs),
-            credential_view(RULE, namespace, obj["spec"], kwargs),
+            reference_check(RULE, namespace, spec, kwargs),
+            credential_view(RULE, namespace, spec, kwargs),
         )
         return lambda: cycle.run(settings)
 

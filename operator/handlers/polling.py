@@ -16,7 +16,10 @@ Between passes the daemon waits on its wake event, its stop flag or its deadline
 first: no polling tick, so an idle object costs nothing. Its wake event is also registered in :data:`wakeups.WAKE` under
 ``(kind, namespace, name)``, so other handlers (a user of a credential changing) wake it too. A pass ends with
 :func:`finish_status`: conditions, observedGeneration, phase and the reconcile token, written only
-where they changed (no churn for GitOps), and an Event when Ready flips.
+where they changed (no churn for GitOps), and an Event when Ready flips. The pass classes share
+:class:`PassInputs` (what the daemon hands a pass) and :class:`PollingPass` (the object it works on,
+:meth:`PollingPass.finish_pass`); :func:`error_conditions`, :func:`error_delay` and :func:`settled` are the
+conditions and delays their failures and ends share.
 """
 
 from __future__ import annotations
@@ -26,18 +29,20 @@ import copy
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 from daytwo.crds.base import GROUP, VERSION
 
+from ..errors import BackendError
 from ..kube import KubeClient, kube_client
 from ..metrics import forget_object, ready_status, record_object, record_pass
 from ..observability import TELEMETRY
 from ..reconcile.conditions import ConditionUpdate, apply_conditions, ready_changed
 from ..reconcile.lifecycle import RECONCILE_ANNOTATION
+from ..reconcile.references import REFERENCE_REASONS
 from ..settings import OperatorSettings
 from ..stopping import STOP, OperatorStopping
 from .passpool import pass_pool
@@ -49,11 +54,17 @@ __all__ = [
     "BackOff",
     "Backoff",
     "PassFactory",
+    "PassInputs",
+    "PollingPass",
+    "current_object",
     "daemon_loop",
+    "error_conditions",
+    "error_delay",
     "finish_status",
     "own_object",
     "post_ready_change",
     "register_polling",
+    "settled",
     "sleep_until_woken",
     "watched",
     "write_status",
@@ -87,6 +98,105 @@ class Backoff:
     def reset(self) -> None:
         """A pass found its references usable: the next broken one starts from ``first`` again."""
         self.failures = 0
+
+
+@dataclass(frozen=True)
+class PassInputs:
+    """What a pass starts from, taken from its daemon's keyword arguments on the event loop: the object's
+    ``body``, ``namespace`` and ``name``, the daemon's ``logger`` and ``memo``, ``watched`` (the object as
+    the watch delivered it; None only for a pass built outside a daemon, which then GETs it) and
+    ``indexes`` (the daemon's other arguments, which the reference checks read)."""
+
+    body: kopf.Body
+    namespace: str
+    name: str
+    logger: logging.Logger | kopf.Logger
+    watched: dict[str, Any] | None
+    memo: Any = None
+    indexes: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, kwargs: dict[str, Any]) -> PassInputs:
+        """The inputs in a daemon's keyword arguments (as ``register_polling`` hands them to ``make_pass``)."""
+        logger = kwargs.get("logger") or logging.getLogger(__name__)
+        return cls(
+            kwargs["body"], str(kwargs["namespace"]), str(kwargs["name"]), logger, kwargs.get("watched"),
+            kwargs.get("memo"), kwargs,
+        )  # fmt: skip
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The spec as the watch delivered it (empty without one)."""
+        return dict((self.watched or {}).get("spec") or {})
+
+
+class PollingPass:
+    """What every pass of a polling kind holds (its :class:`PassInputs` as attributes, the KubeClient, the
+    time it started) and how it ends (:meth:`finish_pass`)."""
+
+    def __init__(self, inputs: PassInputs, client: KubeClient | None = None) -> None:
+        self.inputs = inputs
+        self.body, self.namespace, self.name, self.logger = inputs.body, inputs.namespace, inputs.name, inputs.logger
+        self.watched, self.memo = inputs.watched, inputs.memo
+        self.client = client or kube_client()
+        self.now = datetime.now(UTC)
+
+    def current_object(self, kind: str) -> dict[str, Any] | None:
+        """The object this pass works on (see :func:`current_object`); None when gone or being deleted."""
+        return current_object(self.client, kind, self.namespace, self.name, self.watched)
+
+    def finish_pass(
+        self,
+        obj: dict[str, Any],
+        status: dict[str, Any],
+        fields: dict[str, Any],
+        updates: list[ConditionUpdate],
+        phase: str | Callable[[list[dict[str, Any]]], str],
+        *,
+        now: datetime | None = None,
+        **options: Any,
+    ) -> None:
+        """:func:`finish_status` for this pass's object, at ``now`` (default: when the pass started);
+        ``phase`` is the phase, or computes it from the conditions; ``options`` go to ``finish_status``."""
+        phase_of = phase if callable(phase) else lambda _conditions: phase
+        finish_status(self.client, self.body, obj, status, fields, updates, now or self.now, phase_of, **options)
+
+
+def current_object(
+    client: KubeClient, kind: str, namespace: str, name: str, watched: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The object a pass works on: :func:`own_object` of ``watched`` (a GET when there is none); None when
+    the object is gone or being deleted (nothing for the pass to do)."""
+    obj = own_object(client, watched) if watched is not None else client.get_object(kind, namespace, name)
+    if obj is None or obj["metadata"].get("deletionTimestamp"):
+        return None
+    return obj
+
+
+def error_conditions(error: BackendError) -> list[ConditionUpdate]:
+    """Ready=False with the error's reason; Reconciling while it may heal, Stalled when a person must act."""
+    return [
+        ConditionUpdate("Ready", False, error.reason, error.message),
+        ConditionUpdate("Reconciling", error.retryable, error.reason, f"retrying: {error.message}"),
+        ConditionUpdate("Stalled", not error.retryable, error.reason, error.message),
+    ]
+
+
+def settled(updates: list[ConditionUpdate]) -> list[ConditionUpdate]:
+    """``updates`` of a pass that is done for now, completed: Stalled=False (NotStalled) unless they set
+    Stalled, and Reconciling=False (Idle)."""
+    if not any(update.type == "Stalled" for update in updates):
+        updates = [*updates, ConditionUpdate("Stalled", False, "NotStalled")]
+    return [*updates, ConditionUpdate("Reconciling", False, "Idle")]
+
+
+def error_delay(error: BackendError, settings: OperatorSettings) -> float:
+    """How long a pass that failed with ``error`` waits: ``retry_delay_seconds`` when it may heal by
+    itself, ``resync_seconds`` when a person must act, :class:`BackOff` when a reference is broken (woken
+    when the credential or its Secret changes)."""
+    if error.reason in REFERENCE_REASONS:
+        return BackOff()
+    return settings.retry_delay_seconds if error.retryable else settings.resync_seconds
 
 
 #: Why a daemon stops when the whole process does (pausing for a peer is not exiting: it resumes later).

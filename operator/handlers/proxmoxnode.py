@@ -28,7 +28,6 @@ from urllib3.exceptions import HTTPError
 
 from ..backends.proxmox import Guest, GuestRef, ProxmoxBackend
 from ..errors import BackendError, TLSVerificationFailed
-from ..kube import kube_client
 from ..reconcile.conditions import ConditionUpdate
 from ..reconcile.proxmoxguests import (
     GUESTS_LABEL,
@@ -58,7 +57,7 @@ from ..reconcile.references import REFERENCE_REASONS, reference_error
 from ..settings import OperatorSettings
 from .cloudcredential.inventory_store import list_inventory, write_inventory
 from .credentials import proxmox_connection
-from .polling import BackOff, finish_status, own_object, register_polling, write_status
+from .polling import BackOff, PassInputs, PollingPass, register_polling, write_status
 from .references_index import own_secrets_check
 from .secretwatch import unwatch_secrets, watch_secrets
 
@@ -153,24 +152,14 @@ def _phase(conditions: list[dict[str, Any]]) -> str:
     return "Connected" if connected else "Disconnected"
 
 
-class Cycle:
-    """One pass over one ProxmoxNode: observe, run operations, write status."""
+class Cycle(PollingPass):
+    """One pass over one ProxmoxNode: observe, run operations, write status (``self.memo``, the daemon's
+    memo, lives across this object's passes)."""
 
-    def __init__(
-        self,
-        body: kopf.Body,
-        namespace: str,
-        name: str,
-        logger: logging.Logger | kopf.Logger,
-        memo: Any,
-        watched: dict[str, Any],
-        secrets_problem: ConditionUpdate | None = None,
-    ) -> None:
-        self.body, self.namespace, self.name, self.logger = body, namespace, name, logger
-        self.watched, self.secrets_problem = watched, secrets_problem
-        self.memo = memo  # the daemon's memo: lives across this object's passes
-        self.client = kube_client()
-        self.now = datetime.now(UTC).replace(microsecond=0)
+    def __init__(self, inputs: PassInputs, secrets_problem: ConditionUpdate | None = None) -> None:
+        super().__init__(inputs)
+        self.secrets_problem = secrets_problem
+        self.now = self.now.replace(microsecond=0)
         self.status = ProxmoxNodeStatus()
         self.written: dict[str, Any] = {}  # self.status as last written (what write_status diffs against)
 
@@ -181,8 +170,8 @@ class Cycle:
 
     def run(self, settings: OperatorSettings) -> float:
         """Do one pass; returns seconds until the next one."""
-        obj = own_object(self.client, self.watched)
-        if obj is None or obj["metadata"].get("deletionTimestamp"):
+        obj = self.current_object(KIND)
+        if obj is None:
             return settings.resync_seconds
         spec = ProxmoxNodeSpec.model_validate(obj["spec"])
         self.status = ProxmoxNodeStatus.model_validate(obj.get("status") or {})
@@ -248,7 +237,7 @@ class Cycle:
                 expiring = expiring_condition(observation.certificates, self.now, settings.cert_expiry_warning_days)
                 updates += [expiring] if expiring is not None else []
         fields = observed.patch_of(*INVENTORY_FIELDS, "secret_binding")
-        finish_status(self.client, self.body, obj, self.written, fields, updates, self.now, _phase)
+        self.finish_pass(obj, self.written, fields, updates, _phase)
         if broken:
             return BackOff()
         if self.status.in_flight:
@@ -343,9 +332,8 @@ def register(settings: OperatorSettings) -> None:
     """Register the ProxmoxNode daemon and the handler that wakes it on changes."""
 
     def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
-        namespace, obj = str(kwargs["namespace"]), kwargs["watched"]
-        problem = own_secrets_check(KIND, namespace, obj.get("spec") or {}, kwargs)
-        cycle = Cycle(kwargs["body"], namespace, str(kwargs["name"]), kwargs["logger"], kwargs["memo"], obj, problem)
+        inputs = PassInputs.of(kwargs)
+        cycle = Cycle(inputs, own_secrets_check(KIND, inputs.namespace, inputs.spec, kwargs))
         return lambda: cycle.run(settings)
 
     def forget(kwargs: dict[str, Any]) -> None:

@@ -72,7 +72,6 @@ def chunk_records(
     return chunks
 
 
-# Keyword-only signature shaped like snapshotpolicy's pass helpers (duplicate scan): parameters, not logic.
 def chunked_configmaps(
     owner: Mapping[str, Any],
     *,

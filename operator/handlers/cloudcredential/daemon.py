@@ -55,7 +55,7 @@ from ...reconcile.references import SecretMeta
 from ...settings import OperatorSettings
 from ..credentials import CloudAccount, ResolvedCredential, cloud_account, resolve_credential
 from ..openstack_account import COMPUTE, COMPUTE_TYPES
-from ..polling import BackOff, own_object, post_ready_change, register_polling, write_status
+from ..polling import BackOff, current_object, post_ready_change, register_polling, write_status
 from ..references_index import secrets_of
 from ..secretwatch import WATCH, unwatch_secrets, watch_secrets
 from ..users_index import INDEX_ID, users_in
@@ -105,11 +105,8 @@ class Cycle:
 
     def run(self) -> float:
         """Do one pass; returns seconds until the next one."""
-        if self.watched is not None:
-            obj = own_object(self.client, self.watched)
-        else:
-            obj = self.client.get_object(KIND, self.namespace, self.name)
-        if obj is None or obj["metadata"].get("deletionTimestamp"):
+        obj = current_object(self.client, KIND, self.namespace, self.name, self.watched)
+        if obj is None:
             return self.settings.resync_seconds
         spec = CloudCredentialSpec.model_validate(obj["spec"])
         status = CloudCredentialStatus.model_validate(obj.get("status") or {})

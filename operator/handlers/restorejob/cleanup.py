@@ -10,7 +10,8 @@ Each is resumable: one call is one pass; it returns True when finished.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from daytwo.crds.restorejob_status import CleanupStatus, CreatedResource
 
@@ -20,6 +21,8 @@ from .openstack import OpenStackEngine
 
 __all__ = ["cleanup_openstack", "cleanup_storage_openstack", "discover"]
 
+_T = TypeVar("_T")
+
 _BUSY_VOLUME = ("in-use", "attaching", "detaching", "reserved", "maintenance", "backing-up", "awaiting-transfer")
 
 
@@ -28,6 +31,20 @@ def _add(record: CleanupStatus, field: str, value: str) -> None:
     items = list(getattr(record, field) or [])
     if value not in items:
         setattr(record, field, [*items, value][-32:])
+
+
+def _live(
+    engine: OpenStackEngine, record: CleanupStatus, resource: CreatedResource, get: Callable[[str], _T], deleted: str
+) -> _T | None:
+    """``resource`` as the cloud has it now; None when it is gone: then the job forgets it and, unless
+    ``deleted`` is empty, the cleanup record lists it under that field."""
+    try:
+        return get(resource.id)
+    except NotFound:
+        engine.ctx.forget(resource.type, resource.id)
+        if deleted:
+            _add(record, deleted, resource.id)
+        return None
 
 
 def discover(engine: OpenStackEngine) -> None:
@@ -58,11 +75,8 @@ def cleanup_openstack(engine: OpenStackEngine, record: CleanupStatus) -> bool:
     discover(engine)
     waiting = False
     for server in ctx.resources("server"):
-        try:
-            live = admin.get_server(server.id)
-        except NotFound:
-            ctx.forget("server", server.id)
-            _add(record, "deleted_servers", server.id)
+        live = _live(engine, record, server, admin.get_server, "deleted_servers")
+        if live is None:
             continue
         if live.task_state != "deleting":
             _attempt(record, f"server {server.id}", lambda s=server.id: admin.delete_server(s))
@@ -70,10 +84,8 @@ def cleanup_openstack(engine: OpenStackEngine, record: CleanupStatus) -> bool:
     if waiting and not ctx.waited_too_long_since(parse_time(record.started_at)):
         return False
     for port in ctx.resources("port"):
-        try:
-            live_port = admin.get_port(port.id)
-        except NotFound:
-            ctx.forget("port", port.id)
+        live_port = _live(engine, record, port, admin.get_port, "")
+        if live_port is None:
             continue
         if live_port.device_id:
             _add(record, "skipped", f"port {port.id}: attached to {live_port.device_id}")
@@ -85,11 +97,8 @@ def cleanup_openstack(engine: OpenStackEngine, record: CleanupStatus) -> bool:
         if not record.delete_volume:
             _add(record, "skipped", f"volume {volume.id}: kept (set deleteVolume: true to delete it)")
             continue
-        try:
-            live_volume = admin.get_volume(volume.id)
-        except NotFound:
-            ctx.forget("volume", volume.id)
-            _add(record, "deleted_volumes", volume.id)
+        live_volume = _live(engine, record, volume, admin.get_volume, "deleted_volumes")
+        if live_volume is None:
             continue
         if live_volume.attachments or live_volume.status in _BUSY_VOLUME:
             _add(record, "skipped", f"volume {volume.id}: {live_volume.status}, attached or in use")

@@ -44,7 +44,7 @@ from ...reconcile.restorejob.steps import (
 )
 from ...settings import OperatorSettings
 from ..credentials import proxmox_backend
-from ..polling import BackOff, finish_status, own_object, register_polling
+from ..polling import BackOff, error_conditions, finish_status, own_object, register_polling
 from ..references_index import reference_check
 from .context import KIND, JobContext, Retry, StepFailed
 from .engine import StepEngine
@@ -97,14 +97,6 @@ def _planned_update(steps: list[Step]) -> list[ConditionUpdate]:
     return []
 
 
-def _error_conditions(error: BackendError) -> list[ConditionUpdate]:
-    return [
-        ConditionUpdate("Ready", False, error.reason, error.message),
-        ConditionUpdate("Reconciling", error.retryable, error.reason, f"retrying: {error.message}"),
-        ConditionUpdate("Stalled", not error.retryable, error.reason, error.message),
-    ]
-
-
 class Pass:
     """One pass over one RestoreJob."""
 
@@ -139,11 +131,11 @@ class Pass:
                            ConditionUpdate("Reconciling", True, "Retrying", retry.message)]  # fmt: skip
                 delay = retry.delay
             except CredentialsNotFound as error:  # woken when the credential or its Secret changes
-                updates, delay = _error_conditions(error), BackOff()
+                updates, delay = error_conditions(error), BackOff()
                 updates[1] = ConditionUpdate("Reconciling", True, error.reason, f"waiting: {error.message}")
                 updates[2] = ConditionUpdate("Stalled", False, error.reason)
             except BackendError as error:
-                updates = _error_conditions(error)
+                updates = error_conditions(error)
                 delay = self.settings.retry_delay_seconds if error.retryable else self.settings.resync_seconds
                 delay = BackOff() if error.reason in REFERENCE_REASONS else delay  # a Secret refused
         finish_status(client, self.body, obj, ctx.written, {}, updates, datetime.now(UTC), lambda _c: self.phase)

@@ -21,8 +21,8 @@ the client timeout), keeping one.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,10 +32,8 @@ from daytwo.crds.snapshotpolicy import SnapshotPolicySpec, SnapshotPolicyStatus,
 from kubernetes.client.exceptions import ApiException
 
 from ...errors import BackendError
-from ...kube import kube_client
 from ...reconcile.conditions import ConditionUpdate
 from ...reconcile.lifecycle import RECONCILE_ANNOTATION
-from ...reconcile.references import REFERENCE_REASONS
 from ...reconcile.snapshotpolicy.decisions import (
     VolumeInfo,
     due_slot,
@@ -50,7 +48,7 @@ from ...reconcile.snapshotpolicy.sla import compliance
 from ...settings import OperatorSettings
 from ...shared.snapshots import PolicyView, format_time, parse_time, policy_spec, policy_status, policy_view
 from ..credentials import openstack_backend, proxmox_backend
-from ..polling import BackOff, finish_status, own_object, register_polling
+from ..polling import BackOff, PassInputs, PollingPass, error_delay, register_polling, settled
 from ..references_index import reference_check
 from .guests import GuestRunExecutor
 from .inflight import HOLDER, InFlight, whole_seconds
@@ -66,32 +64,48 @@ KIND = "SnapshotPolicy"
 MAX_IDLE_SECONDS = 3600.0
 
 
+def _phase(conditions: list[dict[str, Any]]) -> str:
+    """The printer column's phase: Suspended, Active (Ready) or Blocked."""
+    ready = next(c for c in conditions if c["type"] == "Ready")
+    if ready.get("reason") == "Suspended":
+        return "Suspended"
+    return "Active" if ready["status"] == "True" else "Blocked"
+
+
 def _now() -> datetime:
     return whole_seconds(datetime.now(UTC))
 
 
-class PolicyPass:
+@dataclass
+class PolicyRead:
+    """What a pass read of its policy and works with: the object, its spec (parsed, and as the decisions
+    view it), its status as read (``status``, kept current as the pass writes) and parsed (``observed``),
+    the status fields the pass writes at its end (``fields``), and the run-now request (``token``;
+    ``manual`` while it is not handled yet)."""
+
+    obj: dict[str, Any]
+    spec: SnapshotPolicySpec
+    view: PolicyView
+    status: dict[str, Any]
+    observed: SnapshotPolicyStatus
+    fields: dict[str, Any]
+    token: str | None
+    manual: bool
+
+
+class PolicyPass(PollingPass):
     """One pass over one SnapshotPolicy."""
 
     def __init__(
-        self,
-        body: kopf.Body,
-        namespace: str,
-        name: str,
-        logger: logging.Logger | kopf.Logger,
-        settings: OperatorSettings,
-        watched: dict[str, Any],
-        reference_problem: ConditionUpdate | None = None,
+        self, inputs: PassInputs, settings: OperatorSettings, reference_problem: ConditionUpdate | None = None
     ) -> None:
-        self.body, self.namespace, self.name, self.logger, self.settings = body, namespace, name, logger, settings
-        self.watched, self.reference_problem = watched, reference_problem
-        self.client = kube_client()
-        self.now = datetime.now(UTC)
+        super().__init__(inputs)
+        self.settings, self.reference_problem = settings, reference_problem
 
     def run(self, settings: OperatorSettings) -> float:
         """Resolve, run if due, write status; seconds until the next pass."""
-        obj = own_object(self.client, self.watched)
-        if obj is None or obj["metadata"].get("deletionTimestamp"):
+        obj = self.current_object(KIND)
+        if obj is None:
             return settings.resync_seconds
         status = dict(obj.get("status") or {})
         fields: dict[str, Any] = {}
@@ -105,7 +119,7 @@ class PolicyPass:
                 ConditionUpdate("Ready", False, "InvalidSpec", str(error)),
                 ConditionUpdate("Stalled", True, "InvalidSpec", str(error)),
             ]
-            self.finish(obj, status, fields, updates, token)
+            self.finish_pass(obj, status, fields, settled(updates), _phase, echo_token=token is not None)
             return settings.resync_seconds
         resuming = bool((obj.get("status") or {}).get("currentRun"))
         if self.reference_problem is not None and not resuming:  # a run in progress finds out itself
@@ -113,37 +127,27 @@ class PolicyPass:
             updates = [problem, ConditionUpdate("TargetsResolved", False, problem.reason, problem.message)]
             if manual:  # as when the backend refuses: the request is answered, not kept for later
                 kopf.event(self.body, type="Warning", reason="RunRefused", message=problem.message)
-            self.finish(obj, status, fields, updates, token)
+            self.finish_pass(obj, status, fields, settled(updates), _phase, echo_token=token is not None)
             return BackOff()
         try:
-            updates, delay = self.reconcile(obj, spec, view, status, observed, fields, manual, token)
+            updates, delay = self.reconcile(PolicyRead(obj, spec, view, status, observed, fields, token, manual))
         except BackendError as error:
             updates = [
                 ConditionUpdate("Ready", False, error.reason, error.message),
                 ConditionUpdate("TargetsResolved", False, error.reason, error.message),
             ]
-            delay = settings.retry_delay_seconds if error.retryable else settings.resync_seconds
-            if error.reason in REFERENCE_REASONS:
-                delay = BackOff()  # woken when the credential or its Secret changes
+            delay = error_delay(error, settings)
             if manual and not error.retryable:
                 kopf.event(self.body, type="Warning", reason="RunRefused", message=error.message)
-            self.finish(obj, status, fields, updates, None if error.retryable else token)
+            echo = token is not None and not error.retryable  # a retryable failure has not answered the request
+            self.finish_pass(obj, status, fields, settled(updates), _phase, echo_token=echo)
             return delay
-        self.finish(obj, status, fields, updates, token)
+        self.finish_pass(obj, status, fields, settled(updates), _phase, echo_token=token is not None)
         return delay
 
-    def reconcile(
-        self,
-        obj: dict[str, Any],
-        spec: SnapshotPolicySpec,
-        view: PolicyView,
-        status: dict[str, Any],
-        observed: SnapshotPolicyStatus,
-        fields: dict[str, Any],
-        manual: bool,
-        token: str | None,
-    ) -> tuple[list[ConditionUpdate], float]:
+    def reconcile(self, read: PolicyRead) -> tuple[list[ConditionUpdate], float]:
         """Resolve targets, run when due; the conditions and the delay until the next pass."""
+        obj, spec, view, observed, fields = read.obj, read.spec, read.view, read.observed, read.fields
         platform = "openstack" if spec.targets.openstack is not None else "proxmox"
         noun = "volume" if platform == "openstack" else "guest"
         executor = self.runner(spec, view, platform)
@@ -158,10 +162,10 @@ class PolicyPass:
             if targets
             else ConditionUpdate("TargetsResolved", False, "NoTargets", f"no {noun} matches targets.{platform}")
         ]
-        run = self.due_run(obj, view, observed, manual, token)
+        run = self.due_run(read)
         wait, last = 0.0, observed.last_run
         if run is not None:
-            wait = self.execute(obj, view, status, observed, run, executor, targets, fields)
+            wait = self.execute(read, run, executor, targets)
             last = run if run.finished_at is not None else last
         upcoming = next_time(view, datetime.now(UTC))
         fields["nextScheduleTime"] = format_time(upcoming)
@@ -191,10 +195,9 @@ class PolicyPass:
             logger=self.logger,
         )
 
-    def due_run(
-        self, obj: dict[str, Any], view: PolicyView, observed: SnapshotPolicyStatus, manual: bool, token: str | None
-    ) -> SnapshotRun | None:
+    def due_run(self, read: PolicyRead) -> SnapshotRun | None:
         """The run record to execute now, or None: resume, manual, onCreate, then scheduled."""
+        obj, view, observed, manual, token = read.obj, read.view, read.observed, read.manual, read.token
         current = observed.current_run
         if current is not None and current.state in {"Pending", "Running"}:
             if manual:  # a new request while a run is in progress (the facade answers 409 before this)
@@ -226,23 +229,13 @@ class PolicyPass:
             state="Pending",
         )
 
-    # A long keyword-free signature like reconcile.chunked.chunked_configmaps (duplicate scan): deliberate.
-    def execute(
-        self,
-        obj: dict[str, Any],
-        view: PolicyView,
-        status: dict[str, Any],
-        observed: SnapshotPolicyStatus,
-        run: SnapshotRun,
-        executor: TargetRunner,
-        targets: list[VolumeInfo],
-        fields: dict[str, Any],
-    ) -> float:
+    def execute(self, read: PolicyRead, run: SnapshotRun, executor: TargetRunner, targets: list[VolumeInfo]) -> float:
         """Record the run, create, wait, apply retention, compute SLA; the finished run goes to lastRun.
 
         Returns 0, or the seconds to come back after when another (dead) operator process may still
         have creates of this run in flight; nothing is listed or created before then.
         """
+        obj, view, status, observed, fields = read.obj, read.view, read.status, read.observed, read.fields
         wait = in_flight_wait(run, HOLDER, datetime.now(UTC))
         if wait > 0:
             self.logger.info("run %s: creates of an earlier process may be in flight; resuming in %.0fs", run.id, wait)
@@ -253,9 +246,8 @@ class PolicyPass:
         early: dict[str, Any] = {"currentRun": run.to_k8s()}
         if run.trigger == "scheduled":
             early["lastScheduleTime"] = early["currentRun"]["scheduledAt"]
-        token = (obj["metadata"].get("annotations") or {}).get(RECONCILE_ANNOTATION)
-        if token is not None:
-            early["lastHandledReconcileAt"] = token
+        if read.token is not None:
+            early["lastHandledReconcileAt"] = read.token
         self.client.patch_status(KIND, self.namespace, self.name, early)
         status.update(early)
         tally = RunTally()
@@ -321,47 +313,13 @@ class PolicyPass:
         kopf.event(self.body, type="Warning", reason="RunRefused", message=message)
         annotations[RECONCILE_ANNOTATION] = newer
 
-    def finish(
-        self,
-        obj: dict[str, Any],
-        status: dict[str, Any],
-        fields: dict[str, Any],
-        updates: list[ConditionUpdate],
-        token: str | None,
-    ) -> None:
-        """Write what changed of conditions and fields; post an Event when Ready changes."""
-        if not any(update.type == "Stalled" for update in updates):
-            updates.append(ConditionUpdate("Stalled", False, "NotStalled"))
-        updates.append(ConditionUpdate("Reconciling", False, "Idle"))
-        ready = next(u for u in updates if u.type == "Ready")
-        phase = "Suspended" if ready.reason == "Suspended" else "Active" if ready.status else "Blocked"
-        finish_status(
-            self.client,
-            self.body,
-            obj,
-            status,
-            fields,
-            updates,
-            self.now,
-            lambda _: phase,
-            echo_token=token is not None,
-        )
-
 
 def register(settings: OperatorSettings) -> None:
     """Register the SnapshotPolicy daemon and the update handler that wakes it."""
 
     def make_pass(kwargs: dict[str, Any]) -> Callable[[], float]:
-        namespace, obj = str(kwargs["namespace"]), kwargs["watched"]
-        one = PolicyPass(
-            kwargs["body"],
-            namespace,
-            str(kwargs["name"]),
-            kwargs["logger"],
-            settings,
-            obj,
-            reference_check(KIND, namespace, obj.get("spec") or {}, kwargs),
-        )
+        inputs = PassInputs.of(kwargs)
+        one = PolicyPass(inputs, settings, reference_check(KIND, inputs.namespace, inputs.spec, kwargs))
         return lambda: one.run(settings)
 
     register_polling(KIND, "snapshotpolicies", "schedule", settings, make_pass)

@@ -3,6 +3,7 @@ retry, never "not in place" (which would fail the step and roll the migration ba
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -13,6 +14,7 @@ from daytwo.crds.base import Step
 from daytwo.operator.backends.openstack import OpenStackBackend
 from daytwo.operator.errors import AuthFailed, BackendError, Conflict, Unavailable
 from daytwo.operator.handlers.aggregatemigration import Pass, Retry
+from daytwo.operator.handlers.polling import PassInputs
 from daytwo.operator.kube import KubeClient
 from daytwo.operator.reconcile.aggregatemigration.plan import AggregateState, Request
 from daytwo.operator.reconcile.aggregatemigration.steps import forward_steps
@@ -74,7 +76,8 @@ class Setup:
 def setup(nova: RefusingNova) -> Setup:
     recorder = StatusRecorder()
     client = cast(KubeClient, recorder)
-    migration = Pass(cast(kopf.Body, {}), "tenant-a", "move-gpu-node-07", OperatorSettings(), client=client)
+    inputs = PassInputs(cast(kopf.Body, {}), "tenant-a", "move-gpu-node-07", logging.getLogger(__name__), None)
+    migration = Pass(inputs, OperatorSettings(), client=client)
     migration.backend = cast(OpenStackBackend, nova)
     steps = forward_steps(HOST, [AggregateState(AGGREGATE_ID, "L40-n3-spot", None, frozenset())], [])
     migration.read(AggregateMigrationStatus(steps=list(steps)))

@@ -24,7 +24,7 @@ from daytwo.crds.kinds import by_kind
 from daytwo.operator import kube
 from daytwo.operator.handlers import aggregatemigration, cloudresource, proxmoxnode
 from daytwo.operator.handlers.cloudcredential import daemon as cloudcredential
-from daytwo.operator.handlers.polling import BackOff, own_object
+from daytwo.operator.handlers.polling import BackOff, PassInputs, own_object
 from daytwo.operator.handlers.references_index import (
     CREDENTIALS_INDEX,
     READY_INDEX,
@@ -156,16 +156,17 @@ def user_pass(kind: str, obj: dict[str, Any], api: Api) -> Callable[[], float]:
     """One pass of a user kind over ``obj`` (as the watch delivered it), built as its daemon builds it."""
     name, body = obj["metadata"]["name"], cast(kopf.Body, obj)
     indexes = no_indexed_references()
+    kwargs = {"body": body, "namespace": NS, "name": name, "logger": LOG, "watched": obj, **indexes}
     if kind == "SnapshotPolicy":
         problem = reference_check(kind, NS, obj["spec"], indexes)
-        one = snapshotpolicy.PolicyPass(body, NS, name, LOG, SETTINGS, obj, problem)
+        one = snapshotpolicy.PolicyPass(PassInputs.of(kwargs), SETTINGS, problem)
         return lambda: one.run(SETTINGS)
     if kind == "RestoreJob":
-        return restorejob.Pass({"body": body, "namespace": NS, "name": name, "watched": obj, **indexes}, SETTINGS).run
+        return restorejob.Pass(kwargs, SETTINGS).run
     if kind == "AggregateMigration":
         problem = reference_check(kind, NS, obj["spec"], indexes)
-        return aggregatemigration.Pass(body, NS, name, SETTINGS, api.client, obj, problem).run
-    return cloudresource.Pass(body, NS, name, SETTINGS, obj, indexes).run
+        return aggregatemigration.Pass(PassInputs.of(kwargs), SETTINGS, api.client, problem).run
+    return cloudresource.Pass(PassInputs.of(kwargs), SETTINGS).run
 
 
 USERS = [
@@ -218,9 +219,8 @@ def test_a_proxmoxnode_whose_secret_is_missing_backs_off_without_reading_it(
     for _ in range(2):
         watched = api.delivered("ProxmoxNode", "pve-lab")
         problem = own_secrets_check("ProxmoxNode", NS, watched["spec"], no_indexed_references())
-        cycle = proxmoxnode.Cycle(
-            cast(kopf.Body, watched), NS, "pve-lab", LOG, {"wake": asyncio.Event()}, watched, problem
-        )
+        inputs = PassInputs(cast(kopf.Body, watched), NS, "pve-lab", LOG, watched, {"wake": asyncio.Event()})
+        cycle = proxmoxnode.Cycle(inputs, problem)
         assert isinstance(cycle.run(SETTINGS), BackOff)
         conditions = api.custom.objects[("ProxmoxNode", NS, "pve-lab")]["status"]["conditions"]
         reasons.append(next(c["reason"] for c in conditions if c["type"] == "Connected"))
