@@ -141,6 +141,7 @@ def _own_or_admin(principal: Principal, username: str) -> None:
         raise ApiError(403, "Permission denied: requires users:admin to manage another user's API keys", "FORBIDDEN")
 
 
+# Shaped like routers/horcrux/users._user_view (duplicate scan): each renders its own record's wire fields.
 def _key_view(key: ApiKey) -> dict[str, Any]:
     return {
         "key_id": key.key_id,

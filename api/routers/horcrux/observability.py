@@ -74,6 +74,7 @@ class ExportAnswer(BaseModel):
     metrics_count: int
 
 
+# Shaped like views/spot/gpu._summary (duplicate scan): a record's fields under their wire names, nothing shared.
 def _answer(config: ObservabilityConfig) -> dict[str, Any]:
     return {
         "enabled": config.enabled,
