@@ -28,7 +28,7 @@ from ..settings import OperatorSettings
 from ..shared.prometheusrule import FIRING_METRIC
 from ..shared.times import format_time
 from .alerts_notify import deliver
-from .polling import finish_status, register_polling
+from .polling import current_object, finish_status, register_polling
 
 __all__ = ["register"]
 
@@ -125,8 +125,9 @@ def run_pass(kwargs: dict[str, Any], settings: OperatorSettings) -> float:
     """One evaluation of one AlertRule; returns the seconds until the next."""
     client = kube_client()
     namespace, name = str(kwargs["namespace"]), str(kwargs["name"])
-    obj = client.get_object(KIND, namespace, name)
-    if obj is None or obj["metadata"].get("deletionTimestamp"):
+    # the object as the watch delivered it (a GET only while the watch lags behind this pass's own last write)
+    obj = current_object(client, KIND, namespace, name, kwargs.get("watched"))
+    if obj is None:
         return settings.resync_seconds
     obj.setdefault("kind", KIND)
     spec = AlertRuleSpec.model_validate(obj["spec"])

@@ -23,7 +23,7 @@ from typing import Any
 
 import kopf
 from daytwo.crds.base import GROUP, VERSION
-from daytwo.crds.cloudresource import CloudResourceSpec, DeletionPolicy
+from daytwo.crds.cloudresource import CloudResourceSpec, CloudResourceStatus, DeletionPolicy
 
 from ..backends.provisioning import ProvisionedResource, ProvisionRequest, ResourceProvisioner, ResourceType
 from ..errors import BackendError, InvalidRequest
@@ -145,9 +145,9 @@ class Pass(PollingPass):
         self, provisioner: ResourceProvisioner, request: ProvisionRequest, provider: str
     ) -> ProvisionedResource | None:
         """Adopt or create when status has no id (recording it before any wait), else observe."""
-        external_id = self.status.get("externalId")
+        external_id = CloudResourceStatus.model_validate(self.status).external_id
         if external_id:
-            return provisioner.observe(request.type, str(external_id))
+            return provisioner.observe(request.type, external_id)
         found = provisioner.find(request)
         if found is not None:
             self.log(f"adopted {found.external_id} (tagged for this object)", externalId=found.external_id)
@@ -166,8 +166,9 @@ class Pass(PollingPass):
     ) -> tuple[list[ConditionUpdate], float]:
         """Assess the observation, apply an in-place update when the spec changed, write outputs and drift."""
         generation = obj["metadata"].get("generation")
-        ready: dict[str, Any] = next((c for c in self.status.get("conditions") or () if c["type"] == "Ready"), {})
-        changed = self.status.get("observedGeneration") != generation or ready.get("reason") == "UpdateRefused"
+        read = CloudResourceStatus.model_validate(self.status)
+        refused = any(c.type == "Ready" and c.reason == "UpdateRefused" for c in read.conditions)
+        changed = read.observed_generation != generation or refused
         outcome = assess(request, observed, spec_changed=changed)
         if outcome.action is Action.UPDATE and observed is not None:
             self.log(outcome.line)
@@ -177,7 +178,7 @@ class Pass(PollingPass):
             except InvalidRequest as error:
                 outcome = assess(request, observed, spec_changed=True, refused=error.message)
         fields = dict(outcome.fields)
-        if outcome.action is Action.SETTLED and not self.status.get("readyTime"):
+        if outcome.action is Action.SETTLED and read.ready_time is None:
             fields["readyTime"] = format_time(datetime.now(UTC))
         self.log(outcome.line, **fields)
         if outcome.action is Action.WAIT:
@@ -197,7 +198,8 @@ def delete_resource(body: kopf.Body, settings: OperatorSettings) -> None:
         lines = append_line(status.get("steps"), message, datetime.now(UTC))
         write_status(client, KIND, namespace, name, status, {**fields, "steps": lines})
 
-    external_id = status.get("externalId")
+    read = CloudResourceStatus.model_validate(status)
+    external_id = read.external_id
     if spec.deletion_policy == DeletionPolicy.ORPHAN:
         if external_id:
             log(f"deletionPolicy Orphan: {external_id} is left in place")
@@ -210,7 +212,7 @@ def delete_resource(body: kopf.Body, settings: OperatorSettings) -> None:
             if found is None:
                 return
             external_id = found.external_id
-        if status.get("state") != "deleting":
+        if read.state != "deleting":
             log(f"deleting {external_id}", state="deleting", phase="Deleting")
         if provisioner.delete(ResourceType(str(spec.type)), str(external_id)):
             log(f"{external_id} deleted", state="deleted")

@@ -43,7 +43,7 @@ from ..reconcile.drift import Listing, ListingObserver, ProjectInfo, RuleView, e
 from ..reconcile.driftbaseline import BaselineTables
 from ..reconcile.references import REFERENCE_REASONS
 from ..settings import OperatorSettings
-from ..shared.times import format_time, parse_time
+from ..shared.times import format_time
 from .credentials import openstack_backend
 from .lifecycle import apply_status
 from .polling import BackOff, PassInputs, PollingPass, register_polling, settled
@@ -187,7 +187,7 @@ class RuleCycle(PollingPass):
         if obj["metadata"].get("deletionTimestamp"):
             return settings.resync_seconds
         spec, status = DriftRuleSpec.model_validate(obj["spec"]), self._status()
-        self.saved = bool(status.get("baselineRef"))  # else no baseline ConfigMap to read yet
+        self.saved = DriftRuleStatus.model_validate(status).baseline_ref is not None  # else none to read yet
         fields: dict[str, Any] = {}
         delay: float
         if not spec.enabled:
@@ -288,7 +288,7 @@ class RuleCycle(PollingPass):
         when older than ``heartbeat_seconds``); post an Event when Ready changes."""
         phase = "Active" if spec.enabled else "Disabled"
         coarse = {"lastEvaluationTime": format_time(self.now)} if self.evaluated else None
-        last = parse_time(status.get("lastEvaluationTime"))
+        last = DriftRuleStatus.model_validate(status).last_evaluation_time
         due = last is None or (self.now - last).total_seconds() >= heartbeat_seconds
         self.finish_pass(obj, status, fields, updates, phase, coarse=coarse, coarse_due=due)
 

@@ -23,6 +23,7 @@ IMPLEMENTED = {
     "AggregateMigration",
     "SnapshotPolicy",
     "RestoreJob",
+    "AlertRule",
 }
 
 
