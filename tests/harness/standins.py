@@ -153,7 +153,9 @@ def openstack() -> Standin:
     )
 
 
-VAULT_PORT = 38200
+# Below the ephemeral range (32768-60999): a long-lived client socket of the control plane once held 38200
+# and the stand-in could not bind.
+VAULT_PORT = 18200
 #: The demo Vault stand-in's token and namespace (horcrux POST /api/vault/config takes them; README, Vault).
 VAULT_TOKEN = "hvs.daytwo-demo-token"
 VAULT_NAMESPACE = "horcrux"

@@ -1,6 +1,6 @@
 """Serve the Vault KV v2 stand-in until interrupted.
 
-python -m tests.standins.vault --port 38200 --token root --namespace horcrux --mount secret
+python -m tests.standins.vault --port 18200 --token root --namespace horcrux --mount secret
 """
 
 from __future__ import annotations
