@@ -28,7 +28,8 @@ from tests.harness.processes import wait_until
 from tests.harness.standins import Standin, credential_secret, openstack_credential
 from tests.standins.proxmox import PveStandin, run_fakepve
 
-pytestmark = pytest.mark.e2e
+# long waits by design (intervals, windows, hung endpoints): above the 120 s default
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 NS = "at-rest-e2e"
 #: The intervals of the manifests below (each kind's minimum or close to it).

@@ -29,7 +29,8 @@ from tests.unit.api.horcrux.receiver import Receiver
 
 from .conftest import NAMESPACE
 
-pytestmark = pytest.mark.e2e
+# long waits by design (intervals, windows, hung endpoints): above the 120 s default
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 SECRET = "e2e-alert-hmac-7c1f"
 #: Guests other e2e files drive (power, reboots, snapshots): the busy guest is none of them.

@@ -19,7 +19,8 @@ from tests.harness.processes import wait_until
 
 from .conftest import NAMESPACE
 
-pytestmark = pytest.mark.e2e
+# long waits by design (intervals, windows, hung endpoints): above the 120 s default
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 CONFIG = "/horcrux/api/observability/config"
 EXPORT = "/horcrux/api/observability/export/metrics"

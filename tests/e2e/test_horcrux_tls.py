@@ -29,7 +29,8 @@ from tests.standins.proxmox import PveStandin, run_fakepve
 
 from .conftest import condition, wait_for_condition
 
-pytestmark = pytest.mark.e2e
+# long waits by design (intervals, windows, hung endpoints): above the 120 s default
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 NS = "tls-e2e"
 SERVING_SECRET = "facade-serving-tls"

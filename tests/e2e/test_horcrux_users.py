@@ -23,7 +23,8 @@ from tests.harness.processes import wait_until
 
 from .conftest import NAMESPACE
 
-pytestmark = pytest.mark.e2e
+# long waits by design (intervals, windows, hung endpoints): above the 120 s default
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 #: Guests other e2e files power or snapshot; this file picks another.
 TAKEN = {"100", "101", "105"}

@@ -25,7 +25,8 @@ from tests.harness.processes import wait_until
 from tests.harness.standins import Standin, credential_secret, openstack_credential
 from tests.standins.proxmox import PveStandin, run_fakepve
 
-pytestmark = pytest.mark.e2e
+# long waits by design (intervals, windows, hung endpoints): above the 120 s default
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 NS = "starvation-e2e"
 #: More passes on the hung endpoint than the e2e operator's pool has threads (DAYTWO_WORKERS, default 6).
